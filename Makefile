@@ -1,0 +1,90 @@
+# mrsmock — one non-recursive make file (STYLE.md, Build).
+#   make              build/mrsmock
+#   make test         unit tests (cmocka) and integration tests against the real binary
+#   make SANITIZE=1 test   the same under AddressSanitizer and UndefinedBehaviorSanitizer
+#   make run          start the `healthy` scenario
+#   make lint         clang-format check and cppcheck
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+SHAREDIR ?= $(PREFIX)/share/mrsmock
+
+ifeq ($(SANITIZE),1)
+BUILD    := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD    := build
+SANFLAGS :=
+endif
+
+PKGS     := libh2o-evloop openssl libxml-2.0 jansson
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wcast-qual -Wpointer-arith -Wformat=2 -Wvla $(SANFLAGS)
+CPPFLAGS += -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
+            -DMRSMOCK_VERSION='"$(VERSION)"' -DMRSMOCK_SHAREDIR='"$(SHAREDIR)"' \
+            -DMRSMOCK_SRCDIR='"$(CURDIR)"' -MMD -MP
+LDFLAGS  += $(SANFLAGS)
+PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS   += $(PKG_LIBS) -lpthread
+
+SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
+OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+LIB      := $(BUILD)/libmrsmock.a
+BIN      := $(BUILD)/mrsmock
+UNIT_SRCS:= $(wildcard tests/unit/test_*.c)
+UNIT_BINS:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+DEPS_OK  := build/.deps-ok
+
+.PHONY: all test unit integration run lint clean install
+all: $(BIN)
+
+# Installs (as root) or names (otherwise) the Debian packages the build and the tests need.
+$(DEPS_OK): ci/deps.sh
+	@ci/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/obj/%.o: src/%.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(OBJS)
+	$(AR) rcs $@ $^
+
+$(BIN): $(BUILD)/obj/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%.o: tests/unit/%.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@ci/run-unit.sh $(UNIT_BINS)
+
+integration: $(BIN)
+	MRSMOCK_BIN=$(CURDIR)/$(BIN) /usr/bin/python3 -m unittest discover -s tests/integration -t tests/integration -v
+
+test: unit integration
+
+run: $(BIN)
+	$(BIN) run healthy
+
+lint:
+	clang-format --dry-run --Werror src/*.c include/*.h tests/unit/*.c
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+	    -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=0 src
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mrsmock
+	install -d $(DESTDIR)$(SHAREDIR)/scenarios
+	install -m 0644 scenarios/*.xml scenarios/*.rng $(DESTDIR)$(SHAREDIR)/scenarios/
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(BUILD)/obj/main.d $(UNIT_BINS:=.d)

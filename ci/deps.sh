@@ -1,0 +1,26 @@
+#!/bin/sh
+# Debian packages that mrsmock needs to build and to run its tests. When a package is missing:
+# installed with apt-get when run as root, otherwise the exact command is printed and we fail.
+set -eu
+PKGS="make gcc pkg-config libh2o-evloop-dev libssl-dev libxml2-dev libcmocka-dev libjansson-dev \
+openssl curl python3"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+    echo "ci/deps.sh: installing$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 || true
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >&2
+else
+    echo "ci/deps.sh: missing Debian packages; run:" >&2
+    echo "  sudo apt-get install -y$missing" >&2
+    exit 1
+fi

@@ -1,0 +1,32 @@
+/*
+ * auth — IIS authentication on a virtual directory: the challenges its settings offer, and
+ * the credentials a client sends. Basic is checked here; NTLM and Negotiate (ntlm_, spnego_)
+ * come with the authentication issue.
+ *
+ * A request without credentials gets the anonymous challenge (401.2, Win32 5) with one
+ * WWW-Authenticate header per enabled method, in IIS's order: Negotiate, NTLM, then
+ * Basic realm="<host>". Wrong Basic credentials give 401.1 with ERROR_LOGON_FAILURE (1326).
+ */
+#ifndef MRSMOCK_AUTH_H
+#define MRSMOCK_AUTH_H
+
+#include "flow.h"
+#include "scenario.h"
+
+/* Win32 statuses IIS logs for authentication outcomes (sc-win32-status). */
+#define AUTH_WIN32_ACCESS_DENIED 5u
+#define AUTH_WIN32_LOGON_FAILURE 1326u
+#define AUTH_SEC_E_INVALID_TOKEN 0x80090308u
+#define AUTH_SEC_E_LOGON_DENIED 0x8009030Cu
+#define AUTH_SEC_E_NO_CREDENTIALS 0x8009030Eu
+
+/* Authenticates F against virtual directory V. FLOW_NEXT with f->account and f->username set,
+ * or FLOW_DONE when the request was answered with a 401. */
+int auth_check(struct flow *f, const struct scn_vdir *v);
+
+/* Checks USER (as typed: DOMAIN\user, user@upn-suffix or user) and PASSWORD against the
+ * scenario's accounts, comparing passwords in constant time. The account, or NULL. */
+const struct scn_account *auth_logon(const struct scn *s, const char *user, size_t ulen,
+                                     const char *password, size_t plen);
+
+#endif

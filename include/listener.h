@@ -1,0 +1,64 @@
+/*
+ * listener — the sockets the scenario's listeners bind, the worker threads (one event loop and
+ * one h2o context each) and accept; and the generation: what a connection is served with.
+ *
+ * A generation pins one scenario together with what was built from it (TLS contexts, the
+ * servers' log files). Each connection holds a reference to the generation it was accepted
+ * with, so a reload (a new generation published to every worker) never changes what a
+ * connection in progress sees. Workers keep their own reference to the current generation and
+ * swap it by message, so accept takes no lock.
+ */
+#ifndef MRSMOCK_LISTENER_H
+#define MRSMOCK_LISTENER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+
+#include "pki.h"
+#include "scenario.h"
+
+struct logf;
+
+struct lsn_gen {
+    atomic_int refcnt;
+    struct scn *scn;     /* one reference */
+    SSL_CTX **ssl;       /* per listener of scn: its TLS context, NULL for plain HTTP */
+    unsigned *ports;     /* per listener of scn: the port it is bound to */
+    size_t *bound;       /* per listener of scn: index of its bound socket */
+    struct logf **w3c;   /* per server of scn: its IIS W3SVC1 log (owned by this module) */
+};
+
+/* What h2o's socket->on_close.data points to for every accepted connection. */
+struct lsn_conn {
+    struct lsn_gen *gen; /* one reference, for the life of the connection */
+    size_t listener;     /* index in gen->scn->listeners */
+    struct lsn_thread *thread;
+    h2o_accept_ctx_t accept;
+};
+
+/* Binds (and listens on) every listener of S that is not bound yet. Returns 0, or -1 with a
+ * one-line cause in ERR ("listener edge: cannot bind 127.0.0.1:8443: Address already in use"). */
+int lsn_bind(const struct scn *s, char *err, size_t errlen);
+
+/*
+ * Builds a generation for S: TLS contexts (certificates from PKI) and the log files of its
+ * servers under LOGS_DIR. Every listener of S must have been bound by lsn_bind() with the same
+ * address. Takes a reference on S. Returns NULL with a cause in ERR on failure.
+ */
+struct lsn_gen *lsn_gen_new(struct scn *s, struct pki *pki, const char *logs_dir, char *err,
+                            size_t errlen);
+void lsn_gen_ref(struct lsn_gen *g);
+void lsn_gen_unref(struct lsn_gen *g);
+
+/* Starts NTHREADS workers serving with CONF, each holding a reference on G. 0 or -1. */
+int lsn_start(unsigned nthreads, h2o_globalconf_t *conf, struct lsn_gen *g);
+/* Makes every worker serve new connections with G (each takes its own reference). */
+void lsn_publish(struct lsn_gen *g);
+/* Stops accepting, lets requests in flight finish (up to DRAIN_MS), joins the workers and
+ * closes the sockets and log files. */
+void lsn_stop(unsigned drain_ms);
+
+#endif

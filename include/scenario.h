@@ -1,0 +1,189 @@
+/*
+ * scenario — the organisation a scenario file describes, as an immutable in-memory model.
+ *
+ * A scenario is loaded whole (with its `extends` chain), validated against the schema and
+ * checked for references, and only then handed out: nothing partial is ever served. After
+ * scn_load() returns, the model does not change; it is shared by every worker thread and kept
+ * alive by a reference count, so a reload (SIGHUP) swaps in a new one while requests in flight
+ * finish on the old. Every object records where it was written (`at`) for messages.
+ *
+ * Ownership: everything reachable from a struct scn lives in its pool and dies with the last
+ * scn_unref().
+ */
+#ifndef MRSMOCK_SCENARIO_H
+#define MRSMOCK_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <h2o/memory.h>
+
+/* Exchange versions the model knows (the marketing year). */
+enum scn_version {
+    SCN_V2010 = 2010,
+    SCN_V2013 = 2013,
+    SCN_V2016 = 2016,
+    SCN_V2019 = 2019,
+};
+
+/* Authentication methods of an IIS virtual directory (Get-WebServicesVirtualDirectory). */
+#define SCN_AUTH_BASIC 0x1u
+#define SCN_AUTH_NTLM 0x2u      /* WindowsAuthentication provider "NTLM" */
+#define SCN_AUTH_NEGOTIATE 0x4u /* WindowsAuthentication provider "Negotiate" */
+#define SCN_AUTH_OAUTH 0x8u
+#define SCN_AUTH_WINDOWS (SCN_AUTH_NTLM | SCN_AUTH_NEGOTIATE)
+
+/* TLS protocol versions, as on the wire (same values as OpenSSL's TLS1_x_VERSION). */
+#define SCN_TLS10 0x0301
+#define SCN_TLS11 0x0302
+#define SCN_TLS12 0x0303
+#define SCN_TLS13 0x0304
+
+/* Where a definition was written: for `file:line: message`. */
+struct scn_where {
+    const char *file;
+    unsigned line;
+};
+
+struct scn_server;
+
+struct scn_account {
+    const char *sam;          /* sAMAccountName (required), e.g. "admin" */
+    const char *upn;          /* userPrincipalName; default "<sam>@<organization domain>" */
+    const char *password;     /* required; a lab secret by design */
+    const char *display_name; /* default: sam */
+    const char *mailbox;      /* primary SMTP address; NULL when the account has no mailbox */
+    struct scn_server *server; /* the mailbox's server; NULL exactly when mailbox is NULL */
+    int admin;                 /* holds the rights to use the MRS Proxy (Organization Management) */
+    struct scn_where at;
+};
+
+/* One IIS virtual directory of an Exchange server (EWS or Autodiscover). */
+struct scn_vdir {
+    const char *internal_url; /* absolute https URL, or NULL ($null) */
+    const char *external_url; /* absolute https URL, or NULL ($null) */
+    unsigned auth;            /* SCN_AUTH_* enabled on the directory */
+    struct scn_where at;
+};
+
+struct scn_server {
+    const char *name;         /* NetBIOS computer name, e.g. "EX1" (required) */
+    const char *fqdn;         /* default "<name in lower case>.<organization domain>" */
+    enum scn_version version; /* default 2016 */
+    unsigned build[4];        /* e.g. 15.1.2507.6; default: the version's last CU (see loader) */
+    const char *ip;           /* s-ip written in its logs; NULL: the local address of the socket */
+    struct scn_vdir ews;
+    struct scn_vdir autodiscover;
+    int mrsproxy_enabled;              /* MRSProxyEnabled on the EWS directory; default 0 */
+    unsigned mrsproxy_max_connections; /* MRSProxyMaxConnections; default 100 */
+    struct scn_where at;
+};
+
+enum scn_key_type {
+    SCN_KEY_EC,  /* ECDSA on P-256 */
+    SCN_KEY_RSA, /* RSA of key_bits bits */
+};
+
+struct scn_cert {
+    const char *id;       /* required, unique */
+    const char **names;   /* subjectAltName dNSNames, at least one; names[0] is also the CN */
+    size_t num_names;
+    int64_t not_before;   /* seconds relative to now (negative: in the past); default -30 days */
+    int64_t not_after;    /* seconds relative to now; default +365 days */
+    enum scn_key_type key;
+    unsigned key_bits;    /* 256 for EC; RSA default 2048 */
+    const char *digest;   /* signature digest name for OpenSSL, default "sha256" */
+    struct scn_where at;
+};
+
+/* A certificate chosen by the SNI name the client sent. */
+struct scn_sni {
+    const char *name; /* host name, compared case-insensitively */
+    struct scn_cert *cert;
+    struct scn_where at;
+};
+
+struct scn_listener {
+    const char *name;         /* required, unique */
+    const char *host;         /* numeric address to bind, e.g. "127.0.0.1" or "::1" */
+    unsigned port;            /* 0 picks a free port */
+    int tls;                  /* default 1; 0 = plain HTTP */
+    struct scn_cert *cert;    /* served without SNI or for an unknown name; required with tls */
+    struct scn_sni *sni;      /* per-name certificates */
+    size_t num_sni;
+    unsigned tls_min, tls_max; /* SCN_TLS1x; default 1.2 .. 1.3 */
+    int http2;                 /* offer h2 by ALPN; default 1 */
+    struct scn_server *server; /* the server behind the listener (required) */
+    const char **hosts;        /* host names served (for the ready line), see scn_load() */
+    size_t num_hosts;
+    struct scn_where at;
+};
+
+/* Server-wide limits, as IIS and HTTP.sys have them. */
+struct scn_limits {
+    unsigned idle_timeout_ms;      /* IIS connectionTimeout; default 120000 */
+    unsigned handshake_timeout_ms; /* TLS handshake; default 10000 */
+    size_t max_request_body;       /* maxAllowedContentLength; default 30000000 */
+};
+
+struct scn {
+    h2o_mem_pool_t pool; /* everything below lives here */
+    const char *name;    /* the root element's name attribute (required) */
+    const char *file;    /* path of the file that was loaded */
+    const char *description; /* text of <description>, trimmed; "" if none */
+    const char *summary;     /* first line of the description */
+    const char *domain;      /* organization domain, e.g. "contoso.com" (required) */
+    const char *netbios;     /* NetBIOS domain name; default: first label of domain, upper case */
+    struct scn_account *accounts;
+    size_t num_accounts;
+    struct scn_cert *certs;
+    size_t num_certs;
+    struct scn_server *servers;
+    size_t num_servers;
+    struct scn_listener *listeners;
+    size_t num_listeners;
+    struct scn_limits limits;
+    _Atomic int refcnt; /* managed by scn_ref / scn_unref */
+};
+
+/* Messages of a failed load: lines "file:line: message\n", all errors of one run. */
+struct scn_errors {
+    char *text; /* malloc'd, NUL-terminated, NULL when empty; freed by scn_errors_free() */
+    size_t len;
+    unsigned count;
+};
+
+/*
+ * Loads the scenario file PATH, with every file it extends, validates it against the schema
+ * (scenarios/scenario.rng, built into the binary) and resolves its references. Returns a
+ * scenario holding one reference, or NULL with every problem found appended to ERRS.
+ * Listener hosts: the host names of the URLs of the listener's server (EWS and Autodiscover,
+ * external then internal), then "autodiscover.<domain>", without duplicates.
+ */
+struct scn *scn_load(const char *path, struct scn_errors *errs);
+void scn_errors_free(struct scn_errors *errs);
+
+/*
+ * Maps what the user typed to a file: an existing path is returned as is; otherwise NAME is
+ * looked up as NAME.xml among the bundled scenarios (scn_bundled_dir()). Returns 0 and the
+ * path in OUT, or -1 when there is no such file.
+ */
+int scn_resolve(const char *name_or_path, char *out, size_t outlen);
+/* The folder of bundled scenarios: scenarios/ of the source tree the binary was built in,
+ * else the installed share folder. Never NULL. */
+const char *scn_bundled_dir(void);
+
+void scn_ref(struct scn *s);
+void scn_unref(struct scn *s);
+
+/* Lookups, all case-insensitive as Active Directory is. NULL when not found. */
+struct scn_server *scn_server_by_name(const struct scn *s, const char *name);
+struct scn_account *scn_account_by_smtp(const struct scn *s, const char *addr, size_t len);
+/* DOMAIN\user, user@upn-suffix or bare user: DOMAIN may be NULL/empty. */
+struct scn_account *scn_account_by_logon(const struct scn *s, const char *domain, size_t dlen,
+                                         const char *user, size_t ulen);
+struct scn_listener *scn_listener_by_name(const struct scn *s, const char *name);
+
+/* "Exchange2016"-style product name and the ServerVersionInfo/"Version" string of a server. */
+const char *scn_version_name(enum scn_version v);
+
+#endif

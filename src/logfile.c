@@ -1,0 +1,302 @@
+/*
+ * logfile — one Windows log as a series of per-UTC-day files, written line by line from any
+ * thread.
+ *
+ * The current file is a small immutable struct published through an atomic pointer. A writer
+ * loads it, compares its day with the day of the time it was given and, on the normal path,
+ * makes one write(2) on its O_APPEND descriptor: no lock, no buffer. Only the writer that first
+ * sees a new day takes the mutex to open that day's file and publish it. The file it replaces
+ * is retired rather than closed, because other threads may have loaded the pointer a moment
+ * before and still be about to write to it; it is closed at the next rollover, a day later.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "logfile.h"
+
+#define LOGF_SECS_PER_DAY 86400
+/* How long a failed rollover waits before it is tried again, so that a full or read-only disk
+ * costs one attempt (and one warning) a minute instead of the mutex on every line. */
+#define LOGF_RETRY_SECS 60
+/* Room for the header lines of any of our formats (the W3C block is about 250 bytes). */
+#define LOGF_HEADER_MAX 4096
+#define LOGF_NAME_MAX 256
+
+/* One day's file. Immutable once published, except for the warned flag. */
+struct logf_file {
+    int fd;
+    int64_t day;        /* UTC day number: seconds since the epoch / 86400, rounded down */
+    atomic_bool warned; /* a write error on this file has been reported */
+    char path[];
+};
+
+struct logf {
+    char *dir;
+    char *pattern;
+    logf_header_cb header;
+    _Atomic(struct logf_file *) cur;
+    _Atomic(time_t) retry_at; /* no rollover attempt before this time after a failure */
+    pthread_mutex_t lock;     /* held only to open and publish a new day's file */
+    /*
+     * The file replaced at the last rollover, kept open for writers that loaded it just before
+     * (at most one: each rollover closes the one before it, so two files are open at most). A
+     * writer would have to stall for a whole day between loading the pointer and writing for
+     * this to close a descriptor under it.
+     */
+    struct logf_file *retired;
+};
+
+static int64_t day_of(time_t t)
+{
+    int64_t d = (int64_t)t / LOGF_SECS_PER_DAY;
+    /* round towards minus infinity so that times before 1970 still fall on whole days */
+    if ((int64_t)t % LOGF_SECS_PER_DAY < 0) d--;
+    return d;
+}
+
+/* Writes DIR/<file name of DAY> into BUF; 0, or -1 with errno when it does not fit. */
+static int make_path(const struct logf *l, int64_t day, char *buf, size_t len)
+{
+    time_t t = (time_t)(day * LOGF_SECS_PER_DAY);
+    struct tm tm;
+    char name[LOGF_NAME_MAX];
+    size_t namelen;
+    int n;
+
+    if (gmtime_r(&t, &tm) == NULL) return -1;
+        /* the pattern comes from our own code (u_ex%y%m%d.log...), never from a client */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    namelen = strftime(name, sizeof(name), l->pattern, &tm);
+#pragma GCC diagnostic pop
+    if (namelen == 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    n = snprintf(buf, len, "%s/%s", l->dir, name);
+    if (n < 0 || (size_t)n >= len) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+/* One whole write. Regular files only write short when the disk fills or a signal lands in
+ * the middle; then the rest follows at once, and another thread's line may in theory come in
+ * between — the best that can be done without a lock. 0, or -1 with errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void file_warn(struct logf_file *f)
+{
+    /* once per file: a full disk must not turn every request into a line on standard error */
+    if (!atomic_exchange(&f->warned, true)) log_warn("cannot write to %s", f->path);
+}
+
+static void file_close(struct logf_file *f)
+{
+    if (f == NULL) return;
+    close(f->fd);
+    free(f);
+}
+
+static int write_header(const struct logf *l, struct logf_file *f, time_t now)
+{
+    char buf[LOGF_HEADER_MAX];
+    size_t len;
+
+    if (l->header == NULL) return 0;
+    len = l->header(buf, sizeof(buf), now);
+    if (len > sizeof(buf)) len = sizeof(buf);
+    return write_all(f->fd, buf, len);
+}
+
+/*
+ * Opens the file of DAY. ALWAYS_HEADER: write the header whatever the file holds (start-up);
+ * otherwise only into an empty file (a rollover). A header that cannot be written is an error
+ * at start-up, where the caller can stop, and a warning at a rollover, where nobody can.
+ * Returns NULL with a message in ERR.
+ */
+static struct logf_file *file_open(const struct logf *l, int64_t day, time_t now,
+                                   bool always_header, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    struct logf_file *f = NULL;
+    struct stat st;
+    size_t plen;
+
+    if (make_path(l, day, path, sizeof(path)) != 0) {
+        snprintf(err, errlen, "cannot make a file name from %s/%s: %s", l->dir, l->pattern,
+                 strerror(errno));
+        return NULL;
+    }
+    plen = strlen(path);
+    if ((f = malloc(sizeof(*f) + plen + 1)) == NULL) abort();
+    memcpy(f->path, path, plen + 1);
+    f->day = day;
+    atomic_init(&f->warned, false);
+    if ((f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!always_header) {
+        if (fstat(f->fd, &st) != 0) {
+            snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (st.st_size != 0) return f;
+    }
+    if (write_header(l, f, now) != 0) {
+        if (!always_header) {
+            file_warn(f);
+            return f;
+        }
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    return f;
+
+fail:
+    if (f->fd >= 0) close(f->fd);
+    free(f);
+    return NULL;
+}
+
+int logf_mkdirs(const char *path, unsigned mode)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path), i;
+    struct stat st;
+
+    if (len == 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (len >= sizeof(buf)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    /* each prefix that ends a component, then the whole path; "//" and a trailing "/" make
+     * empty components, which are skipped */
+    for (i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        if (buf[i - 1] == '/') continue;
+        buf[i] = '\0';
+        if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST) return -1;
+        buf[i] = path[i];
+    }
+    /* EEXIST says nothing about what exists: make sure it is a folder */
+    if (stat(path, &st) != 0) return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+struct logf *logf_open(const char *dir, const char *pattern, logf_header_cb header, time_t now,
+                       char *err, size_t errlen)
+{
+    struct logf *l = NULL;
+    struct logf_file *f;
+
+    if (logf_mkdirs(dir, 0755) != 0) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    if ((l = calloc(1, sizeof(*l))) == NULL || (l->dir = strdup(dir)) == NULL ||
+        (l->pattern = strdup(pattern)) == NULL)
+        abort();
+    l->header = header;
+    atomic_init(&l->retry_at, 0);
+    pthread_mutex_init(&l->lock, NULL);
+    /* IIS repeats the header block whenever the service starts, even in the middle of a day */
+    if ((f = file_open(l, day_of(now), now, true, err, errlen)) == NULL) {
+        pthread_mutex_destroy(&l->lock);
+        free(l->pattern);
+        free(l->dir);
+        free(l);
+        return NULL;
+    }
+    atomic_init(&l->cur, f);
+    return l;
+}
+
+/* Makes the file of DAY current unless another thread has done it already; returns the file to
+ * write to (the old one if the new one cannot be opened). */
+static struct logf_file *roll(struct logf *l, int64_t day, time_t now)
+{
+    struct logf_file *f, *nf;
+    char err[PATH_MAX + 128];
+
+    pthread_mutex_lock(&l->lock);
+    f = atomic_load_explicit(&l->cur, memory_order_relaxed);
+    if (f->day < day && now >= atomic_load(&l->retry_at)) {
+        if ((nf = file_open(l, day, now, false, err, sizeof(err))) == NULL) {
+            log_warnx("%s; still writing to %s", err, f->path);
+            atomic_store(&l->retry_at, now + LOGF_RETRY_SECS);
+        } else {
+            file_close(l->retired);
+            l->retired = f;
+            atomic_store_explicit(&l->cur, nf, memory_order_release);
+            f = nf;
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    return f;
+}
+
+void logf_write(struct logf *l, const char *line, size_t len, time_t now)
+{
+    struct logf_file *f = atomic_load_explicit(&l->cur, memory_order_acquire);
+    int64_t day = day_of(now);
+
+    /* a time from an earlier day (a thread that read the clock just before midnight) stays in
+     * the current file: IIS never reopens yesterday's file */
+    if (day > f->day && now >= atomic_load_explicit(&l->retry_at, memory_order_relaxed))
+        f = roll(l, day, now);
+    if (write_all(f->fd, line, len) != 0) file_warn(f);
+}
+
+const char *logf_path(struct logf *l, time_t now, char *buf, size_t len)
+{
+    struct logf_file *f = atomic_load_explicit(&l->cur, memory_order_acquire);
+    int64_t day = day_of(now);
+
+    if (day < f->day) day = f->day;
+    return make_path(l, day, buf, len) == 0 ? buf : NULL;
+}
+
+void logf_close(struct logf *l)
+{
+    if (l == NULL) return;
+    file_close(atomic_load(&l->cur));
+    file_close(l->retired);
+    pthread_mutex_destroy(&l->lock);
+    free(l->pattern);
+    free(l->dir);
+    free(l);
+}

@@ -1,0 +1,674 @@
+/*
+ * pki — the lab root CA and the certificates scenarios ask for (see include/pki.h).
+ *
+ * Every look at the files runs under an flock() on <state>/pki/.lock, taken through a fresh
+ * open() each time: flock() locks belong to an open file description, so a new one per call
+ * keeps out other threads of this process as well as other processes. The CA is read once by
+ * pki_open() and is not modified afterwards, so pki_get() may run on several threads.
+ *
+ * OpenSSL queues an error for every failed read of a missing or stale cache file. Those are
+ * expected, so each public function sets a mark on the thread's error queue and pops back to it
+ * before returning: a later SSL_get_error() elsewhere must not see our leftovers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "log.h"
+#include "pki.h"
+
+#define PKI_DAY 86400
+#define PKI_CA_DAYS 3652            /* ten years, leap days included */
+#define PKI_CA_BACKDATE_DAYS 1826   /* five years */
+#define PKI_CA_RENEW_DAYS 30        /* a CA closer than this to its end is replaced */
+#define PKI_DRIFT PKI_DAY           /* tolerated distance between cached and wanted dates */
+#define PKI_CN_MAX 64               /* ub-common-name (RFC 5280) */
+#define PKI_NAME_MAX (NAME_MAX - 8) /* room for ".crt.tmp" after a sanitised name */
+
+struct pki {
+    char dir[PATH_MAX];     /* <state>/pki */
+    char ca_path[PATH_MAX]; /* <state>/pki/ca.crt */
+    X509 *ca;
+    EVP_PKEY *ca_key;
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err_ossl(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int path_fmt(char *out, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0) return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Like set_err(), followed by ": " and the reason of the last error OpenSSL queued. */
+static void set_err_ossl(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    char what[512], why[256];
+    unsigned long e = ERR_peek_last_error();
+    const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+    if (reason == NULL && e != 0) {
+        ERR_error_string_n(e, why, sizeof(why));
+        reason = why;
+    } else if (reason == NULL) {
+        reason = "unknown OpenSSL error";
+    }
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    set_err(err, errlen, "%s: %s", what, reason);
+}
+
+/* Formats a path into OUT (PATH_MAX bytes); -1 with a message when it does not fit. */
+static int path_fmt(char *out, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(out, PATH_MAX, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n >= PATH_MAX) {
+        set_err(err, errlen, "path too long: %.64s...", out);
+        return -1;
+    }
+    return 0;
+}
+
+/* mkdir -p with mode 0700 for what it creates; the error names the component that failed. */
+static int make_dirs(const char *path, char *err, size_t errlen)
+{
+    char buf[PATH_MAX];
+    struct stat st;
+    size_t len = strlen(path);
+
+    if (len == 0 || len >= sizeof(buf)) {
+        set_err(err, errlen, "cannot create folder: bad path \"%.64s\"", path);
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    for (char *s = buf + 1;; s++) {
+        char c = *s;
+        if (c != '/' && c != '\0') continue;
+        *s = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+            set_err(err, errlen, "cannot create %s: %s", buf, strerror(errno));
+            return -1;
+        }
+        *s = c;
+        if (c == '\0') break;
+    }
+    /* EEXIST above may have been a regular file of that name */
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        set_err(err, errlen, "cannot create %s: %s", path, strerror(ENOTDIR));
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes the folder's lock, waiting for whoever holds it; returns the fd to close(), or -1. */
+static int lock_take(const char *dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    int fd;
+
+    if (path_fmt(path, err, errlen, "%s/.lock", dir) != 0) return -1;
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            set_err(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+/* Copies NAME into OUT (NAME_MAX + 1 bytes) as one harmless path component: '/', '\' and
+ * control characters become '_', and so does a leading dot, so "..", "a/../b" or ".hidden" can
+ * neither leave the pki folder nor hide in it. Replacing rather than rejecting keeps every
+ * scenario name usable; two names that differ only there share a folder, which costs re-issues,
+ * never a wrong certificate (the cache checks what it finds against the request). */
+static int safe_name(const char *name, char *out)
+{
+    size_t len = name != NULL ? strlen(name) : 0;
+
+    if (len == 0 || len > PKI_NAME_MAX) return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        out[i] = (c == '/' || c == '\\' || c < 0x20 || c == 0x7f || (i == 0 && c == '.')) ? '_'
+                                                                                          : (char)c;
+    }
+    out[len] = '\0';
+    return 0;
+}
+
+/* Never asks anyone for a passphrase: an encrypted key in the cache is simply not usable. */
+static int on_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    UNUSED(buf);
+    UNUSED(size);
+    UNUSED(rwflag);
+    UNUSED(u);
+    return -1;
+}
+
+/* Missing or unparsable files give NULL; callers then make new ones. */
+static X509 *read_cert(const char *path)
+{
+    BIO *b = BIO_new_file(path, "r");
+    X509 *x = NULL;
+
+    if (b != NULL) {
+        x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        BIO_free(b);
+    }
+    return x;
+}
+
+static EVP_PKEY *read_key(const char *path)
+{
+    BIO *b = BIO_new_file(path, "r");
+    EVP_PKEY *k = NULL;
+
+    if (b != NULL) {
+        k = PEM_read_bio_PrivateKey(b, NULL, on_passphrase, NULL);
+        BIO_free(b);
+    }
+    return k;
+}
+
+/*
+ * Writes CERT, or KEY when CERT is NULL, as PEM to PATH: first to PATH.tmp in the same folder,
+ * then rename(), so a reader finds the old file or the new one, never half of one. The folder
+ * lock is held, so a fixed temporary name is ours alone; one left by a crash is removed first,
+ * and O_EXCL with mode 0600 means a key is never readable by others, even for a moment.
+ */
+static int write_pem(const char *path, X509 *cert, EVP_PKEY *key, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    BIO *b = NULL;
+    int fd = -1, ret = -1, ok;
+
+    if (path_fmt(tmp, err, errlen, "%s.tmp", path) != 0) return -1;
+    if (unlink(tmp) != 0 && errno != ENOENT) {
+        set_err(err, errlen, "cannot remove %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        set_err(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    /* exact modes whatever the umask: certificates are public, keys are not */
+    if (fchmod(fd, cert != NULL ? 0644 : 0600) != 0) {
+        set_err(err, errlen, "cannot chmod %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    b = BIO_new_fd(fd, BIO_NOCLOSE);
+    if (b == NULL) {
+        set_err_ossl(err, errlen, "cannot write %s", tmp);
+        goto out;
+    }
+    errno = 0;
+    if (cert != NULL)
+        ok = PEM_write_bio_X509(b, cert);
+    else
+        ok = PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
+    if (ok != 1 || BIO_flush(b) != 1) {
+        if (errno != 0)
+            set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        else
+            set_err_ossl(err, errlen, "cannot write %s", tmp);
+        goto out;
+    }
+    BIO_free(b);
+    b = NULL;
+    ok = close(fd);
+    fd = -1;
+    if (ok != 0) {
+        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (rename(tmp, path) != 0) {
+        set_err(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    ret = 0;
+out:
+    BIO_free(b);
+    if (fd >= 0) close(fd);
+    if (ret != 0) unlink(tmp);
+    return ret;
+}
+
+/* A positive serial of up to 128 random bits; odd, hence never zero (RFC 5280 4.1.2.2). */
+static int set_serial(X509 *x)
+{
+    BIGNUM *bn = BN_new();
+    int ok = bn != NULL && BN_rand(bn, 128, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ODD) == 1 &&
+             BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
+
+    BN_free(bn);
+    return ok ? 0 : -1;
+}
+
+/* Sets T to NOW + OFFSET seconds; beyond the year 2049 OpenSSL switches to GeneralizedTime. */
+static int set_time(ASN1_TIME *t, time_t now, int64_t offset)
+{
+    int64_t days = offset / PKI_DAY;
+
+    if (days > INT_MAX || days < -INT_MAX) return -1;
+    return X509_time_adj_ex(t, (int)days, (long)(offset % PKI_DAY), &now) != NULL ? 0 : -1;
+}
+
+/* Adds one extension written in openssl.cnf syntax; only used with constant values. */
+static int add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
+{
+    X509_EXTENSION *e = X509V3_EXT_nconf_nid(NULL, v3, nid, value);
+    int ok = e != NULL && X509_add_ext(x, e, -1) == 1;
+
+    X509_EXTENSION_free(e);
+    return ok ? 0 : -1;
+}
+
+/* The general name a request's entry becomes: an IP address when it parses as one. Built
+ * directly rather than through a "DNS:a,DNS:b" string, which a comma in a name would break. */
+static GENERAL_NAME *name_of(const char *s)
+{
+    GENERAL_NAME *g = GENERAL_NAME_new();
+    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(s);
+    ASN1_IA5STRING *dns;
+
+    if (g == NULL) return NULL;
+    if (ip != NULL) {
+        GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
+        return g;
+    }
+    dns = ASN1_IA5STRING_new();
+    if (dns == NULL || ASN1_STRING_set(dns, s, -1) != 1) {
+        ASN1_IA5STRING_free(dns);
+        GENERAL_NAME_free(g);
+        return NULL;
+    }
+    GENERAL_NAME_set0_value(g, GEN_DNS, dns);
+    return g;
+}
+
+static int add_san(X509 *x, const struct scn_cert *c, int critical)
+{
+    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+    int ok = gens != NULL;
+
+    for (size_t i = 0; ok && i < c->num_names; i++) {
+        GENERAL_NAME *g = name_of(c->names[i]);
+        ok = g != NULL && sk_GENERAL_NAME_push(gens, g) > 0;
+        if (!ok) GENERAL_NAME_free(g);
+    }
+    ok = ok && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, critical, X509V3_ADD_DEFAULT) == 1;
+    GENERAL_NAMES_free(gens);
+    return ok ? 0 : -1;
+}
+
+static X509 *make_ca_cert(EVP_PKEY *key, time_t now)
+{
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    X509V3_CTX v3;
+    int ok;
+
+    ok = x != NULL && name != NULL && X509_set_version(x, X509_VERSION_3) == 1 &&
+         set_serial(x) == 0 &&
+         X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8,
+                                    (const unsigned char *)"mrsmock lab", -1, -1, 0) == 1 &&
+         X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+                                    (const unsigned char *)"mrsmock Lab Root CA", -1, -1, 0) == 1 &&
+         X509_set_subject_name(x, name) == 1 && X509_set_issuer_name(x, name) == 1 &&
+         /* Backdated well before any leaf it issues (scenarios date leaves back, e.g. -30d),
+          * so validity periods nest as a real CA's do; Windows reports a leaf that starts
+          * before its issuer as not time-nested. */
+         set_time(X509_getm_notBefore(x), now, -(int64_t)PKI_CA_BACKDATE_DAYS * PKI_DAY) == 0 &&
+         set_time(X509_getm_notAfter(x), now, (int64_t)PKI_CA_DAYS * PKI_DAY) == 0 &&
+         X509_set_pubkey(x, key) == 1;
+    if (ok) {
+        X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+        ok = add_ext(x, &v3, NID_basic_constraints, "critical,CA:TRUE") == 0 &&
+             add_ext(x, &v3, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
+             add_ext(x, &v3, NID_subject_key_identifier, "hash") == 0 &&
+             X509_sign(x, key, EVP_sha256()) > 0;
+    }
+    X509_NAME_free(name);
+    if (!ok) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* Why the CA pair found on disk cannot serve, or NULL when it can. */
+static const char *ca_problem(X509 *ca, EVP_PKEY *key, time_t now)
+{
+    time_t renew = now + (time_t)PKI_CA_RENEW_DAYS * PKI_DAY;
+
+    if (ca == NULL || key == NULL) return "missing or unreadable";
+    if (X509_check_private_key(ca, key) != 1 || X509_verify(ca, key) != 1)
+        return "certificate and key do not match";
+    if (X509_cmp_time(X509_get0_notBefore(ca), &now) >= 0) return "not valid yet";
+    if (X509_cmp_time(X509_get0_notAfter(ca), &renew) <= 0) return "expires within 30 days";
+    return NULL;
+}
+
+/* Makes a new CA, writes it (key first: a crash in between leaves a pair that does not match,
+ * which the next start replaces) and installs it in P. */
+static int make_ca(struct pki *p, time_t now, char *err, size_t errlen)
+{
+    char key_path[PATH_MAX];
+    EVP_PKEY *key = NULL;
+    X509 *ca = NULL;
+    int ret = -1;
+
+    if (path_fmt(key_path, err, errlen, "%s/ca.key", p->dir) != 0) goto out;
+    key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    if (key == NULL) {
+        set_err_ossl(err, errlen, "cannot generate the CA key");
+        goto out;
+    }
+    ca = make_ca_cert(key, now);
+    if (ca == NULL) {
+        set_err_ossl(err, errlen, "cannot make the CA certificate");
+        goto out;
+    }
+    if (write_pem(key_path, NULL, key, err, errlen) != 0 ||
+        write_pem(p->ca_path, ca, NULL, err, errlen) != 0)
+        goto out;
+    p->ca = ca;
+    p->ca_key = key;
+    ca = NULL;
+    key = NULL;
+    ret = 0;
+out:
+    X509_free(ca);
+    EVP_PKEY_free(key);
+    return ret;
+}
+
+struct pki *pki_open(const char *state_dir, char *err, size_t errlen)
+{
+    struct pki *p = calloc(1, sizeof(*p));
+    char key_path[PATH_MAX];
+    X509 *ca = NULL;
+    EVP_PKEY *key = NULL;
+    const char *why;
+    time_t now = time(NULL);
+    int lock = -1, ret = -1;
+
+    if (p == NULL) abort();
+    ERR_set_mark();
+    if (path_fmt(p->dir, err, errlen, "%s/pki", state_dir) != 0 ||
+        path_fmt(p->ca_path, err, errlen, "%s/ca.crt", p->dir) != 0 ||
+        path_fmt(key_path, err, errlen, "%s/ca.key", p->dir) != 0 ||
+        make_dirs(p->dir, err, errlen) != 0)
+        goto out;
+    /* held while reading too: another process may be halfway through replacing the pair */
+    lock = lock_take(p->dir, err, errlen);
+    if (lock < 0) goto out;
+    ca = read_cert(p->ca_path);
+    key = read_key(key_path);
+    why = ca_problem(ca, key, now);
+    if (why == NULL) {
+        p->ca = ca;
+        p->ca_key = key;
+        ca = NULL;
+        key = NULL;
+    } else {
+        /* clients that trusted the old CA must be given ca.crt again: say so */
+        log_info("pki: creating the lab CA %s (previous one: %s)", p->ca_path, why);
+        if (make_ca(p, now, err, errlen) != 0) goto out;
+    }
+    ret = 0;
+out:
+    if (lock >= 0) close(lock);
+    X509_free(ca);
+    EVP_PKEY_free(key);
+    ERR_pop_to_mark();
+    if (ret != 0) {
+        pki_close(p);
+        return NULL;
+    }
+    return p;
+}
+
+void pki_close(struct pki *p)
+{
+    if (p == NULL) return;
+    X509_free(p->ca);
+    EVP_PKEY_free(p->ca_key);
+    free(p);
+}
+
+const char *pki_ca_path(const struct pki *p)
+{
+    return p->ca_path;
+}
+
+X509 *pki_ca_cert(const struct pki *p)
+{
+    return p->ca;
+}
+
+/* Whether KEY is of the kind C asks for. SCN_KEY_EC is always P-256 (scenario.h). */
+static int key_fits(EVP_PKEY *key, const struct scn_cert *c, unsigned rsa_bits)
+{
+    char group[64];
+    size_t len;
+
+    if (c->key == SCN_KEY_RSA)
+        return EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) == (int)rsa_bits;
+    return EVP_PKEY_is_a(key, "EC") &&
+           EVP_PKEY_get_group_name(key, group, sizeof(group), &len) == 1 &&
+           OBJ_sn2nid(group) == NID_X9_62_prime256v1;
+}
+
+/* Whether the subjectAltName of X lists exactly the names of C, in order, as we write them. */
+static int san_fits(X509 *x, const struct scn_cert *c)
+{
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    int ok = gens != NULL && (size_t)sk_GENERAL_NAME_num(gens) == c->num_names;
+
+    for (size_t i = 0; ok && i < c->num_names; i++) {
+        GENERAL_NAME *want = name_of(c->names[i]);
+        ok = want != NULL && GENERAL_NAME_cmp(want, sk_GENERAL_NAME_value(gens, (int)i)) == 0;
+        GENERAL_NAME_free(want);
+    }
+    GENERAL_NAMES_free(gens);
+    return ok;
+}
+
+/* Whether T is within PKI_DRIFT of WANT (seconds since the epoch). */
+static int time_near(const ASN1_TIME *t, int64_t want)
+{
+    struct tm tm;
+    int64_t have;
+
+    if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+    have = (int64_t)timegm(&tm);
+    return have - want <= PKI_DRIFT && want - have <= PKI_DRIFT;
+}
+
+/* Whether the cached X with its KEY still answers request C: same CA, names, digest, dates. */
+static int cert_fits(const struct pki *p, X509 *x, EVP_PKEY *key, const struct scn_cert *c,
+                     const EVP_MD *md, time_t now)
+{
+    int mdnid = NID_undef;
+
+    return X509_check_private_key(x, key) == 1 && X509_check_issued(p->ca, x) == X509_V_OK &&
+           X509_verify(x, p->ca_key) == 1 &&
+           OBJ_find_sigid_algs(X509_get_signature_nid(x), &mdnid, NULL) == 1 &&
+           mdnid == EVP_MD_get_type(md) && san_fits(x, c) &&
+           time_near(X509_get0_notBefore(x), (int64_t)now + c->not_before) &&
+           time_near(X509_get0_notAfter(x), (int64_t)now + c->not_after);
+}
+
+/* Issues the leaf certificate for C with KEY, signed by the CA with MD. */
+static X509 *issue(const struct pki *p, const struct scn_cert *c, EVP_PKEY *key, const EVP_MD *md,
+                   time_t now)
+{
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    X509V3_CTX v3;
+    /* a name too long for a CN is left out of the subject, as public CAs do; the SAN is then
+     * the only identity and must be critical (RFC 5280 4.2.1.6) */
+    int has_cn = strlen(c->names[0]) <= PKI_CN_MAX, ok;
+
+    ok = x != NULL && name != NULL && X509_set_version(x, X509_VERSION_3) == 1 &&
+         set_serial(x) == 0 && X509_set_issuer_name(x, X509_get_subject_name(p->ca)) == 1 &&
+         (!has_cn ||
+          X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+                                     (const unsigned char *)c->names[0], -1, -1, 0) == 1) &&
+         X509_set_subject_name(x, name) == 1 &&
+         set_time(X509_getm_notBefore(x), now, c->not_before) == 0 &&
+         set_time(X509_getm_notAfter(x), now, c->not_after) == 0 && X509_set_pubkey(x, key) == 1;
+    if (ok) {
+        X509V3_set_ctx(&v3, p->ca, x, NULL, NULL, 0);
+        ok = add_ext(x, &v3, NID_basic_constraints, "CA:FALSE") == 0 &&
+             add_ext(x, &v3, NID_key_usage,
+                     c->key == SCN_KEY_RSA ? "critical,digitalSignature,keyEncipherment"
+                                           : "critical,digitalSignature") == 0 &&
+             add_ext(x, &v3, NID_ext_key_usage, "serverAuth") == 0 && add_san(x, c, !has_cn) == 0 &&
+             add_ext(x, &v3, NID_subject_key_identifier, "hash") == 0 &&
+             add_ext(x, &v3, NID_authority_key_identifier, "keyid:always") == 0 &&
+             /* X509_sign() applies no security level, so sha1 still signs: "weak signature" */
+             X509_sign(x, p->ca_key, md) > 0;
+    }
+    X509_NAME_free(name);
+    if (!ok) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+int pki_get(struct pki *p, const char *scenario, const struct scn_cert *cert, X509 **x,
+            EVP_PKEY **key, char *err, size_t errlen)
+{
+    char folder[NAME_MAX + 1], id[NAME_MAX + 1];
+    char dir[PATH_MAX], crt_path[PATH_MAX], key_path[PATH_MAX];
+    const char *digest = cert->digest != NULL ? cert->digest : "sha256";
+    unsigned rsa_bits = cert->key_bits != 0 ? cert->key_bits : 2048;
+    EVP_MD *md = NULL;
+    EVP_PKEY *k = NULL;
+    X509 *c = NULL;
+    time_t now = time(NULL);
+    int lock = -1, ret = -1, sig_nid;
+
+    *x = NULL;
+    *key = NULL;
+    ERR_set_mark();
+    if (safe_name(scenario, folder) != 0) {
+        set_err(err, errlen, "invalid scenario name \"%.64s\"", scenario != NULL ? scenario : "");
+        goto out;
+    }
+    if (safe_name(cert->id, id) != 0) {
+        set_err(err, errlen, "invalid certificate id \"%.64s\"", cert->id != NULL ? cert->id : "");
+        goto out;
+    }
+    if (cert->num_names == 0) {
+        set_err(err, errlen, "certificate %s: no names", cert->id);
+        goto out;
+    }
+    for (size_t i = 0; i < cert->num_names; i++) {
+        if (cert->names[i] == NULL || cert->names[i][0] == '\0') {
+            set_err(err, errlen, "certificate %s: empty name", cert->id);
+            goto out;
+        }
+    }
+    md = EVP_MD_fetch(NULL, digest, NULL);
+    if (md == NULL) {
+        set_err(err, errlen, "certificate %s: unknown digest \"%.32s\"", cert->id, digest);
+        goto out;
+    }
+    /* the CA's key type decides which digests have a signature algorithm (no ECDSA with MD5) */
+    if (!OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(md), EVP_PKEY_get_base_id(p->ca_key))) {
+        set_err(err, errlen, "certificate %s: the lab CA cannot sign with digest \"%.32s\"",
+                cert->id, digest);
+        goto out;
+    }
+    if (path_fmt(dir, err, errlen, "%s/%s", p->dir, folder) != 0 ||
+        path_fmt(crt_path, err, errlen, "%s/%s.crt", dir, id) != 0 ||
+        path_fmt(key_path, err, errlen, "%s/%s.key", dir, id) != 0 ||
+        make_dirs(dir, err, errlen) != 0)
+        goto out;
+    lock = lock_take(p->dir, err, errlen);
+    if (lock < 0) goto out;
+
+    c = read_cert(crt_path);
+    k = read_key(key_path);
+    /* a key of the right kind is kept through re-issues: an RSA key takes ~100 ms to make */
+    if (k != NULL && !key_fits(k, cert, rsa_bits)) {
+        EVP_PKEY_free(k);
+        k = NULL;
+    }
+    if (c != NULL && (k == NULL || !cert_fits(p, c, k, cert, md, now))) {
+        X509_free(c);
+        c = NULL;
+    }
+    if (c == NULL) {
+        if (k == NULL) {
+            k = cert->key == SCN_KEY_RSA ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)rsa_bits)
+                                         : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+            if (k == NULL) {
+                set_err_ossl(err, errlen, "certificate %s: cannot generate its key", cert->id);
+                goto out;
+            }
+            if (write_pem(key_path, NULL, k, err, errlen) != 0) goto out;
+        }
+        c = issue(p, cert, k, md, now);
+        if (c == NULL) {
+            set_err_ossl(err, errlen, "certificate %s: cannot issue it", cert->id);
+            goto out;
+        }
+        if (write_pem(crt_path, c, NULL, err, errlen) != 0) goto out;
+        log_debug("pki: issued %s", crt_path);
+    }
+    *x = c;
+    *key = k;
+    c = NULL;
+    k = NULL;
+    ret = 0;
+out:
+    if (lock >= 0) close(lock);
+    X509_free(c);
+    EVP_PKEY_free(k);
+    EVP_MD_free(md);
+    ERR_pop_to_mark();
+    return ret;
+}

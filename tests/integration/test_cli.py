@@ -1,0 +1,141 @@
+"""The command line contract: sub-commands, exit statuses, one-line errors, signals."""
+import os
+import signal
+import socket
+import tempfile
+import textwrap
+import unittest
+
+from harness import Server, mrsmock, ROOT
+
+ADMIN = "admin:P@ssw0rd!"
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(text).lstrip())
+
+
+def overlay(body, name="lab"):
+    return ('<scenario xmlns="urn:mrsmock:scenario:1" name="%s" extends="healthy">\n%s\n'
+            '</scenario>\n' % (name, body))
+
+
+class Commands(unittest.TestCase):
+    def test_version_and_help(self):
+        p = mrsmock("--version")
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout, r"^mrsmock \d+\.\d+\.\d+\n$")
+        p = mrsmock("run", "--help")
+        self.assertEqual(p.returncode, 0)
+        for opt in ("--listen ADDR:PORT", "--listen NAME=ADDR:PORT", "--state-dir", "--threads"):
+            self.assertIn(opt, p.stdout)
+        p = mrsmock("frobnicate")
+        self.assertEqual(p.returncode, 1)
+
+    def test_list(self):
+        p = mrsmock("list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        names = [l.split()[0] for l in p.stdout.splitlines()]
+        self.assertIn("healthy", names)
+        line = [l for l in p.stdout.splitlines() if l.startswith("healthy ")][0]
+        self.assertGreater(len(line.split(None, 1)[1]), 10)
+
+    def test_check(self):
+        p = mrsmock("check", os.path.join(ROOT, "scenarios", "healthy.xml"), "healthy")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with tempfile.TemporaryDirectory() as d:
+            bad = os.path.join(d, "bad.xml")
+            write(bad, overlay('  <server name="EX1">\n    <nonsense/>\n  </server>'))
+            p = mrsmock("check", bad)
+            self.assertEqual(p.returncode, 1)
+            self.assertRegex(p.stderr, r"(?m)^%s:3: .*nonsense" % bad)
+            p = mrsmock("check", os.path.join(d, "missing.xml"))
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("missing.xml", p.stderr)
+
+    def test_run_errors_are_one_line(self):
+        p = mrsmock("run", "no-such-scenario")
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        p = mrsmock("run", "healthy", "--listen", "nonsense")
+        self.assertEqual(p.returncode, 1)
+        with tempfile.TemporaryDirectory() as d:
+            p = mrsmock("run", "healthy", "--state-dir", d, "--listen", "nosuch=127.0.0.1:0")
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("nosuch", p.stderr)
+            # a port in use
+            with socket.socket() as busy:
+                busy.bind(("127.0.0.1", 0))
+                busy.listen(1)
+                port = busy.getsockname()[1]
+                p = mrsmock("run", "healthy", "--state-dir", d,
+                            "--listen", "127.0.0.1:%d" % port)
+            self.assertEqual(p.returncode, 2)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+            self.assertIn("Address already in use", p.stderr)
+            self.assertEqual(p.stdout, "")
+            # a state folder that cannot be created
+            blocker = os.path.join(d, "file")
+            open(blocker, "w").close()
+            p = mrsmock("run", "healthy", "--state-dir", os.path.join(blocker, "state"),
+                        "--listen", "127.0.0.1:0")
+            self.assertEqual(p.returncode, 2)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
+
+class Signals(unittest.TestCase):
+    def test_sigint_exits_zero_and_stdout_has_only_the_ready_line(self):
+        s = Server("healthy")
+        st, _, _, _, _ = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc")
+        self.assertEqual(st, 401)
+        self.assertEqual(s.stop(signal.SIGINT), 0)
+        self.assertEqual(s.stdout, b"")
+        s.__exit__(None, None, None)
+
+    def test_sighup_reload_and_failed_reload(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "lab.xml")
+            write(path, overlay(""))
+            with Server(path) as s:
+                st, _, _, _, _ = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc", "-u", ADMIN)
+                self.assertEqual(st, 200)
+                write(path, overlay('<server name="EX1"><ews mrsproxy="false"/></server>'))
+                s.proc.send_signal(signal.SIGHUP)
+                s.wait_stderr(r'now serving scenario "lab"')
+                st, _, body, _, _ = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc", "-u", ADMIN)
+                self.assertEqual(st, 403)
+                self.assertIn(b"MRS proxy service is disabled", body)
+                # a broken file: reported, and the running scenario kept
+                write(path, overlay("<server name=\"EX1\"><bogus/></server>"))
+                s.proc.send_signal(signal.SIGHUP)
+                s.wait_stderr(r"reload failed")
+                self.assertRegex(s.stderr.decode(), r"lab\.xml:\d+: .*bogus")
+                st, _, _, _, _ = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc", "-u", ADMIN)
+                self.assertEqual(st, 403)
+
+
+class Limits(unittest.TestCase):
+    def test_body_limit_is_413(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "small.xml")
+            write(path, overlay('<limits max-request-body="1000"/>'))
+            with Server(path) as s:
+                st, _, _, _, _ = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc", "-u", ADMIN,
+                                        "--data-binary", "x" * 5000)
+                self.assertEqual(st, 413)
+                st, _, _, _, _ = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc", "-u", ADMIN,
+                                        "--data-binary", "x" * 500,
+                                        "-H", "Content-Type: text/plain")
+                self.assertEqual(st, 415)
+
+    def test_listen_moves_one_listener(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        with Server("healthy", "--listen", "edge=127.0.0.1:%d" % port, listen=None) as s:
+            self.assertEqual(s.port, port)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,507 @@
+/*
+ * test_logfile — per-day files, headers, rollover and whole lines from many threads, in a
+ * temporary folder under /tmp.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "logfile.h"
+
+#define PATTERN "u_ex%y%m%d.log"
+#define DAY 86400
+#define T0 ((time_t)1722527100)       /* 2024-08-01 15:45:00 UTC */
+#define MIDNIGHT ((time_t)1722556800) /* 2024-08-02 00:00:00 UTC */
+#define NTHREADS 4
+#define NLINES 2000
+#define LINE_MAX_LEN 4096
+
+struct state {
+    char tmp[64];   /* the mkdtemp folder, removed in teardown */
+    char dir[128];  /* tmp/logs: the log's folder */
+    char path[256]; /* scratch for file names */
+    struct logf *l; /* closed in teardown */
+    char *text;     /* the last file read back */
+    size_t len;
+    int saved_stderr; /* the real standard error while a test captures it, else -1 */
+};
+
+static int setup(void **pstate)
+{
+    struct state *st = calloc(1, sizeof(*st));
+
+    if (st == NULL) abort();
+    st->saved_stderr = -1;
+    snprintf(st->tmp, sizeof(st->tmp), "/tmp/test_logfile.XXXXXX");
+    if (mkdtemp(st->tmp) == NULL) abort();
+    snprintf(st->dir, sizeof(st->dir), "%s/logs", st->tmp);
+    *pstate = st;
+    return 0;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **pstate)
+{
+    struct state *st = *pstate;
+
+    if (st->saved_stderr >= 0) {
+        dup2(st->saved_stderr, STDERR_FILENO);
+        close(st->saved_stderr);
+    }
+    logf_close(st->l);
+    free(st->text);
+    nftw(st->tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(st);
+    return 0;
+}
+
+static size_t header(char *buf, size_t len, time_t now)
+{
+    int n = snprintf(buf, len, "#Opened: %lld\n", (long long)now);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* The file NAME of the log folder (or a full path when NAME starts with "/"), read whole into
+ * st->text. */
+static const char *slurp(struct state *st, const char *name)
+{
+    char path[512];
+    struct stat sb;
+    ssize_t n;
+    int fd;
+
+    if (name[0] == '/')
+        snprintf(path, sizeof(path), "%s", name);
+    else
+        snprintf(path, sizeof(path), "%s/%s", st->dir, name);
+    free(st->text);
+    st->text = NULL;
+    fd = open(path, O_RDONLY);
+    if (fd < 0) fail_msg("cannot open %s: %s", path, strerror(errno));
+    assert_int_equal(fstat(fd, &sb), 0);
+    st->len = (size_t)sb.st_size;
+    if ((st->text = malloc(st->len + 1)) == NULL) abort();
+    n = read(fd, st->text, st->len);
+    close(fd);
+    assert_int_equal(n, (ssize_t)st->len);
+    st->text[st->len] = '\0';
+    return st->text;
+}
+
+static void put(struct state *st, const char *line, time_t now)
+{
+    logf_write(st->l, line, strlen(line), now);
+}
+
+static void capture_stderr(struct state *st)
+{
+    char path[256];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/stderr", st->tmp);
+    fflush(stderr);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    st->saved_stderr = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+}
+
+/* Gives standard error back; returns what was written to it meanwhile. */
+static const char *captured(struct state *st)
+{
+    char path[256];
+
+    dup2(st->saved_stderr, STDERR_FILENO);
+    close(st->saved_stderr);
+    st->saved_stderr = -1;
+    snprintf(path, sizeof(path), "%s/stderr", st->tmp);
+    return slurp(st, path);
+}
+
+static size_t count(const char *text, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+static void test_open_writes_header(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256] = "";
+
+    st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
+    assert_non_null(st->l);
+    assert_string_equal(err, "");
+    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\n");
+}
+
+static void test_write_appends_whole_lines(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256];
+
+    st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
+    assert_non_null(st->l);
+    put(st, "first line\r\n", T0 + 1);
+    put(st, "second line\r\n", T0 + 2);
+    /* LEN is obeyed, the bytes after it are not written */
+    logf_write(st->l, "third line\r\nNOT THIS", 12, T0 + 3);
+    assert_string_equal(slurp(st, "u_ex240801.log"),
+                        "#Opened: 1722527100\nfirst line\r\nsecond line\r\nthird line\r\n");
+}
+
+static void test_reopen_repeats_header(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256];
+
+    st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
+    assert_non_null(st->l);
+    put(st, "before restart\n", T0 + 1);
+    logf_close(st->l);
+    /* a restart the same day: the header block again, after the existing lines */
+    st->l = logf_open(st->dir, PATTERN, header, T0 + 60, err, sizeof(err));
+    assert_non_null(st->l);
+    put(st, "after restart\n", T0 + 61);
+    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\nbefore restart\n"
+                                                     "#Opened: 1722527160\nafter restart\n");
+}
+
+static void test_rollover(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256];
+
+    st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
+    assert_non_null(st->l);
+    put(st, "today\n", T0);
+    put(st, "tomorrow\n", T0 + DAY);
+    put(st, "tomorrow again\n", T0 + DAY + 1);
+    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\ntoday\n");
+    assert_string_equal(slurp(st, "u_ex240802.log"),
+                        "#Opened: 1722613500\ntomorrow\ntomorrow again\n");
+    /* and again: the first file is closed now, the second one still open */
+    put(st, "day after\n", T0 + 2 * DAY);
+    assert_string_equal(slurp(st, "u_ex240803.log"), "#Opened: 1722699900\nday after\n");
+    assert_string_equal(slurp(st, "u_ex240802.log"),
+                        "#Opened: 1722613500\ntomorrow\ntomorrow again\n");
+}
+
+static void test_earlier_day_goes_to_current_file(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256];
+
+    st->l = logf_open(st->dir, PATTERN, header, MIDNIGHT - 10, err, sizeof(err));
+    assert_non_null(st->l);
+    put(st, "before midnight\n", MIDNIGHT - 5);
+    put(st, "after midnight\n", MIDNIGHT);
+    /* a thread that read the clock just before midnight writes after the rollover */
+    put(st, "late\n", MIDNIGHT - 1);
+    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722556790\nbefore midnight\n");
+    assert_string_equal(slurp(st, "u_ex240802.log"), "#Opened: 1722556800\nafter midnight\nlate\n");
+}
+
+static void test_rollover_into_existing_file(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256];
+    int fd;
+
+    st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
+    assert_non_null(st->l);
+    /* tomorrow's file exists with lines in it: a rollover adds no header to it */
+    snprintf(st->path, sizeof(st->path), "%s/u_ex240802.log", st->dir);
+    fd = open(st->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "old\n", 4), 4);
+    close(fd);
+    put(st, "new\n", T0 + DAY);
+    assert_string_equal(slurp(st, "u_ex240802.log"), "old\nnew\n");
+}
+
+static void test_path(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256], expected[256], small[8];
+
+    st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
+    assert_non_null(st->l);
+    snprintf(expected, sizeof(expected), "%s/u_ex240801.log", st->dir);
+    assert_string_equal(logf_path(st->l, T0, st->path, sizeof(st->path)), expected);
+    snprintf(expected, sizeof(expected), "%s/u_ex240802.log", st->dir);
+    assert_string_equal(logf_path(st->l, T0 + DAY, st->path, sizeof(st->path)), expected);
+    put(st, "x\n", T0 + DAY);
+    /* yesterday's time now names the current file, where such a write goes */
+    assert_string_equal(logf_path(st->l, T0, st->path, sizeof(st->path)), expected);
+    assert_null(logf_path(st->l, T0, small, sizeof(small)));
+}
+
+struct writer {
+    struct logf *l;
+    pthread_barrier_t *start;
+    int id;
+    time_t base; /* line I is written at base + I * step */
+    time_t step;
+};
+
+static size_t line_len(int id, int seq)
+{
+    return (size_t)((seq * 7919 + id * 131) % 3000);
+}
+
+/* "<id> <seq> <time> <len> <len times the letter of the thread>\n" */
+static void *on_writer(void *arg)
+{
+    const struct writer *w = arg;
+    char line[LINE_MAX_LEN];
+    int seq, n;
+
+    /* all together, so that lines really compete and all threads meet midnight at once */
+    pthread_barrier_wait(w->start);
+    for (seq = 0; seq < NLINES; seq++) {
+        time_t now = w->base + seq * w->step;
+        size_t len = line_len(w->id, seq);
+        n = snprintf(line, sizeof(line), "%d %d %lld %zu ", w->id, seq, (long long)now, len);
+        memset(line + n, 'a' + w->id, len);
+        line[(size_t)n + len] = '\n';
+        logf_write(w->l, line, (size_t)n + len + 1, now);
+    }
+    return NULL;
+}
+
+static void run_writers(struct logf *l, time_t base, time_t step)
+{
+    pthread_t th[NTHREADS];
+    struct writer w[NTHREADS];
+    pthread_barrier_t start;
+    int i;
+
+    pthread_barrier_init(&start, NULL, NTHREADS);
+    for (i = 0; i < NTHREADS; i++) {
+        w[i] = (struct writer){.l = l, .start = &start, .id = i, .base = base, .step = step};
+        if (pthread_create(&th[i], NULL, on_writer, &w[i]) != 0)
+            abort(); /* the others would wait at the barrier for ever */
+    }
+    for (i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&start);
+}
+
+/*
+ * Checks that every line of TEXT after its one header is whole, was written by a writer and is
+ * stamped no later than MAX_TIME; marks it in SEEN; returns the number of lines.
+ */
+static size_t check_lines(const char *text, unsigned char seen[NTHREADS][NLINES], time_t max_time)
+{
+    const char *p = text, *nl;
+    size_t lines = 0, i;
+
+    assert_int_equal(text[0], '#');
+    p = strchr(p, '\n') + 1;
+    for (; *p != '\0'; p = nl + 1) {
+        int id, seq, used;
+        long long at;
+        size_t len;
+
+        nl = strchr(p, '\n');
+        assert_non_null(nl);
+        /* no space before %n: it would skip the newline after an empty payload */
+        if (sscanf(p, "%d %d %lld %zu%n", &id, &seq, &at, &len, &used) != 4 || p[used] != ' ')
+            fail_msg("bad line: %.40s", p);
+        used++;
+        assert_true(id >= 0 && id < NTHREADS && seq >= 0 && seq < NLINES);
+        assert_int_equal(len, line_len(id, seq));
+        assert_int_equal(nl - p, used + (ptrdiff_t)len);
+        for (i = 0; i < len; i++)
+            assert_int_equal(p[used + (ptrdiff_t)i], 'a' + id);
+        assert_true(at <= (long long)max_time);
+        assert_int_equal(seen[id][seq], 0);
+        seen[id][seq] = 1;
+        lines++;
+    }
+    return lines;
+}
+
+static void test_threads(void **pstate)
+{
+    struct state *st = *pstate;
+    static unsigned char seen[NTHREADS][NLINES];
+    char err[256];
+
+    memset(seen, 0, sizeof(seen));
+    st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
+    assert_non_null(st->l);
+    run_writers(st->l, T0, 0);
+    slurp(st, "u_ex240801.log");
+    assert_int_equal(check_lines(st->text, seen, T0), NTHREADS * NLINES);
+    assert_int_equal(count(st->text, "#"), 1);
+}
+
+static void test_threads_across_midnight(void **pstate)
+{
+    struct state *st = *pstate;
+    static unsigned char seen[NTHREADS][NLINES];
+    char err[256];
+    size_t lines;
+
+    memset(seen, 0, sizeof(seen));
+    st->l = logf_open(st->dir, PATTERN, header, MIDNIGHT - NLINES, err, sizeof(err));
+    assert_non_null(st->l);
+    /* each thread crosses midnight halfway through, at its own moment */
+    capture_stderr(st);
+    run_writers(st->l, MIDNIGHT - NLINES / 2, 1);
+    assert_string_equal(captured(st), "");
+    /* yesterday's lines may be in either file, today's only in today's; one header each */
+    lines = check_lines(slurp(st, "u_ex240801.log"), seen, MIDNIGHT - 1);
+    assert_int_equal(count(st->text, "#"), 1);
+    lines += check_lines(slurp(st, "u_ex240802.log"), seen, MIDNIGHT + NLINES);
+    assert_int_equal(count(st->text, "#"), 1);
+    assert_int_equal(lines, NTHREADS * NLINES);
+}
+
+static void test_unwritable_dir(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[512] = "", expected[512];
+    int fd;
+
+    snprintf(st->path, sizeof(st->path), "%s/file", st->tmp);
+    fd = open(st->path, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(st->dir, sizeof(st->dir), "%s/file/logs", st->tmp);
+    assert_null(logf_open(st->dir, PATTERN, header, T0, err, sizeof(err)));
+    snprintf(expected, sizeof(expected), "cannot create %s: Not a directory", st->dir);
+    assert_string_equal(err, expected);
+}
+
+static void test_file_is_a_folder(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[512] = "", expected[512];
+
+    snprintf(st->path, sizeof(st->path), "%s/u_ex240801.log", st->dir);
+    assert_int_equal(logf_mkdirs(st->path, 0755), 0);
+    assert_null(logf_open(st->dir, PATTERN, header, T0, err, sizeof(err)));
+    snprintf(expected, sizeof(expected), "cannot open %s: Is a directory", st->path);
+    assert_string_equal(err, expected);
+}
+
+static void test_header_not_written_at_open(void **pstate)
+{
+    char err[256] = "";
+
+    (void)pstate;
+    /* /dev/full takes the open and refuses every write */
+    assert_null(logf_open("/dev", "full", header, T0, err, sizeof(err)));
+    assert_string_equal(err, "cannot write /dev/full: No space left on device");
+}
+
+static void test_write_error_warned_once(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256];
+
+    st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
+    assert_non_null(st->l);
+    /* tomorrow's file is a full disk */
+    snprintf(st->path, sizeof(st->path), "%s/u_ex240802.log", st->dir);
+    assert_int_equal(symlink("/dev/full", st->path), 0);
+    capture_stderr(st);
+    put(st, "one\n", T0 + DAY);
+    put(st, "two\n", T0 + DAY);
+    put(st, "three\n", T0 + DAY + 1);
+    captured(st);
+    assert_int_equal(count(st->text, "\n"), 1);
+    assert_int_equal(count(st->text, "cannot write to "), 1);
+    assert_non_null(strstr(st->text, "u_ex240802.log: No space left on device\n"));
+    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\n");
+}
+
+static void test_rollover_fails(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256];
+
+    st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
+    assert_non_null(st->l);
+    /* tomorrow's file cannot be opened: lines stay in today's, one attempt a minute */
+    snprintf(st->path, sizeof(st->path), "%s/u_ex240802.log", st->dir);
+    assert_int_equal(logf_mkdirs(st->path, 0755), 0);
+    capture_stderr(st);
+    put(st, "a\n", T0 + DAY);
+    put(st, "b\n", T0 + DAY + 30);
+    put(st, "c\n", T0 + DAY + 60);
+    captured(st);
+    assert_int_equal(count(st->text, "cannot open "), 2);
+    assert_int_equal(count(st->text, "Is a directory; still writing to "), 2);
+    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\na\nb\nc\n");
+    /* once it can be opened, the rollover happens */
+    assert_int_equal(rmdir(st->path), 0);
+    put(st, "d\n", T0 + DAY + 120);
+    assert_string_equal(slurp(st, "u_ex240802.log"), "#Opened: 1722613620\nd\n");
+}
+
+static void test_mkdirs(void **pstate)
+{
+    struct state *st = *pstate;
+    struct stat sb;
+
+    snprintf(st->path, sizeof(st->path), "%s/a//b/c/", st->tmp);
+    assert_int_equal(logf_mkdirs(st->path, 0755), 0);
+    assert_int_equal(stat(st->path, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    /* again: everything exists already */
+    assert_int_equal(logf_mkdirs(st->path, 0755), 0);
+    snprintf(st->path, sizeof(st->path), "%s/a/b/c", st->tmp);
+    assert_int_equal(logf_mkdirs(st->path, 0755), 0);
+    assert_int_equal(logf_mkdirs("", 0755), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(logf_mkdirs("/", 0755), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_writes_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_appends_whole_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_repeats_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_earlier_day_goes_to_current_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollover_into_existing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads_across_midnight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_is_a_folder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_not_written_at_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_error_warned_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollover_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
