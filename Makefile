@@ -88,3 +88,4 @@ clean:
 	rm -rf build
 
 -include $(OBJS:.o=.d) $(BUILD)/obj/main.d $(UNIT_BINS:=.d)
+build/obj/scenario_xml.o build/san/obj/scenario_xml.o: scenarios/scenario.rng

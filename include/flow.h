@@ -35,8 +35,8 @@ enum flow_vdir {
 /* A row of the routing table: a path (matched case-insensitively, as IIS does) and what
  * answers it once authentication has passed. */
 struct flow_route {
-    const char *path;  /* lower case */
-    int prefix;        /* 1: PATH is a folder prefix; 0: exact (a trailing "/" is ignored) */
+    const char *path; /* lower case */
+    int prefix;       /* 1: PATH is a folder prefix; 0: exact (a trailing "/" is ignored) */
     enum flow_vdir vdir;
     int (*endpoint)(struct flow *f); /* NULL: the folder exists but this file does not (404) */
     const char *const *headers;      /* name, value, ...; on every answer, 401s included */
@@ -44,22 +44,24 @@ struct flow_route {
 
 struct flow {
     h2o_req_t *req;
-    struct lsn_conn *conn;
-    struct scn *scn;                    /* the connection's scenario */
+    struct lsn_gen *gen;   /* the connection's generation; one reference */
+    size_t listener_index; /* in gen->scn->listeners and gen->ports */
+    struct scn *scn;       /* the connection's scenario (gen->scn) */
     const struct scn_listener *listener;
-    struct scn_server *server;          /* the server that answers */
+    struct scn_server *server; /* the server that answers */
     size_t server_index;
     const struct flow_route *route;
-    const struct scn_vdir *vdir;        /* NULL outside a virtual directory */
+    const struct scn_vdir *vdir; /* NULL outside a virtual directory */
     /* what authentication found */
-    const struct scn_account *account;  /* NULL: anonymous */
-    h2o_iovec_t username;               /* cs-username as IIS logs it; empty = "-" */
+    const struct scn_account *account; /* NULL: anonymous */
+    h2o_iovec_t username;              /* cs-username as IIS logs it; empty = "-" */
     /* the IIS log's view of the answer (sc-status is req->res.status) */
     unsigned substatus;
     uint32_t win32_status;
-    const char *reason;                 /* reason phrase overriding IIS's usual one (WCF's 415) */
-    char request_id[37];                /* request-id header and cafeReqId */
-    char why[512];                      /* "stage: decision; ..." */
+    const char *reason;             /* reason phrase overriding IIS's usual one (WCF's 415) */
+    char request_id[37];            /* request-id header and cafeReqId */
+    char local_ip[48], peer_ip[48]; /* s-ip and c-ip */
+    char why[512];                  /* "stage: decision; ..." */
     size_t why_len;
 };
 

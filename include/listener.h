@@ -24,11 +24,11 @@ struct logf;
 
 struct lsn_gen {
     atomic_int refcnt;
-    struct scn *scn;     /* one reference */
-    SSL_CTX **ssl;       /* per listener of scn: its TLS context, NULL for plain HTTP */
-    unsigned *ports;     /* per listener of scn: the port it is bound to */
-    size_t *bound;       /* per listener of scn: index of its bound socket */
-    struct logf **w3c;   /* per server of scn: its IIS W3SVC1 log (owned by this module) */
+    struct scn *scn;   /* one reference */
+    SSL_CTX **ssl;     /* per listener of scn: its TLS context, NULL for plain HTTP */
+    unsigned *ports;   /* per listener of scn: the port it is bound to */
+    size_t *bound;     /* per listener of scn: index of its bound socket */
+    struct logf **w3c; /* per server of scn: its IIS W3SVC1 log (owned by this module) */
 };
 
 /* What h2o's socket->on_close.data points to for every accepted connection. */
@@ -37,6 +37,8 @@ struct lsn_conn {
     size_t listener;     /* index in gen->scn->listeners */
     struct lsn_thread *thread;
     h2o_accept_ctx_t accept;
+    char local_ip[48]; /* numeric addresses of both ends, read once at accept */
+    char peer_ip[48];
 };
 
 /* Binds (and listens on) every listener of S that is not bound yet. Returns 0, or -1 with a
@@ -53,8 +55,9 @@ struct lsn_gen *lsn_gen_new(struct scn *s, struct pki *pki, const char *logs_dir
 void lsn_gen_ref(struct lsn_gen *g);
 void lsn_gen_unref(struct lsn_gen *g);
 
-/* Starts NTHREADS workers serving with CONF, each holding a reference on G. 0 or -1. */
-int lsn_start(unsigned nthreads, h2o_globalconf_t *conf, struct lsn_gen *g);
+/* Starts NTHREADS workers serving with CONF, each holding a reference on G; returns when all
+ * of them are ready to take messages. Exits (fatal) if a thread cannot be created. */
+void lsn_start(unsigned nthreads, h2o_globalconf_t *conf, struct lsn_gen *g);
 /* Makes every worker serve new connections with G (each takes its own reference). */
 void lsn_publish(struct lsn_gen *g);
 /* Stops accepting, lets requests in flight finish (up to DRAIN_MS), joins the workers and

@@ -47,11 +47,11 @@ struct scn_where {
 struct scn_server;
 
 struct scn_account {
-    const char *sam;          /* sAMAccountName (required), e.g. "admin" */
-    const char *upn;          /* userPrincipalName; default "<sam>@<organization domain>" */
-    const char *password;     /* required; a lab secret by design */
-    const char *display_name; /* default: sam */
-    const char *mailbox;      /* primary SMTP address; NULL when the account has no mailbox */
+    const char *sam;           /* sAMAccountName (required), e.g. "admin" */
+    const char *upn;           /* userPrincipalName; default "<sam>@<organization domain>" */
+    const char *password;      /* required; a lab secret by design */
+    const char *display_name;  /* default: sam */
+    const char *mailbox;       /* primary SMTP address; NULL when the account has no mailbox */
     struct scn_server *server; /* the mailbox's server; NULL exactly when mailbox is NULL */
     int admin;                 /* holds the rights to use the MRS Proxy (Organization Management) */
     struct scn_where at;
@@ -84,14 +84,14 @@ enum scn_key_type {
 };
 
 struct scn_cert {
-    const char *id;       /* required, unique */
-    const char **names;   /* subjectAltName dNSNames, at least one; names[0] is also the CN */
+    const char *id;     /* required, unique */
+    const char **names; /* subjectAltName dNSNames, at least one; names[0] is also the CN */
     size_t num_names;
-    int64_t not_before;   /* seconds relative to now (negative: in the past); default -30 days */
-    int64_t not_after;    /* seconds relative to now; default +365 days */
+    int64_t not_before; /* seconds relative to now (negative: in the past); default -30 days */
+    int64_t not_after;  /* seconds relative to now; default +365 days */
     enum scn_key_type key;
-    unsigned key_bits;    /* 256 for EC; RSA default 2048 */
-    const char *digest;   /* signature digest name for OpenSSL, default "sha256" */
+    unsigned key_bits;  /* 256 for EC; RSA default 2048 */
+    const char *digest; /* signature digest name for OpenSSL, default "sha256" */
     struct scn_where at;
 };
 
@@ -103,12 +103,12 @@ struct scn_sni {
 };
 
 struct scn_listener {
-    const char *name;         /* required, unique */
-    const char *host;         /* numeric address to bind, e.g. "127.0.0.1" or "::1" */
-    unsigned port;            /* 0 picks a free port */
-    int tls;                  /* default 1; 0 = plain HTTP */
-    struct scn_cert *cert;    /* served without SNI or for an unknown name; required with tls */
-    struct scn_sni *sni;      /* per-name certificates */
+    const char *name;      /* required, unique */
+    const char *host;      /* numeric address to bind, e.g. "127.0.0.1" or "::1" */
+    unsigned port;         /* 0 picks a free port */
+    int tls;               /* default 1; 0 = plain HTTP */
+    struct scn_cert *cert; /* served without SNI or for an unknown name; required with tls */
+    struct scn_sni *sni;   /* per-name certificates */
     size_t num_sni;
     unsigned tls_min, tls_max; /* SCN_TLS1x; default 1.2 .. 1.3 */
     int http2;                 /* offer h2 by ALPN; default 1 */
@@ -126,9 +126,9 @@ struct scn_limits {
 };
 
 struct scn {
-    h2o_mem_pool_t pool; /* everything below lives here */
-    const char *name;    /* the root element's name attribute (required) */
-    const char *file;    /* path of the file that was loaded */
+    h2o_mem_pool_t pool;     /* everything below lives here */
+    const char *name;        /* the root element's name attribute (required) */
+    const char *file;        /* path of the file that was loaded */
     const char *description; /* text of <description>, trimmed; "" if none */
     const char *summary;     /* first line of the description */
     const char *domain;      /* organization domain, e.g. "contoso.com" (required) */

@@ -22,13 +22,13 @@ static int scheme_is(h2o_iovec_t v, const char *scheme, h2o_iovec_t *rest)
     *rest = h2o_iovec_init(v.base + n, v.len - n);
     while (rest->len != 0 && rest->base[0] == ' ')
         rest->base++, rest->len--;
-    while (rest->len != 0 && (rest->base[rest->len - 1] == ' ' || rest->base[rest->len - 1] == '\t'))
+    while (rest->len != 0 &&
+           (rest->base[rest->len - 1] == ' ' || rest->base[rest->len - 1] == '\t'))
         rest->len--;
     return 1;
 }
 
-static int challenge(struct flow *f, const struct scn_vdir *v, unsigned substatus,
-                     uint32_t win32)
+static int challenge(struct flow *f, const struct scn_vdir *v, unsigned substatus, uint32_t win32)
 {
     if (v->auth & SCN_AUTH_NEGOTIATE)
         flow_header(f, "WWW-Authenticate", H2O_STRLIT("Negotiate"));

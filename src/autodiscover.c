@@ -53,9 +53,9 @@ static void stable_guid(const char *seed, char out[37])
     EVP_Digest(seed, strlen(seed), d, &n, EVP_sha256(), NULL);
     d[6] = (d[6] & 0x0f) | 0x40;
     d[8] = (d[8] & 0x3f) | 0x80;
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12],
-             d[13], d[14], d[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", d[0],
+             d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13],
+             d[14], d[15]);
 }
 
 static void element(xmlTextWriterPtr w, const char *name, const char *text)

@@ -20,10 +20,17 @@
 
 /* What Autodiscover answers carry, challenges included: EWSMA's SOAP discovery reads them from
  * an unauthenticated GET (reference 1.5; values unconfirmed, any non-empty value counts). */
-static const char *const ad_headers[] = {"X-SOAP-Enabled", "True", "X-WSSecurity-Enabled", "True",
-                                         "X-WSSecurity-SymmetricKey-Enabled", "True",
-                                         "X-WSSecurity-X509Cert-Enabled", "True",
-                                         "X-OAuth-Enabled", "True", NULL};
+static const char *const ad_headers[] = {"X-SOAP-Enabled",
+                                         "True",
+                                         "X-WSSecurity-Enabled",
+                                         "True",
+                                         "X-WSSecurity-SymmetricKey-Enabled",
+                                         "True",
+                                         "X-WSSecurity-X509Cert-Enabled",
+                                         "True",
+                                         "X-OAuth-Enabled",
+                                         "True",
+                                         NULL};
 
 /* Routing, case-insensitive as IIS is; the first row that matches wins. */
 static const struct flow_route routes[] = {
@@ -69,6 +76,8 @@ static const struct {
     {404, "404 - File or directory not found.",
      "The resource you are looking for might have been removed, had its name changed, or is "
      "temporarily unavailable."},
+    {413, "413 - Request Entity Too Large.",
+     "The page was not displayed because the request entity is too large."},
     {405, "405 - HTTP verb used to access this page is not allowed.",
      "The page you are looking for cannot be displayed because an invalid method (HTTP verb) was "
      "used to attempt access."},
@@ -104,8 +113,7 @@ static int stage_route(struct flow *f)
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (path_matches(path, &routes[i])) {
             f->route = &routes[i];
-            f->vdir = routes[i].vdir == FLOW_VDIR_EWS ? &f->server->ews
-                                                      : &f->server->autodiscover;
+            f->vdir = routes[i].vdir == FLOW_VDIR_EWS ? &f->server->ews : &f->server->autodiscover;
             flow_why(f, "route", "%s on %s", routes[i].path, f->server->name);
             for (const char *const *h = routes[i].headers; h != NULL && *h != NULL; h += 2)
                 flow_header(f, h[0], h[1], strlen(h[1]));
@@ -130,7 +138,20 @@ static int stage_endpoint(struct flow *f)
     return f->route->endpoint(f);
 }
 
-static int (*const stages[])(struct flow *) = {stage_route, stage_auth, stage_endpoint};
+/* A body over the scenario's max-request-body is refused by the service after authentication,
+ * as WCF refuses a message over maxReceivedMessageSize: 413. (Bodies over twice the limit are
+ * refused by libh2o before any stage runs; see main.c.) */
+static int stage_body_limit(struct flow *f)
+{
+    if (f->req->entity.len <= f->scn->limits.max_request_body)
+        return FLOW_NEXT;
+    flow_why(f, "limits", "body of %zu bytes over max-request-body %zu", f->req->entity.len,
+             f->scn->limits.max_request_body);
+    return flow_send_iis_error(f, 413, 0, 0);
+}
+
+static int (*const stages[])(struct flow *) = {stage_route, stage_auth, stage_body_limit,
+                                               stage_endpoint};
 
 /* --- the IIS log line --------------------------------------------------------------------- */
 
@@ -148,17 +169,10 @@ static struct w3c_str header_value(h2o_req_t *req, const h2o_token_t *token)
 static void write_w3c(struct flow *f)
 {
     h2o_req_t *req = f->req;
-    struct lsn_gen *gen = f->conn->gen;
-    struct sockaddr_storage ss;
-    char sip[NI_MAXHOST] = "", cip[NI_MAXHOST] = "", line[W3C_LINE_MAX], query[1024];
-    socklen_t len;
+    struct lsn_gen *gen = f->gen;
+    char line[W3C_LINE_MAX], query[1024];
     size_t qlen = 0, stem_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     struct timeval now;
-
-    if ((len = req->conn->callbacks->get_sockname(req->conn, (struct sockaddr *)&ss)) != 0)
-        h2o_socket_getnumerichost((struct sockaddr *)&ss, len, sip);
-    if ((len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss)) != 0)
-        h2o_socket_getnumerichost((struct sockaddr *)&ss, len, cip);
 
     /* Exchange 2013+ front ends decorate the query of what passes their HttpProxy module. */
     if (req->query_at != SIZE_MAX) {
@@ -177,13 +191,13 @@ static void write_w3c(struct flow *f)
     struct w3c_entry e = {
         .at = {now.tv_sec, now.tv_usec * 1000},
         .s_ip = f->server->ip != NULL ? (struct w3c_str){f->server->ip, strlen(f->server->ip)}
-                                      : (struct w3c_str){sip, strlen(sip)},
+                                      : (struct w3c_str){f->local_ip, strlen(f->local_ip)},
         .method = str_of(req->method),
         .uri_stem = {req->path.base, stem_len},
         .uri_query = {query, qlen},
-        .s_port = gen->ports[f->conn->listener],
+        .s_port = gen->ports[f->listener_index],
         .username = str_of(f->username),
-        .c_ip = {cip, strlen(cip)},
+        .c_ip = {f->peer_ip, strlen(f->peer_ip)},
         .user_agent = header_value(req, H2O_TOKEN_USER_AGENT),
         .referer = header_value(req, H2O_TOKEN_REFERER),
         .status = (unsigned)req->res.status,
@@ -204,7 +218,7 @@ static void on_flow_dispose(void *p)
         write_w3c(f);
     log_debug("%.*s %.*s -> %d: %s", (int)f->req->method.len, f->req->method.base,
               (int)f->req->path.len, f->req->path.base, f->req->res.status, f->why);
-    lsn_gen_unref(f->conn->gen);
+    lsn_gen_unref(f->gen);
 }
 
 /* --- the handler -------------------------------------------------------------------------- */
@@ -215,9 +229,9 @@ static void new_request_id(char *out)
     RAND_bytes(b, sizeof(b));
     b[6] = (b[6] & 0x0f) | 0x40; /* a version 4 GUID, as .NET's Guid.NewGuid() */
     b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -229,8 +243,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
     memset(f, 0, sizeof(*f));
     f->req = req;
-    f->conn = c;
+    /* Copied, not pointed at: the connection may be gone when the pool is released. */
     lsn_gen_ref(c->gen);
+    f->gen = c->gen;
+    f->listener_index = c->listener;
+    memcpy(f->local_ip, c->local_ip, sizeof(f->local_ip));
+    memcpy(f->peer_ip, c->peer_ip, sizeof(f->peer_ip));
     f->scn = c->gen->scn;
     f->listener = &f->scn->listeners[c->listener];
     f->server = f->listener->server;
@@ -257,8 +275,8 @@ void flow_why(struct flow *f, const char *stage, const char *fmt, ...)
 
     if (f->why_len >= sizeof(f->why) - 1)
         return;
-    n = snprintf(f->why + f->why_len, sizeof(f->why) - f->why_len, "%s%s: ",
-                 f->why_len ? "; " : "", stage);
+    n = snprintf(f->why + f->why_len, sizeof(f->why) - f->why_len, "%s%s: ", f->why_len ? "; " : "",
+                 stage);
     if (n > 0)
         f->why_len += (size_t)n;
     if (f->why_len >= sizeof(f->why) - 1) {
@@ -359,19 +377,21 @@ int flow_send_iis_error(struct flow *f, int status, unsigned substatus, uint32_t
     }
     /* The shape of IIS's non-detailed error page (the text is IIS's, the styling left out). */
     h2o_iovec_t body = h2o_concat(
-        pool, h2o_iovec_init(H2O_STRLIT(
-                  "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
-                  "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n"
-                  "<html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n"
-                  "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"/>\r\n"
-                  "<title>")),
+        pool,
+        h2o_iovec_init(H2O_STRLIT(
+            "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
+            "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n"
+            "<html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n"
+            "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"/>\r\n"
+            "<title>")),
         h2o_iovec_init(title, strlen(title)),
         h2o_iovec_init(H2O_STRLIT("</title>\r\n</head>\r\n<body>\r\n<div id=\"header\"><h1>Server "
                                   "Error</h1></div>\r\n<div id=\"content\">\r\n <div "
                                   "class=\"content-container\"><fieldset>\r\n  <h2>")),
         h2o_iovec_init(title, strlen(title)), h2o_iovec_init(H2O_STRLIT("</h2>\r\n  <h3>")),
         h2o_iovec_init(text, strlen(text)),
-        h2o_iovec_init(H2O_STRLIT("</h3>\r\n </fieldset></div>\r\n</div>\r\n</body>\r\n</html>\r\n")));
+        h2o_iovec_init(
+            H2O_STRLIT("</h3>\r\n </fieldset></div>\r\n</div>\r\n</body>\r\n</html>\r\n")));
     /* IIS's own pages are not answers of Exchange's applications: no front-end headers. */
     return respond(f, status, substatus, win32, "text/html", body, 0);
 }
@@ -396,7 +416,7 @@ h2o_iovec_t flow_public_url(struct flow *f, const char *url)
     for (size_t i = 0; i < f->listener->num_hosts; i++) {
         const char *h = f->listener->hosts[i];
         if (strlen(h) == hlen && strncasecmp(h, host, hlen) == 0) {
-            unsigned port = f->conn->gen->ports[f->conn->listener];
+            unsigned port = f->gen->ports[f->listener_index];
             int tls = f->listener->tls;
             char portbuf[8] = "";
             if (port != (tls ? 443u : 80u))

@@ -63,6 +63,7 @@ static size_t num_logs;
 static struct lsn_thread *threads;
 static unsigned num_threads;
 static atomic_int stopping;
+static pthread_barrier_t started; /* workers ready to take messages: lsn_start() returns */
 static unsigned drain_deadline_ms;
 
 /* --- binding --------------------------------------------------------------------------- */
@@ -134,8 +135,7 @@ int lsn_bind(const struct scn *s, char *err, size_t errlen)
             continue;
         }
         if (threads != NULL) {
-            snprintf(err, errlen, "listener %s is new; restart mrsmock to add listeners",
-                     l->name);
+            snprintf(err, errlen, "listener %s is new; restart mrsmock to add listeners", l->name);
             return -1;
         }
         bounds = realloc(bounds, (num_bounds + 1) * sizeof(*bounds));
@@ -150,8 +150,7 @@ int lsn_bind(const struct scn *s, char *err, size_t errlen)
 
 /* --- generations ---------------------------------------------------------------------- */
 
-static struct logf *server_log(const char *logs_dir, const char *server, char *err,
-                               size_t errlen)
+static struct logf *server_log(const char *logs_dir, const char *server, char *err, size_t errlen)
 {
     char dir[4096];
 
@@ -241,6 +240,20 @@ static void on_conn_close(void *data)
     free(c);
 }
 
+static void numeric_ends(h2o_socket_t *sock, struct lsn_conn *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[NI_MAXHOST];
+
+    if (getsockname(h2o_socket_get_fd(sock), (struct sockaddr *)&ss, &len) == 0 &&
+        h2o_socket_getnumerichost((struct sockaddr *)&ss, len, host) != SIZE_MAX)
+        snprintf(c->local_ip, sizeof(c->local_ip), "%.47s", host);
+    if ((len = h2o_socket_getpeername(sock, (struct sockaddr *)&ss)) != 0 &&
+        h2o_socket_getnumerichost((struct sockaddr *)&ss, len, host) != SIZE_MAX)
+        snprintf(c->peer_ip, sizeof(c->peer_ip), "%.47s", host);
+}
+
 static void on_accept(h2o_socket_t *ls, const char *err)
 {
     struct lsock *l = ls->data;
@@ -262,8 +275,9 @@ static void on_accept(h2o_socket_t *ls, const char *err)
         c->gen = t->gen;
         c->listener = li;
         c->thread = t;
-        c->accept = (h2o_accept_ctx_t){
-            .ctx = &t->ctx, .hosts = t->conf->hosts, .ssl_ctx = t->gen->ssl[li]};
+        c->accept =
+            (h2o_accept_ctx_t){.ctx = &t->ctx, .hosts = t->conf->hosts, .ssl_ctx = t->gen->ssl[li]};
+        numeric_ends(sock, c);
         sock->on_close.cb = on_conn_close;
         sock->on_close.data = c;
         t->num_conns++;
@@ -326,6 +340,7 @@ static void *thread_main(void *arg)
         t->lsocks[i].sock->data = &t->lsocks[i];
         h2o_socket_read_start(t->lsocks[i].sock, on_accept);
     }
+    pthread_barrier_wait(&started);
 
     while (!atomic_load(&stopping))
         h2o_evloop_run(loop, INT32_MAX);
@@ -356,24 +371,23 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-int lsn_start(unsigned nthreads, h2o_globalconf_t *conf, struct lsn_gen *g)
+void lsn_start(unsigned nthreads, h2o_globalconf_t *conf, struct lsn_gen *g)
 {
     threads = calloc(nthreads, sizeof(*threads));
     if (threads == NULL)
         fatalx("out of memory");
+    pthread_barrier_init(&started, NULL, nthreads + 1);
     for (unsigned i = 0; i < nthreads; i++) {
         threads[i].index = i;
         threads[i].conf = conf;
         lsn_gen_ref(g);
         threads[i].gen = g;
-        if (pthread_create(&threads[i].tid, NULL, thread_main, &threads[i]) != 0) {
-            log_warn("cannot start a worker thread");
-            lsn_gen_unref(g);
-            return -1;
-        }
+        if (pthread_create(&threads[i].tid, NULL, thread_main, &threads[i]) != 0)
+            fatal("cannot start a worker thread");
         num_threads = i + 1;
     }
-    return 0;
+    /* Messages (a reload, the stop) may only be sent once every receiver is registered. */
+    pthread_barrier_wait(&started);
 }
 
 static void send_gen(struct lsn_thread *t, struct lsn_gen *g)

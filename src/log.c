@@ -18,7 +18,7 @@ void log_init(int verbosity)
 }
 
 __attribute__((format(printf, 1, 0))) static void vlog(const char *fmt, va_list ap,
-                                                     const char *suffix)
+                                                       const char *suffix)
 {
     char buf[2048];
     int saved = errno, n;

@@ -61,7 +61,8 @@ static int64_t day_of(time_t t)
 {
     int64_t d = (int64_t)t / LOGF_SECS_PER_DAY;
     /* round towards minus infinity so that times before 1970 still fall on whole days */
-    if ((int64_t)t % LOGF_SECS_PER_DAY < 0) d--;
+    if ((int64_t)t % LOGF_SECS_PER_DAY < 0)
+        d--;
     return d;
 }
 
@@ -74,7 +75,8 @@ static int make_path(const struct logf *l, int64_t day, char *buf, size_t len)
     size_t namelen;
     int n;
 
-    if (gmtime_r(&t, &tm) == NULL) return -1;
+    if (gmtime_r(&t, &tm) == NULL)
+        return -1;
         /* the pattern comes from our own code (u_ex%y%m%d.log...), never from a client */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -100,7 +102,8 @@ static int write_all(int fd, const char *buf, size_t len)
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return -1;
         }
         buf += n;
@@ -112,12 +115,14 @@ static int write_all(int fd, const char *buf, size_t len)
 static void file_warn(struct logf_file *f)
 {
     /* once per file: a full disk must not turn every request into a line on standard error */
-    if (!atomic_exchange(&f->warned, true)) log_warn("cannot write to %s", f->path);
+    if (!atomic_exchange(&f->warned, true))
+        log_warn("cannot write to %s", f->path);
 }
 
 static void file_close(struct logf_file *f)
 {
-    if (f == NULL) return;
+    if (f == NULL)
+        return;
     close(f->fd);
     free(f);
 }
@@ -127,9 +132,11 @@ static int write_header(const struct logf *l, struct logf_file *f, time_t now)
     char buf[LOGF_HEADER_MAX];
     size_t len;
 
-    if (l->header == NULL) return 0;
+    if (l->header == NULL)
+        return 0;
     len = l->header(buf, sizeof(buf), now);
-    if (len > sizeof(buf)) len = sizeof(buf);
+    if (len > sizeof(buf))
+        len = sizeof(buf);
     return write_all(f->fd, buf, len);
 }
 
@@ -153,7 +160,8 @@ static struct logf_file *file_open(const struct logf *l, int64_t day, time_t now
         return NULL;
     }
     plen = strlen(path);
-    if ((f = malloc(sizeof(*f) + plen + 1)) == NULL) abort();
+    if ((f = malloc(sizeof(*f) + plen + 1)) == NULL)
+        abort();
     memcpy(f->path, path, plen + 1);
     f->day = day;
     atomic_init(&f->warned, false);
@@ -166,7 +174,8 @@ static struct logf_file *file_open(const struct logf *l, int64_t day, time_t now
             snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
             goto fail;
         }
-        if (st.st_size != 0) return f;
+        if (st.st_size != 0)
+            return f;
     }
     if (write_header(l, f, now) != 0) {
         if (!always_header) {
@@ -179,7 +188,8 @@ static struct logf_file *file_open(const struct logf *l, int64_t day, time_t now
     return f;
 
 fail:
-    if (f->fd >= 0) close(f->fd);
+    if (f->fd >= 0)
+        close(f->fd);
     free(f);
     return NULL;
 }
@@ -202,14 +212,18 @@ int logf_mkdirs(const char *path, unsigned mode)
     /* each prefix that ends a component, then the whole path; "//" and a trailing "/" make
      * empty components, which are skipped */
     for (i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0') continue;
-        if (buf[i - 1] == '/') continue;
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        if (buf[i - 1] == '/')
+            continue;
         buf[i] = '\0';
-        if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST) return -1;
+        if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+            return -1;
         buf[i] = path[i];
     }
     /* EEXIST says nothing about what exists: make sure it is a folder */
-    if (stat(path, &st) != 0) return -1;
+    if (stat(path, &st) != 0)
+        return -1;
     if (!S_ISDIR(st.st_mode)) {
         errno = ENOTDIR;
         return -1;
@@ -278,7 +292,8 @@ void logf_write(struct logf *l, const char *line, size_t len, time_t now)
      * the current file: IIS never reopens yesterday's file */
     if (day > f->day && now >= atomic_load_explicit(&l->retry_at, memory_order_relaxed))
         f = roll(l, day, now);
-    if (write_all(f->fd, line, len) != 0) file_warn(f);
+    if (write_all(f->fd, line, len) != 0)
+        file_warn(f);
 }
 
 const char *logf_path(struct logf *l, time_t now, char *buf, size_t len)
@@ -286,13 +301,15 @@ const char *logf_path(struct logf *l, time_t now, char *buf, size_t len)
     struct logf_file *f = atomic_load_explicit(&l->cur, memory_order_acquire);
     int64_t day = day_of(now);
 
-    if (day < f->day) day = f->day;
+    if (day < f->day)
+        day = f->day;
     return make_path(l, day, buf, len) == 0 ? buf : NULL;
 }
 
 void logf_close(struct logf *l)
 {
-    if (l == NULL) return;
+    if (l == NULL)
+        return;
     file_close(atomic_load(&l->cur));
     file_close(l->retired);
     pthread_mutex_destroy(&l->lock);

@@ -49,10 +49,11 @@ struct run_opts {
 
 static void usage_main(FILE *out)
 {
-    fprintf(out, "usage: mrsmock run SCENARIO [options]   serve a scenario (see mrsmock run --help)\n"
-                 "       mrsmock check FILE...            validate scenario files\n"
-                 "       mrsmock list                     list the bundled scenarios\n"
-                 "       mrsmock --help | --version\n");
+    fprintf(out,
+            "usage: mrsmock run SCENARIO [options]   serve a scenario (see mrsmock run --help)\n"
+            "       mrsmock check FILE...            validate scenario files\n"
+            "       mrsmock list                     list the bundled scenarios\n"
+            "       mrsmock --help | --version\n");
 }
 
 static void usage_run(FILE *out)
@@ -82,12 +83,8 @@ static int parse_listen(const char *arg, struct listen_opt *o)
     unsigned long port;
 
     memset(o, 0, sizeof(*o));
-    o->name = NULL;
-    if (eq != NULL) {
-        if (eq == arg)
-            return -1;
-        o->name = strndup(arg, (size_t)(eq - arg));
-    }
+    if (eq == arg)
+        return -1;
     if (*a == '[') {
         hb = a + 1;
         if ((he = strchr(hb, ']')) == NULL || he[1] != ':')
@@ -107,6 +104,8 @@ static int parse_listen(const char *arg, struct listen_opt *o)
     if (colon[1] == '\0' || *end != '\0' || errno != 0 || port > 65535)
         return -1;
     o->port = (unsigned)port;
+    if (eq != NULL && (o->name = strndup(arg, (size_t)(eq - arg))) == NULL)
+        fatalx("out of memory");
     return 0;
 }
 
@@ -199,12 +198,12 @@ static void print_ready(const struct lsn_gen *g, const struct pki *pki, const ch
             json_array_append_new(hosts, json_string(l->hosts[h]));
         snprintf(url, sizeof(url), "%s://%s%s%s:%u", l->tls ? "https" : "http", v6 ? "[" : "",
                  l->host, v6 ? "]" : "", g->ports[order[j]]);
-        json_array_append_new(listeners, json_pack("{s:s, s:s, s:o}", "name", l->name, "url", url,
-                                                   "hosts", hosts));
+        json_array_append_new(
+            listeners, json_pack("{s:s, s:s, s:o}", "name", l->name, "url", url, "hosts", hosts));
     }
-    json_t *ready = json_pack("{s:s, s:s, s:o, s:s, s:n, s:s}", "event", "ready", "scenario",
-                              s->name, "listeners", listeners, "ca", pki_ca_path(pki), "admin",
-                              "logs", logs_dir);
+    json_t *ready =
+        json_pack("{s:s, s:s, s:o, s:s, s:n, s:s}", "event", "ready", "scenario", s->name,
+                  "listeners", listeners, "ca", pki_ca_path(pki), "admin", "logs", logs_dir);
     free(order);
     char *line = json_dumps(ready, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (line == NULL)
@@ -232,7 +231,10 @@ static void config_h2o(h2o_globalconf_t *conf, const struct scn *s)
     h2o_config_init(conf);
     /* flow_send writes the Server header of each emulated server's IIS version. */
     conf->server_name = h2o_iovec_init("", 0);
-    conf->max_request_entity_size = s->limits.max_request_body;
+    /* Room above the scenario's limit, so that a body over it still reaches the flow and is
+     * answered (and logged) as the server would; only a body over twice the limit meets
+     * libh2o's own 413 (HTTP/1.1) or stream refusal (HTTP/2), before any stage runs. */
+    conf->max_request_entity_size = s->limits.max_request_body * 2;
     conf->handshake_timeout = s->limits.handshake_timeout_ms;
     conf->http1.req_timeout = s->limits.idle_timeout_ms;
     conf->http1.upgrade_to_http2 = 0; /* IIS does not do h2c */
@@ -270,36 +272,33 @@ static struct lsn_gen *reload(const struct run_opts *o, struct lsn_gen *cur, str
     return g;
 }
 
-static int cmd_run(int argc, char **argv)
+/* Options of `run` into O. Returns -1 to go on, or the exit status (after --help, an error). */
+static int parse_run(int argc, char **argv, struct run_opts *o)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'}, {"state-dir", required_argument, NULL, 's'},
+        {"listen", required_argument, NULL, 'l'},  {"state-dir", required_argument, NULL, 's'},
         {"threads", required_argument, NULL, 't'}, {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-    struct run_opts o = {.threads = 0};
-    int c, verbose = 0, sig;
-    char err[1024];
-    struct scn *s;
-    struct pki *pki;
-    struct lsn_gen *gen;
-    h2o_globalconf_t conf;
-    sigset_t set;
+    int c, verbose = 0;
 
-    while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'l':
-            o.listen = realloc(o.listen, (o.num_listen + 1) * sizeof(*o.listen));
-            if (o.listen == NULL)
+            o->listen = realloc(o->listen, (o->num_listen + 1) * sizeof(*o->listen));
+            if (o->listen == NULL)
                 fatalx("out of memory");
-            if (parse_listen(optarg, &o.listen[o.num_listen]) != 0) {
+            if (parse_listen(optarg, &o->listen[o->num_listen]) != 0) {
                 log_warnx("--listen %s: expected ADDR:PORT or NAME=ADDR:PORT", optarg);
                 return EXIT_INVALID;
             }
-            o.num_listen++;
+            o->num_listen++;
             break;
         case 's':
-            if (snprintf(o.state_dir, sizeof(o.state_dir), "%s", optarg) >= (int)sizeof(o.state_dir))
-                fatalx("--state-dir: path too long");
+            if (snprintf(o->state_dir, sizeof(o->state_dir), "%s", optarg) >=
+                (int)sizeof(o->state_dir)) {
+                log_warnx("--state-dir: path too long");
+                return EXIT_INVALID;
+            }
             break;
         case 't': {
             char *end;
@@ -308,7 +307,7 @@ static int cmd_run(int argc, char **argv)
                 log_warnx("--threads %s: expected a number from 1 to 256", optarg);
                 return EXIT_INVALID;
             }
-            o.threads = (unsigned)n;
+            o->threads = (unsigned)n;
             break;
         }
         case 'v':
@@ -327,35 +326,48 @@ static int cmd_run(int argc, char **argv)
         usage_run(stderr);
         return EXIT_INVALID;
     }
-    o.scenario = argv[optind];
-    if (scn_resolve(o.scenario, o.path, sizeof(o.path)) != 0) {
+    o->scenario = argv[optind];
+    if (scn_resolve(o->scenario, o->path, sizeof(o->path)) != 0) {
         log_warnx("%s: no such file, and no bundled scenario of that name (mrsmock list)",
-                  o.scenario);
+                  o->scenario);
         return EXIT_INVALID;
     }
-    if (o.state_dir[0] == '\0' && default_state_dir(o.state_dir, sizeof(o.state_dir)) != 0)
-        fatalx("state folder path too long");
-    snprintf(o.logs_dir, sizeof(o.logs_dir), "%s/logs", o.state_dir);
-    if (o.threads == 0) {
+    if (o->state_dir[0] == '\0' && default_state_dir(o->state_dir, sizeof(o->state_dir)) != 0) {
+        log_warnx("the state folder's path is too long");
+        return EXIT_INVALID;
+    }
+    snprintf(o->logs_dir, sizeof(o->logs_dir), "%s/logs", o->state_dir);
+    if (o->threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        o.threads = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+        o->threads = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
     }
+    return -1;
+}
 
-    xmlInitParser();
-    if ((s = load(&o)) == NULL)
-        return EXIT_INVALID;
-    if (logf_mkdirs(o.state_dir, 0700) != 0 || access(o.state_dir, W_OK) != 0) {
-        log_warn("state folder %s is not writable", o.state_dir);
-        return EXIT_RUNTIME;
+/* Serves until SIGTERM or SIGINT; returns the exit status. */
+static int serve(const struct run_opts *o)
+{
+    struct scn *s = NULL;
+    struct pki *pki = NULL;
+    struct lsn_gen *gen = NULL;
+    h2o_globalconf_t conf;
+    int rc = EXIT_RUNTIME, sig, conf_ready = 0;
+    char err[1024];
+    sigset_t set;
+
+    if ((s = load(o)) == NULL) {
+        rc = EXIT_INVALID;
+        goto done;
     }
-    if ((pki = pki_open(o.state_dir, err, sizeof(err))) == NULL) {
-        log_warnx("%s", err);
-        return EXIT_RUNTIME;
+    if (logf_mkdirs(o->state_dir, 0700) != 0 || access(o->state_dir, W_OK) != 0) {
+        log_warn("state folder %s is not writable", o->state_dir);
+        goto done;
     }
-    if (lsn_bind(s, err, sizeof(err)) != 0 ||
-        (gen = lsn_gen_new(s, pki, o.logs_dir, err, sizeof(err))) == NULL) {
+    if ((pki = pki_open(o->state_dir, err, sizeof(err))) == NULL ||
+        lsn_bind(s, err, sizeof(err)) != 0 ||
+        (gen = lsn_gen_new(s, pki, o->logs_dir, err, sizeof(err))) == NULL) {
         log_warnx("%s", err);
-        return EXIT_RUNTIME;
+        goto done;
     }
 
     /* Signals are taken by sigwait() here only: workers never run a handler. */
@@ -367,31 +379,45 @@ static int cmd_run(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     config_h2o(&conf, s);
-    scn_unref(s); /* the generation holds it */
-    if (lsn_start(o.threads, &conf, gen) != 0)
-        return EXIT_RUNTIME;
-    print_ready(gen, pki, o.logs_dir);
-    log_info("serving scenario \"%s\" with %u worker threads", gen->scn->name, o.threads);
-
+    conf_ready = 1;
+    lsn_start(o->threads, &conf, gen);
+    print_ready(gen, pki, o->logs_dir);
+    log_info("serving scenario \"%s\" with %u worker threads", gen->scn->name, o->threads);
     for (;;) {
         if (sigwait(&set, &sig) != 0)
             continue;
-        if (sig == SIGHUP) {
-            gen = reload(&o, gen, pki);
-            continue;
-        }
-        break;
+        if (sig != SIGHUP)
+            break;
+        gen = reload(o, gen, pki);
     }
     log_info("stopping: finishing the requests in flight");
-    lsn_stop(DRAIN_MS);
+    rc = 0;
+
+done:
+    lsn_stop(DRAIN_MS); /* also closes what lsn_bind() opened when nothing started */
     lsn_gen_unref(gen);
-    pki_close(pki);
-    h2o_config_dispose(&conf);
+    scn_unref(s);
+    if (pki != NULL)
+        pki_close(pki);
+    if (conf_ready)
+        h2o_config_dispose(&conf);
+    return rc;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct run_opts o = {.threads = 0};
+    int rc = parse_run(argc, argv, &o);
+
+    if (rc < 0) {
+        xmlInitParser();
+        rc = serve(&o);
+        xmlCleanupParser();
+    }
     for (size_t i = 0; i < o.num_listen; i++)
         free((char *)(uintptr_t)o.listen[i].name);
     free(o.listen);
-    xmlCleanupParser();
-    return 0;
+    return rc;
 }
 
 static int cmd_check(int argc, char **argv)

@@ -27,7 +27,8 @@ static const char help_page[] =
  * status 403 raised by the HttpProxy module (reference 4.1; body unconfirmed). */
 static const char disabled_page[] =
     "<!DOCTYPE html>\r\n<html>\r\n    <head>\r\n        <title>MRS proxy service is "
-    "disabled</title>\r\n    </head>\r\n    <body bgcolor=\"white\">\r\n            <span><H1>Server "
+    "disabled</title>\r\n    </head>\r\n    <body bgcolor=\"white\">\r\n            "
+    "<span><H1>Server "
     "Error in '/EWS' Application.<hr width=100% size=1 color=silver></H1>\r\n            "
     "<h2> <i>MRS proxy service is disabled</i> </h2></span>\r\n    </body>\r\n</html>\r\n";
 

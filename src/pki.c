@@ -58,7 +58,8 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err == NULL || errlen == 0) return;
+    if (err == NULL || errlen == 0)
+        return;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
@@ -114,14 +115,16 @@ static int make_dirs(const char *path, char *err, size_t errlen)
     memcpy(buf, path, len + 1);
     for (char *s = buf + 1;; s++) {
         char c = *s;
-        if (c != '/' && c != '\0') continue;
+        if (c != '/' && c != '\0')
+            continue;
         *s = '\0';
         if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
             set_err(err, errlen, "cannot create %s: %s", buf, strerror(errno));
             return -1;
         }
         *s = c;
-        if (c == '\0') break;
+        if (c == '\0')
+            break;
     }
     /* EEXIST above may have been a regular file of that name */
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -137,7 +140,8 @@ static int lock_take(const char *dir, char *err, size_t errlen)
     char path[PATH_MAX];
     int fd;
 
-    if (path_fmt(path, err, errlen, "%s/.lock", dir) != 0) return -1;
+    if (path_fmt(path, err, errlen, "%s/.lock", dir) != 0)
+        return -1;
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
@@ -162,7 +166,8 @@ static int safe_name(const char *name, char *out)
 {
     size_t len = name != NULL ? strlen(name) : 0;
 
-    if (len == 0 || len > PKI_NAME_MAX) return -1;
+    if (len == 0 || len > PKI_NAME_MAX)
+        return -1;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
         out[i] = (c == '/' || c == '\\' || c < 0x20 || c == 0x7f || (i == 0 && c == '.')) ? '_'
@@ -219,7 +224,8 @@ static int write_pem(const char *path, X509 *cert, EVP_PKEY *key, char *err, siz
     BIO *b = NULL;
     int fd = -1, ret = -1, ok;
 
-    if (path_fmt(tmp, err, errlen, "%s.tmp", path) != 0) return -1;
+    if (path_fmt(tmp, err, errlen, "%s.tmp", path) != 0)
+        return -1;
     if (unlink(tmp) != 0 && errno != ENOENT) {
         set_err(err, errlen, "cannot remove %s: %s", tmp, strerror(errno));
         return -1;
@@ -266,8 +272,10 @@ static int write_pem(const char *path, X509 *cert, EVP_PKEY *key, char *err, siz
     ret = 0;
 out:
     BIO_free(b);
-    if (fd >= 0) close(fd);
-    if (ret != 0) unlink(tmp);
+    if (fd >= 0)
+        close(fd);
+    if (ret != 0)
+        unlink(tmp);
     return ret;
 }
 
@@ -287,7 +295,8 @@ static int set_time(ASN1_TIME *t, time_t now, int64_t offset)
 {
     int64_t days = offset / PKI_DAY;
 
-    if (days > INT_MAX || days < -INT_MAX) return -1;
+    if (days > INT_MAX || days < -INT_MAX)
+        return -1;
     return X509_time_adj_ex(t, (int)days, (long)(offset % PKI_DAY), &now) != NULL ? 0 : -1;
 }
 
@@ -309,7 +318,8 @@ static GENERAL_NAME *name_of(const char *s)
     ASN1_OCTET_STRING *ip = a2i_IPADDRESS(s);
     ASN1_IA5STRING *dns;
 
-    if (g == NULL) return NULL;
+    if (g == NULL)
+        return NULL;
     if (ip != NULL) {
         GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
         return g;
@@ -332,7 +342,8 @@ static int add_san(X509 *x, const struct scn_cert *c, int critical)
     for (size_t i = 0; ok && i < c->num_names; i++) {
         GENERAL_NAME *g = name_of(c->names[i]);
         ok = g != NULL && sk_GENERAL_NAME_push(gens, g) > 0;
-        if (!ok) GENERAL_NAME_free(g);
+        if (!ok)
+            GENERAL_NAME_free(g);
     }
     ok = ok && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, critical, X509V3_ADD_DEFAULT) == 1;
     GENERAL_NAMES_free(gens);
@@ -379,11 +390,14 @@ static const char *ca_problem(X509 *ca, EVP_PKEY *key, time_t now)
 {
     time_t renew = now + (time_t)PKI_CA_RENEW_DAYS * PKI_DAY;
 
-    if (ca == NULL || key == NULL) return "missing or unreadable";
+    if (ca == NULL || key == NULL)
+        return "missing or unreadable";
     if (X509_check_private_key(ca, key) != 1 || X509_verify(ca, key) != 1)
         return "certificate and key do not match";
-    if (X509_cmp_time(X509_get0_notBefore(ca), &now) >= 0) return "not valid yet";
-    if (X509_cmp_time(X509_get0_notAfter(ca), &renew) <= 0) return "expires within 30 days";
+    if (X509_cmp_time(X509_get0_notBefore(ca), &now) >= 0)
+        return "not valid yet";
+    if (X509_cmp_time(X509_get0_notAfter(ca), &renew) <= 0)
+        return "expires within 30 days";
     return NULL;
 }
 
@@ -396,7 +410,8 @@ static int make_ca(struct pki *p, time_t now, char *err, size_t errlen)
     X509 *ca = NULL;
     int ret = -1;
 
-    if (path_fmt(key_path, err, errlen, "%s/ca.key", p->dir) != 0) goto out;
+    if (path_fmt(key_path, err, errlen, "%s/ca.key", p->dir) != 0)
+        goto out;
     key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     if (key == NULL) {
         set_err_ossl(err, errlen, "cannot generate the CA key");
@@ -431,7 +446,8 @@ struct pki *pki_open(const char *state_dir, char *err, size_t errlen)
     time_t now = time(NULL);
     int lock = -1, ret = -1;
 
-    if (p == NULL) abort();
+    if (p == NULL)
+        abort();
     ERR_set_mark();
     if (path_fmt(p->dir, err, errlen, "%s/pki", state_dir) != 0 ||
         path_fmt(p->ca_path, err, errlen, "%s/ca.crt", p->dir) != 0 ||
@@ -440,7 +456,8 @@ struct pki *pki_open(const char *state_dir, char *err, size_t errlen)
         goto out;
     /* held while reading too: another process may be halfway through replacing the pair */
     lock = lock_take(p->dir, err, errlen);
-    if (lock < 0) goto out;
+    if (lock < 0)
+        goto out;
     ca = read_cert(p->ca_path);
     key = read_key(key_path);
     why = ca_problem(ca, key, now);
@@ -452,11 +469,13 @@ struct pki *pki_open(const char *state_dir, char *err, size_t errlen)
     } else {
         /* clients that trusted the old CA must be given ca.crt again: say so */
         log_info("pki: creating the lab CA %s (previous one: %s)", p->ca_path, why);
-        if (make_ca(p, now, err, errlen) != 0) goto out;
+        if (make_ca(p, now, err, errlen) != 0)
+            goto out;
     }
     ret = 0;
 out:
-    if (lock >= 0) close(lock);
+    if (lock >= 0)
+        close(lock);
     X509_free(ca);
     EVP_PKEY_free(key);
     ERR_pop_to_mark();
@@ -469,7 +488,8 @@ out:
 
 void pki_close(struct pki *p)
 {
-    if (p == NULL) return;
+    if (p == NULL)
+        return;
     X509_free(p->ca);
     EVP_PKEY_free(p->ca_key);
     free(p);
@@ -519,7 +539,8 @@ static int time_near(const ASN1_TIME *t, int64_t want)
     struct tm tm;
     int64_t have;
 
-    if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+    if (ASN1_TIME_to_tm(t, &tm) != 1)
+        return 0;
     have = (int64_t)timegm(&tm);
     return have - want <= PKI_DRIFT && want - have <= PKI_DRIFT;
 }
@@ -628,7 +649,8 @@ int pki_get(struct pki *p, const char *scenario, const struct scn_cert *cert, X5
         make_dirs(dir, err, errlen) != 0)
         goto out;
     lock = lock_take(p->dir, err, errlen);
-    if (lock < 0) goto out;
+    if (lock < 0)
+        goto out;
 
     c = read_cert(crt_path);
     k = read_key(key_path);
@@ -649,14 +671,16 @@ int pki_get(struct pki *p, const char *scenario, const struct scn_cert *cert, X5
                 set_err_ossl(err, errlen, "certificate %s: cannot generate its key", cert->id);
                 goto out;
             }
-            if (write_pem(key_path, NULL, k, err, errlen) != 0) goto out;
+            if (write_pem(key_path, NULL, k, err, errlen) != 0)
+                goto out;
         }
         c = issue(p, cert, k, md, now);
         if (c == NULL) {
             set_err_ossl(err, errlen, "certificate %s: cannot issue it", cert->id);
             goto out;
         }
-        if (write_pem(crt_path, c, NULL, err, errlen) != 0) goto out;
+        if (write_pem(crt_path, c, NULL, err, errlen) != 0)
+            goto out;
         log_debug("pki: issued %s", crt_path);
     }
     *x = c;
@@ -665,7 +689,8 @@ int pki_get(struct pki *p, const char *scenario, const struct scn_cert *cert, X5
     k = NULL;
     ret = 0;
 out:
-    if (lock >= 0) close(lock);
+    if (lock >= 0)
+        close(lock);
     X509_free(c);
     EVP_PKEY_free(k);
     EVP_MD_free(md);

@@ -97,7 +97,8 @@ static SSL_CTX *new_ctx(const struct scn *s, const struct scn_listener *l,
                                  SSL_OP_NO_RENEGOTIATION);
     /* Likewise a weak certificate (SHA-1 signature, RSA under 2048 bits) that a scenario asks
      * for on purpose: OpenSSL would refuse to serve it ("ca md too weak"). */
-    if (strcasecmp(cert->digest, "sha1") == 0 || (cert->key == SCN_KEY_RSA && cert->key_bits < 2048))
+    if (strcasecmp(cert->digest, "sha1") == 0 ||
+        (cert->key == SCN_KEY_RSA && cert->key_bits < 2048))
         SSL_CTX_set_security_level(ctx, 0);
     if (pki_get(pki, s->name, cert, &x, &key, err, errlen) != 0)
         goto fail;

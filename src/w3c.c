@@ -84,7 +84,8 @@ static void append(size_t *n, const char *s)
     size_t len = strlen(s);
 
     /* the table is ours: a #Fields line that does not fit is a bug to catch in the first test */
-    if (*n + len >= sizeof(compiled.fields_line)) abort();
+    if (*n + len >= sizeof(compiled.fields_line))
+        abort();
     memcpy(compiled.fields_line + *n, s, len + 1);
     *n += len;
 }
@@ -232,7 +233,8 @@ static void share_budget(struct line_ctx *ctx, size_t budget)
         sum += want[i];
         left++;
     }
-    if (sum <= budget) return;
+    if (sum <= budget)
+        return;
     do {
         progress = 0;
         share = budget / left;
@@ -246,13 +248,15 @@ static void share_budget(struct line_ctx *ctx, size_t budget)
             }
         }
     } while (progress && left > 0);
-    if (left == 0) return;
+    if (left == 0)
+        return;
     share = budget / left;
     extra = budget % left;
     for (i = 0; i < W3C_NFIELDS; i++) {
         if (!done[i]) {
             ctx->cap[i] = share + (extra > 0);
-            if (extra > 0) extra--;
+            if (extra > 0)
+                extra--;
         }
     }
 }
@@ -266,10 +270,12 @@ size_t w3c_format(char *buf, size_t len, const struct w3c_entry *e)
 
     pthread_once(&compiled.once, compile);
     /* every string field needs at least its one byte ("-" or the first character) */
-    if (limit < compiled.fixed + compiled.nstr || gmtime_r(&t, &ctx.tm) == NULL) return 0;
+    if (limit < compiled.fixed + compiled.nstr || gmtime_r(&t, &ctx.tm) == NULL)
+        return 0;
     share_budget(&ctx, limit - compiled.fixed);
     for (i = 0; i < W3C_NFIELDS; i++) {
-        if (i != 0) *p++ = ' ';
+        if (i != 0)
+            *p++ = ' ';
         p = fields[i].render(p, &ctx, i);
     }
     *p++ = '\r';
@@ -283,7 +289,8 @@ size_t w3c_header(char *buf, size_t len, time_t now)
     int n;
 
     pthread_once(&compiled.once, compile);
-    if (gmtime_r(&now, &tm) == NULL) return 0;
+    if (gmtime_r(&now, &tm) == NULL)
+        return 0;
     n = snprintf(buf, len,
                  "#Software: Microsoft Internet Information Services 10.0\r\n"
                  "#Version: 1.0\r\n"
@@ -292,7 +299,8 @@ size_t w3c_header(char *buf, size_t len, time_t now)
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                  compiled.fields_line);
     /* a cut header would be a broken file: write none rather than part of one */
-    if (n < 0 || (size_t)n >= len) return 0;
+    if (n < 0 || (size_t)n >= len)
+        return 0;
     return (size_t)n;
 }
 
@@ -300,6 +308,7 @@ const char *w3c_dir(char *buf, size_t len, const char *logs_dir, const char *ser
 {
     int n = snprintf(buf, len, "%s/%s/inetpub/logs/LogFiles/W3SVC1", logs_dir, server);
 
-    if (n < 0 || (size_t)n >= len) return NULL;
+    if (n < 0 || (size_t)n >= len)
+        return NULL;
     return buf;
 }

@@ -23,6 +23,11 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 TIMEOUT = 30
 
 
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def sanitizer_env():
     env = dict(os.environ)
     supp = os.path.join(ROOT, "ci", "lsan.supp")
@@ -133,14 +138,14 @@ class Server:
                                timeout=TIMEOUT)
             headers, status = [], 0
             if os.path.exists(hdr):
-                for line in open(hdr, "rb").read().decode("latin-1").split("\r\n"):
+                for line in read_bytes(hdr).decode("latin-1").split("\r\n"):
                     m = re.match(r"HTTP/[\d.]+ (\d+)", line)
                     if m:
                         status, headers = int(m.group(1)), []
                     elif ":" in line:
                         k, v = line.split(":", 1)
                         headers.append((k.strip(), v.strip()))
-            data = open(body, "rb").read() if os.path.exists(body) else b""
+            data = read_bytes(body) if os.path.exists(body) else b""
             return status, headers, data, p.returncode, p.stderr
 
     def w3c_lines(self, server="EX1"):
@@ -148,7 +153,7 @@ class Server:
         d = os.path.join(self.ready["logs"], server, "inetpub", "logs", "LogFiles", "W3SVC1")
         heads, lines = [], []
         for f in sorted(glob.glob(os.path.join(d, "u_ex*.log"))):
-            for line in open(f, "rb").read().decode("utf-8").split("\r\n"):
+            for line in read_bytes(f).decode("utf-8").split("\r\n"):
                 if not line:
                     continue
                 (heads if line.startswith("#") else lines).append(line)

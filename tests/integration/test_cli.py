@@ -121,13 +121,28 @@ class Limits(unittest.TestCase):
             path = os.path.join(d, "small.xml")
             write(path, overlay('<limits max-request-body="1000"/>'))
             with Server(path) as s:
+                for proto in ("--http1.1", "--http2"):
+                    st, _, body, _, err = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc",
+                                                 "-u", ADMIN, "--data-binary", "x" * 1500, proto)
+                    self.assertEqual(st, 413, err)
+                    self.assertIn(b"413 - Request Entity Too Large.", body)
+                # an anonymous client is challenged first, as the service is behind IIS auth
+                st, _, _, _, _ = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc",
+                                        "--data-binary", "x" * 1500)
+                self.assertEqual(st, 401)
+                # far over the limit: libh2o answers before any stage (HTTP/1.1 only)
                 st, _, _, _, _ = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc", "-u", ADMIN,
-                                        "--data-binary", "x" * 5000)
+                                        "--data-binary", "x" * 5000, "--http1.1")
                 self.assertEqual(st, 413)
                 st, _, _, _, _ = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc", "-u", ADMIN,
                                         "--data-binary", "x" * 500,
                                         "-H", "Content-Type: text/plain")
                 self.assertEqual(st, 415)
+                s.stop()
+                _, lines = s.w3c_lines()
+                self.assertEqual([tuple(f[11:14]) for f in lines],
+                                 [("413", "0", "0"), ("413", "0", "0"), ("401", "2", "5"),
+                                  ("415", "0", "0")])
 
     def test_listen_moves_one_listener(self):
         with socket.socket() as probe:

@@ -209,9 +209,12 @@ class HealthyLogs(unittest.TestCase):
             ]
             for args, _, _ in sent:
                 s.curl("mail.contoso.com", *args)
-            # keep-alive: two requests on one connection are two lines
-            s.curl("mail.contoso.com", "/EWS/mrsproxy.svc", "--next", "--cacert", s.ca,
-                   *s.resolve_args(), s.url("mail.contoso.com", "/ews/mrsproxy.svc"))
+            # keep-alive: two URLs in one curl run go over one HTTP/1.1 connection: two lines
+            st, _, _, _, err = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc", "--http1.1",
+                                      s.url("mail.contoso.com", "/ews/mrsproxy.svc"))
+            self.assertIn("Re-using existing connection", s.curl("mail.contoso.com",
+                          "/EWS/mrsproxy.svc", "--http1.1", "-v",
+                          s.url("mail.contoso.com", "/ews/mrsproxy.svc"))[4])
             self.assertEqual(s.stop(), 0)
             heads, lines = s.w3c_lines()
         self.assertEqual(heads[0], "#Software: Microsoft Internet Information Services 10.0")
@@ -220,7 +223,7 @@ class HealthyLogs(unittest.TestCase):
         self.assertEqual(heads[3], "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query "
                          "s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status "
                          "sc-substatus sc-win32-status time-taken")
-        self.assertEqual(len(lines), len(sent) + 2)
+        self.assertEqual(len(lines), len(sent) + 4)
         for f in lines:
             self.assertEqual(len(f), 15, f)
             self.assertRegex(f[0], r"^\d{4}-\d\d-\d\d$")
@@ -239,7 +242,7 @@ class HealthyLogs(unittest.TestCase):
         self.assertRegex(lines[2][5], r"^x=1&CorrelationID=<empty>;&cafeReqId=%s;$" % GUID)
         self.assertEqual(lines[3][5], "-")
         self.assertTrue(lines[3][9].startswith("Test+Agent/1.0"), lines[3][9])
-        self.assertEqual([f[4] for f in lines[4:]], ["/EWS/mrsproxy.svc", "/ews/mrsproxy.svc"])
+        self.assertEqual([f[4] for f in lines[4:]], ["/ews/mrsproxy.svc", "/EWS/mrsproxy.svc"] * 2)
 
 
 if __name__ == "__main__":

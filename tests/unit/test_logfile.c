@@ -42,10 +42,12 @@ static int setup(void **pstate)
 {
     struct state *st = calloc(1, sizeof(*st));
 
-    if (st == NULL) abort();
+    if (st == NULL)
+        abort();
     st->saved_stderr = -1;
     snprintf(st->tmp, sizeof(st->tmp), "/tmp/test_logfile.XXXXXX");
-    if (mkdtemp(st->tmp) == NULL) abort();
+    if (mkdtemp(st->tmp) == NULL)
+        abort();
     snprintf(st->dir, sizeof(st->dir), "%s/logs", st->tmp);
     *pstate = st;
     return 0;
@@ -96,10 +98,12 @@ static const char *slurp(struct state *st, const char *name)
     free(st->text);
     st->text = NULL;
     fd = open(path, O_RDONLY);
-    if (fd < 0) fail_msg("cannot open %s: %s", path, strerror(errno));
+    if (fd < 0)
+        fail_msg("cannot open %s: %s", path, strerror(errno));
     assert_int_equal(fstat(fd, &sb), 0);
     st->len = (size_t)sb.st_size;
-    if ((st->text = malloc(st->len + 1)) == NULL) abort();
+    if ((st->text = malloc(st->len + 1)) == NULL)
+        abort();
     n = read(fd, st->text, st->len);
     close(fd);
     assert_int_equal(n, (ssize_t)st->len);

@@ -57,7 +57,8 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    if (f == NULL) return -1;
+    if (f == NULL)
+        return -1;
     strcpy(f->dir, "/tmp/test_pki.XXXXXX");
     if (mkdtemp(f->dir) == NULL) {
         free(f);
@@ -136,7 +137,8 @@ static unsigned mode_of(const char *dir, const char *name)
     struct stat st;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (stat(path, &st) != 0) return 01000; /* no such file: matches no mode */
+    if (stat(path, &st) != 0)
+        return 01000; /* no such file: matches no mode */
     return st.st_mode & 0777;
 }
 

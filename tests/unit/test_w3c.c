@@ -65,7 +65,8 @@ static size_t split(const char *line, size_t len, struct field *out, size_t max)
     assert_null(memchr(line, '\r', len));
     assert_null(memchr(line, '\n', len));
     for (i = 0; i <= len; i++) {
-        if (i < len && line[i] != ' ') continue;
+        if (i < len && line[i] != ' ')
+            continue;
         assert_true(n < max);
         out[n].base = line + start;
         out[n].len = i - start;

@@ -1,0 +1,570 @@
+/*
+ * scenario — the organisation model: its vocabularies (versions, authentication methods, TLS
+ * versions and the other attribute types), defaults, the checks that need the whole merged
+ * model, reference counting and lookups. Reading the files is scenario_xml.c's business.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <h2o/memory.h>
+#include <h2o/string_.h>
+
+#include "scenario_int.h"
+
+#ifndef MRSMOCK_SRCDIR
+#define MRSMOCK_SRCDIR "."
+#endif
+#ifndef MRSMOCK_SHAREDIR
+#define MRSMOCK_SHAREDIR "/usr/local/share/mrsmock"
+#endif
+
+/* Exchange versions: product name and the build of the last cumulative update we emulate. */
+static const struct {
+    enum scn_version v;
+    const char *name;
+    unsigned build[4];
+} versions[] = {
+    {SCN_V2010, "Exchange2010", {14, 3, 123, 4}},   /* 2010 SP3 RU32 */
+    {SCN_V2013, "Exchange2013", {15, 0, 1497, 2}},  /* 2013 CU23 */
+    {SCN_V2016, "Exchange2016", {15, 1, 2507, 6}},  /* 2016 CU23 */
+    {SCN_V2019, "Exchange2019", {15, 2, 1258, 12}}, /* 2019 CU13 */
+};
+
+#define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *scn_version_name(enum scn_version v)
+{
+    for (size_t i = 0; i < COUNTOF(versions); i++)
+        if (versions[i].v == v)
+            return versions[i].name;
+    return "Exchange2016";
+}
+
+const char *scn_bundled_dir(void)
+{
+    struct stat st;
+
+    if (stat(MRSMOCK_SRCDIR "/scenarios", &st) == 0 && S_ISDIR(st.st_mode))
+        return MRSMOCK_SRCDIR "/scenarios";
+    return MRSMOCK_SHAREDIR "/scenarios";
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int scn_resolve(const char *arg, char *out, size_t outlen)
+{
+    int n;
+
+    if (is_file(arg))
+        n = snprintf(out, outlen, "%s", arg);
+    else if (arg[0] == '\0' || arg[0] == '.' || strchr(arg, '/') != NULL)
+        return -1; /* a path that does not exist, or not a plain name */
+    else
+        n = snprintf(out, outlen, "%s/%s.xml", scn_bundled_dir(), arg);
+    if (n < 0 || (size_t)n >= outlen)
+        return -1;
+    return is_file(out) ? 0 : -1;
+}
+
+int scn_resolve_base(const char *from, const char *name, char *out, size_t outlen)
+{
+    const char *slash = strrchr(from, '/');
+    int dirlen = slash != NULL ? (int)(slash - from + 1) : 0, n;
+    size_t len = strlen(name);
+
+    if (strchr(name, '/') != NULL || (len > 4 && strcmp(name + len - 4, ".xml") == 0)) {
+        n = name[0] == '/' ? snprintf(out, outlen, "%s", name)
+                           : snprintf(out, outlen, "%.*s%s", dirlen, from, name);
+        return n > 0 && (size_t)n < outlen && is_file(out) ? 0 : -1;
+    }
+    n = snprintf(out, outlen, "%.*s%s.xml", dirlen, from, name);
+    if (n > 0 && (size_t)n < outlen && is_file(out))
+        return 0;
+    if (name[0] == '.')
+        return -1;
+    n = snprintf(out, outlen, "%s/%s.xml", scn_bundled_dir(), name);
+    return n > 0 && (size_t)n < outlen && is_file(out) ? 0 : -1;
+}
+
+void scn_ref(struct scn *s)
+{
+    atomic_fetch_add_explicit(&s->refcnt, 1, memory_order_relaxed);
+}
+
+void scn_unref(struct scn *s)
+{
+    if (s == NULL || atomic_fetch_sub_explicit(&s->refcnt, 1, memory_order_acq_rel) != 1)
+        return;
+    h2o_mem_clear_pool(&s->pool);
+    free(s);
+}
+
+/* LEN bytes at P equal the string Z, ignoring ASCII case. */
+static int eq_n(const char *p, size_t len, const char *z)
+{
+    return z != NULL && strlen(z) == len && strncasecmp(p, z, len) == 0;
+}
+
+struct scn_server *scn_server_by_name(const struct scn *s, const char *name)
+{
+    for (size_t i = 0; i < s->num_servers; i++)
+        if (strcasecmp(s->servers[i].name, name) == 0)
+            return &s->servers[i];
+    return NULL;
+}
+
+struct scn_listener *scn_listener_by_name(const struct scn *s, const char *name)
+{
+    for (size_t i = 0; i < s->num_listeners; i++)
+        if (strcasecmp(s->listeners[i].name, name) == 0)
+            return &s->listeners[i];
+    return NULL;
+}
+
+struct scn_account *scn_account_by_smtp(const struct scn *s, const char *addr, size_t len)
+{
+    for (size_t i = 0; i < s->num_accounts; i++)
+        if (eq_n(addr, len, s->accounts[i].mailbox))
+            return &s->accounts[i];
+    return NULL;
+}
+
+static struct scn_account *by_sam(const struct scn *s, const char *user, size_t ulen)
+{
+    for (size_t i = 0; i < s->num_accounts; i++)
+        if (eq_n(user, ulen, s->accounts[i].sam))
+            return &s->accounts[i];
+    return NULL;
+}
+
+struct scn_account *scn_account_by_logon(const struct scn *s, const char *domain, size_t dlen,
+                                         const char *user, size_t ulen)
+{
+    const char *at;
+
+    if (domain != NULL && dlen != 0) {
+        /* Windows takes the NetBIOS name or the DNS name of the domain before the backslash */
+        if (!eq_n(domain, dlen, s->netbios) && !eq_n(domain, dlen, s->domain))
+            return NULL;
+        return by_sam(s, user, ulen);
+    }
+    if ((at = memchr(user, '@', ulen)) == NULL)
+        return by_sam(s, user, ulen);
+    for (size_t i = 0; i < s->num_accounts; i++)
+        if (eq_n(user, ulen, s->accounts[i].upn))
+            return &s->accounts[i];
+    /* the implicit UPN, sam@<DNS domain>, works even when another UPN is set */
+    if (eq_n(at + 1, ulen - (size_t)(at + 1 - user), s->domain))
+        return by_sam(s, user, (size_t)(at - user));
+    return NULL;
+}
+
+/* Appends to ERRS->text (without counting a message). */
+static void __attribute__((format(printf, 2, 0)))
+vappend(struct scn_errors *errs, const char *fmt, va_list ap)
+{
+    va_list cp;
+    int n;
+
+    va_copy(cp, ap);
+    n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return;
+    errs->text = h2o_mem_realloc(errs->text, errs->len + (size_t)n + 1);
+    vsnprintf(errs->text + errs->len, (size_t)n + 1, fmt, ap);
+    errs->len += (size_t)n;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+append(struct scn_errors *errs, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vappend(errs, fmt, ap);
+    va_end(ap);
+}
+
+void scn_verror(struct scn_errors *errs, const struct scn_where *at, const char *fmt, va_list ap)
+{
+    if (at != NULL && at->file != NULL && at->line != 0)
+        append(errs, "%s:%u: ", at->file, at->line);
+    else if (at != NULL && at->file != NULL)
+        append(errs, "%s: ", at->file);
+    vappend(errs, fmt, ap);
+    append(errs, "\n");
+    errs->count++;
+}
+
+void scn_error(struct scn_errors *errs, const struct scn_where *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    scn_verror(errs, at, fmt, ap);
+    va_end(ap);
+}
+
+void scn_errors_free(struct scn_errors *errs)
+{
+    free(errs->text);
+    *errs = (struct scn_errors){0};
+}
+
+/* Building the model from the merged draft ------------------------------------------------ */
+
+/* Never written, or its value was rejected: the default applies. */
+static int unset(const struct scn_mark *m, int i)
+{
+    return m->attr[i].line == 0 || m->bad[i];
+}
+
+/* Required and absent; a rejected value has been reported already. */
+static int missing(const struct scn_mark *m, int i, const void *value)
+{
+    return value == NULL && !m->bad[i];
+}
+
+/* Where attribute I was written, else where the object was. */
+static const struct scn_where *where(const struct scn_mark *m, int i)
+{
+    return m->attr[i].line != 0 ? &m->attr[i] : &m->at;
+}
+
+static char *lower_dup(h2o_mem_pool_t *pool, const char *p, size_t len)
+{
+    char *r = h2o_strdup(pool, p, len).base;
+    for (size_t i = 0; i < len; i++)
+        r[i] = (char)tolower((unsigned char)r[i]);
+    return r;
+}
+
+/* The description without the white space around it nor the indentation its lines share. */
+static const char *clean_text(h2o_mem_pool_t *pool, const char *t)
+{
+    size_t len, indent = SIZE_MAX, o = 0;
+    const char *p;
+    char *r;
+
+    t += strspn(t, " \t\r\n");
+    len = strlen(t);
+    while (len > 0 && isspace((unsigned char)t[len - 1]))
+        len--;
+    for (p = memchr(t, '\n', len); p != NULL; p = memchr(p, '\n', len - (size_t)(p - t))) {
+        size_t w = strspn(++p, " \t");
+        if (p[w] != '\n' && p[w] != '\r' && w < indent)
+            indent = w;
+    }
+    r = h2o_mem_alloc_pool(pool, len + 1);
+    for (size_t i = 0; i < len; i++) {
+        r[o++] = t[i];
+        if (t[i] == '\n')
+            for (size_t w = 0; w < indent && i + 1 < len && (t[i + 1] == ' ' || t[i + 1] == '\t');
+                 w++)
+                i++;
+    }
+    r[o] = '\0';
+    return r;
+}
+
+static const char *first_line(h2o_mem_pool_t *pool, const char *t)
+{
+    size_t len = strcspn(t, "\r\n");
+    while (len > 0 && isspace((unsigned char)t[len - 1]))
+        len--;
+    return h2o_strdup(pool, t, len).base;
+}
+
+static void build_organization(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
+{
+    struct scn_limits *l = &s->limits;
+
+    *l = d->limits_v;
+    if (unset(&d->limits, SCN_A_LIMITS_IDLE))
+        l->idle_timeout_ms = 120000;
+    if (unset(&d->limits, SCN_A_LIMITS_HANDSHAKE))
+        l->handshake_timeout_ms = 10000;
+    if (unset(&d->limits, SCN_A_LIMITS_BODY))
+        l->max_request_body = 30000000;
+
+    if (d->organization.gen == 0)
+        scn_error(errs, &d->root.at, "missing <organization>");
+    else if (missing(&d->organization, SCN_A_ORG_DOMAIN, d->domain))
+        scn_error(errs, &d->organization.at,
+                  "missing required attribute \"domain\" on <organization>");
+    s->domain = d->domain;
+    s->netbios = d->netbios;
+    if (s->netbios == NULL && s->domain != NULL) {
+        /* as dcpromo proposes it: the first label, at most 15 characters, in upper case */
+        size_t len = strcspn(s->domain, ".");
+        char *n = h2o_strdup(&s->pool, s->domain, len < 15 ? len : 15).base;
+        for (char *p = n; *p != '\0'; p++)
+            *p = (char)toupper((unsigned char)*p);
+        s->netbios = n;
+    }
+}
+
+static void build_vdir(struct scn_vdir *v, const struct scn_mark *m, const struct scn_mark *server)
+{
+    if (unset(m, SCN_A_VDIR_AUTH))
+        v->auth = SCN_AUTH_BASIC | SCN_AUTH_NTLM | SCN_AUTH_NEGOTIATE;
+    v->at = m->gen != 0 ? m->at : server->at;
+}
+
+static void build_servers(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
+{
+    s->num_servers = d->servers.size;
+    s->servers = h2o_mem_alloc_pool(&s->pool, (s->num_servers + 1) * sizeof(*s->servers));
+    for (size_t i = 0; i < s->num_servers; i++) {
+        struct scn_d_server *ds = d->servers.entries[i];
+        struct scn_server *v = &s->servers[i];
+        *v = ds->v;
+        v->at = ds->m.at;
+        if (unset(&ds->m, SCN_A_SERVER_VERSION))
+            v->version = SCN_V2016;
+        if (unset(&ds->m, SCN_A_SERVER_BUILD))
+            for (size_t k = 0; k < COUNTOF(versions); k++)
+                if (versions[k].v == v->version)
+                    memcpy(v->build, versions[k].build, sizeof(v->build));
+        if (unset(&ds->m, SCN_A_SERVER_FQDN) && s->domain != NULL) {
+            char *f = h2o_mem_alloc_pool(&s->pool, strlen(v->name) + strlen(s->domain) + 2);
+            sprintf(f, "%s.%s", v->name, s->domain);
+            v->fqdn = lower_dup(&s->pool, f, strlen(f));
+        }
+        build_vdir(&v->ews, &ds->ews, &ds->m);
+        build_vdir(&v->autodiscover, &ds->autodiscover, &ds->m);
+        if (unset(&ds->ews, SCN_A_EWS_MRSMAX))
+            v->mrsproxy_max_connections = 100;
+    }
+    if (s->num_servers == 0)
+        scn_error(errs, &d->root.at, "no <server> defined (at least one is needed)");
+}
+
+static void build_certs(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
+{
+    s->num_certs = d->certs.size;
+    s->certs = h2o_mem_alloc_pool(&s->pool, (s->num_certs + 1) * sizeof(*s->certs));
+    for (size_t i = 0; i < s->num_certs; i++) {
+        struct scn_d_cert *dc = d->certs.entries[i];
+        const struct scn_mark *m = &dc->m;
+        struct scn_cert *v = &s->certs[i];
+        *v = dc->v;
+        v->at = m->at;
+        if (missing(m, SCN_A_CERT_NAMES, v->names))
+            scn_error(errs, &m->at,
+                      "missing required attribute \"names\" on <certificate id=\"%s\">", v->id);
+        if (unset(m, SCN_A_CERT_NOT_BEFORE))
+            v->not_before = -30 * 86400;
+        if (unset(m, SCN_A_CERT_NOT_AFTER))
+            v->not_after = 365 * 86400;
+        if (unset(m, SCN_A_CERT_KEY))
+            v->key = SCN_KEY_EC;
+        if (unset(m, SCN_A_CERT_DIGEST))
+            v->digest = "sha256";
+        if (unset(m, SCN_A_CERT_KEY_BITS))
+            v->key_bits = v->key == SCN_KEY_EC ? 256 : 2048;
+        else if (v->key == SCN_KEY_EC && v->key_bits != 256)
+            scn_error(errs, where(m, SCN_A_CERT_KEY_BITS),
+                      "certificate \"%s\": key-bits %u is not supported for an ec key (only 256)",
+                      v->id, v->key_bits);
+        else if (v->key == SCN_KEY_RSA && (v->key_bits < 1024 || v->key_bits > 8192))
+            scn_error(errs, where(m, SCN_A_CERT_KEY_BITS),
+                      "certificate \"%s\": key-bits must be from 1024 to 8192 for an rsa key",
+                      v->id);
+        if (v->not_before >= v->not_after && !m->bad[SCN_A_CERT_NOT_BEFORE] &&
+            !m->bad[SCN_A_CERT_NOT_AFTER])
+            scn_error(errs,
+                      where(m, unset(m, SCN_A_CERT_NOT_AFTER) ? SCN_A_CERT_NOT_BEFORE
+                                                              : SCN_A_CERT_NOT_AFTER),
+                      "certificate \"%s\": not-before must be earlier than not-after", v->id);
+    }
+}
+
+static void build_accounts(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
+{
+    s->num_accounts = d->accounts.size;
+    s->accounts = h2o_mem_alloc_pool(&s->pool, (s->num_accounts + 1) * sizeof(*s->accounts));
+    for (size_t i = 0; i < s->num_accounts; i++) {
+        struct scn_d_account *da = d->accounts.entries[i];
+        const struct scn_mark *m = &da->m;
+        struct scn_account *v = &s->accounts[i];
+        *v = da->v;
+        v->at = m->at;
+        if (missing(m, SCN_A_ACCOUNT_PASSWORD, v->password))
+            scn_error(errs, &m->at,
+                      "missing required attribute \"password\" on <account sam=\"%s\">", v->sam);
+        if (unset(m, SCN_A_ACCOUNT_UPN) && s->domain != NULL) {
+            char *u = h2o_mem_alloc_pool(&s->pool, strlen(v->sam) + strlen(s->domain) + 2);
+            sprintf(u, "%s@%s", v->sam, s->domain);
+            v->upn = u;
+        }
+        if (unset(m, SCN_A_ACCOUNT_DISPLAY))
+            v->display_name = v->sam;
+        if (v->mailbox != NULL && missing(m, SCN_A_ACCOUNT_SERVER, da->server))
+            scn_error(errs, where(m, SCN_A_ACCOUNT_MAILBOX),
+                      "account \"%s\": mailbox without server (mailbox and server go together)",
+                      v->sam);
+        if (da->server != NULL && missing(m, SCN_A_ACCOUNT_MAILBOX, v->mailbox))
+            scn_error(errs, where(m, SCN_A_ACCOUNT_SERVER),
+                      "account \"%s\": server without mailbox (mailbox and server go together)",
+                      v->sam);
+        if (da->server != NULL && (v->server = scn_server_by_name(s, da->server)) == NULL)
+            scn_error(errs, where(m, SCN_A_ACCOUNT_SERVER),
+                      "account \"%s\": server \"%s\" does not exist", v->sam, da->server);
+        for (size_t k = 0; k < i && v->mailbox != NULL; k++) {
+            struct scn_d_account *o = d->accounts.entries[k];
+            if (o->v.mailbox != NULL && strcasecmp(o->v.mailbox, v->mailbox) == 0) {
+                const struct scn_where *first = where(&o->m, SCN_A_ACCOUNT_MAILBOX);
+                scn_error(errs, where(m, SCN_A_ACCOUNT_MAILBOX),
+                          "duplicate mailbox \"%s\" (first used by account \"%s\" at %s:%u)",
+                          v->mailbox, o->v.sam, first->file, first->line);
+                break;
+            }
+        }
+    }
+}
+
+static struct scn_cert *cert_by_id(struct scn *s, const char *id)
+{
+    for (size_t i = 0; i < s->num_certs; i++)
+        if (strcasecmp(s->certs[i].id, id) == 0)
+            return &s->certs[i];
+    return NULL;
+}
+
+static void add_host(h2o_mem_pool_t *pool, struct scn_listener *l, const char *url)
+{
+    const char *h;
+    size_t len;
+
+    if (url == NULL || scn_url_host(url, &h, &len) != 0)
+        return;
+    for (size_t i = 0; i < l->num_hosts; i++)
+        if (eq_n(h, len, l->hosts[i]))
+            return;
+    l->hosts[l->num_hosts++] = lower_dup(pool, h, len);
+}
+
+static void build_hosts(struct scn *s, struct scn_listener *l)
+{
+    const struct scn_server *sv = l->server;
+    char buf[300];
+
+    l->hosts = h2o_mem_alloc_pool(&s->pool, 5 * sizeof(*l->hosts));
+    l->num_hosts = 0;
+    if (sv != NULL) {
+        add_host(&s->pool, l, sv->ews.external_url);
+        add_host(&s->pool, l, sv->ews.internal_url);
+        add_host(&s->pool, l, sv->autodiscover.external_url);
+        add_host(&s->pool, l, sv->autodiscover.internal_url);
+    }
+    if (s->domain != NULL &&
+        snprintf(buf, sizeof(buf), "https://autodiscover.%s/", s->domain) < (int)sizeof(buf))
+        add_host(&s->pool, l, buf);
+}
+
+static int same_address(const struct scn_listener *a, const struct scn_listener *b)
+{
+    unsigned char x[sizeof(struct in6_addr)] = {0}, y[sizeof(struct in6_addr)] = {0};
+    int fx = strchr(a->host, ':') != NULL ? AF_INET6 : AF_INET;
+    int fy = strchr(b->host, ':') != NULL ? AF_INET6 : AF_INET;
+
+    return a->port == b->port && a->port != 0 && fx == fy && inet_pton(fx, a->host, x) == 1 &&
+           inet_pton(fy, b->host, y) == 1 && memcmp(x, y, sizeof(x)) == 0;
+}
+
+static void build_sni(struct scn *s, struct scn_d_listener *dl, struct scn_listener *v,
+                      struct scn_errors *errs)
+{
+    v->num_sni = dl->sni.size;
+    v->sni = h2o_mem_alloc_pool(&s->pool, (v->num_sni + 1) * sizeof(*v->sni));
+    for (size_t k = 0; k < v->num_sni; k++) {
+        struct scn_d_sni *dn = dl->sni.entries[k];
+        v->sni[k] = dn->v;
+        v->sni[k].at = dn->m.at;
+        if (missing(&dn->m, SCN_A_SNI_CERT, dn->cert))
+            scn_error(errs, &dn->m.at,
+                      "missing required attribute \"certificate\" on <sni name=\"%s\">",
+                      dn->v.name);
+        else if (dn->cert != NULL && (v->sni[k].cert = cert_by_id(s, dn->cert)) == NULL)
+            scn_error(errs, where(&dn->m, SCN_A_SNI_CERT),
+                      "listener \"%s\": sni \"%s\": certificate \"%s\" is not defined", v->name,
+                      dn->v.name, dn->cert);
+    }
+}
+
+static void build_listeners(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
+{
+    s->num_listeners = d->listeners.size;
+    s->listeners = h2o_mem_alloc_pool(&s->pool, (s->num_listeners + 1) * sizeof(*s->listeners));
+    for (size_t i = 0; i < s->num_listeners; i++) {
+        struct scn_d_listener *dl = d->listeners.entries[i];
+        const struct scn_mark *m = &dl->m;
+        struct scn_listener *v = &s->listeners[i];
+        *v = dl->v;
+        v->at = m->at;
+        if (unset(m, SCN_A_LISTENER_TLS))
+            v->tls = 1;
+        if (unset(m, SCN_A_LISTENER_HTTP2))
+            v->http2 = 1;
+        if (unset(m, SCN_A_LISTENER_PROTOCOLS))
+            v->tls_min = SCN_TLS12, v->tls_max = SCN_TLS13;
+        if (missing(m, SCN_A_LISTENER_ADDRESS, v->host))
+            scn_error(errs, &m->at,
+                      "missing required attribute \"address\" on <listener name=\"%s\">", v->name);
+        if (v->tls && missing(m, SCN_A_LISTENER_CERT, dl->cert))
+            scn_error(
+                errs, &m->at,
+                "missing required attribute \"certificate\" on <listener name=\"%s\"> (tls is on)",
+                v->name);
+        else if (dl->cert != NULL && (v->cert = cert_by_id(s, dl->cert)) == NULL)
+            scn_error(errs, where(m, SCN_A_LISTENER_CERT),
+                      "listener \"%s\": certificate \"%s\" is not defined", v->name, dl->cert);
+        if (missing(m, SCN_A_LISTENER_SERVER, dl->server))
+            scn_error(errs, &m->at,
+                      "missing required attribute \"server\" on <listener name=\"%s\">", v->name);
+        else if (dl->server != NULL && (v->server = scn_server_by_name(s, dl->server)) == NULL)
+            scn_error(errs, where(m, SCN_A_LISTENER_SERVER),
+                      "listener \"%s\": server \"%s\" does not exist", v->name, dl->server);
+        build_sni(s, dl, v, errs);
+        build_hosts(s, v);
+        for (size_t k = 0; k < i && v->host != NULL; k++) {
+            const struct scn_listener *o = &s->listeners[k];
+            if (o->host != NULL && same_address(o, v)) {
+                scn_error(
+                    errs, where(m, SCN_A_LISTENER_ADDRESS),
+                    "listener \"%s\": address %s%s%s:%u is already used by listener \"%s\" (%s:%u)",
+                    v->name, strchr(v->host, ':') ? "[" : "", v->host,
+                    strchr(v->host, ':') ? "]" : "", v->port, o->name, o->at.file, o->at.line);
+                break;
+            }
+        }
+    }
+    if (s->num_listeners == 0)
+        scn_error(errs, &d->root.at, "no <listener> defined (at least one is needed)");
+}
+
+int scn_build(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
+{
+    unsigned before = errs->count;
+
+    s->name = d->name;
+    s->description = clean_text(&s->pool, d->description_text != NULL ? d->description_text : "");
+    s->summary = first_line(&s->pool, s->description);
+    build_organization(s, d, errs);
+    build_servers(s, d, errs);
+    build_certs(s, d, errs);
+    build_accounts(s, d, errs);
+    build_listeners(s, d, errs);
+    return errs->count == before ? 0 : -1;
+}

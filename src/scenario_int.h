@@ -1,0 +1,205 @@
+/*
+ * scenario_int.h — what the files of the scenario module share while a scenario is loaded.
+ *
+ * scenario_xml.c reads the files (the one named and every file it extends, base first) and
+ * applies each of them, attribute by attribute, to a draft: one draft object per keyed element
+ * (account, certificate, server, listener, sni) and one mark per singleton (description, limits,
+ * organization, pki, ews, autodiscover). Each draft object holds the model struct it will become
+ * plus a mark recording where it and each of its attributes were last written, so that an
+ * overlay changes only what it writes and a message can point at the right line.
+ *
+ * scenario_value.c parses attribute values by type. scenario.c then turns the merged draft into
+ * the model (scn_build): defaults that depend on other values, references, uniqueness and the
+ * required values, every problem reported.
+ *
+ * Ownership: draft objects live in the loader's temporary pool; every string they point to is
+ * already in the scenario's pool, so the model can keep them.
+ */
+#ifndef MRSMOCK_SCENARIO_INT_H
+#define MRSMOCK_SCENARIO_INT_H
+
+#include <stdarg.h>
+#include "scenario.h"
+
+#define SCN_NS "urn:mrsmock:scenario:1"
+#define SCN_MAX_ATTRS 8         /* attributes of the largest element */
+#define SCN_MAX_CHAIN 8         /* files in one extends chain, the named one included */
+#define SCN_MAX_FILE (1u << 20) /* bytes; larger files are refused */
+#define SCN_MAX_NAMES 32        /* names of one certificate */
+
+/*
+ * Attribute types. Each says what it writes at the row's offsets; the field there must have
+ * exactly that C type.
+ */
+enum scn_type {
+    SCN_T_TEXT,     /* any text -> const char * */
+    SCN_T_NAME,     /* [A-Za-z0-9._-]{1,64} -> const char * (scenario, certificate, listener) */
+    SCN_T_COMPUTER, /* NetBIOS name [A-Za-z0-9-]{1,15} -> const char * (server, netbios) */
+    SCN_T_SAM,      /* sAMAccountName: 1..20 characters, none of "/\[]:;|=,+*?<>@ -> const char * */
+    SCN_T_DNS,      /* DNS name -> const char * */
+    SCN_T_MAILADDR, /* local@domain -> const char * */
+    SCN_T_BOOL,     /* true|false -> int */
+    SCN_T_UINT,     /* decimal integer in [min, max] -> unsigned */
+    SCN_T_SIZE,     /* decimal integer in [min, max] -> size_t */
+    SCN_T_DURATION, /* [+-]N(s|m|h|d), seconds in [min, max] -> int64_t seconds */
+    SCN_T_TIMEOUT,  /* N(ms|s|m), milliseconds in [min, max] -> unsigned milliseconds */
+    SCN_T_AUTH,     /* methods, space-separated, may be empty -> unsigned SCN_AUTH_* */
+    SCN_T_VERSION,  /* 2010|2013|2016|2019 -> enum scn_version */
+    SCN_T_BUILD,    /* N.N.N.N -> unsigned[4] */
+    SCN_T_URL,      /* absolute http(s) URL -> const char * */
+    SCN_T_IP,       /* IPv4 or IPv6 address -> const char * */
+    SCN_T_KEY,      /* ec|rsa -> enum scn_key_type */
+    SCN_T_DIGEST,   /* sha1|sha256|sha384|sha512 -> const char * */
+    SCN_T_NAMES,    /* DNS names or IP addresses -> const char ** at off, size_t count at off2 */
+    SCN_T_ADDRESS,  /* IPv4:port or [IPv6]:port -> const char * host at off, unsigned at off2 */
+    SCN_T_PROTOCOLS, /* tls1.0 .. tls1.3, space-separated -> unsigned min at off, max at off2 */
+};
+
+#define SCN_F_EMPTY 0x1u    /* "" is accepted and stores NULL: none, or $null for URLs */
+#define SCN_F_REQUIRED 0x2u /* must be written on the element in every file (keys, name) */
+
+/* One row of an element's attribute table (redis standardConfig style). */
+struct scn_attr {
+    const char *name;
+    enum scn_type type;
+    unsigned flags;
+    size_t off, off2; /* in the element's draft object */
+    int64_t min, max;
+};
+
+/* Attribute indexes: the rows of each element's table in scenario_xml.c, in this order. */
+enum { SCN_A_SCENARIO_NAME, SCN_A_SCENARIO_EXTENDS };
+enum { SCN_A_LIMITS_IDLE, SCN_A_LIMITS_HANDSHAKE, SCN_A_LIMITS_BODY };
+enum { SCN_A_ORG_DOMAIN, SCN_A_ORG_NETBIOS };
+enum {
+    SCN_A_ACCOUNT_SAM,
+    SCN_A_ACCOUNT_UPN,
+    SCN_A_ACCOUNT_PASSWORD,
+    SCN_A_ACCOUNT_DISPLAY,
+    SCN_A_ACCOUNT_ADMIN,
+    SCN_A_ACCOUNT_MAILBOX,
+    SCN_A_ACCOUNT_SERVER,
+};
+enum {
+    SCN_A_CERT_ID,
+    SCN_A_CERT_NAMES,
+    SCN_A_CERT_NOT_BEFORE,
+    SCN_A_CERT_NOT_AFTER,
+    SCN_A_CERT_KEY,
+    SCN_A_CERT_KEY_BITS,
+    SCN_A_CERT_DIGEST,
+};
+enum {
+    SCN_A_SERVER_NAME,
+    SCN_A_SERVER_FQDN,
+    SCN_A_SERVER_VERSION,
+    SCN_A_SERVER_BUILD,
+    SCN_A_SERVER_IP
+};
+/* ews and autodiscover share their first three rows */
+enum {
+    SCN_A_VDIR_INTERNAL,
+    SCN_A_VDIR_EXTERNAL,
+    SCN_A_VDIR_AUTH,
+    SCN_A_EWS_MRSPROXY,
+    SCN_A_EWS_MRSMAX
+};
+enum {
+    SCN_A_LISTENER_NAME,
+    SCN_A_LISTENER_ADDRESS,
+    SCN_A_LISTENER_TLS,
+    SCN_A_LISTENER_CERT,
+    SCN_A_LISTENER_PROTOCOLS,
+    SCN_A_LISTENER_HTTP2,
+    SCN_A_LISTENER_SERVER,
+};
+enum { SCN_A_SNI_NAME, SCN_A_SNI_CERT };
+
+/* Where an object and each of its attributes were last written. */
+struct scn_mark {
+    struct scn_where at;                  /* the element that last touched the object */
+    struct scn_where attr[SCN_MAX_ATTRS]; /* per attribute row; line 0: never written */
+    unsigned char bad[SCN_MAX_ATTRS];     /* its last value was rejected (and reported) */
+    unsigned gen;                         /* the file (1, 2, ...) that last touched it; 0: none */
+};
+
+/* A vector of draft objects (h2o_vector_reserve works on it). */
+struct scn_vec {
+    void **entries;
+    size_t size, capacity;
+};
+
+/* Draft objects: the mark first, then the model struct, then names still to be resolved. */
+struct scn_d_account {
+    struct scn_mark m;
+    struct scn_account v;
+    const char *server;
+};
+
+struct scn_d_cert {
+    struct scn_mark m;
+    struct scn_cert v;
+};
+
+struct scn_d_server {
+    struct scn_mark m, ews, autodiscover;
+    struct scn_server v;
+};
+
+struct scn_d_sni {
+    struct scn_mark m;
+    struct scn_sni v;
+    const char *cert;
+};
+
+struct scn_d_listener {
+    struct scn_mark m;
+    struct scn_listener v;
+    const char *cert, *server;
+    struct scn_vec sni; /* struct scn_d_sni * */
+};
+
+/* The whole draft; the scenario-level values are kept here until scn_build copies them. */
+struct scn_draft {
+    struct scn_mark root, description, limits, organization, pki;
+    const char *name, *extends, *description_text, *domain, *netbios;
+    struct scn_limits limits_v;
+    struct scn_vec accounts, certs, servers, listeners; /* struct scn_d_<kind> * */
+};
+
+/*
+ * Parses VALUE as the type of row A and stores it at BASE + A->off (and off2); strings are
+ * copied into POOL. Returns 0, or -1 with what was expected written into WHY.
+ */
+int scn_parse_value(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *value, void *base,
+                    char *why, size_t whylen);
+
+/*
+ * The file that `extends="NAME"` written in file FROM means: a path (NAME has a slash or ends in
+ * .xml) relative to FROM's folder; otherwise NAME.xml beside FROM, then NAME.xml among the
+ * bundled scenarios. Returns 0 with the path in OUT, or -1 when there is no such file.
+ */
+int scn_resolve_base(const char *from, const char *name, char *out, size_t outlen);
+
+/*
+ * Checks that V is an absolute URL, http:// or https://host[:port][/path...], and sets HOST and
+ * HLEN to its host (an IPv6 address without its brackets). Returns 0 or -1.
+ */
+int scn_url_host(const char *v, const char **host, size_t *hlen);
+
+/*
+ * Appends "file:line: message\n" to ERRS ("file: message" when AT has no line, the bare
+ * message when AT is NULL). Out of memory aborts.
+ */
+void scn_error(struct scn_errors *errs, const struct scn_where *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void scn_verror(struct scn_errors *errs, const struct scn_where *at, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/*
+ * Turns the merged draft D into the model S: defaults, references, uniqueness, required values.
+ * Every problem is appended to ERRS. Returns 0, or -1 when anything was reported.
+ */
+int scn_build(struct scn *s, struct scn_draft *d, struct scn_errors *errs);
+
+#endif

@@ -1,0 +1,468 @@
+/*
+ * scenario_value — the attribute types of the scenario format: what each accepts and what it
+ * stores in the draft (see enum scn_type in scenario_int.h). Messages say what was expected.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <h2o/memory.h>
+#include <h2o/string_.h>
+
+#include "scenario_int.h"
+
+#define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct {
+    const char *name;
+    unsigned bits;
+} auth_methods[] = {
+    {"basic", SCN_AUTH_BASIC},     {"ntlm", SCN_AUTH_NTLM},   {"negotiate", SCN_AUTH_NEGOTIATE},
+    {"windows", SCN_AUTH_WINDOWS}, {"oauth", SCN_AUTH_OAUTH},
+};
+
+static const struct {
+    const char *name;
+    unsigned version;
+} tls_versions[] = {
+    {"tls1.0", SCN_TLS10}, {"tls1.1", SCN_TLS11}, {"tls1.2", SCN_TLS12}, {"tls1.3", SCN_TLS13}};
+
+static const enum scn_version versions[] = {SCN_V2010, SCN_V2013, SCN_V2016, SCN_V2019};
+
+static const char *const digests[] = {"sha1", "sha256", "sha384", "sha512"};
+
+/* Value shapes --------------------------------------------------------------------------- */
+
+static int is_dns(const char *p, size_t len)
+{
+    size_t label = 0;
+
+    if (len == 0 || len > 253)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '.') {
+            if (label == 0 || p[i - 1] == '-')
+                return 0;
+            label = 0;
+        } else if (isalnum((unsigned char)p[i]) || p[i] == '_' || (p[i] == '-' && label != 0)) {
+            if (++label > 63)
+                return 0;
+        } else {
+            return 0;
+        }
+    }
+    return label != 0 && p[len - 1] != '-';
+}
+
+static int is_ip(const char *p, size_t len)
+{
+    char buf[INET6_ADDRSTRLEN];
+    unsigned char bin[sizeof(struct in6_addr)];
+
+    if (len == 0 || len >= sizeof(buf))
+        return 0;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return inet_pton(AF_INET, buf, bin) == 1 || inet_pton(AF_INET6, buf, bin) == 1;
+}
+
+static int is_charset(const char *v, size_t maxlen, const char *extra)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 || n > maxlen)
+        return 0;
+    for (const char *p = v; *p != '\0'; p++)
+        if (!isalnum((unsigned char)*p) && strchr(extra, *p) == NULL)
+            return 0;
+    return 1;
+}
+
+static int is_sam(const char *v)
+{
+    size_t chars = 0;
+
+    for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++) {
+        if (*p <= ' ' || *p == 0x7f || strchr("\"/\\[]:;|=,+*?<>@", *p) != NULL)
+            return 0;
+        if ((*p & 0xc0) != 0x80) /* count characters, not UTF-8 continuation bytes */
+            chars++;
+    }
+    return chars >= 1 && chars <= 20;
+}
+
+static int is_mailaddr(const char *v)
+{
+    const char *at = strchr(v, '@');
+
+    if (at == NULL || at == v || at - v > 64)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)v; p < (const unsigned char *)at; p++)
+        if (*p <= ' ' || *p == 0x7f || strchr("\"(),:;<>[\\]", *p) != NULL)
+            return 0;
+    return is_dns(at + 1, strlen(at + 1));
+}
+
+/* Absolute http(s) URL: scheme://host[:port][/path]. Sets the host (without brackets). */
+int scn_url_host(const char *v, const char **host, size_t *hlen)
+{
+    const char *p, *h;
+    size_t n;
+
+    if (strncasecmp(v, "https://", 8) == 0)
+        p = v + 8;
+    else if (strncasecmp(v, "http://", 7) == 0)
+        p = v + 7;
+    else
+        return -1;
+    for (const unsigned char *q = (const unsigned char *)v; *q != '\0'; q++)
+        if (*q <= ' ' || *q == 0x7f)
+            return -1;
+    if (*p == '[') {
+        h = ++p;
+        if ((p = strchr(p, ']')) == NULL || !is_ip(h, (size_t)(p - h)) ||
+            memchr(h, ':', (size_t)(p - h)) == NULL)
+            return -1;
+        n = (size_t)(p++ - h);
+    } else {
+        h = p;
+        n = strcspn(p, ":/?#");
+        if (!is_dns(h, n))
+            return -1;
+        p += n;
+    }
+    if (*p == ':') {
+        unsigned long port = 0;
+        size_t digits = strspn(++p, "0123456789");
+        if (digits == 0 || digits > 5 || (port = strtoul(p, NULL, 10)) == 0 || port > 65535)
+            return -1;
+        p += digits;
+    }
+    if (*p != '\0' && *p != '/' && *p != '?')
+        return -1;
+    *host = h;
+    *hlen = n;
+    return 0;
+}
+
+/* Decimal digits only, no sign, no spaces; at most 18 of them so nothing overflows. */
+static int parse_digits(const char **p, int64_t *out)
+{
+    size_t n = strspn(*p, "0123456789");
+    int64_t v = 0;
+
+    if (n == 0 || n > 18)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + ((*p)[i] - '0');
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+static int parse_duration(const char *v, int64_t *out)
+{
+    int64_t n, sign = 1;
+
+    if (*v == '+' || *v == '-')
+        sign = *v++ == '-' ? -1 : 1;
+    if (parse_digits(&v, &n) != 0 || v[0] == '\0' || v[1] != '\0' || n > INT64_MAX / 86400)
+        return -1;
+    switch (*v) {
+    case 's':
+        break;
+    case 'm':
+        n *= 60;
+        break;
+    case 'h':
+        n *= 3600;
+        break;
+    case 'd':
+        n *= 86400;
+        break;
+    default:
+        return -1;
+    }
+    *out = sign * n;
+    return 0;
+}
+
+static int parse_timeout(const char *v, int64_t *out)
+{
+    int64_t n;
+
+    if (parse_digits(&v, &n) != 0 || n > INT64_MAX / 60000)
+        return -1;
+    if (strcmp(v, "ms") == 0)
+        *out = n;
+    else if (strcmp(v, "s") == 0)
+        *out = n * 1000;
+    else if (strcmp(v, "m") == 0)
+        *out = n * 60000;
+    else
+        return -1;
+    return 0;
+}
+
+/* Splits V at white space into at most MAX tokens, copied into POOL, or pointing into V when
+ * POOL is NULL (then each ends at white space). Returns the number found, MAX + 1 for more. */
+static size_t split(h2o_mem_pool_t *pool, const char *v, const char **tok, size_t max)
+{
+    size_t n = 0, len;
+
+    for (;;) {
+        v += strspn(v, " \t\r\n");
+        if (*v == '\0' || n > max)
+            return n;
+        len = strcspn(v, " \t\r\n");
+        if (n < max)
+            tok[n] = pool != NULL ? h2o_strdup(pool, v, len).base : v;
+        n++;
+        v += len;
+    }
+}
+
+static int token_is(const char *tok, const char *name)
+{
+    size_t len = strcspn(tok, " \t\r\n");
+    return strlen(name) == len && memcmp(name, tok, len) == 0;
+}
+
+/* "basic ntlm" -> SCN_AUTH_*; "" -> 0 (no method at all). */
+static int parse_auth(const char *v, unsigned *bits)
+{
+    const char *tok[16];
+    size_t n = split(NULL, v, tok, COUNTOF(tok));
+
+    *bits = 0;
+    if (n > COUNTOF(tok))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < COUNTOF(auth_methods) && !token_is(tok[i], auth_methods[k].name))
+            k++;
+        if (k == COUNTOF(auth_methods))
+            return -1;
+        *bits |= auth_methods[k].bits;
+    }
+    return 0;
+}
+
+/* "tls1.2 tls1.3" -> the lowest and the highest version named (a gap is not kept). */
+static int parse_protocols(const char *v, unsigned *lo, unsigned *hi)
+{
+    const char *tok[16];
+    size_t n = split(NULL, v, tok, COUNTOF(tok));
+
+    *lo = SCN_TLS13, *hi = SCN_TLS10;
+    if (n == 0 || n > COUNTOF(tok))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < COUNTOF(tls_versions) && !token_is(tok[i], tls_versions[k].name))
+            k++;
+        if (k == COUNTOF(tls_versions))
+            return -1;
+        *lo = tls_versions[k].version < *lo ? tls_versions[k].version : *lo;
+        *hi = tls_versions[k].version > *hi ? tls_versions[k].version : *hi;
+    }
+    return 0;
+}
+
+static int parse_version(const char *v, enum scn_version *out)
+{
+    for (size_t i = 0; i < COUNTOF(versions); i++) {
+        char year[8];
+        snprintf(year, sizeof(year), "%d", (int)versions[i]);
+        if (strcmp(v, year) == 0) {
+            *out = versions[i];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_build(const char *v, unsigned b[4])
+{
+    int64_t n;
+
+    for (size_t i = 0; i < 4; i++) {
+        if (parse_digits(&v, &n) != 0 || n > 65535 || *v != (i < 3 ? '.' : '\0'))
+            return -1;
+        b[i] = (unsigned)n;
+        v += i < 3;
+    }
+    return 0;
+}
+
+static int parse_names(h2o_mem_pool_t *pool, const char *v, const char ***names, size_t *num)
+{
+    const char *tok[SCN_MAX_NAMES];
+    size_t n = split(NULL, v, tok, SCN_MAX_NAMES);
+
+    if (n == 0 || n > SCN_MAX_NAMES)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strcspn(tok[i], " \t\r\n");
+        int wild = l > 2 && memcmp(tok[i], "*.", 2) == 0; /* a wildcard certificate */
+        if (!is_ip(tok[i], l) && !is_dns(tok[i] + 2 * wild, l - 2 * wild))
+            return -1;
+    }
+    *names = h2o_mem_alloc_pool(pool, n * sizeof(**names));
+    split(pool, v, *names, n);
+    *num = n;
+    return 0;
+}
+
+/* "127.0.0.1:8443" or "[::1]:8443"; the host is returned without brackets. */
+static int parse_address(h2o_mem_pool_t *pool, const char *v, const char **host, unsigned *port)
+{
+    const char *colon = strrchr(v, ':'), *h = v, *p;
+    size_t hl;
+    int64_t n;
+
+    if (colon == NULL)
+        return -1;
+    hl = (size_t)(colon - v);
+    if (v[0] == '[') {
+        if (hl < 3 || v[hl - 1] != ']' || memchr(v + 1, ':', hl - 2) == NULL)
+            return -1;
+        h = v + 1, hl -= 2;
+    } else if (memchr(v, ':', hl) != NULL) {
+        return -1; /* an IPv6 address needs its brackets */
+    }
+    p = colon + 1;
+    if (!is_ip(h, hl) || parse_digits(&p, &n) != 0 || *p != '\0' || n > 65535)
+        return -1;
+    *host = h2o_strdup(pool, h, hl).base;
+    *port = (unsigned)n;
+    return 0;
+}
+
+#define FIELD(type, base, off) (*(type *)(void *)((char *)(base) + (off)))
+
+int scn_parse_value(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *v, void *base,
+                    char *why, size_t whylen)
+{
+    const char *expected = "", *host;
+    int64_t n = 0;
+    size_t len;
+    int ok = 0, copy = 0; /* copy: a string type, V is stored as is */
+
+    if (*v == '\0' && (a->flags & SCN_F_EMPTY) != 0) {
+        FIELD(const char *, base, a->off) = NULL;
+        return 0;
+    }
+    switch (a->type) {
+    case SCN_T_TEXT:
+        ok = copy = 1;
+        break;
+    case SCN_T_NAME:
+        ok = copy = is_charset(v, 64, "._-");
+        expected = "a name of letters, digits, '.', '_' and '-'";
+        break;
+    case SCN_T_COMPUTER:
+        ok = copy = is_charset(v, 15, "-");
+        expected = "a NetBIOS name: 1 to 15 letters, digits or '-'";
+        break;
+    case SCN_T_SAM:
+        ok = copy = is_sam(v);
+        expected = "an account name of 1 to 20 characters, none of \"/\\[]:;|=,+*?<>@ or space";
+        break;
+    case SCN_T_DNS:
+        ok = copy = is_dns(v, strlen(v));
+        expected = "a DNS name such as contoso.com";
+        break;
+    case SCN_T_MAILADDR:
+        ok = copy = is_mailaddr(v);
+        expected = "an address such as user@contoso.com";
+        break;
+    case SCN_T_URL:
+        ok = copy = scn_url_host(v, &host, &len) == 0;
+        expected = "an absolute URL such as https://mail.contoso.com/EWS/Exchange.asmx";
+        break;
+    case SCN_T_IP:
+        ok = copy = is_ip(v, strlen(v));
+        expected = "an IPv4 or IPv6 address";
+        break;
+    case SCN_T_DIGEST:
+        for (size_t i = 0; i < COUNTOF(digests); i++)
+            if (strcmp(v, digests[i]) == 0) {
+                FIELD(const char *, base, a->off) = digests[i];
+                ok = 1;
+            }
+        expected = "sha1, sha256, sha384 or sha512";
+        break;
+    case SCN_T_BOOL:
+        if ((ok = strcmp(v, "true") == 0 || strcmp(v, "false") == 0))
+            FIELD(int, base, a->off) = v[0] == 't';
+        expected = "true or false";
+        break;
+    case SCN_T_UINT:
+    case SCN_T_SIZE: {
+        const char *p = v;
+        if (parse_digits(&p, &n) != 0 || *p != '\0' || n < a->min || n > a->max) {
+            snprintf(why, whylen, "expected an integer from %" PRId64 " to %" PRId64, a->min,
+                     a->max);
+            return -1;
+        }
+        if (a->type == SCN_T_UINT)
+            FIELD(unsigned, base, a->off) = (unsigned)n;
+        else
+            FIELD(size_t, base, a->off) = (size_t)n;
+        return 0;
+    }
+    case SCN_T_DURATION:
+        if ((ok = parse_duration(v, &n) == 0 && n >= a->min && n <= a->max))
+            FIELD(int64_t, base, a->off) = n;
+        expected = "a duration such as +365d or -30d";
+        break;
+    case SCN_T_TIMEOUT:
+        if ((ok = parse_timeout(v, &n) == 0 && n >= a->min && n <= a->max))
+            FIELD(unsigned, base, a->off) = (unsigned)n;
+        expected = "a time from 1ms to 1440m, such as 120s, 500ms or 2m";
+        break;
+    case SCN_T_AUTH:
+        ok = parse_auth(v, &FIELD(unsigned, base, a->off)) == 0;
+        expected = "methods among basic, ntlm, negotiate, windows and oauth, or \"\" for none";
+        break;
+    case SCN_T_PROTOCOLS:
+        ok = parse_protocols(v, &FIELD(unsigned, base, a->off), &FIELD(unsigned, base, a->off2)) ==
+             0;
+        expected = "versions among tls1.0, tls1.1, tls1.2 and tls1.3";
+        break;
+    case SCN_T_VERSION:
+        ok = parse_version(v, &FIELD(enum scn_version, base, a->off)) == 0;
+        expected = "2010, 2013, 2016 or 2019";
+        break;
+    case SCN_T_BUILD:
+        ok = parse_build(v, &FIELD(unsigned, base, a->off)) == 0;
+        expected = "a build number such as 15.1.2507.6";
+        break;
+    case SCN_T_KEY:
+        if ((ok = strcmp(v, "ec") == 0 || strcmp(v, "rsa") == 0))
+            FIELD(enum scn_key_type, base, a->off) = v[0] == 'e' ? SCN_KEY_EC : SCN_KEY_RSA;
+        expected = "ec or rsa";
+        break;
+    case SCN_T_NAMES:
+        ok = parse_names(pool, v, &FIELD(const char **, base, a->off),
+                         &FIELD(size_t, base, a->off2)) == 0;
+        expected = "1 to 32 DNS names or IP addresses separated by spaces";
+        break;
+    case SCN_T_ADDRESS:
+        ok = parse_address(pool, v, &FIELD(const char *, base, a->off),
+                           &FIELD(unsigned, base, a->off2)) == 0;
+        expected = "IPv4:port or [IPv6]:port, such as 127.0.0.1:8443";
+        break;
+    }
+    if (!ok) {
+        snprintf(why, whylen, "expected %s", expected);
+        return -1;
+    }
+    if (copy)
+        FIELD(const char *, base, a->off) = h2o_strdup(pool, v, SIZE_MAX).base;
+    return 0;
+}

@@ -1,0 +1,542 @@
+/*
+ * test_scenario — loading scenario files: the values and defaults of the model, lookups,
+ * `extends`, and one `file:line: message` per kind of mistake. Fixtures are in
+ * tests/data/scenarios/; most of them extend the bundled `healthy` and change one thing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scenario.h"
+
+#ifndef MRSMOCK_SRCDIR
+#define MRSMOCK_SRCDIR "."
+#endif
+#define DATA MRSMOCK_SRCDIR "/tests/data/scenarios/"
+#define HEALTHY MRSMOCK_SRCDIR "/scenarios/healthy.xml"
+
+/* A fixture's path. */
+static const char *data(const char *file)
+{
+    static char path[PATH_MAX];
+    snprintf(path, sizeof(path), DATA "%s", file);
+    return path;
+}
+
+/* Loads PATH and fails, printing the messages, unless it loads without any. */
+static struct scn *load_ok(const char *path)
+{
+    struct scn_errors e = {0};
+    struct scn *s = scn_load(path, &e);
+
+    if (s == NULL || e.count != 0)
+        print_error("%s: %u unexpected errors:\n%s", path, e.count, e.text != NULL ? e.text : "");
+    scn_errors_free(&e);
+    assert_non_null(s);
+    return s;
+}
+
+/*
+ * Loads fixture FILE, which must fail with exactly the messages WANT: "LINE: message" and
+ * "-: message" (no line) are about FILE itself; a line starting with '/' is taken whole.
+ */
+static void expect_errors(const char *file, const char *const *want, unsigned num)
+{
+    char path[PATH_MAX], expected[8192] = "";
+    struct scn_errors e = {0};
+    struct scn *s;
+    size_t o = 0;
+    int ok;
+
+    snprintf(path, sizeof(path), "%s", file[0] == '/' ? file : data(file));
+    for (unsigned i = 0; i < num; i++)
+        o += (size_t)snprintf(expected + o, sizeof(expected) - o, "%s%s%s\n",
+                              want[i][0] == '/' ? "" : path,
+                              want[i][0] == '-'   ? ""
+                              : want[i][0] == '/' ? ""
+                                                  : ":",
+                              want[i] + (want[i][0] == '-'));
+    s = scn_load(path, &e);
+    ok = s == NULL && e.count == num && e.text != NULL && strcmp(e.text, expected) == 0;
+    if (!ok)
+        print_error("%s\nwant (%u):\n%sgot (%u):\n%s", path, num, expected, e.count,
+                    e.text != NULL ? e.text : "(nothing)\n");
+    scn_unref(s);
+    scn_errors_free(&e);
+    assert_true(ok);
+}
+
+#define EXPECT(file, ...)                                                                          \
+    do {                                                                                           \
+        const char *const want_[] = {__VA_ARGS__};                                                 \
+        expect_errors(file, want_, sizeof(want_) / sizeof(want_[0]));                              \
+    } while (0)
+
+static void test_healthy(void **state)
+{
+    struct scn *s = load_ok(HEALTHY);
+    const struct scn_server *ex1;
+    const struct scn_listener *l;
+    (void)state;
+
+    assert_string_equal(s->name, "healthy");
+    assert_string_equal(s->file, HEALTHY);
+    assert_string_equal(s->domain, "contoso.com");
+    assert_string_equal(s->netbios, "CONTOSO");
+    assert_string_equal(s->summary,
+                        "Working hybrid set-up: everything a remote move needs is in place.");
+    assert_non_null(strstr(s->description, "401 2 5"));
+    assert_int_equal(s->limits.idle_timeout_ms, 120000);
+    assert_int_equal(s->limits.handshake_timeout_ms, 10000);
+    assert_int_equal(s->limits.max_request_body, 30000000);
+
+    assert_int_equal(s->num_servers, 1);
+    ex1 = &s->servers[0];
+    assert_string_equal(ex1->name, "EX1");
+    assert_string_equal(ex1->fqdn, "ex1.contoso.com");
+    assert_int_equal(ex1->version, SCN_V2016);
+    assert_int_equal(ex1->build[0], 15);
+    assert_int_equal(ex1->build[1], 1);
+    assert_int_equal(ex1->build[2], 2507);
+    assert_int_equal(ex1->build[3], 6);
+    assert_null(ex1->ip);
+    assert_string_equal(ex1->ews.internal_url, "https://ex1.contoso.com/EWS/Exchange.asmx");
+    assert_string_equal(ex1->ews.external_url, "https://mail.contoso.com/EWS/Exchange.asmx");
+    assert_int_equal(ex1->ews.auth, SCN_AUTH_BASIC | SCN_AUTH_NTLM | SCN_AUTH_NEGOTIATE);
+    assert_string_equal(ex1->autodiscover.external_url,
+                        "https://autodiscover.contoso.com/Autodiscover/Autodiscover.xml");
+    assert_int_equal(ex1->autodiscover.auth, SCN_AUTH_BASIC | SCN_AUTH_WINDOWS);
+    assert_true(ex1->mrsproxy_enabled);
+    assert_int_equal(ex1->mrsproxy_max_connections, 100);
+    assert_string_equal(ex1->at.file, HEALTHY);
+    assert_int_equal(ex1->at.line, 106);
+
+    assert_int_equal(s->num_accounts, 2);
+    assert_string_equal(s->accounts[0].sam, "admin");
+    assert_string_equal(s->accounts[0].upn, "admin@contoso.com");
+    assert_string_equal(s->accounts[0].password, "P@ssw0rd!");
+    assert_string_equal(s->accounts[0].display_name, "Administrator");
+    assert_true(s->accounts[0].admin);
+    assert_string_equal(s->accounts[0].mailbox, "admin@contoso.com");
+    assert_ptr_equal(s->accounts[0].server, ex1);
+    assert_string_equal(s->accounts[1].sam, "user1");
+    assert_string_equal(s->accounts[1].upn, "user1@contoso.com"); /* default */
+    assert_string_equal(s->accounts[1].password, "Passw0rd1");
+    assert_string_equal(s->accounts[1].display_name, "User One");
+    assert_false(s->accounts[1].admin);
+    assert_ptr_equal(s->accounts[1].server, ex1);
+    assert_int_equal(s->accounts[1].at.line, 74);
+
+    assert_int_equal(s->num_certs, 1);
+    assert_string_equal(s->certs[0].id, "mail");
+    assert_int_equal(s->certs[0].num_names, 3);
+    assert_string_equal(s->certs[0].names[0], "mail.contoso.com");
+    assert_string_equal(s->certs[0].names[2], "ex1.contoso.com");
+    assert_int_equal(s->certs[0].not_before, -30 * 86400);
+    assert_int_equal(s->certs[0].not_after, 365 * 86400);
+    assert_int_equal(s->certs[0].key, SCN_KEY_EC);
+    assert_int_equal(s->certs[0].key_bits, 256);
+    assert_string_equal(s->certs[0].digest, "sha256");
+
+    assert_int_equal(s->num_listeners, 1);
+    l = &s->listeners[0];
+    assert_string_equal(l->name, "edge");
+    assert_string_equal(l->host, "127.0.0.1");
+    assert_int_equal(l->port, 8443);
+    assert_true(l->tls);
+    assert_true(l->http2);
+    assert_ptr_equal(l->cert, &s->certs[0]);
+    assert_ptr_equal(l->server, ex1);
+    assert_int_equal(l->tls_min, SCN_TLS12);
+    assert_int_equal(l->tls_max, SCN_TLS13);
+    assert_int_equal(l->num_sni, 0);
+    assert_int_equal(l->num_hosts, 3);
+    assert_string_equal(l->hosts[0], "mail.contoso.com");
+    assert_string_equal(l->hosts[1], "ex1.contoso.com");
+    assert_string_equal(l->hosts[2], "autodiscover.contoso.com");
+    scn_unref(s);
+}
+
+/* Every attribute written with a value other than its default lands in the right field. */
+static void test_all_values(void **state)
+{
+    struct scn *s = load_ok(data("all-values.xml"));
+    const struct scn_server *fab2, *fab3;
+    const struct scn_listener *l;
+    (void)state;
+
+    assert_string_equal(s->description, "First line.\n  indented\nlast");
+    assert_string_equal(s->summary, "First line.");
+    assert_int_equal(s->limits.idle_timeout_ms, 180000);
+    assert_int_equal(s->limits.handshake_timeout_ms, 1500);
+    assert_int_equal(s->limits.max_request_body, 2147483648u);
+    assert_string_equal(s->netbios, "FAB");
+
+    assert_string_equal(s->accounts[0].upn, "svc@fabrikam.example");
+    assert_string_equal(s->accounts[0].password, "");
+    assert_string_equal(s->accounts[0].display_name, "Service");
+    assert_null(s->accounts[0].mailbox);
+    assert_null(s->accounts[0].server);
+    assert_string_equal(s->accounts[1].display_name, "ann");
+    assert_true(s->accounts[1].admin);
+
+    fab2 = scn_server_by_name(s, "fab2");
+    fab3 = scn_server_by_name(s, "FAB3");
+    assert_non_null(fab2);
+    assert_non_null(fab3);
+    assert_ptr_equal(s->accounts[1].server, fab2);
+    assert_string_equal(fab2->fqdn, "cas.fabrikam.example.org");
+    assert_int_equal(fab2->version, SCN_V2010);
+    assert_int_equal(fab2->build[2], 513);
+    assert_string_equal(fab2->ip, "192.0.2.10");
+    assert_null(fab2->ews.internal_url);
+    assert_int_equal(fab2->ews.auth, SCN_AUTH_WINDOWS);
+    assert_int_equal(fab2->mrsproxy_max_connections, 0);
+    assert_int_equal(fab2->autodiscover.auth, 0);
+    assert_null(fab2->autodiscover.external_url);
+    assert_string_equal(fab3->fqdn, "fab3.fabrikam.example.org");
+    assert_int_equal(fab3->build[0], 15);
+    assert_int_equal(fab3->build[1], 2);
+    assert_int_equal(fab3->build[2], 1258);
+    assert_int_equal(fab3->build[3], 12);
+
+    assert_int_equal(s->certs[0].num_names, 3);
+    assert_string_equal(s->certs[0].names[0], "*.fabrikam.example.org");
+    assert_string_equal(s->certs[0].names[2], "::1");
+    assert_int_equal(s->certs[0].not_before, 3600);
+    assert_int_equal(s->certs[0].not_after, 5400);
+    assert_int_equal(s->certs[0].key, SCN_KEY_RSA);
+    assert_int_equal(s->certs[0].key_bits, 4096);
+    assert_string_equal(s->certs[0].digest, "sha384");
+    assert_int_equal(s->certs[1].not_before, -400 * 86400);
+    assert_string_equal(s->certs[1].digest, "sha1");
+
+    l = scn_listener_by_name(s, "TLS10");
+    assert_non_null(l);
+    assert_string_equal(l->host, "0.0.0.0");
+    assert_int_equal(l->port, 0);
+    assert_int_equal(l->tls_min, SCN_TLS10);
+    assert_int_equal(l->tls_max, SCN_TLS12);
+    assert_false(l->http2);
+    assert_int_equal(l->num_sni, 2);
+    assert_string_equal(l->sni[1].name, "www.fabrikam.example.org");
+    assert_ptr_equal(l->sni[1].cert, &s->certs[0]);
+    assert_int_equal(l->num_hosts, 2);
+    assert_string_equal(l->hosts[0], "mail.fabrikam.example.org");
+    assert_string_equal(l->hosts[1], "autodiscover.fabrikam.example.org");
+    l = scn_listener_by_name(s, "plain");
+    assert_string_equal(l->host, "::");
+    assert_int_equal(l->port, 8080);
+    assert_false(l->tls);
+    assert_null(l->cert);
+    assert_ptr_equal(l->server, fab3);
+    scn_unref(s);
+}
+
+static void test_lookups(void **state)
+{
+    struct scn *s = load_ok(HEALTHY);
+    struct scn_account *admin = &s->accounts[0];
+    (void)state;
+
+#define SMTP(a) scn_account_by_smtp(s, a, strlen(a))
+#define LOGON(d, u) scn_account_by_logon(s, d, strlen(d), u, strlen(u))
+    assert_ptr_equal(SMTP("admin@contoso.com"), admin);
+    assert_ptr_equal(SMTP("ADMIN@Contoso.COM"), admin);
+    assert_ptr_equal(SMTP("user1@contoso.com"), &s->accounts[1]);
+    assert_null(SMTP("admin@contoso.co"));
+    assert_null(SMTP("nobody@contoso.com"));
+    assert_ptr_equal(scn_account_by_smtp(s, "admin@contoso.comXYZ", 17), admin);
+
+    assert_ptr_equal(LOGON("CONTOSO", "admin"), admin); /* CONTOSO\admin */
+    assert_ptr_equal(LOGON("contoso", "ADMIN"), admin);
+    assert_ptr_equal(LOGON("contoso.com", "admin"), admin);  /* the DNS name also works */
+    assert_ptr_equal(LOGON("", "admin@contoso.com"), admin); /* UPN */
+    assert_ptr_equal(scn_account_by_logon(s, NULL, 0, "Admin@CONTOSO.com", 17), admin);
+    assert_ptr_equal(LOGON("", "admin"), admin); /* bare user */
+    assert_ptr_equal(LOGON("", "user1"), &s->accounts[1]);
+    assert_null(LOGON("FABRIKAM", "admin"));
+    assert_null(LOGON("", "admin@fabrikam.com"));
+    assert_null(LOGON("", "nobody"));
+    assert_null(LOGON("CONTOSO", "adm"));
+
+    assert_ptr_equal(scn_server_by_name(s, "ex1"), &s->servers[0]);
+    assert_null(scn_server_by_name(s, "EX2"));
+    assert_ptr_equal(scn_listener_by_name(s, "EDGE"), &s->listeners[0]);
+    assert_null(scn_listener_by_name(s, "other"));
+    scn_unref(s);
+#undef SMTP
+#undef LOGON
+}
+
+static void test_invalid_files(void **state)
+{
+    (void)state;
+    EXPECT("unknown-element.xml", "5: unknown element <owa> in <server>");
+    EXPECT("unknown-attribute.xml", "5: unknown attribute \"pasword\" on <account>");
+    EXPECT("bad-duration.xml",
+           "6: bad value \"12x\" for not-after: expected a duration such as +365d or -30d");
+    EXPECT("bad-boolean.xml", "5: bad value \"yes\" for mrsproxy: expected true or false");
+    EXPECT("bad-version.xml",
+           "4: bad value \"2007\" for version: expected 2010, 2013, 2016 or 2019");
+    EXPECT("missing-server.xml", "5: listener \"edge\": server \"EX9\" does not exist");
+    EXPECT("missing-certificate.xml", "4: listener \"edge\": certificate \"nope\" is not defined");
+    EXPECT("missing-password.xml",
+           "5: missing required attribute \"password\" on <account sam=\"bob\">");
+    EXPECT("mailbox-without-server.xml",
+           "6: account \"user2\": mailbox without server (mailbox and server go together)");
+    EXPECT("not-well-formed.xml", "4: not well-formed: Opening and ending tag mismatch: "
+                                  "organization line 3 and organisation");
+    EXPECT("doctype.xml", "2: DOCTYPE is not allowed");
+    EXPECT("missing-base.xml", "3: extends \"no-such-base\": no such scenario");
+}
+
+static void test_duplicate_account(void **state)
+{
+    char want[PATH_MAX + 100];
+    (void)state;
+
+    snprintf(want, sizeof(want), "6: duplicate account \"HelpDesk\" (first defined at %s:5)",
+             data("duplicate-account.xml"));
+    EXPECT("duplicate-account.xml", want);
+}
+
+/* OpenBSD parse.y style: one run reports every problem of the file, each at its line. */
+static void test_several_errors(void **state)
+{
+    (void)state;
+    EXPECT("multiple-errors.xml",
+           "4: bad value \"2 minutes\" for idle-timeout: expected a time from 1ms to 1440m, such "
+           "as 120s, 500ms or 2m",
+           "6: unknown attribute \"colour\" on <account>",
+           "9: bad value \"on\" for mrsproxy: expected true or false",
+           "10: unknown element <ecp> in <server>");
+}
+
+/* Nothing from libxml2 reaches standard error, whatever the file. */
+static void test_quiet(void **state)
+{
+    char tmpl[] = "/tmp/test_scenario.XXXXXX";
+    int fd = mkstemp(tmpl), saved = dup(STDERR_FILENO);
+    const char *files[] = {"not-well-formed.xml", "doctype.xml", "multiple-errors.xml"};
+    off_t size;
+    (void)state;
+
+    assert_true(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    dup2(fd, STDERR_FILENO);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct scn_errors e = {0};
+        scn_unref(scn_load(data(files[i]), &e));
+        scn_errors_free(&e);
+    }
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    size = lseek(fd, 0, SEEK_END);
+    close(fd);
+    close(saved);
+    unlink(tmpl);
+    assert_int_equal(size, 0);
+}
+
+static void test_file_too_large(void **state)
+{
+    char dir[] = "/tmp/test_scenario.XXXXXX", path[PATH_MAX], want[PATH_MAX + 100];
+    static char filler[4096];
+    FILE *f;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/big.xml", dir);
+    assert_non_null(f = fopen(path, "w"));
+    memset(filler, ' ', sizeof(filler));
+    fputs("<?xml version=\"1.0\"?>\n<scenario xmlns=\"urn:mrsmock:scenario:1\" name=\"big\">", f);
+    for (int i = 0; i < 257; i++) /* just over 1 MiB */
+        fwrite(filler, 1, sizeof(filler), f);
+    fputs("</scenario>\n", f);
+    fclose(f);
+    snprintf(want, sizeof(want), "-: file too large (the limit is 1048576 bytes)");
+    expect_errors(path, (const char *const[]){want}, 1);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    expect_errors(DATA "no-such-file.xml",
+                  (const char *const[]){"-: cannot open: No such file or directory"}, 1);
+}
+
+/* An overlay changes what it writes and adds what is new; the rest comes from the base. */
+static void test_extends_overlay(void **state)
+{
+    struct scn *s = load_ok(data("overlay.xml"));
+    const struct scn_server *ex1 = scn_server_by_name(s, "EX1");
+    const struct scn_account *user2;
+    (void)state;
+
+    assert_string_equal(s->name, "overlay");
+    assert_string_equal(s->file, data("overlay.xml"));
+    assert_string_equal(s->domain, "contoso.com");
+    assert_string_equal(s->summary,
+                        "Working hybrid set-up: everything a remote move needs is in place.");
+    assert_int_equal(s->num_servers, 1);
+    assert_string_equal(ex1->name, "EX1"); /* the key keeps the base's spelling */
+    assert_int_equal(ex1->version, SCN_V2019);
+    assert_int_equal(ex1->build[1], 2); /* the default build follows the new version */
+    assert_int_equal(ex1->build[2], 1258);
+    assert_string_equal(ex1->fqdn, "ex1.contoso.com");
+    assert_string_equal(ex1->ews.external_url, "https://mail.contoso.com/EWS/Exchange.asmx");
+    assert_true(ex1->mrsproxy_enabled);
+    assert_string_equal(ex1->at.file, data("overlay.xml"));
+    assert_int_equal(ex1->at.line, 4);
+
+    assert_int_equal(s->num_accounts, 3);
+    assert_string_equal(s->accounts[0].password, "P@ssw0rd!");
+    assert_string_equal(s->accounts[0].at.file, HEALTHY);
+    user2 = scn_account_by_smtp(s, "user2@contoso.com", 17);
+    assert_ptr_equal(user2, &s->accounts[2]);
+    assert_ptr_equal(user2->server, ex1);
+    assert_string_equal(user2->upn, "user2@contoso.com");
+
+    assert_int_equal(s->num_listeners, 1);
+    assert_ptr_equal(s->listeners[0].server, ex1);
+    assert_int_equal(s->listeners[0].num_hosts, 3);
+    scn_unref(s);
+}
+
+/* extends="base" is found beside the extending file before the bundled scenarios. */
+static void test_extends_beside(void **state)
+{
+    struct scn *s = load_ok(data("extends-beside.xml"));
+    const struct scn_listener *plain = scn_listener_by_name(s, "plain");
+    (void)state;
+
+    assert_string_equal(s->domain, "fabrikam.com");
+    assert_string_equal(s->description, "Fabrikam base.");
+    assert_int_equal(s->servers[0].version, SCN_V2013);
+    assert_int_equal(s->servers[0].build[2], 1497);
+    assert_int_equal(s->certs[0].key_bits, 2048);
+    assert_int_equal(s->num_listeners, 2);
+    assert_non_null(plain);
+    assert_string_equal(plain->host, "::1");
+    assert_int_equal(plain->port, 8080);
+    assert_false(plain->tls);
+    assert_null(plain->cert);
+    scn_unref(s);
+}
+
+static void test_extends_errors(void **state)
+{
+    char want[3 * PATH_MAX];
+    (void)state;
+
+    /* the cycle is reported where it closes, in the file that extends the first one again */
+    snprintf(want, sizeof(want), "%s:3: extends \"cycle-a.xml\": cycle (%s -> %s -> %s)",
+             data("cycle-b.xml"), DATA "cycle-a.xml", DATA "cycle-b.xml", DATA "cycle-a.xml");
+    expect_errors(data("cycle-a.xml"), (const char *const[]){want}, 1);
+
+    /* an overlay's mistakes are reported at the overlay's file and lines */
+    EXPECT("overlay-errors.xml",
+           "5: bad value \"autodiscover.contoso.com\" for external-url: expected an absolute URL "
+           "such as https://mail.contoso.com/EWS/Exchange.asmx",
+           "7: listener \"edge\": server \"EX2\" does not exist");
+}
+
+static void test_resolve(void **state)
+{
+    char out[PATH_MAX], small[8];
+    (void)state;
+
+    assert_int_equal(scn_resolve("healthy", out, sizeof(out)), 0);
+    assert_string_equal(out, HEALTHY);
+    assert_string_equal(scn_bundled_dir(), MRSMOCK_SRCDIR "/scenarios");
+    assert_int_equal(scn_resolve(data("overlay.xml"), out, sizeof(out)), 0);
+    assert_string_equal(out, data("overlay.xml"));
+    assert_int_equal(scn_resolve("no-such-scenario", out, sizeof(out)), -1);
+    assert_int_equal(scn_resolve("../healthy", out, sizeof(out)), -1);
+    assert_int_equal(scn_resolve("missing/path.xml", out, sizeof(out)), -1);
+    assert_int_equal(scn_resolve("", out, sizeof(out)), -1);
+    assert_int_equal(scn_resolve("healthy", small, sizeof(small)), -1);
+}
+
+/* Every bundled scenario loads without a single message. */
+static void test_bundled_scenarios(void **state)
+{
+    DIR *d = opendir(scn_bundled_dir());
+    struct dirent *de;
+    unsigned loaded = 0, failed = 0;
+    (void)state;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        char path[PATH_MAX];
+        if (len < 5 || strcmp(de->d_name + len - 4, ".xml") != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", scn_bundled_dir(), de->d_name);
+        struct scn_errors e = {0};
+        struct scn *s = scn_load(path, &e);
+        if (s == NULL || e.count != 0) {
+            print_error("%s", e.text != NULL ? e.text : "?\n");
+            failed++;
+        } else {
+            loaded++;
+        }
+        scn_unref(s);
+        scn_errors_free(&e);
+    }
+    closedir(d);
+    assert_int_equal(failed, 0);
+    assert_true(loaded >= 1); /* healthy.xml at least */
+}
+
+static void test_refcount_and_names(void **state)
+{
+    struct scn *s = load_ok(HEALTHY);
+    (void)state;
+
+    scn_ref(s);
+    scn_unref(s);
+    assert_string_equal(s->name, "healthy"); /* still held once */
+    scn_unref(s);
+    scn_unref(NULL);
+
+    assert_string_equal(scn_version_name(SCN_V2010), "Exchange2010");
+    assert_string_equal(scn_version_name(SCN_V2013), "Exchange2013");
+    assert_string_equal(scn_version_name(SCN_V2016), "Exchange2016");
+    assert_string_equal(scn_version_name(SCN_V2019), "Exchange2019");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_healthy),
+        cmocka_unit_test(test_all_values),
+        cmocka_unit_test(test_lookups),
+        cmocka_unit_test(test_invalid_files),
+        cmocka_unit_test(test_duplicate_account),
+        cmocka_unit_test(test_several_errors),
+        cmocka_unit_test(test_quiet),
+        cmocka_unit_test(test_file_too_large),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_extends_overlay),
+        cmocka_unit_test(test_extends_beside),
+        cmocka_unit_test(test_extends_errors),
+        cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_bundled_scenarios),
+        cmocka_unit_test(test_refcount_and_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
