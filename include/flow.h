@@ -40,6 +40,7 @@ struct flow_route {
     enum flow_vdir vdir;
     int (*endpoint)(struct flow *f); /* NULL: the folder exists but this file does not (404) */
     const char *const *headers;      /* name, value, ...; on every answer, 401s included */
+    int anonymous;                   /* served without authentication (Autodiscover v2) */
 };
 
 struct flow {

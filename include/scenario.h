@@ -46,6 +46,14 @@ struct scn_where {
 
 struct scn_server;
 
+/* Account states that make a logon fail as a wrong password does, each with its own status. */
+enum scn_account_state {
+    SCN_ACCOUNT_ENABLED,
+    SCN_ACCOUNT_DISABLED,         /* state="disabled" */
+    SCN_ACCOUNT_LOCKED,           /* state="locked" (locked out) */
+    SCN_ACCOUNT_PASSWORD_EXPIRED, /* state="password-expired" */
+};
+
 struct scn_account {
     const char *sam;           /* sAMAccountName (required), e.g. "admin" */
     const char *upn;           /* userPrincipalName; default "<sam>@<organization domain>" */
@@ -54,6 +62,9 @@ struct scn_account {
     const char *mailbox;       /* primary SMTP address; NULL when the account has no mailbox */
     struct scn_server *server; /* the mailbox's server; NULL exactly when mailbox is NULL */
     int admin;                 /* holds the rights to use the MRS Proxy (Organization Management) */
+    enum scn_account_state state; /* default SCN_ACCOUNT_ENABLED */
+    const char *redirect_addr; /* the mailbox moved (to the cloud): Autodiscover answers
+                                  redirectAddr to this address; NULL: no redirect */
     struct scn_where at;
 };
 
@@ -62,6 +73,9 @@ struct scn_vdir {
     const char *internal_url; /* absolute https URL, or NULL ($null) */
     const char *external_url; /* absolute https URL, or NULL ($null) */
     unsigned auth;            /* SCN_AUTH_* enabled on the directory */
+    struct scn_account **deny; /* IIS authorization rule: accounts denied after logon (403) */
+    size_t num_deny;
+    const char *redirect_url; /* Autodiscover only: answer every request with redirectUrl */
     struct scn_where at;
 };
 
@@ -75,6 +89,9 @@ struct scn_server {
     struct scn_vdir autodiscover;
     int mrsproxy_enabled;              /* MRSProxyEnabled on the EWS directory; default 0 */
     unsigned mrsproxy_max_connections; /* MRSProxyMaxConnections; default 100 */
+    const char *oa_external_host; /* Outlook Anywhere ExternalHostname: Autodiscover's EXPR Server
+                                     and ExternalMailboxServer; default: the host of the EWS
+                                     external URL; NULL: none */
     struct scn_where at;
 };
 
@@ -113,7 +130,8 @@ struct scn_listener {
     unsigned tls_min, tls_max; /* SCN_TLS1x; default 1.2 .. 1.3 */
     int http2;                 /* offer h2 by ALPN; default 1 */
     struct scn_server *server; /* the server behind the listener (required) */
-    const char **hosts;        /* host names served (for the ready line), see scn_load() */
+    const char **hosts;        /* host names served (ready line, URLs): the hosts attribute, or
+                                  derived, see scn_load() */
     size_t num_hosts;
     struct scn_where at;
 };
@@ -133,6 +151,7 @@ struct scn {
     const char *summary;     /* first line of the description */
     const char *domain;      /* organization domain, e.g. "contoso.com" (required) */
     const char *netbios;     /* NetBIOS domain name; default: first label of domain, upper case */
+    int ntlmv1;              /* LmCompatibilityLevel below 3: NTLMv1/LM responses accepted */
     struct scn_account *accounts;
     size_t num_accounts;
     struct scn_cert *certs;

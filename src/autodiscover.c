@@ -227,3 +227,20 @@ int ad_pox(struct flow *f)
         return send_error(f, AD_ERR_NOT_FOUND);
     return send_settings(f, a);
 }
+
+/* SOAP and JSON Autodiscover come with the endpoints issue; until then both paths answer as
+ * a server whose handler is missing: the folder exists, the file does not. */
+int ad_soap(struct flow *f)
+{
+    return flow_send_iis_error(f, 404, 0, 2);
+}
+
+int ad_json(struct flow *f)
+{
+    return flow_send_iis_error(f, 404, 0, 2);
+}
+
+int ad_http_redirect(struct flow *f)
+{
+    return flow_send_iis_error(f, 403, 4, 5);
+}

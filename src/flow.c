@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "autodiscover.h"
+#include "ews.h"
 #include "flow.h"
 #include "log.h"
 #include "logfile.h"
@@ -34,10 +35,13 @@ static const char *const ad_headers[] = {"X-SOAP-Enabled",
 
 /* Routing, case-insensitive as IIS is; the first row that matches wins. */
 static const struct flow_route routes[] = {
-    {"/autodiscover/autodiscover.xml", 0, FLOW_VDIR_AUTODISCOVER, ad_pox, ad_headers},
-    {"/autodiscover", 1, FLOW_VDIR_AUTODISCOVER, NULL, NULL},
-    {"/ews/mrsproxy.svc", 0, FLOW_VDIR_EWS, mrs_svc, NULL},
-    {"/ews", 1, FLOW_VDIR_EWS, NULL, NULL},
+    {"/autodiscover/autodiscover.xml", 0, FLOW_VDIR_AUTODISCOVER, ad_pox, ad_headers, 0},
+    {"/autodiscover/autodiscover.svc", 0, FLOW_VDIR_AUTODISCOVER, ad_soap, NULL, 0},
+    {"/autodiscover/autodiscover.json", 1, FLOW_VDIR_AUTODISCOVER, ad_json, NULL, 1},
+    {"/autodiscover", 1, FLOW_VDIR_AUTODISCOVER, NULL, NULL, 0},
+    {"/ews/mrsproxy.svc", 0, FLOW_VDIR_EWS, mrs_svc, NULL, 0},
+    {"/ews/exchange.asmx", 0, FLOW_VDIR_EWS, ews_asmx, NULL, 0},
+    {"/ews", 1, FLOW_VDIR_EWS, NULL, NULL, 0},
 };
 
 /* Reason phrases as IIS writes them (h2o does not derive them from the status). */
@@ -70,6 +74,8 @@ static const struct {
     {401, "401 - Unauthorized: Access is denied due to invalid credentials.",
      "You do not have permission to view this directory or page using the credentials that you "
      "supplied."},
+    {4030004, "403.4 - Forbidden: SSL is required to view this resource.",
+     "The page you are trying to access is secured with Secure Sockets Layer (SSL)."},
     {403, "403 - Forbidden: Access is denied.",
      "You do not have permission to view this directory or page using the credentials that you "
      "supplied."},
@@ -124,8 +130,26 @@ static int stage_route(struct flow *f)
     return flow_send_iis_error(f, 404, 0, 2);
 }
 
+/* IIS's "Require SSL" on Exchange's virtual directories: over plain HTTP only the unauthenticated
+ * Autodiscover redirect (the HTTP redirect method of Autodiscover) answers; the rest is 403.4. */
+static int stage_require_ssl(struct flow *f)
+{
+    if (f->listener->tls)
+        return FLOW_NEXT;
+    if (f->route->endpoint == ad_pox) {
+        flow_why(f, "ssl", "plain HTTP: Autodiscover redirect method");
+        return ad_http_redirect(f);
+    }
+    flow_why(f, "ssl", "plain HTTP on a virtual directory that requires SSL");
+    return flow_send_iis_error(f, 403, 4, 5);
+}
+
 static int stage_auth(struct flow *f)
 {
+    if (f->route->anonymous) {
+        flow_why(f, "auth", "anonymous access allowed on this path");
+        return FLOW_NEXT;
+    }
     return auth_check(f, f->vdir);
 }
 
@@ -150,8 +174,8 @@ static int stage_body_limit(struct flow *f)
     return flow_send_iis_error(f, 413, 0, 0);
 }
 
-static int (*const stages[])(struct flow *) = {stage_route, stage_auth, stage_body_limit,
-                                               stage_endpoint};
+static int (*const stages[])(struct flow *) = {stage_route, stage_require_ssl, stage_auth,
+                                               stage_body_limit, stage_endpoint};
 
 /* --- the IIS log line --------------------------------------------------------------------- */
 
@@ -369,7 +393,13 @@ int flow_send_iis_error(struct flow *f, int status, unsigned substatus, uint32_t
     const char *title = reason_of(status), *text = "";
     h2o_mem_pool_t *pool = &f->req->pool;
 
+    /* a row for a substatus (status * 10000 + substatus) wins over the status's own row */
     for (size_t i = 0; i < sizeof(iis_errors) / sizeof(iis_errors[0]); i++) {
+        if (iis_errors[i].status == status * 10000 + (int)substatus) {
+            title = iis_errors[i].title;
+            text = iis_errors[i].text;
+            break;
+        }
         if (iis_errors[i].status == status) {
             title = iis_errors[i].title;
             text = iis_errors[i].text;
