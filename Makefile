@@ -22,7 +22,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wcast-qual -Wpointer-arith -Wformat=2 -Wvla $(SANFLAGS)
-CPPFLAGS += -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
+CPPFLAGS += -Iinclude -Iinclude/compat -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
             -DMRSMOCK_VERSION='"$(VERSION)"' -DMRSMOCK_SHAREDIR='"$(SHAREDIR)"' \
             -DMRSMOCK_SRCDIR='"$(CURDIR)"' -MMD -MP
 LDFLAGS  += $(SANFLAGS)

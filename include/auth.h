@@ -1,11 +1,14 @@
 /*
  * auth — IIS authentication on a virtual directory: the challenges its settings offer, and
- * the credentials a client sends. Basic is checked here; NTLM and Negotiate (ntlm_, spnego_)
- * come with the authentication issue.
+ * the credentials a client sends: Basic, NTLM, and Negotiate carrying NTLM raw or wrapped in
+ * SPNEGO (token formats in ntlm_ and spnego_), then the directory's authorization rules.
  *
  * A request without credentials gets the anonymous challenge (401.2, Win32 5) with one
  * WWW-Authenticate header per enabled method, in IIS's order: Negotiate, NTLM, then
- * Basic realm="<host>". Wrong Basic credentials give 401.1 with ERROR_LOGON_FAILURE (1326).
+ * Basic realm="<host>". The IIS log triples: Basic failure 401 1 1326; NTLM middle leg
+ * 401 1 2148074254; NTLM failure 401 1 2148074252; garbled or out-of-context token
+ * 401 1 2148074248; success 200 0 0 with cs-username DOMAIN\user (Basic: as typed). Over
+ * HTTP/2, Windows authentication sends the client back to HTTP/1.1 (HTTP_1_1_REQUIRED).
  */
 #ifndef MRSMOCK_AUTH_H
 #define MRSMOCK_AUTH_H
@@ -19,6 +22,8 @@
 #define AUTH_SEC_E_INVALID_TOKEN 0x80090308u
 #define AUTH_SEC_E_LOGON_DENIED 0x8009030Cu
 #define AUTH_SEC_E_NO_CREDENTIALS 0x8009030Eu
+#define AUTH_SEC_E_WRONG_PRINCIPAL 0x80090322u
+#define AUTH_SEC_E_PASSWORD_EXPIRED 0x80090328u
 
 /* Authenticates F against virtual directory V. FLOW_NEXT with f->account and f->username set,
  * or FLOW_DONE when the request was answered with a 401. */

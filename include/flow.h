@@ -45,6 +45,7 @@ struct flow_route {
 
 struct flow {
     h2o_req_t *req;
+    struct lsn_conn *conn; /* the connection; valid while stages run, not at dispose */
     struct lsn_gen *gen;   /* the connection's generation; one reference */
     size_t listener_index; /* in gen->scn->listeners and gen->ports */
     struct scn *scn;       /* the connection's scenario (gen->scn) */
@@ -90,6 +91,11 @@ int flow_send_iis_error(struct flow *f, int status, unsigned substatus, uint32_t
 /* URL as the client must use it to reach this server: when the URL's host is one the listener
  * serves, its scheme and port become the listener's (no port for https on 443). From the pool. */
 h2o_iovec_t flow_public_url(struct flow *f, const char *url);
+
+/* Resets the HTTP/2 stream of F with HTTP_1_1_REQUIRED, as IIS does when Windows
+ * authentication is asked for over HTTP/2: the client retries over HTTP/1.1. The request
+ * leaves no IIS line (it was never answered). Only for HTTP/2 requests. Returns FLOW_DONE. */
+int flow_require_http11(struct flow *f);
 
 /* The Host header (HTTP/1.1) or :authority (HTTP/2); empty if none. */
 h2o_iovec_t flow_host(struct flow *f);

@@ -21,6 +21,7 @@
 #include "scenario.h"
 
 struct logf;
+struct auth_conn;
 
 struct lsn_gen {
     atomic_int refcnt;
@@ -37,7 +38,9 @@ struct lsn_conn {
     size_t listener;     /* index in gen->scn->listeners */
     struct lsn_thread *thread;
     h2o_accept_ctx_t accept;
-    char local_ip[48]; /* numeric addresses of both ends, read once at accept */
+    struct auth_conn *auth; /* auth_'s per-connection state (NTLM is bound to the connection);
+                               plain data, freed with free() when the connection closes */
+    char local_ip[48];      /* numeric addresses of both ends, read once at accept */
     char peer_ip[48];
 };
 

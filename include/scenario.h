@@ -63,16 +63,16 @@ struct scn_account {
     struct scn_server *server; /* the mailbox's server; NULL exactly when mailbox is NULL */
     int admin;                 /* holds the rights to use the MRS Proxy (Organization Management) */
     enum scn_account_state state; /* default SCN_ACCOUNT_ENABLED */
-    const char *redirect_addr; /* the mailbox moved (to the cloud): Autodiscover answers
-                                  redirectAddr to this address; NULL: no redirect */
+    const char *redirect_addr;    /* the mailbox moved (to the cloud): Autodiscover answers
+                                     redirectAddr to this address; NULL: no redirect */
     struct scn_where at;
 };
 
 /* One IIS virtual directory of an Exchange server (EWS or Autodiscover). */
 struct scn_vdir {
-    const char *internal_url; /* absolute https URL, or NULL ($null) */
-    const char *external_url; /* absolute https URL, or NULL ($null) */
-    unsigned auth;            /* SCN_AUTH_* enabled on the directory */
+    const char *internal_url;  /* absolute https URL, or NULL ($null) */
+    const char *external_url;  /* absolute https URL, or NULL ($null) */
+    unsigned auth;             /* SCN_AUTH_* enabled on the directory */
     struct scn_account **deny; /* IIS authorization rule: accounts denied after logon (403) */
     size_t num_deny;
     const char *redirect_url; /* Autodiscover only: answer every request with redirectUrl */
@@ -151,7 +151,7 @@ struct scn {
     const char *summary;     /* first line of the description */
     const char *domain;      /* organization domain, e.g. "contoso.com" (required) */
     const char *netbios;     /* NetBIOS domain name; default: first label of domain, upper case */
-    int ntlmv1;              /* LmCompatibilityLevel below 3: NTLMv1/LM responses accepted */
+    int ntlmv1; /* NTLMv1/LM responses accepted (DCs below LmCompatibilityLevel 5); default 0 */
     struct scn_account *accounts;
     size_t num_accounts;
     struct scn_cert *certs;

@@ -1,18 +1,44 @@
 /*
- * auth — IIS authentication of a virtual directory: challenges and Basic.
+ * auth — IIS authentication of a virtual directory: challenges, Basic, NTLM and Negotiate
+ * (raw NTLMSSP or SPNEGO-wrapped), account states and authorization rules.
+ *
+ * The NTLM handshake is bound to the TCP connection, as on IIS: the CHALLENGE's state lives in
+ * the connection (struct auth_conn, freed with it), a Type 3 on another connection fails, and
+ * once a connection has logged on by NTLM or Negotiate, IIS keeps that logon for the following
+ * requests on it (authPersistSingleRequest is false by default).
  */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "auth.h"
 #include "log.h"
+#include "ntlm.h"
+#include "spnego.h"
 
-/* Longest Authorization value looked at; IIS's header limit (MaxFieldLength) is 64 KB, but no
- * Basic credential of a lab account comes near this. */
-#define AUTH_MAX_BASIC 2048
+/* Longest Authorization value looked at. IIS's header limit (MaxFieldLength) is 64 KB, but no
+ * credential of a lab account, nor an NTLM token, comes near this. */
+#define AUTH_MAX_B64 ((NTLM_MAX_TOKEN + 2) / 3 * 4)
+
+/* What one connection remembers between the legs of a handshake, and after it. */
+struct auth_conn {
+    int pending;                     /* a CHALLENGE was sent; the AUTHENTICATE is awaited */
+    int negotiate;                   /* the scheme word was Negotiate (else NTLM) */
+    int spnego;                      /* ... and the client wraps its tokens in SPNEGO */
+    struct ntlm_state ntlm;          /* the CHALLENGE sent */
+    const struct scn_account *logon; /* the connection's logon by NTLM/Negotiate, or NULL */
+    const struct scn_server *server; /* the server that challenged (a connection has one) */
+};
+
+static struct auth_conn *conn_state(struct flow *f)
+{
+    if (f->conn->auth == NULL && (f->conn->auth = calloc(1, sizeof(*f->conn->auth))) == NULL)
+        fatalx("out of memory");
+    return f->conn->auth;
+}
 
 static int scheme_is(h2o_iovec_t v, const char *scheme, h2o_iovec_t *rest)
 {
@@ -28,6 +54,21 @@ static int scheme_is(h2o_iovec_t v, const char *scheme, h2o_iovec_t *rest)
     return 1;
 }
 
+/* base64 (RFC 4648, with padding) into OUT; the decoded length, or -1. */
+static int b64_decode(h2o_iovec_t in, unsigned char *out, size_t outlen)
+{
+    int n;
+    size_t pad = 0;
+
+    if (in.len == 0 || in.len > AUTH_MAX_B64 || in.len % 4 != 0 || in.len / 4 * 3 > outlen ||
+        (n = EVP_DecodeBlock(out, (const unsigned char *)in.base, (int)in.len)) < 0)
+        return -1;
+    while (pad < 2 && in.base[in.len - 1 - pad] == '=')
+        pad++;
+    return n - (int)pad;
+}
+
+/* The anonymous challenge and every failure: one WWW-Authenticate header per enabled method. */
 static int challenge(struct flow *f, const struct scn_vdir *v, unsigned substatus, uint32_t win32)
 {
     if (v->auth & SCN_AUTH_NEGOTIATE)
@@ -51,6 +92,39 @@ static int challenge(struct flow *f, const struct scn_vdir *v, unsigned substatu
     }
     /* Exchange's 401s carry no body (Content-Length: 0). */
     return flow_send(f, 401, substatus, win32, NULL, h2o_iovec_init("", 0));
+}
+
+/* The middle leg: "WWW-Authenticate: <scheme> <token>" alone, 401.1 with SEC_E_NO_CREDENTIALS
+ * ("continue needed"), connection kept open. */
+static int continue_needed(struct flow *f, const struct auth_conn *ac, const uint8_t *tok,
+                           size_t len)
+{
+    char *b64 = h2o_mem_alloc_pool(&f->req->pool, (len + 2) / 3 * 4 + 1);
+    int n = EVP_EncodeBlock((unsigned char *)b64, tok, (int)len);
+    h2o_iovec_t value = h2o_concat(&f->req->pool,
+                                   ac->negotiate ? h2o_iovec_init(H2O_STRLIT("Negotiate "))
+                                                 : h2o_iovec_init(H2O_STRLIT("NTLM ")),
+                                   h2o_iovec_init(b64, (size_t)n));
+    flow_header(f, "WWW-Authenticate", value.base, value.len);
+    return flow_send(f, 401, 1, AUTH_SEC_E_NO_CREDENTIALS, NULL, h2o_iovec_init("", 0));
+}
+
+/* The Win32 status Windows gives when the password was right but the account may not log on:
+ * ERROR_ACCOUNT_DISABLED, ERROR_ACCOUNT_LOCKED_OUT, ERROR_PASSWORD_EXPIRED for Basic (LogonUser);
+ * through SSPI (NTLM) SEC_E_LOGON_DENIED, or SEC_E_PASSWORD_EXPIRED for an expired password
+ * (the SSPI mapping is unconfirmed). 0: the account may log on. */
+static uint32_t state_status(const struct scn_account *a, int sspi)
+{
+    switch (a->state) {
+    case SCN_ACCOUNT_DISABLED:
+        return sspi ? AUTH_SEC_E_LOGON_DENIED : 1331u;
+    case SCN_ACCOUNT_LOCKED:
+        return sspi ? AUTH_SEC_E_LOGON_DENIED : 1909u;
+    case SCN_ACCOUNT_PASSWORD_EXPIRED:
+        return sspi ? AUTH_SEC_E_PASSWORD_EXPIRED : 1330u;
+    default:
+        return 0;
+    }
 }
 
 static void sha256(const char *p, size_t n, unsigned char out[32])
@@ -81,41 +155,185 @@ const struct scn_account *auth_logon(const struct scn *s, const char *user, size
     return a;
 }
 
+/* The logon succeeded: what IIS records, then the virtual directory's authorization rules. */
+static int logged_on(struct flow *f, const struct scn_vdir *v, const struct scn_account *a,
+                     h2o_iovec_t username, const char *scheme)
+{
+    f->account = a;
+    f->username = username;
+    flow_why(f, "auth", "%s logon of %s\\%s", scheme, f->scn->netbios, a->sam);
+    for (size_t i = 0; i < v->num_deny; i++) {
+        if (v->deny[i] == a) {
+            /* An IIS authorization rule denying an authenticated user: 403 after the
+             * handshake. The log tells it from MRSProxyEnabled false (403 0 0) by its Win32
+             * status, ERROR_ACCESS_DENIED (the exact substatus IIS writes is unconfirmed). */
+            flow_why(f, "authz", "%s is denied by an authorization rule", a->sam);
+            return flow_send_iis_error(f, 403, 0, AUTH_WIN32_ACCESS_DENIED);
+        }
+    }
+    return FLOW_NEXT;
+}
+
 static int basic(struct flow *f, const struct scn_vdir *v, h2o_iovec_t cred)
 {
-    unsigned char buf[AUTH_MAX_BASIC / 4 * 3 + 4];
+    unsigned char buf[AUTH_MAX_B64 / 4 * 3 + 4];
     const struct scn_account *a;
-    int n;
-    size_t pad = 0;
     const char *colon;
+    int n = b64_decode(cred, buf, sizeof(buf) - 1);
+    uint32_t st;
 
-    /* base64 (RFC 7617): a length that is a multiple of 4, at most two '=' at the end */
-    if (cred.len == 0 || cred.len > AUTH_MAX_BASIC || cred.len % 4 != 0 ||
-        (n = EVP_DecodeBlock(buf, (const unsigned char *)cred.base, (int)cred.len)) < 0) {
+    if (n < 0 || (colon = memchr(buf, ':', (size_t)n)) == NULL) {
         flow_why(f, "auth", "malformed Basic credentials");
-        return challenge(f, v, 1, AUTH_WIN32_LOGON_FAILURE);
-    }
-    while (pad < 2 && cred.base[cred.len - 1 - pad] == '=')
-        pad++;
-    n -= (int)pad;
-    buf[n] = '\0';
-    if ((colon = memchr(buf, ':', (size_t)n)) == NULL) {
-        flow_why(f, "auth", "Basic credentials without a colon");
         return challenge(f, v, 1, AUTH_WIN32_LOGON_FAILURE);
     }
     size_t ulen = (size_t)(colon - (const char *)buf);
     a = auth_logon(f->scn, (const char *)buf, ulen, colon + 1, (size_t)n - ulen - 1);
+    OPENSSL_cleanse(buf + ulen + 1, (size_t)n - ulen - 1);
     if (a == NULL) {
         flow_why(f, "auth", "Basic logon of \"%.*s\" failed", (int)ulen, buf);
-        OPENSSL_cleanse(buf, sizeof(buf));
         return challenge(f, v, 1, AUTH_WIN32_LOGON_FAILURE);
     }
-    f->account = a;
+    if ((st = state_status(a, 0)) != 0) {
+        flow_why(f, "auth", "Basic logon of %s refused: account state", a->sam);
+        return challenge(f, v, 1, st);
+    }
     /* IIS logs the user name of a Basic logon as the client typed it. */
-    f->username = h2o_strdup(&f->req->pool, (const char *)buf, ulen);
-    OPENSSL_cleanse(buf, sizeof(buf));
-    flow_why(f, "auth", "Basic logon of %s\\%s", f->scn->netbios, a->sam);
-    return FLOW_NEXT;
+    return logged_on(f, v, a, h2o_strdup(&f->req->pool, (const char *)buf, ulen), "Basic");
+}
+
+static void target_of(const struct flow *f, struct ntlm_target *t)
+{
+    t->nb_domain = f->scn->netbios;
+    t->nb_computer = f->server->name;
+    t->dns_domain = f->scn->domain;
+    t->dns_computer = f->server->fqdn;
+    t->dns_tree = f->scn->domain;
+}
+
+static uint64_t filetime_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* 100 ns intervals since 1601-01-01 */
+    return ((uint64_t)ts.tv_sec + 11644473600ull) * 10000000ull + (uint64_t)ts.tv_nsec / 100;
+}
+
+/* The final leg: verify the AUTHENTICATE against the account it names. */
+static int authenticate(struct flow *f, const struct scn_vdir *v, struct auth_conn *ac,
+                        const uint8_t *tok, size_t len)
+{
+    struct ntlm_auth na;
+    const struct scn_account *a = NULL;
+    uint32_t st;
+
+    if (!ac->pending || ac->server != f->server) {
+        /* A Type 3 the connection did not ask for (another connection's, or a replay). */
+        flow_why(f, "auth", "NTLM AUTHENTICATE without a challenge on this connection");
+        return challenge(f, v, 1, AUTH_SEC_E_INVALID_TOKEN);
+    }
+    ac->pending = 0;
+    if (ntlm_parse_authenticate(tok, len, &na) != 0) {
+        flow_why(f, "auth", "malformed NTLM AUTHENTICATE");
+        return challenge(f, v, 1, AUTH_SEC_E_INVALID_TOKEN);
+    }
+    if (!na.anonymous)
+        a = scn_account_by_logon(f->scn, na.domain, strlen(na.domain), na.user, strlen(na.user));
+    if (a == NULL || !na.v2 || ntlm_verify_v2(&na, &ac->ntlm, a->password) != 0) {
+        /* NTLMv1/LM responses are refused like a wrong password: verifying them is not
+         * emulated (a domain at LmCompatibilityLevel 3 and above refuses them too). */
+        flow_why(f, "auth", "NTLM logon of \"%s\\%s\" failed%s", na.domain, na.user,
+                 na.v2 ? "" : " (not an NTLMv2 response)");
+        return challenge(f, v, 1, AUTH_SEC_E_LOGON_DENIED);
+    }
+    if ((st = state_status(a, 1)) != 0) {
+        flow_why(f, "auth", "NTLM logon of %s refused: account state", a->sam);
+        return challenge(f, v, 1, st);
+    }
+    ac->logon = a;
+    if (ac->spnego) {
+        /* SPNEGO's last word, accept-completed, on the answer (IIS sends it; unconfirmed
+         * whether always). */
+        uint8_t out[32];
+        size_t n = spnego_wrap_resp(SPNEGO_ACCEPT_COMPLETED, 0, NULL, 0, out, sizeof(out));
+        char b64[64];
+        int bn = EVP_EncodeBlock((unsigned char *)b64, out, (int)n);
+        h2o_iovec_t value = h2o_concat(&f->req->pool, h2o_iovec_init(H2O_STRLIT("Negotiate ")),
+                                       h2o_iovec_init(b64, (size_t)bn));
+        flow_header(f, "WWW-Authenticate", value.base, value.len);
+    }
+    char user[300];
+    int ul = snprintf(user, sizeof(user), "%s\\%s", f->scn->netbios, a->sam);
+    return logged_on(f, v, a, h2o_strdup(&f->req->pool, user, (size_t)ul),
+                     ac->negotiate ? "Negotiate" : "NTLM");
+}
+
+/* NTLM, or Negotiate carrying NTLM raw or in SPNEGO. */
+static int windows(struct flow *f, const struct scn_vdir *v, h2o_iovec_t b64, int negotiate)
+{
+    uint8_t raw[NTLM_MAX_TOKEN + 4], out[NTLM_MAX_TOKEN], wrapped[NTLM_MAX_TOKEN + 64];
+    struct auth_conn *ac = conn_state(f);
+    const uint8_t *tok;
+    size_t tlen, olen;
+    int n = b64_decode(b64, raw, sizeof(raw));
+    struct spnego_in in = {0};
+    struct ntlm_target target;
+
+    if (n <= 0) {
+        flow_why(f, "auth", "malformed %s token", negotiate ? "Negotiate" : "NTLM");
+        ac->pending = 0;
+        return challenge(f, v, 1, AUTH_SEC_E_INVALID_TOKEN);
+    }
+    tok = raw;
+    tlen = (size_t)n;
+    ac->negotiate = negotiate;
+    if (negotiate) {
+        if (spnego_unwrap(raw, (size_t)n, &in) != 0) {
+            flow_why(f, "auth", "malformed Negotiate token");
+            ac->pending = 0;
+            return challenge(f, v, 1, AUTH_SEC_E_INVALID_TOKEN);
+        }
+        if (in.kind == SPNEGO_INIT && !(in.mechs & SPNEGO_MECH_NTLM)) {
+            /* A Kerberos ticket only: a server without a keytab for this name cannot decrypt
+             * it (KRB_AP_ERR_MODIFIED, logged as SEC_E_WRONG_PRINCIPAL). */
+            flow_why(f, "auth", "Kerberos ticket refused: no keytab for this server");
+            ac->pending = 0;
+            return challenge(f, v, 1, AUTH_SEC_E_WRONG_PRINCIPAL);
+        }
+        ac->spnego = in.kind != SPNEGO_RAW_NTLM;
+        tok = in.token;
+        tlen = in.token_len;
+        if (in.kind == SPNEGO_INIT && ntlm_message_type(tok, tlen) != NTLM_NEGOTIATE) {
+            /* NTLM offered but the optimistic token is for another mechanism: pick NTLM and
+             * ask for its first token (RFC 4178, 3.2). */
+            olen = spnego_wrap_resp(SPNEGO_ACCEPT_INCOMPLETE, 1, NULL, 0, wrapped, sizeof(wrapped));
+            flow_why(f, "auth", "Negotiate: NTLM chosen over the client's first mechanism");
+            return continue_needed(f, ac, wrapped, olen);
+        }
+    }
+    switch (ntlm_message_type(tok, tlen)) {
+    case NTLM_NEGOTIATE:
+        target_of(f, &target);
+        if (ntlm_challenge(tok, tlen, &target, filetime_now(), &ac->ntlm, out, sizeof(out),
+                           &olen) != 0)
+            break;
+        ac->pending = 1;
+        ac->server = f->server;
+        ac->logon = NULL;
+        flow_why(f, "auth", "NTLM NEGOTIATE: challenged");
+        if (ac->spnego) {
+            olen =
+                spnego_wrap_resp(SPNEGO_ACCEPT_INCOMPLETE, 1, out, olen, wrapped, sizeof(wrapped));
+            return continue_needed(f, ac, wrapped, olen);
+        }
+        return continue_needed(f, ac, out, olen);
+    case NTLM_AUTHENTICATE:
+        return authenticate(f, v, ac, tok, tlen);
+    default:
+        break;
+    }
+    flow_why(f, "auth", "unusable %s token", negotiate ? "Negotiate" : "NTLM");
+    ac->pending = 0;
+    return challenge(f, v, 1, AUTH_SEC_E_INVALID_TOKEN);
 }
 
 int auth_check(struct flow *f, const struct scn_vdir *v)
@@ -123,8 +341,22 @@ int auth_check(struct flow *f, const struct scn_vdir *v)
     h2o_req_t *req = f->req;
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
     h2o_iovec_t rest;
+    int ntlm, nego;
 
     if (i < 0) {
+        struct auth_conn *ac = f->conn->auth;
+        if (ac != NULL && ac->logon != NULL && ac->server == f->server) {
+            char user[300];
+            int ul = snprintf(user, sizeof(user), "%s\\%s", f->scn->netbios, ac->logon->sam);
+            return logged_on(f, v, ac->logon, h2o_strdup(&req->pool, user, (size_t)ul),
+                             "connection's earlier");
+        }
+        if (req->version >= 0x200 && (v->auth & SCN_AUTH_WINDOWS)) {
+            /* IIS does not do Windows authentication over HTTP/2: the client is sent back to
+             * HTTP/1.1 rather than challenged for Negotiate/NTLM here. */
+            flow_why(f, "auth", "Windows authentication over HTTP/2: HTTP_1_1_REQUIRED");
+            return flow_require_http11(f);
+        }
         flow_why(f, "auth", "anonymous: challenged");
         return challenge(f, v, 2, AUTH_WIN32_ACCESS_DENIED);
     }
@@ -136,12 +368,14 @@ int auth_check(struct flow *f, const struct scn_vdir *v)
         }
         return basic(f, v, rest);
     }
-    if ((scheme_is(value, "NTLM", &rest) && (v->auth & SCN_AUTH_NTLM)) ||
-        (scheme_is(value, "Negotiate", &rest) && (v->auth & SCN_AUTH_NEGOTIATE))) {
-        /* The NTLM handshake is not emulated yet (the authentication issue brings ntlm_ and
-         * spnego_): until then a token is refused as one Windows cannot use. */
-        flow_why(f, "auth", "NTLM/Negotiate token refused: handshake not emulated");
-        return challenge(f, v, 1, AUTH_SEC_E_INVALID_TOKEN);
+    ntlm = scheme_is(value, "NTLM", &rest);
+    nego = !ntlm && scheme_is(value, "Negotiate", &rest);
+    if ((ntlm && (v->auth & SCN_AUTH_NTLM)) || (nego && (v->auth & SCN_AUTH_NEGOTIATE))) {
+        if (req->version >= 0x200) {
+            flow_why(f, "auth", "Windows authentication over HTTP/2: HTTP_1_1_REQUIRED");
+            return flow_require_http11(f);
+        }
+        return windows(f, v, rest, nego);
     }
     flow_why(f, "auth", "authentication scheme not enabled on this virtual directory");
     return challenge(f, v, 2, AUTH_WIN32_ACCESS_DENIED);

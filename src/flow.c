@@ -12,6 +12,8 @@
 #include "autodiscover.h"
 #include "ews.h"
 #include "flow.h"
+#include <h2o/http2.h> /* after h2o.h (flow.h); these two for flow_require_http11() */
+#include <h2o/http2_internal.h>
 #include "log.h"
 #include "logfile.h"
 #include "mrsproxy.h"
@@ -269,6 +271,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     f->req = req;
     /* Copied, not pointed at: the connection may be gone when the pool is released. */
     lsn_gen_ref(c->gen);
+    f->conn = c;
     f->gen = c->gen;
     f->listener_index = c->listener;
     memcpy(f->local_ip, c->local_ip, sizeof(f->local_ip));
@@ -424,6 +427,54 @@ int flow_send_iis_error(struct flow *f, int status, unsigned substatus, uint32_t
             H2O_STRLIT("</h3>\r\n </fieldset></div>\r\n</div>\r\n</body>\r\n</html>\r\n")));
     /* IIS's own pages are not answers of Exchange's applications: no front-end headers. */
     return respond(f, status, substatus, win32, "text/html", body, 0);
+}
+
+/* --- HTTP/2 fallback ----------------------------------------------------------------------- */
+
+/* RST_STREAM error code HTTP_1_1_REQUIRED (RFC 7540, 7). libh2o 2.2.5 has no public call to
+ * reset a stream with a code of our choice: this is the one place that reaches into
+ * h2o/http2_internal.h (DESIGN.md, decisions). */
+#define FLOW_H2_HTTP_1_1_REQUIRED 0xd
+
+struct h2_reset {
+    h2o_timeout_entry_t entry;
+    h2o_req_t *req;
+};
+
+static void on_h2_reset_dispose(void *p)
+{
+    struct h2_reset *r = p;
+    if (h2o_timeout_is_linked(&r->entry))
+        h2o_timeout_unlink(&r->entry);
+}
+
+static void on_h2_reset(h2o_timeout_entry_t *entry)
+{
+    struct h2_reset *r = H2O_STRUCT_FROM_MEMBER(struct h2_reset, entry, entry);
+    h2o_http2_conn_t *conn = (h2o_http2_conn_t *)r->req->conn;
+    h2o_http2_stream_t *stream = H2O_STRUCT_FROM_MEMBER(h2o_http2_stream_t, req, r->req);
+
+    if (conn->state < H2O_HTTP2_CONN_STATE_IS_CLOSING) {
+        h2o_http2__encode_rst_stream_frame(&conn->_write.buf, stream->stream_id,
+                                           FLOW_H2_HTTP_1_1_REQUIRED);
+        h2o_http2_conn_request_write(conn);
+    }
+    /* closes the stream: the request's pool (this struct included) is released here */
+    h2o_http2_stream_reset(conn, stream);
+}
+
+int flow_require_http11(struct flow *f)
+{
+    h2o_req_t *req = f->req;
+    struct h2_reset *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_h2_reset_dispose);
+
+    /* Reset from the loop, not from inside the handler: h2o still holds the stream while the
+     * handler runs. */
+    memset(r, 0, sizeof(*r));
+    r->entry.cb = on_h2_reset;
+    r->req = req;
+    h2o_timeout_link(req->conn->ctx->loop, &req->conn->ctx->zero_timeout, &r->entry);
+    return FLOW_DONE;
 }
 
 h2o_iovec_t flow_host(struct flow *f)

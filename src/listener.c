@@ -237,6 +237,7 @@ static void on_conn_close(void *data)
     struct lsn_conn *c = data;
     c->thread->num_conns--;
     lsn_gen_unref(c->gen);
+    free(c->auth);
     free(c);
 }
 

@@ -304,6 +304,7 @@ static void build_organization(struct scn *s, struct scn_draft *d, struct scn_er
                   "missing required attribute \"domain\" on <organization>");
     s->domain = d->domain;
     s->netbios = d->netbios;
+    s->ntlmv1 = unset(&d->organization, SCN_A_ORG_NTLMV1) ? 0 : d->ntlmv1;
     if (s->netbios == NULL && s->domain != NULL) {
         /* as dcpromo proposes it: the first label, at most 15 characters, in upper case */
         size_t len = strcspn(s->domain, ".");
@@ -318,7 +319,20 @@ static void build_vdir(struct scn_vdir *v, const struct scn_mark *m, const struc
 {
     if (unset(m, SCN_A_VDIR_AUTH))
         v->auth = SCN_AUTH_BASIC | SCN_AUTH_NTLM | SCN_AUTH_NEGOTIATE;
+    v->deny = NULL, v->num_deny = 0; /* resolved once the accounts exist: build_deny() */
     v->at = m->gen != 0 ? m->at : server->at;
+}
+
+/* The host of the EWS external URL, in lower case: where Outlook Anywhere is published when the
+ * scenario does not say (the usual single-namespace set-up); NULL without an external URL. */
+static const char *default_oa_host(h2o_mem_pool_t *pool, const struct scn_server *v)
+{
+    const char *h;
+    size_t len;
+
+    if (v->ews.external_url == NULL || scn_url_host(v->ews.external_url, &h, &len) != 0)
+        return NULL;
+    return lower_dup(pool, h, len);
 }
 
 static void build_servers(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
@@ -345,6 +359,8 @@ static void build_servers(struct scn *s, struct scn_draft *d, struct scn_errors 
         build_vdir(&v->autodiscover, &ds->autodiscover, &ds->m);
         if (unset(&ds->ews, SCN_A_EWS_MRSMAX))
             v->mrsproxy_max_connections = 100;
+        if (unset(&ds->oa, SCN_A_OA_EXTERNAL))
+            v->oa_external_host = default_oa_host(&s->pool, v);
     }
     if (s->num_servers == 0)
         scn_error(errs, &d->root.at, "no <server> defined (at least one is needed)");
@@ -410,6 +426,8 @@ static void build_accounts(struct scn *s, struct scn_draft *d, struct scn_errors
         }
         if (unset(m, SCN_A_ACCOUNT_DISPLAY))
             v->display_name = v->sam;
+        if (unset(m, SCN_A_ACCOUNT_STATE))
+            v->state = SCN_ACCOUNT_ENABLED;
         if (v->mailbox != NULL && missing(m, SCN_A_ACCOUNT_SERVER, da->server))
             scn_error(errs, where(m, SCN_A_ACCOUNT_MAILBOX),
                       "account \"%s\": mailbox without server (mailbox and server go together)",
@@ -434,6 +452,37 @@ static void build_accounts(struct scn *s, struct scn_draft *d, struct scn_errors
     }
 }
 
+/* The accounts named by the deny attribute of a vdir (mark M, names N); each one once. */
+static void resolve_deny(struct scn *s, struct scn_vdir *v, const struct scn_mark *m,
+                         const struct scn_d_names *n, struct scn_errors *errs)
+{
+    if (unset(m, SCN_A_VDIR_DENY) || n->num == 0)
+        return;
+    v->deny = h2o_mem_alloc_pool(&s->pool, n->num * sizeof(*v->deny));
+    for (size_t i = 0; i < n->num; i++) {
+        struct scn_account *a = by_sam(s, n->names[i], strlen(n->names[i]));
+        size_t k = 0;
+        if (a == NULL) {
+            scn_error(errs, where(m, SCN_A_VDIR_DENY), "deny: no account \"%s\"", n->names[i]);
+            continue;
+        }
+        while (k < v->num_deny && v->deny[k] != a)
+            k++;
+        if (k == v->num_deny)
+            v->deny[v->num_deny++] = a;
+    }
+}
+
+static void build_deny(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
+{
+    for (size_t i = 0; i < s->num_servers; i++) {
+        struct scn_d_server *ds = d->servers.entries[i];
+        resolve_deny(s, &s->servers[i].ews, &ds->ews, &ds->ews_deny, errs);
+        resolve_deny(s, &s->servers[i].autodiscover, &ds->autodiscover, &ds->autodiscover_deny,
+                     errs);
+    }
+}
+
 static struct scn_cert *cert_by_id(struct scn *s, const char *id)
 {
     for (size_t i = 0; i < s->num_certs; i++)
@@ -442,26 +491,39 @@ static struct scn_cert *cert_by_id(struct scn *s, const char *id)
     return NULL;
 }
 
-static void add_host(h2o_mem_pool_t *pool, struct scn_listener *l, const char *url)
+/* Adds LEN bytes at H to L's hosts, in lower case, unless already there. */
+static void add_name(h2o_mem_pool_t *pool, struct scn_listener *l, const char *h, size_t len)
 {
-    const char *h;
-    size_t len;
-
-    if (url == NULL || scn_url_host(url, &h, &len) != 0)
-        return;
     for (size_t i = 0; i < l->num_hosts; i++)
         if (eq_n(h, len, l->hosts[i]))
             return;
     l->hosts[l->num_hosts++] = lower_dup(pool, h, len);
 }
 
-static void build_hosts(struct scn *s, struct scn_listener *l)
+static void add_host(h2o_mem_pool_t *pool, struct scn_listener *l, const char *url)
+{
+    const char *h;
+    size_t len;
+
+    if (url != NULL && scn_url_host(url, &h, &len) == 0)
+        add_name(pool, l, h, len);
+}
+
+/* The hosts attribute when written and not "", else derived from the server's URLs. */
+static void build_hosts(struct scn *s, const struct scn_mark *m, struct scn_listener *l)
 {
     const struct scn_server *sv = l->server;
+    const char **written = l->hosts;
+    size_t num_written = unset(m, SCN_A_LISTENER_HOSTS) ? 0 : l->num_hosts;
     char buf[300];
 
-    l->hosts = h2o_mem_alloc_pool(&s->pool, 5 * sizeof(*l->hosts));
+    l->hosts = h2o_mem_alloc_pool(&s->pool, (num_written + 5) * sizeof(*l->hosts));
     l->num_hosts = 0;
+    if (num_written != 0) {
+        for (size_t i = 0; i < num_written; i++)
+            add_name(&s->pool, l, written[i], strlen(written[i]));
+        return;
+    }
     if (sv != NULL) {
         add_host(&s->pool, l, sv->ews.external_url);
         add_host(&s->pool, l, sv->ews.internal_url);
@@ -537,7 +599,7 @@ static void build_listeners(struct scn *s, struct scn_draft *d, struct scn_error
             scn_error(errs, where(m, SCN_A_LISTENER_SERVER),
                       "listener \"%s\": server \"%s\" does not exist", v->name, dl->server);
         build_sni(s, dl, v, errs);
-        build_hosts(s, v);
+        build_hosts(s, m, v);
         for (size_t k = 0; k < i && v->host != NULL; k++) {
             const struct scn_listener *o = &s->listeners[k];
             if (o->host != NULL && same_address(o, v)) {
@@ -565,6 +627,7 @@ int scn_build(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
     build_servers(s, d, errs);
     build_certs(s, d, errs);
     build_accounts(s, d, errs);
+    build_deny(s, d, errs);
     build_listeners(s, d, errs);
     return errs->count == before ? 0 : -1;
 }

@@ -4,13 +4,15 @@
  * scenario_xml.c reads the files (the one named and every file it extends, base first) and
  * applies each of them, attribute by attribute, to a draft: one draft object per keyed element
  * (account, certificate, server, listener, sni) and one mark per singleton (description, limits,
- * organization, pki, ews, autodiscover). Each draft object holds the model struct it will become
- * plus a mark recording where it and each of its attributes were last written, so that an
- * overlay changes only what it writes and a message can point at the right line.
+ * organization, pki, ews, autodiscover, outlook-anywhere). Each draft object holds the model
+ * struct it will become plus a mark recording where it and each of its attributes were last
+ * written, so that an overlay changes only what it writes and a message can point at the right
+ * line.
  *
- * scenario_value.c parses attribute values by type. scenario.c then turns the merged draft into
- * the model (scn_build): defaults that depend on other values, references, uniqueness and the
- * required values, every problem reported.
+ * scenario_lines.c finds the line of every start tag and attribute as written (libxml2 knows
+ * only where a start tag ends). scenario_value.c parses attribute values by type. scenario.c then
+ * turns the merged draft into the model (scn_build): defaults that depend on other values,
+ * references, uniqueness and the required values, every problem reported.
  *
  * Ownership: draft objects live in the loader's temporary pool; every string they point to is
  * already in the scenario's pool, so the model can keep them.
@@ -19,13 +21,15 @@
 #define MRSMOCK_SCENARIO_INT_H
 
 #include <stdarg.h>
+#include <libxml/tree.h>
+
 #include "scenario.h"
 
 #define SCN_NS "urn:mrsmock:scenario:1"
-#define SCN_MAX_ATTRS 8         /* attributes of the largest element */
+#define SCN_MAX_ATTRS 12        /* attributes of the largest element (checked at build time) */
 #define SCN_MAX_CHAIN 8         /* files in one extends chain, the named one included */
 #define SCN_MAX_FILE (1u << 20) /* bytes; larger files are refused */
-#define SCN_MAX_NAMES 32        /* names of one certificate */
+#define SCN_MAX_NAMES 32        /* names of one list attribute (names, hosts, deny) */
 
 /*
  * Attribute types. Each says what it writes at the row's offsets; the field there must have
@@ -51,11 +55,16 @@ enum scn_type {
     SCN_T_KEY,      /* ec|rsa -> enum scn_key_type */
     SCN_T_DIGEST,   /* sha1|sha256|sha384|sha512 -> const char * */
     SCN_T_NAMES,    /* DNS names or IP addresses -> const char ** at off, size_t count at off2 */
+    SCN_T_HOSTS,    /* DNS names, no wildcard -> const char ** at off, size_t count at off2 */
+    SCN_T_SAMS,     /* sAMAccountNames -> const char ** at off, size_t count at off2 */
     SCN_T_ADDRESS,  /* IPv4:port or [IPv6]:port -> const char * host at off, unsigned at off2 */
     SCN_T_PROTOCOLS, /* tls1.0 .. tls1.3, space-separated -> unsigned min at off, max at off2 */
+    SCN_T_STATE,     /* enabled|disabled|locked|password-expired -> enum scn_account_state */
 };
 
-#define SCN_F_EMPTY 0x1u    /* "" is accepted and stores NULL: none, or $null for URLs */
+/* SCN_F_EMPTY: "" is accepted and stores NULL: none, or $null for URLs; for a list type, ""
+ * (or only white space) stores NULL and a count of 0. */
+#define SCN_F_EMPTY 0x1u
 #define SCN_F_REQUIRED 0x2u /* must be written on the element in every file (keys, name) */
 
 /* One row of an element's attribute table (redis standardConfig style). */
@@ -70,7 +79,7 @@ struct scn_attr {
 /* Attribute indexes: the rows of each element's table in scenario_xml.c, in this order. */
 enum { SCN_A_SCENARIO_NAME, SCN_A_SCENARIO_EXTENDS };
 enum { SCN_A_LIMITS_IDLE, SCN_A_LIMITS_HANDSHAKE, SCN_A_LIMITS_BODY };
-enum { SCN_A_ORG_DOMAIN, SCN_A_ORG_NETBIOS };
+enum { SCN_A_ORG_DOMAIN, SCN_A_ORG_NETBIOS, SCN_A_ORG_NTLMV1 };
 enum {
     SCN_A_ACCOUNT_SAM,
     SCN_A_ACCOUNT_UPN,
@@ -79,6 +88,8 @@ enum {
     SCN_A_ACCOUNT_ADMIN,
     SCN_A_ACCOUNT_MAILBOX,
     SCN_A_ACCOUNT_SERVER,
+    SCN_A_ACCOUNT_STATE,
+    SCN_A_ACCOUNT_REDIRECT,
 };
 enum {
     SCN_A_CERT_ID,
@@ -96,14 +107,17 @@ enum {
     SCN_A_SERVER_BUILD,
     SCN_A_SERVER_IP
 };
-/* ews and autodiscover share their first three rows */
+/* ews and autodiscover share their first four rows */
 enum {
     SCN_A_VDIR_INTERNAL,
     SCN_A_VDIR_EXTERNAL,
     SCN_A_VDIR_AUTH,
+    SCN_A_VDIR_DENY,
     SCN_A_EWS_MRSPROXY,
     SCN_A_EWS_MRSMAX
 };
+enum { SCN_A_AD_REDIRECT = SCN_A_VDIR_DENY + 1 };
+enum { SCN_A_OA_EXTERNAL };
 enum {
     SCN_A_LISTENER_NAME,
     SCN_A_LISTENER_ADDRESS,
@@ -112,6 +126,7 @@ enum {
     SCN_A_LISTENER_PROTOCOLS,
     SCN_A_LISTENER_HTTP2,
     SCN_A_LISTENER_SERVER,
+    SCN_A_LISTENER_HOSTS,
 };
 enum { SCN_A_SNI_NAME, SCN_A_SNI_CERT };
 
@@ -141,9 +156,16 @@ struct scn_d_cert {
     struct scn_cert v;
 };
 
+/* Account names as written (deny), resolved to accounts by scn_build. */
+struct scn_d_names {
+    const char **names;
+    size_t num;
+};
+
 struct scn_d_server {
-    struct scn_mark m, ews, autodiscover;
+    struct scn_mark m, ews, autodiscover, oa; /* oa: <outlook-anywhere> */
     struct scn_server v;
+    struct scn_d_names ews_deny, autodiscover_deny;
 };
 
 struct scn_d_sni {
@@ -163,6 +185,7 @@ struct scn_d_listener {
 struct scn_draft {
     struct scn_mark root, description, limits, organization, pki;
     const char *name, *extends, *description_text, *domain, *netbios;
+    int ntlmv1;
     struct scn_limits limits_v;
     struct scn_vec accounts, certs, servers, listeners; /* struct scn_d_<kind> * */
 };
@@ -186,6 +209,18 @@ int scn_resolve_base(const char *from, const char *name, char *out, size_t outle
  * HLEN to its host (an IPv6 address without its brackets). Returns 0 or -1.
  */
 int scn_url_host(const char *v, const char **host, size_t *hlen);
+
+/*
+ * Where elements and attributes begin (scenario_lines.c). scn_scan_tags() scans the bytes from P
+ * to END of a well-formed document (a NUL at END) and hangs on each element of the tree under
+ * ROOT the line of its '<' and of each of its attributes, allocated from POOL, which must outlive
+ * the calls below; a document it cannot pair with its tree keeps libxml2's lines.
+ * scn_line_of() is the line where element N begins (0 for NULL); scn_attr_line() the line where
+ * its attribute A is written, else the element's line.
+ */
+void scn_scan_tags(h2o_mem_pool_t *pool, const char *p, const char *end, xmlNode *root);
+unsigned scn_line_of(const xmlNode *n);
+unsigned scn_attr_line(const xmlNode *n, const xmlAttr *a);
 
 /*
  * Appends "file:line: message\n" to ERRS ("file: message" when AT has no line, the bare

@@ -34,6 +34,16 @@ static const enum scn_version versions[] = {SCN_V2010, SCN_V2013, SCN_V2016, SCN
 
 static const char *const digests[] = {"sha1", "sha256", "sha384", "sha512"};
 
+static const struct {
+    const char *name;
+    enum scn_account_state state;
+} account_states[] = {
+    {"enabled", SCN_ACCOUNT_ENABLED},
+    {"disabled", SCN_ACCOUNT_DISABLED},
+    {"locked", SCN_ACCOUNT_LOCKED},
+    {"password-expired", SCN_ACCOUNT_PASSWORD_EXPIRED},
+};
+
 /* Value shapes --------------------------------------------------------------------------- */
 
 static int is_dns(const char *p, size_t len)
@@ -81,11 +91,12 @@ static int is_charset(const char *v, size_t maxlen, const char *extra)
     return 1;
 }
 
-static int is_sam(const char *v)
+static int is_sam(const char *v, size_t len)
 {
     size_t chars = 0;
 
-    for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++) {
+    for (const unsigned char *p = (const unsigned char *)v; p < (const unsigned char *)v + len;
+         p++) {
         if (*p <= ' ' || *p == 0x7f || strchr("\"/\\[]:;|=,+*?<>@", *p) != NULL)
             return 0;
         if ((*p & 0xc0) != 0x80) /* count characters, not UTF-8 continuation bytes */
@@ -298,21 +309,35 @@ static int parse_build(const char *v, unsigned b[4])
     return 0;
 }
 
-static int parse_names(h2o_mem_pool_t *pool, const char *v, const char ***names, size_t *num)
+/* One item of a list of TYPE (SCN_T_NAMES, SCN_T_HOSTS or SCN_T_SAMS), LEN bytes at P. */
+static int is_list_item(enum scn_type type, const char *p, size_t len)
+{
+    int wild = len > 2 && memcmp(p, "*.", 2) == 0; /* a wildcard certificate */
+
+    switch (type) {
+    case SCN_T_NAMES:
+        return is_ip(p, len) || is_dns(p + 2 * wild, len - 2 * wild);
+    case SCN_T_HOSTS:
+        return is_dns(p, len);
+    default:
+        return is_sam(p, len);
+    }
+}
+
+/* Space-separated items of A's type, 1 to SCN_MAX_NAMES of them (0 too when A takes ""). */
+static int parse_list(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *v,
+                      const char ***items, size_t *num)
 {
     const char *tok[SCN_MAX_NAMES];
     size_t n = split(NULL, v, tok, SCN_MAX_NAMES);
 
-    if (n == 0 || n > SCN_MAX_NAMES)
+    if (n > SCN_MAX_NAMES || (n == 0 && (a->flags & SCN_F_EMPTY) == 0))
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strcspn(tok[i], " \t\r\n");
-        int wild = l > 2 && memcmp(tok[i], "*.", 2) == 0; /* a wildcard certificate */
-        if (!is_ip(tok[i], l) && !is_dns(tok[i] + 2 * wild, l - 2 * wild))
+    for (size_t i = 0; i < n; i++)
+        if (!is_list_item(a->type, tok[i], strcspn(tok[i], " \t\r\n")))
             return -1;
-    }
-    *names = h2o_mem_alloc_pool(pool, n * sizeof(**names));
-    split(pool, v, *names, n);
+    *items = n != 0 ? h2o_mem_alloc_pool(pool, n * sizeof(**items)) : NULL;
+    split(pool, v, *items, n);
     *num = n;
     return 0;
 }
@@ -354,6 +379,8 @@ int scn_parse_value(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *
 
     if (*v == '\0' && (a->flags & SCN_F_EMPTY) != 0) {
         FIELD(const char *, base, a->off) = NULL;
+        if (a->type == SCN_T_HOSTS || a->type == SCN_T_SAMS)
+            FIELD(size_t, base, a->off2) = 0; /* the empty list */
         return 0;
     }
     switch (a->type) {
@@ -369,7 +396,7 @@ int scn_parse_value(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *
         expected = "a NetBIOS name: 1 to 15 letters, digits or '-'";
         break;
     case SCN_T_SAM:
-        ok = copy = is_sam(v);
+        ok = copy = is_sam(v, strlen(v));
         expected = "an account name of 1 to 20 characters, none of \"/\\[]:;|=,+*?<>@ or space";
         break;
     case SCN_T_DNS:
@@ -448,9 +475,21 @@ int scn_parse_value(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *
         expected = "ec or rsa";
         break;
     case SCN_T_NAMES:
-        ok = parse_names(pool, v, &FIELD(const char **, base, a->off),
-                         &FIELD(size_t, base, a->off2)) == 0;
-        expected = "1 to 32 DNS names or IP addresses separated by spaces";
+    case SCN_T_HOSTS:
+    case SCN_T_SAMS:
+        ok = parse_list(pool, a, v, &FIELD(const char **, base, a->off),
+                        &FIELD(size_t, base, a->off2)) == 0;
+        expected = a->type == SCN_T_NAMES ? "1 to 32 DNS names or IP addresses separated by spaces"
+                   : a->type == SCN_T_HOSTS ? "1 to 32 DNS names separated by spaces, or \"\""
+                                            : "0 to 32 account names separated by spaces";
+        break;
+    case SCN_T_STATE:
+        for (size_t i = 0; i < COUNTOF(account_states); i++)
+            if (strcmp(v, account_states[i].name) == 0) {
+                FIELD(enum scn_account_state, base, a->off) = account_states[i].state;
+                ok = 1;
+            }
+        expected = "enabled, disabled, locked or password-expired";
         break;
     case SCN_T_ADDRESS:
         ok = parse_address(pool, v, &FIELD(const char *, base, a->off),

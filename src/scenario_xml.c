@@ -54,9 +54,9 @@ extern const char scn_schema_rng[];
     {                                                                                              \
         .name = n, .type = t, .off = offsetof(st, field), .min = lo, .max = hi                     \
     }
-#define PAIR(n, t, st, f1, f2)                                                                     \
+#define PAIR(n, t, f, st, f1, f2)                                                                  \
     {                                                                                              \
-        .name = n, .type = t, .off = offsetof(st, f1), .off2 = offsetof(st, f2)                    \
+        .name = n, .type = t, .flags = f, .off = offsetof(st, f1), .off2 = offsetof(st, f2)        \
     }
 
 #define DAYS_100Y (100 * 365 * 86400LL)
@@ -78,6 +78,7 @@ static const struct scn_attr limits_attrs[] = {
 static const struct scn_attr organization_attrs[] = {
     [SCN_A_ORG_DOMAIN] = ATTR("domain", SCN_T_DNS, 0, struct scn_draft, domain),
     [SCN_A_ORG_NETBIOS] = ATTR("netbios", SCN_T_COMPUTER, 0, struct scn_draft, netbios),
+    [SCN_A_ORG_NTLMV1] = ATTR("ntlmv1", SCN_T_BOOL, 0, struct scn_draft, ntlmv1),
 };
 
 static const struct scn_attr account_attrs[] = {
@@ -91,11 +92,14 @@ static const struct scn_attr account_attrs[] = {
         ATTR("mailbox", SCN_T_MAILADDR, SCN_F_EMPTY, struct scn_d_account, v.mailbox),
     [SCN_A_ACCOUNT_SERVER] =
         ATTR("server", SCN_T_COMPUTER, SCN_F_EMPTY, struct scn_d_account, server),
+    [SCN_A_ACCOUNT_STATE] = ATTR("state", SCN_T_STATE, 0, struct scn_d_account, v.state),
+    [SCN_A_ACCOUNT_REDIRECT] =
+        ATTR("redirect-addr", SCN_T_MAILADDR, SCN_F_EMPTY, struct scn_d_account, v.redirect_addr),
 };
 
 static const struct scn_attr certificate_attrs[] = {
     [SCN_A_CERT_ID] = ATTR("id", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_cert, v.id),
-    [SCN_A_CERT_NAMES] = PAIR("names", SCN_T_NAMES, struct scn_d_cert, v.names, v.num_names),
+    [SCN_A_CERT_NAMES] = PAIR("names", SCN_T_NAMES, 0, struct scn_d_cert, v.names, v.num_names),
     [SCN_A_CERT_NOT_BEFORE] =
         RANGE("not-before", SCN_T_DURATION, struct scn_d_cert, v.not_before, -DAYS_100Y, DAYS_100Y),
     [SCN_A_CERT_NOT_AFTER] =
@@ -119,6 +123,8 @@ static const struct scn_attr ews_attrs[] = {
     [SCN_A_VDIR_EXTERNAL] =
         ATTR("external-url", SCN_T_URL, SCN_F_EMPTY, struct scn_d_server, v.ews.external_url),
     [SCN_A_VDIR_AUTH] = ATTR("auth", SCN_T_AUTH, 0, struct scn_d_server, v.ews.auth),
+    [SCN_A_VDIR_DENY] =
+        PAIR("deny", SCN_T_SAMS, SCN_F_EMPTY, struct scn_d_server, ews_deny.names, ews_deny.num),
     [SCN_A_EWS_MRSPROXY] = ATTR("mrsproxy", SCN_T_BOOL, 0, struct scn_d_server, v.mrsproxy_enabled),
     [SCN_A_EWS_MRSMAX] = RANGE("mrsproxy-max-connections", SCN_T_UINT, struct scn_d_server,
                                v.mrsproxy_max_connections, 0, 100000),
@@ -130,25 +136,42 @@ static const struct scn_attr autodiscover_attrs[] = {
     [SCN_A_VDIR_EXTERNAL] = ATTR("external-url", SCN_T_URL, SCN_F_EMPTY, struct scn_d_server,
                                  v.autodiscover.external_url),
     [SCN_A_VDIR_AUTH] = ATTR("auth", SCN_T_AUTH, 0, struct scn_d_server, v.autodiscover.auth),
+    [SCN_A_VDIR_DENY] = PAIR("deny", SCN_T_SAMS, SCN_F_EMPTY, struct scn_d_server,
+                             autodiscover_deny.names, autodiscover_deny.num),
+    [SCN_A_AD_REDIRECT] = ATTR("redirect-url", SCN_T_URL, SCN_F_EMPTY, struct scn_d_server,
+                               v.autodiscover.redirect_url),
+};
+
+static const struct scn_attr outlook_anywhere_attrs[] = {
+    [SCN_A_OA_EXTERNAL] =
+        ATTR("external-hostname", SCN_T_DNS, SCN_F_EMPTY, struct scn_d_server, v.oa_external_host),
 };
 
 static const struct scn_attr listener_attrs[] = {
     [SCN_A_LISTENER_NAME] = ATTR("name", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_listener, v.name),
     [SCN_A_LISTENER_ADDRESS] =
-        PAIR("address", SCN_T_ADDRESS, struct scn_d_listener, v.host, v.port),
+        PAIR("address", SCN_T_ADDRESS, 0, struct scn_d_listener, v.host, v.port),
     [SCN_A_LISTENER_TLS] = ATTR("tls", SCN_T_BOOL, 0, struct scn_d_listener, v.tls),
     [SCN_A_LISTENER_CERT] =
         ATTR("certificate", SCN_T_NAME, SCN_F_EMPTY, struct scn_d_listener, cert),
     [SCN_A_LISTENER_PROTOCOLS] =
-        PAIR("protocols", SCN_T_PROTOCOLS, struct scn_d_listener, v.tls_min, v.tls_max),
+        PAIR("protocols", SCN_T_PROTOCOLS, 0, struct scn_d_listener, v.tls_min, v.tls_max),
     [SCN_A_LISTENER_HTTP2] = ATTR("http2", SCN_T_BOOL, 0, struct scn_d_listener, v.http2),
     [SCN_A_LISTENER_SERVER] = ATTR("server", SCN_T_COMPUTER, 0, struct scn_d_listener, server),
+    [SCN_A_LISTENER_HOSTS] =
+        PAIR("hosts", SCN_T_HOSTS, SCN_F_EMPTY, struct scn_d_listener, v.hosts, v.num_hosts),
 };
 
 static const struct scn_attr sni_attrs[] = {
     [SCN_A_SNI_NAME] = ATTR("name", SCN_T_DNS, SCN_F_REQUIRED, struct scn_d_sni, v.name),
     [SCN_A_SNI_CERT] = ATTR("certificate", SCN_T_NAME, 0, struct scn_d_sni, cert),
 };
+
+/* A mark has room for SCN_MAX_ATTRS rows; the largest tables are these. */
+_Static_assert(COUNTOF(account_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
+_Static_assert(COUNTOF(certificate_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
+_Static_assert(COUNTOF(listener_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
+_Static_assert(COUNTOF(ews_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
 
 /*
  * The elements. A keyed element is one object per key (compared without case) in a vector of
@@ -194,7 +217,11 @@ static const struct elem ews_elem = {
 static const struct elem autodiscover_elem = {SINGLE("autodiscover", autodiscover_attrs,
                                                      COUNTOF(autodiscover_attrs),
                                                      struct scn_d_server, autodiscover)};
-static const struct elem *const server_kids[] = {&ews_elem, &autodiscover_elem, NULL};
+static const struct elem outlook_anywhere_elem = {SINGLE("outlook-anywhere", outlook_anywhere_attrs,
+                                                         COUNTOF(outlook_anywhere_attrs),
+                                                         struct scn_d_server, oa)};
+static const struct elem *const server_kids[] = {&ews_elem, &autodiscover_elem,
+                                                 &outlook_anywhere_elem, NULL};
 static const struct elem server_elem = {
     .name = "server",
     .attrs = server_attrs,
@@ -252,138 +279,6 @@ struct load {
     struct scn_errors schema_errs;
 };
 
-/*
- * Where start tags and their attributes begin. libxml2 gives an element the line where its start
- * tag ends and gives attributes no line at all; for a message about <account ...> written over
- * three lines, the line of the '<' or of the attribute itself is the one to show. The document
- * is well-formed and has no DTD by the time this runs, so a small scan of the bytes finds every
- * start tag, in the order of the elements in the tree (scan_tags()).
- */
-struct tag_attr {
-    const char *name; /* as written, prefix included */
-    size_t len;
-    unsigned line;
-};
-
-struct tag {
-    const char *name; /* as written, prefix included */
-    size_t len;
-    unsigned line;
-    struct tag_attr *attrs;
-    size_t num_attrs;
-};
-
-/* The line where element N begins. */
-static unsigned line_of(const xmlNode *n)
-{
-    const struct tag *t = n != NULL ? n->_private : NULL;
-    long l = n != NULL ? xmlGetLineNo(n) : 0;
-    return t != NULL ? t->line : l > 0 ? (unsigned)l : 0;
-}
-
-/* P (LEN bytes, as written in the file) is the name NAME with the prefix of NS, if any. */
-static int same_qname(const char *p, size_t len, const xmlNs *ns, const xmlChar *name)
-{
-    const char *prefix = ns != NULL && ns->prefix != NULL ? (const char *)ns->prefix : "";
-    size_t plen = *prefix != '\0' ? strlen(prefix) + 1 : 0;
-
-    return len == plen + strlen((const char *)name) &&
-           (plen == 0 || (memcmp(p, prefix, plen - 1) == 0 && p[plen - 1] == ':')) &&
-           memcmp(p + plen, name, len - plen) == 0;
-}
-
-/* The line where attribute A of element N is written. */
-static unsigned attr_line(const xmlNode *n, const xmlAttr *a)
-{
-    const struct tag *t = n->_private;
-
-    for (size_t i = 0; t != NULL && i < t->num_attrs; i++)
-        if (same_qname(t->attrs[i].name, t->attrs[i].len, a->ns, a->name))
-            return t->attrs[i].line;
-    return line_of(n);
-}
-
-/* Advances *P past the next STOP, counting lines; to END when there is none. */
-static void skip_past(const char **p, const char *end, const char *stop, unsigned *line)
-{
-    size_t n = strlen(stop);
-
-    while (*p < end && ((size_t)(end - *p) < n || memcmp(*p, stop, n) != 0))
-        *line += *(*p)++ == '\n';
-    *p = (size_t)(end - *p) >= n ? *p + n : end;
-}
-
-/* The element after N in document order, within ROOT; NULL after the last. */
-static xmlNode *next_element(xmlNode *root, xmlNode *n)
-{
-    if (xmlFirstElementChild(n) != NULL)
-        return xmlFirstElementChild(n);
-    for (; n != NULL && n != root; n = n->parent)
-        if (xmlNextElementSibling(n) != NULL)
-            return xmlNextElementSibling(n);
-    return NULL;
-}
-
-static void scan_tags(struct load *ld, const char *p, const char *end, xmlNode *root)
-{
-    H2O_VECTOR(struct tag) tags = {NULL};
-    unsigned line = 1;
-    size_t k = 0;
-
-    if (memchr(p, '\0', (size_t)(end - p)) != NULL)
-        return; /* UTF-16 or UTF-32: libxml2's lines will do */
-    while (p < end) {
-        if (*p != '<') {
-            line += *p++ == '\n';
-        } else if (end - p >= 4 && memcmp(p, "<!--", 4) == 0) {
-            skip_past(&p, end, "-->", &line);
-        } else if (end - p >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
-            skip_past(&p, end, "]]>", &line);
-        } else if (end - p >= 2 && p[1] == '?') {
-            skip_past(&p, end, "?>", &line);
-        } else if (end - p >= 2 && (p[1] == '/' || p[1] == '!')) {
-            skip_past(&p, end, ">", &line);
-        } else {
-            H2O_VECTOR(struct tag_attr) attrs = {NULL};
-            struct tag *t;
-            h2o_vector_reserve(&ld->tmp, &tags, tags.size + 1);
-            t = &tags.entries[tags.size++];
-            t->line = line;
-            t->name = ++p;
-            t->len = strcspn(p, " \t\r\n/>"); /* no NUL before end (checked above), one at end */
-            p += t->len;
-            for (;;) {
-                for (; p < end && strchr(" \t\r\n", *p) != NULL; p++)
-                    line += *p == '\n';
-                if (p >= end || *p == '/' || *p == '>')
-                    break;
-                h2o_vector_reserve(&ld->tmp, &attrs, attrs.size + 1);
-                attrs.entries[attrs.size] = (struct tag_attr){p, strcspn(p, " \t\r\n="), line};
-                p += attrs.entries[attrs.size++].len;
-                p += strcspn(p, "\"'");
-                if (p < end) {
-                    char quote[2] = {*p++, '\0'};
-                    skip_past(&p, end, quote, &line);
-                }
-            }
-            t->attrs = attrs.entries;
-            t->num_attrs = attrs.size;
-            skip_past(&p, end, ">", &line);
-        }
-    }
-    /* pair them with the elements, in document order; at the first tag that is not its
-     * element's (which a well-formed UTF-8 document cannot have), keep libxml2's lines */
-    for (xmlNode *n = root; n != NULL; n = next_element(root, n)) {
-        if (k == tags.size ||
-            !same_qname(tags.entries[k].name, tags.entries[k].len, n->ns, n->name)) {
-            for (xmlNode *o = root; o != NULL; o = next_element(root, o))
-                o->_private = NULL;
-            return;
-        }
-        n->_private = &tags.entries[k++];
-    }
-}
-
 /* One problem, at LINE of the file being read. */
 static void __attribute__((format(printf, 3, 4)))
 report(struct load *ld, unsigned line, const char *fmt, ...)
@@ -418,7 +313,7 @@ static void on_xml_error(void *ctx, xmlErrorPtr e)
     } else {
         struct scn_where at = {ld->file, e->line > 0 ? (unsigned)e->line : 0};
         if (e->node != NULL && ((xmlNode *)e->node)->type == XML_ELEMENT_NODE)
-            at.line = line_of(e->node); /* where the element begins */
+            at.line = scn_line_of(e->node); /* where the element begins */
         if (at.line == 0)
             at.line = ld->root_line;
         scn_error(&ld->schema_errs, &at, "schema: %s", msg);
@@ -543,13 +438,13 @@ static void *keyed(struct load *ld, const struct elem *e, void *parent, xmlNode 
     char why[200];
 
     if (attr == NULL) {
-        report(ld, line_of(n), "missing required attribute \"%s\" on <%s>", ka->name, e->name);
+        report(ld, scn_line_of(n), "missing required attribute \"%s\" on <%s>", ka->name, e->name);
         return NULL;
     }
     fresh = memset(h2o_mem_alloc_pool(&ld->tmp, e->size), 0, e->size);
     if (scn_parse_value(&ld->s->pool, ka, raw != NULL ? (const char *)raw : "", fresh, why,
                         sizeof(why)) != 0) {
-        report(ld, attr_line(n, attr), "bad value \"%s\" for %s: %s",
+        report(ld, scn_attr_line(n, attr), "bad value \"%s\" for %s: %s",
                raw != NULL ? (const char *)raw : "", ka->name, why);
         xmlFree(raw);
         return NULL;
@@ -561,7 +456,7 @@ static void *keyed(struct load *ld, const struct elem *e, void *parent, xmlNode 
         if (strcasecmp(*(const char **)AT(m, ka->off), key) != 0)
             continue;
         if (m->gen == ld->gen) {
-            report(ld, line_of(n), "duplicate %s \"%s\" (first defined at %s:%u)", e->name, key,
+            report(ld, scn_line_of(n), "duplicate %s \"%s\" (first defined at %s:%u)", e->name, key,
                    m->at.file, m->at.line);
             return NULL;
         }
@@ -585,12 +480,12 @@ static void child(struct load *ld, const struct elem *e, void *obj, xmlNode *c)
     for (size_t p = 0; in_ns(c) && p < COUNTOF(parents); p++)
         for (size_t i = 0; parents[p]->children[i] != NULL; i++)
             if (strcmp((const char *)c->name, parents[p]->children[i]->name) == 0) {
-                report(ld, line_of(c), "<%s> is not allowed in <%s> (it belongs in <%s>)", c->name,
-                       e->name, parents[p]->name);
+                report(ld, scn_line_of(c), "<%s> is not allowed in <%s> (it belongs in <%s>)",
+                       c->name, e->name, parents[p]->name);
                 return;
             }
-    report(ld, line_of(c), "unknown element <%s%s%s> in <%s>", prefix, *prefix ? ":" : "", c->name,
-           e->name);
+    report(ld, scn_line_of(c), "unknown element <%s%s%s> in <%s>", prefix, *prefix ? ":" : "",
+           c->name, e->name);
 }
 
 /* Applies element N (an E) to the draft: its attributes, its text, its children. */
@@ -607,11 +502,12 @@ static void walk(struct load *ld, const struct elem *e, void *parent, xmlNode *n
             return;
         m = obj;
     } else if ((m = AT(parent, e->off))->gen == ld->gen) {
-        report(ld, line_of(n), "duplicate <%s> (first at %s:%u)", e->name, m->at.file, m->at.line);
+        report(ld, scn_line_of(n), "duplicate <%s> (first at %s:%u)", e->name, m->at.file,
+               m->at.line);
         return;
     }
     m->gen = ld->gen;
-    m->at = (struct scn_where){ld->file, line_of(n)};
+    m->at = (struct scn_where){ld->file, scn_line_of(n)};
 
     for (xmlAttr *a = n->properties; a != NULL; a = a->next) {
         const struct scn_attr *row = NULL;
@@ -623,28 +519,28 @@ static void walk(struct load *ld, const struct elem *e, void *parent, xmlNode *n
         if (row == NULL) {
             const char *prefix =
                 a->ns != NULL && a->ns->prefix != NULL ? (const char *)a->ns->prefix : "";
-            report(ld, attr_line(n, a), "unknown attribute \"%s%s%s\" on <%s>", prefix,
+            report(ld, scn_attr_line(n, a), "unknown attribute \"%s%s%s\" on <%s>", prefix,
                    *prefix ? ":" : "", a->name, e->name);
             continue;
         }
         i = (size_t)(row - e->attrs);
         seen |= 1u << i;
-        m->attr[i] = (struct scn_where){ld->file, attr_line(n, a)};
+        m->attr[i] = (struct scn_where){ld->file, scn_attr_line(n, a)};
         if ((int)i == e->key)
             continue; /* applied by keyed() */
         v = xmlNodeListGetString(n->doc, a->children, 1);
         m->bad[i] = scn_parse_value(&ld->s->pool, row, v != NULL ? (const char *)v : "", obj, why,
                                     sizeof(why)) != 0;
         if (m->bad[i])
-            report(ld, attr_line(n, a), "bad value \"%s\" for %s: %s",
+            report(ld, scn_attr_line(n, a), "bad value \"%s\" for %s: %s",
                    v != NULL ? (const char *)v : "", row->name, why);
         xmlFree(v);
     }
     for (size_t i = 0; i < e->num_attrs; i++)
         if ((e->attrs[i].flags & SCN_F_REQUIRED) != 0 && (seen & (1u << i)) == 0 &&
             (int)i != e->key)
-            report(ld, line_of(n), "missing required attribute \"%s\" on <%s>", e->attrs[i].name,
-                   e->name);
+            report(ld, scn_line_of(n), "missing required attribute \"%s\" on <%s>",
+                   e->attrs[i].name, e->name);
 
     for (xmlNode *c = n->children; c != NULL; c = c->next) {
         if (c->type == XML_ELEMENT_NODE) {
@@ -652,7 +548,7 @@ static void walk(struct load *ld, const struct elem *e, void *parent, xmlNode *n
         } else if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && !e->text &&
                    !text_reported && c->content != NULL &&
                    c->content[strspn((const char *)c->content, " \t\r\n")] != '\0') {
-            report(ld, line_of(c), "unexpected text in <%s>", e->name);
+            report(ld, scn_line_of(c), "unexpected text in <%s>", e->name);
             text_reported = 1;
         }
     }
@@ -674,7 +570,8 @@ static void validate(struct load *ld, xmlDoc *doc)
     ld->phase = PHASE_SCHEMA;
     xmlRelaxNGSetValidStructuredErrors(vc, on_xml_error, ld);
     if (xmlRelaxNGValidateDoc(vc, doc) != 0 && ld->schema_errs.count == 0)
-        report(ld, line_of(xmlDocGetRootElement(doc)), "schema: the document does not validate");
+        report(ld, scn_line_of(xmlDocGetRootElement(doc)),
+               "schema: the document does not validate");
     xmlRelaxNGFreeValidCtxt(vc);
 }
 
@@ -733,9 +630,9 @@ static void load_file(struct load *ld, const char *path)
         return;
     }
     root = xmlDocGetRootElement(doc);
-    scan_tags(ld, buf, buf + len, root);
+    scn_scan_tags(&ld->tmp, buf, buf + len, root);
     if (root == NULL || strcmp((const char *)root->name, "scenario") != 0 || !in_ns(root)) {
-        report(ld, line_of(root), "the root element must be <scenario xmlns=\"%s\">", SCN_NS);
+        report(ld, scn_line_of(root), "the root element must be <scenario xmlns=\"%s\">", SCN_NS);
         ld->broken = 1;
         goto done;
     }
@@ -743,11 +640,11 @@ static void load_file(struct load *ld, const char *path)
     ld->real[ld->depth++] =
         h2o_strdup(&ld->tmp, realpath(path, real) != NULL ? real : path, SIZE_MAX).base;
     if ((ext = xmlGetNoNsProp(root, (const xmlChar *)"extends")) != NULL)
-        extend(ld, attr_line(root, xmlHasNsProp(root, (const xmlChar *)"extends", NULL)),
+        extend(ld, scn_attr_line(root, xmlHasNsProp(root, (const xmlChar *)"extends", NULL)),
                (const char *)ext);
 
     ld->gen++;
-    ld->root_line = line_of(root);
+    ld->root_line = scn_line_of(root);
     before = ld->errs->count;
     validate(ld, doc);
     walk(ld, &scenario_elem, &ld->d, root);

@@ -133,10 +133,11 @@ class Healthy(unittest.TestCase):
 
     def test_http2_by_alpn(self):
         p = subprocess.run(["curl", "-sS", "--http2", "--cacert", self.s.ca, "-o", "/dev/null",
-                            "-w", "%{http_version} %{http_code}", *self.s.resolve_args(),
+                            "-u", "%s:%s" % ADMIN, "-w", "%{http_version} %{http_code}",
+                            *self.s.resolve_args(),
                             self.s.url("mail.contoso.com", "/EWS/mrsproxy.svc")],
                            capture_output=True, text=True, timeout=TIMEOUT)
-        self.assertEqual(p.stdout, "2 401", p.stderr)
+        self.assertEqual(p.stdout, "2 200", p.stderr)
 
     def autodiscover(self, body, *args):
         return self.s.curl("autodiscover.contoso.com", "/autodiscover/autodiscover.xml",

@@ -118,8 +118,15 @@ static void test_healthy(void **state)
     assert_int_equal(ex1->autodiscover.auth, SCN_AUTH_BASIC | SCN_AUTH_WINDOWS);
     assert_true(ex1->mrsproxy_enabled);
     assert_int_equal(ex1->mrsproxy_max_connections, 100);
+    assert_null(ex1->ews.deny); /* defaults of the newer attributes */
+    assert_int_equal(ex1->ews.num_deny, 0);
+    assert_int_equal(ex1->autodiscover.num_deny, 0);
+    assert_null(ex1->ews.redirect_url);
+    assert_null(ex1->autodiscover.redirect_url);
+    assert_string_equal(ex1->oa_external_host, "mail.contoso.com"); /* EWS external URL's host */
+    assert_false(s->ntlmv1);
     assert_string_equal(ex1->at.file, HEALTHY);
-    assert_int_equal(ex1->at.line, 106);
+    assert_int_equal(ex1->at.line, 111);
 
     assert_int_equal(s->num_accounts, 2);
     assert_string_equal(s->accounts[0].sam, "admin");
@@ -129,13 +136,15 @@ static void test_healthy(void **state)
     assert_true(s->accounts[0].admin);
     assert_string_equal(s->accounts[0].mailbox, "admin@contoso.com");
     assert_ptr_equal(s->accounts[0].server, ex1);
+    assert_int_equal(s->accounts[0].state, SCN_ACCOUNT_ENABLED);
+    assert_null(s->accounts[0].redirect_addr);
     assert_string_equal(s->accounts[1].sam, "user1");
     assert_string_equal(s->accounts[1].upn, "user1@contoso.com"); /* default */
     assert_string_equal(s->accounts[1].password, "Passw0rd1");
     assert_string_equal(s->accounts[1].display_name, "User One");
     assert_false(s->accounts[1].admin);
     assert_ptr_equal(s->accounts[1].server, ex1);
-    assert_int_equal(s->accounts[1].at.line, 74);
+    assert_int_equal(s->accounts[1].at.line, 79);
 
     assert_int_equal(s->num_certs, 1);
     assert_string_equal(s->certs[0].id, "mail");
@@ -204,6 +213,9 @@ static void test_all_values(void **state)
     assert_int_equal(fab2->mrsproxy_max_connections, 0);
     assert_int_equal(fab2->autodiscover.auth, 0);
     assert_null(fab2->autodiscover.external_url);
+    /* Outlook Anywhere by default: the EWS external URL's host, lower case, without the port */
+    assert_string_equal(fab2->oa_external_host, "mail.fabrikam.example.org");
+    assert_null(fab3->oa_external_host); /* no EWS external URL */
     assert_string_equal(fab3->fqdn, "fab3.fabrikam.example.org");
     assert_int_equal(fab3->build[0], 15);
     assert_int_equal(fab3->build[1], 2);
@@ -240,6 +252,90 @@ static void test_all_values(void **state)
     assert_false(l->tls);
     assert_null(l->cert);
     assert_ptr_equal(l->server, fab3);
+    scn_unref(s);
+}
+
+/* Account state and redirect, deny rules, redirect-url, Outlook Anywhere, hosts, ntlmv1. */
+static void test_new_values(void **state)
+{
+    struct scn *s = load_ok(data("new-values.xml"));
+    const struct scn_server *ex1 = &s->servers[0];
+    struct scn_account *admin, *user1, *moved, *off;
+    const struct scn_listener *l;
+    (void)state;
+
+    assert_true(s->ntlmv1);
+    assert_int_equal(s->num_accounts, 4);
+    admin = &s->accounts[0], user1 = &s->accounts[1], moved = &s->accounts[2];
+    off = &s->accounts[3];
+    assert_int_equal(admin->state, SCN_ACCOUNT_ENABLED);
+    assert_null(admin->redirect_addr);
+    assert_int_equal(user1->state, SCN_ACCOUNT_LOCKED);
+    assert_string_equal(user1->redirect_addr, "user1@contoso.mail.onmicrosoft.com");
+    assert_string_equal(user1->mailbox, "user1@contoso.com"); /* kept from healthy */
+    assert_int_equal(moved->state, SCN_ACCOUNT_PASSWORD_EXPIRED);
+    assert_string_equal(moved->redirect_addr, "moved@contoso.mail.onmicrosoft.com");
+    assert_null(moved->mailbox); /* a redirect without a mailbox is fine */
+    assert_int_equal(off->state, SCN_ACCOUNT_DISABLED);
+    assert_null(off->redirect_addr);
+
+    /* "USER1 off user1": names compared without case, each account once, in written order */
+    assert_int_equal(ex1->ews.num_deny, 2);
+    assert_ptr_equal(ex1->ews.deny[0], user1);
+    assert_ptr_equal(ex1->ews.deny[1], off);
+    assert_int_equal(ex1->autodiscover.num_deny, 1);
+    assert_ptr_equal(ex1->autodiscover.deny[0], admin);
+    assert_null(ex1->ews.redirect_url);
+    assert_string_equal(ex1->autodiscover.redirect_url,
+                        "https://autodiscover.other.example/autodiscover/autodiscover.xml");
+    assert_string_equal(ex1->oa_external_host, "oa.contoso.com");
+
+    /* hosts replaces the derived list: lower case, without duplicates */
+    l = scn_listener_by_name(s, "edge");
+    assert_int_equal(l->num_hosts, 2);
+    assert_string_equal(l->hosts[0], "mail.contoso.com");
+    assert_string_equal(l->hosts[1], "autodiscover.contoso.com");
+    l = scn_listener_by_name(s, "ad");
+    assert_int_equal(l->num_hosts, 1);
+    assert_string_equal(l->hosts[0], "autodiscover.contoso.com");
+    scn_unref(s);
+}
+
+/* An overlay changes only what it writes; "" clears a redirect, a deny list, a hosts override. */
+static void test_new_values_overlay(void **state)
+{
+    struct scn *s = load_ok(data("new-values-overlay.xml"));
+    const struct scn_server *ex1 = &s->servers[0];
+    const struct scn_listener *l;
+    (void)state;
+
+    assert_true(s->ntlmv1); /* from new-values */
+    assert_int_equal(s->accounts[1].state, SCN_ACCOUNT_ENABLED);
+    assert_null(s->accounts[1].redirect_addr);
+    assert_int_equal(s->accounts[2].state, SCN_ACCOUNT_PASSWORD_EXPIRED);
+    assert_null(ex1->ews.deny);
+    assert_int_equal(ex1->ews.num_deny, 0);
+    assert_int_equal(ex1->autodiscover.num_deny, 1);
+    assert_ptr_equal(ex1->autodiscover.deny[0], &s->accounts[0]);
+    assert_null(ex1->autodiscover.redirect_url);
+    assert_string_equal(ex1->oa_external_host, "oa.contoso.com"); /* written: does not follow */
+    l = scn_listener_by_name(s, "edge");
+    assert_int_equal(l->num_hosts, 3); /* hosts="": derived again, from the new URL */
+    assert_string_equal(l->hosts[0], "owa.contoso.com");
+    assert_string_equal(l->hosts[1], "ex1.contoso.com");
+    assert_string_equal(l->hosts[2], "autodiscover.contoso.com");
+    assert_int_equal(scn_listener_by_name(s, "ad")->num_hosts, 1);
+    scn_unref(s);
+}
+
+/* external-hostname="" is no external host name at all; absent, the EWS external URL's host. */
+static void test_outlook_anywhere(void **state)
+{
+    struct scn *s = load_ok(data("oa-empty.xml"));
+    (void)state;
+
+    assert_null(scn_server_by_name(s, "EX1")->oa_external_host);
+    assert_string_equal(scn_server_by_name(s, "EX2")->oa_external_host, "ex2.contoso.com");
     scn_unref(s);
 }
 
@@ -299,6 +395,23 @@ static void test_invalid_files(void **state)
                                   "organization line 3 and organisation");
     EXPECT("doctype.xml", "2: DOCTYPE is not allowed");
     EXPECT("missing-base.xml", "3: extends \"no-such-base\": no such scenario");
+    EXPECT("bad-state.xml", "6: bad value \"frozen\" for state: expected enabled, disabled, locked "
+                            "or password-expired");
+    EXPECT("redirect-url-on-ews.xml", "5: unknown attribute \"redirect-url\" on <ews>");
+    EXPECT("deny-unknown.xml", "6: deny: no account \"nobody\"", "7: deny: no account \"Nobody2\"");
+}
+
+static void test_new_values_errors(void **state)
+{
+    (void)state;
+    EXPECT("bad-new-values.xml", "4: bad value \"yes\" for ntlmv1: expected true or false",
+           "5: bad value \"user1\" for redirect-addr: expected an address such as user@contoso.com",
+           "8: bad value \"admin user,1\" for deny: expected 0 to 32 account names separated by "
+           "spaces",
+           "9: bad value \"https://mail.contoso.com/\" for external-hostname: expected a DNS name "
+           "such as contoso.com",
+           "11: bad value \"mail.contoso.com *.contoso.com\" for hosts: expected 1 to 32 DNS names "
+           "separated by spaces, or \"\"");
 }
 
 static void test_duplicate_account(void **state)
@@ -524,8 +637,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthy),
         cmocka_unit_test(test_all_values),
+        cmocka_unit_test(test_new_values),
+        cmocka_unit_test(test_new_values_overlay),
+        cmocka_unit_test(test_outlook_anywhere),
         cmocka_unit_test(test_lookups),
         cmocka_unit_test(test_invalid_files),
+        cmocka_unit_test(test_new_values_errors),
         cmocka_unit_test(test_duplicate_account),
         cmocka_unit_test(test_several_errors),
         cmocka_unit_test(test_quiet),

@@ -1,0 +1,70 @@
+"""A real NTLM client for the integration tests, run as its own process: Python's hashlib takes
+MD4 from OpenSSL, and Debian 12's OpenSSL 3 keeps it in the legacy provider, which must be
+enabled (OPENSSL_CONF) before the process starts — as the README tells users.
+
+usage: ntlm_client.py MODE URL PORT CA USER PASSWORD
+  requests  requests + requests_ntlm (HttpNtlmAuth) against URL; prints the status
+  split     NEGOTIATE on one TLS connection, AUTHENTICATE on another; prints both statuses
+The URL's host is connected to 127.0.0.1:PORT (no /etc/hosts needed); certificates are checked
+against CA for the URL's real host name. Prints one JSON line.
+"""
+import base64
+import http.client
+import json
+import socket
+import ssl
+import sys
+import urllib.parse
+
+
+def main():
+    mode, url, port, ca, user, password = sys.argv[1:7]
+    port = int(port)
+    u = urllib.parse.urlsplit(url)
+    if mode == "requests":
+        import requests
+        import urllib3.util.connection
+        from requests_ntlm import HttpNtlmAuth
+
+        real = urllib3.util.connection.create_connection
+
+        def to_mock(address, *args, **kw):
+            return real(("127.0.0.1", port), *args, **kw)
+
+        urllib3.util.connection.create_connection = to_mock
+        r = requests.get(url, auth=HttpNtlmAuth(user, password), verify=ca, timeout=20)
+        print(json.dumps({"status": r.status_code,
+                          "www_authenticate": r.headers.get("WWW-Authenticate")}))
+        return
+    if mode == "split":
+        from ntlm_auth.ntlm import NtlmContext
+
+        domain, name = user.split("\\", 1) if "\\" in user else (None, user)
+        ctx = NtlmContext(name, password, domain=domain)
+        tls = ssl.create_default_context(cafile=ca)
+
+        def connect():
+            c = http.client.HTTPSConnection(u.hostname, port, context=tls, timeout=20)
+            c.sock = tls.wrap_socket(socket.create_connection(("127.0.0.1", port), 20),
+                                     server_hostname=u.hostname)
+            return c
+
+        a = connect()
+        a.request("GET", u.path, headers={
+            "Authorization": "NTLM " + base64.b64encode(ctx.step()).decode()})
+        r1 = a.getresponse()
+        r1.read()
+        challenge = r1.getheader("WWW-Authenticate").split(" ", 1)[1]
+        b = connect()
+        b.request("GET", u.path, headers={
+            "Authorization": "NTLM " + base64.b64encode(
+                ctx.step(base64.b64decode(challenge))).decode()})
+        r2 = b.getresponse()
+        r2.read()
+        print(json.dumps({"statuses": [r1.status, r2.status]}))
+        return
+    raise SystemExit("unknown mode " + mode)
+
+
+if __name__ == "__main__":
+    main()

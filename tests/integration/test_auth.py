@@ -1,0 +1,168 @@
+"""Authentication as IIS does it, through real clients: curl (--basic, --ntlm, --negotiate over
+gss-ntlmssp), requests-ntlm, HTTP/2 fallback, connection binding, account states and an
+authorization rule; each case checks the status, the headers and the IIS log triple."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+from harness import Server, TIMEOUT
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ADMIN, PASSWORD = "admin", "P@ssw0rd!"
+MRS = "/EWS/mrsproxy.svc"
+
+LEGACY_CNF = textwrap.dedent("""\
+    openssl_conf = openssl_init
+    [openssl_init]
+    providers = provider_sect
+    [provider_sect]
+    default = default_sect
+    legacy = legacy_sect
+    [default_sect]
+    activate = 1
+    [legacy_sect]
+    activate = 1
+    """)
+
+
+def overlay(body, name="lab"):
+    return ('<scenario xmlns="urn:mrsmock:scenario:1" name="%s" extends="healthy">\n%s\n'
+            '</scenario>\n' % (name, body))
+
+
+class Auth(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.cnf = os.path.join(cls.tmp.name, "openssl-legacy.cnf")
+        with open(cls.cnf, "w") as f:
+            f.write(LEGACY_CNF)
+        cls.ntlm_user_file = os.path.join(cls.tmp.name, "ntlm-users")
+        with open(cls.ntlm_user_file, "w") as f:
+            f.write("CONTOSO:admin:%s\n" % PASSWORD)
+        cls.s = Server("healthy")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+        cls.tmp.cleanup()
+
+    def last_lines(self, n):
+        return [tuple(f[11:14]) + (f[7],) for f in self.s.w3c_lines()[1][-n:]]
+
+    def code(self, *args, host="mail.contoso.com", path=MRS, env=None):
+        p = subprocess.run(["curl", "-sS", "--cacert", self.s.ca, *self.s.resolve_args(),
+                            "-o", "/dev/null", "-w", "%{http_version} %{http_code}", *args,
+                            self.s.url(host, path)], capture_output=True, text=True,
+                           timeout=TIMEOUT, env=env)
+        return p.stdout
+
+    def test_basic_right_and_wrong(self):
+        self.assertEqual(self.code("--http1.1", "--basic", "-u", "%s:%s" % (ADMIN, PASSWORD)),
+                         "1.1 200")
+        self.assertEqual(self.last_lines(1), [("200", "0", "0", "admin")])
+        self.assertEqual(self.code("--http1.1", "--basic", "-u", "%s:nope" % ADMIN), "1.1 401")
+        self.assertEqual(self.last_lines(1), [("401", "1", "1326", "-")])
+
+    def test_ntlm_right_and_wrong(self):
+        self.assertEqual(self.code("--ntlm", "-u", "CONTOSO\\%s:%s" % (ADMIN, PASSWORD)),
+                         "1.1 200")
+        self.assertEqual(self.last_lines(2), [("401", "1", "2148074254", "-"),
+                                              ("200", "0", "0", "CONTOSO\\admin")])
+        self.assertEqual(self.code("--ntlm", "-u", "CONTOSO\\%s:wrong" % ADMIN), "1.1 401")
+        self.assertEqual(self.last_lines(2), [("401", "1", "2148074254", "-"),
+                                              ("401", "1", "2148074252", "-")])
+        # a UPN with no domain is resolved by UPN, as Windows does
+        self.assertEqual(self.code("--ntlm", "-u", "admin@contoso.com:%s" % PASSWORD), "1.1 200")
+
+    def test_negotiate_spnego_wrapped_ntlm(self):
+        env = dict(os.environ, NTLM_USER_FILE=self.ntlm_user_file)
+        self.assertEqual(self.code("--negotiate", "-u", ":", env=env), "1.1 200")
+        self.assertEqual(self.last_lines(2), [("401", "1", "2148074254", "-"),
+                                              ("200", "0", "0", "CONTOSO\\admin")])
+
+    def test_challenge_headers_for_the_middle_leg(self):
+        st, h, _, _, _ = self.s.curl("mail.contoso.com", MRS, "--http1.1", "-H",
+                                     "Authorization: NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==")
+        self.assertEqual(st, 401)
+        wa = [v for k, v in h if k.lower() == "www-authenticate"]
+        self.assertEqual(len(wa), 1)
+        self.assertTrue(wa[0].startswith("NTLM TlRMTVNTUAAC"), wa)
+
+    def test_garbled_tokens(self):
+        for tok in ("NTLM !!!!", "NTLM TlRMTVNTUAAD", "Negotiate YII=", "NTLM " + "A" * 9000,
+                    "Negotiate TlRMTVNTUAADAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"):
+            self.assertEqual(self.code("--http1.1", "-H", "Authorization: " + tok), "1.1 401", tok)
+            self.assertEqual(self.last_lines(1)[0][:3], ("401", "1", "2148074248"), tok)
+
+    def python_client(self, mode, user, password):
+        env = dict(os.environ, OPENSSL_CONF=self.cnf)
+        p = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "ntlm_client.py"), mode,
+                            self.s.url("mail.contoso.com", MRS).replace(":%d" % self.s.port, ""),
+                            str(self.s.port), self.s.ca, user, password],
+                           capture_output=True, text=True, timeout=TIMEOUT, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads(p.stdout)
+
+    def test_requests_ntlm(self):
+        self.assertEqual(self.python_client("requests", "CONTOSO\\admin", PASSWORD)["status"],
+                         200)
+        self.assertEqual(self.python_client("requests", "CONTOSO\\admin", "bad")["status"], 401)
+
+    def test_ntlm_is_bound_to_the_connection(self):
+        r = self.python_client("split", "CONTOSO\\admin", PASSWORD)
+        self.assertEqual(r["statuses"], [401, 401])
+        self.assertEqual(self.last_lines(2), [("401", "1", "2148074254", "-"),
+                                              ("401", "1", "2148074248", "-")])
+
+    def test_http2_falls_back_to_http11_for_windows_auth(self):
+        # anonymous: IIS resets the HTTP/2 stream; curl retries over HTTP/1.1
+        self.assertEqual(self.code("--http2"), "1.1 401")
+        # Basic over HTTP/2 is served over HTTP/2
+        self.assertEqual(self.code("--http2", "-u", "%s:%s" % (ADMIN, PASSWORD)), "2 200")
+        self.assertEqual(self.code("--http2", "--ntlm", "-u", "CONTOSO\\%s:%s" %
+                                   (ADMIN, PASSWORD)), "1.1 200")
+
+
+class AuthScenarios(unittest.TestCase):
+    """Account states and an authorization rule, from a user's own scenario file."""
+
+    def test_states_and_deny(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "states.xml")
+            with open(path, "w") as f:
+                f.write(overlay(textwrap.dedent("""\
+                    <organization>
+                      <account sam="off" password="Passw0rd!" state="disabled"/>
+                      <account sam="locked" password="Passw0rd!" state="locked"/>
+                      <account sam="old" password="Passw0rd!" state="password-expired"/>
+                    </organization>
+                    <server name="EX1"><ews deny="user1"/></server>""")))
+            with Server(path) as s:
+                def basic(user, pw="Passw0rd!"):
+                    st, _, _, _, _ = s.curl("mail.contoso.com", MRS, "--http1.1",
+                                            "-u", "%s:%s" % (user, pw))
+                    return st
+                self.assertEqual(basic("off"), 401)
+                self.assertEqual(basic("locked"), 401)
+                self.assertEqual(basic("old"), 401)
+                self.assertEqual(basic("user1", "Passw0rd1"), 403)
+                self.assertEqual(basic(ADMIN, PASSWORD), 200)
+                p = subprocess.run(["curl", "-sS", "--cacert", s.ca, *s.resolve_args(), "-o",
+                                    "/dev/null", "-w", "%{http_code}", "--ntlm", "-u",
+                                    "CONTOSO\\off:Passw0rd!", s.url("mail.contoso.com", MRS)],
+                                   capture_output=True, text=True, timeout=TIMEOUT)
+                self.assertEqual(p.stdout, "401")
+                s.stop()
+                lines = [tuple(f[11:14]) for f in s.w3c_lines()[1]]
+        self.assertEqual(lines, [("401", "1", "1331"), ("401", "1", "1909"),
+                                 ("401", "1", "1330"), ("403", "0", "5"), ("200", "0", "0"),
+                                 ("401", "1", "2148074254"), ("401", "1", "2148074252")])
+
+
+if __name__ == "__main__":
+    unittest.main()
