@@ -166,3 +166,67 @@ class AuthScenarios(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BundledAuthScenarios(unittest.TestCase):
+    """wrong-credentials, basic-auth-missing, negotiate-forbidden: what the client sees and
+    the IIS lines that tell the causes apart."""
+
+    def run_curl(self, s, *args):
+        p = subprocess.run(["curl", "-sS", "--cacert", s.ca, *s.resolve_args(), "-D", "-",
+                            "-o", "/dev/null", *args, s.url("mail.contoso.com", MRS)],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        status = [int(l.split()[1]) for l in p.stdout.splitlines() if l.startswith("HTTP/")]
+        auth = [l.split(":", 1)[1].strip() for l in p.stdout.splitlines()
+                if l.lower().startswith("www-authenticate:")]
+        return status, auth
+
+    def triples(self, s):
+        return [tuple(f[11:14]) + (f[7],) for f in s.w3c_lines()[1]]
+
+    def test_wrong_credentials(self):
+        with Server("wrong-credentials") as s:
+            st, _ = self.run_curl(s, "--ntlm", "-u", "CONTOSO\\admin:" + PASSWORD)
+            self.assertEqual(st[-1], 401)
+            st, auth = self.run_curl(s, "--http1.1", "-u", "admin:" + PASSWORD)
+            self.assertEqual(st, [401])
+            # what a WCF client prints: the headers joined with ","
+            self.assertEqual(",".join(auth), 'Negotiate,NTLM,Basic realm="mail.contoso.com"')
+            st, _ = self.run_curl(s, "--ntlm", "-u", "CONTOSO\\admin:N3w-P@ssw0rd!2026")
+            self.assertEqual(st[-1], 200)
+            s.stop()
+            self.assertEqual(self.triples(s), [
+                ("401", "1", "2148074254", "-"), ("401", "1", "2148074252", "-"),
+                ("401", "1", "1326", "-"),
+                ("401", "1", "2148074254", "-"), ("200", "0", "0", "CONTOSO\\admin")])
+
+    def test_basic_auth_missing(self):
+        with Server("basic-auth-missing") as s:
+            st, auth = self.run_curl(s, "--http1.1", "--basic", "-u", "admin:" + PASSWORD)
+            self.assertEqual(st, [401])
+            self.assertEqual(",".join(auth), "Negotiate,NTLM")
+            st, _ = self.run_curl(s, "--ntlm", "-u", "CONTOSO\\admin:" + PASSWORD)
+            self.assertEqual(st[-1], 200)
+            s.stop()
+            self.assertEqual(self.triples(s)[0], ("401", "2", "5", "-"))
+
+    def test_negotiate_forbidden(self):
+        env = dict(os.environ)
+        with tempfile.TemporaryDirectory() as d:
+            users = os.path.join(d, "users")
+            with open(users, "w") as f:
+                f.write("CONTOSO:admin:%s\n" % PASSWORD)
+            env["NTLM_USER_FILE"] = users
+            with Server("negotiate-forbidden") as s:
+                p = subprocess.run(["curl", "-sS", "--cacert", s.ca, *s.resolve_args(), "-o",
+                                    "/dev/null", "-w", "%{http_code}", "--negotiate", "-u", ":",
+                                    s.url("mail.contoso.com", MRS)], capture_output=True,
+                                   text=True, timeout=TIMEOUT, env=env)
+                self.assertEqual(p.stdout, "403")
+                # another account is not denied
+                st, _ = self.run_curl(s, "--http1.1", "-u", "user1:Passw0rd1")
+                self.assertEqual(st, [200])
+                s.stop()
+                self.assertEqual(self.triples(s), [
+                    ("401", "1", "2148074254", "-"), ("403", "0", "5", "CONTOSO\\admin"),
+                    ("200", "0", "0", "user1")])
