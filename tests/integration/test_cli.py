@@ -154,3 +154,32 @@ class Limits(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Timeouts(unittest.TestCase):
+    """IIS closes an idle keep-alive connection (connectionTimeout) and drops a handshake that
+    never finishes; both bounded by the scenario's <limits>. Waits are for the server's close,
+    with a deadline, never a fixed sleep."""
+
+    def test_idle_and_handshake_timeouts(self):
+        import http.client
+        import ssl
+        import time
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "quick.xml")
+            write(path, overlay('<limits idle-timeout="300ms" handshake-timeout="300ms"/>'))
+            with Server(path) as s:
+                ctx = ssl.create_default_context(cafile=s.ca)
+                raw = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+                tls = ctx.wrap_socket(raw, server_hostname="mail.contoso.com")
+                conn = http.client.HTTPSConnection("mail.contoso.com", s.port, context=ctx)
+                conn.sock = tls
+                conn.request("GET", "/EWS/mrsproxy.svc")
+                self.assertEqual(conn.getresponse().read(), b"")
+                start = time.monotonic()
+                self.assertEqual(tls.recv(1), b"")  # the server closed the idle connection
+                self.assertLess(time.monotonic() - start, 10)
+                tls.close()
+                # a client that connects and never starts TLS is dropped
+                with socket.create_connection(("127.0.0.1", s.port), timeout=10) as mute:
+                    self.assertEqual(mute.recv(1), b"")

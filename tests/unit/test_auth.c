@@ -1,0 +1,95 @@
+/*
+ * test_auth — logons as Windows resolves them (auth_logon): the three forms of a user name,
+ * case rules, and refusals, against the bundled `healthy` scenario. The handshakes themselves
+ * (Basic, NTLM, Negotiate on a connection) are exercised by real clients in
+ * tests/integration/test_auth.py.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "auth.h"
+#include "scenario.h"
+
+#define HEALTHY MRSMOCK_SRCDIR "/scenarios/healthy.xml"
+
+static int setup(void **state)
+{
+    struct scn_errors e = {0};
+    *state = scn_load(HEALTHY, &e);
+    scn_errors_free(&e);
+    return *state == NULL ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    scn_unref(*state);
+    return 0;
+}
+
+static const struct scn_account *logon(const struct scn *s, const char *user, const char *pw)
+{
+    return auth_logon(s, user, strlen(user), pw, strlen(pw));
+}
+
+static void test_forms_of_the_user_name(void **state)
+{
+    const struct scn *s = *state;
+    const char *forms[] = {"admin",        "ADMIN",           "CONTOSO\\admin",
+                           "contoso\\Admin", "admin@contoso.com", "Admin@CONTOSO.COM",
+                           "contoso.com\\admin"};
+
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        const struct scn_account *a = logon(s, forms[i], "P@ssw0rd!");
+        if (a == NULL)
+            fail_msg("%s was refused", forms[i]);
+        assert_string_equal(a->sam, "admin");
+    }
+    assert_string_equal(logon(s, "user1", "Passw0rd1")->sam, "user1");
+}
+
+static void test_refusals(void **state)
+{
+    const struct scn *s = *state;
+
+    /* passwords are case-sensitive, user names are not */
+    assert_null(logon(s, "admin", "p@ssw0rd!"));
+    assert_null(logon(s, "admin", "P@ssw0rd"));
+    assert_null(logon(s, "admin", "P@ssw0rd!!"));
+    assert_null(logon(s, "admin", ""));
+    /* another account's password */
+    assert_null(logon(s, "admin", "Passw0rd1"));
+    /* unknown users and domains */
+    assert_null(logon(s, "nobody", "P@ssw0rd!"));
+    assert_null(logon(s, "FABRIKAM\\admin", "P@ssw0rd!"));
+    assert_null(logon(s, "admin@fabrikam.com", "P@ssw0rd!"));
+    assert_null(logon(s, "", "P@ssw0rd!"));
+    assert_null(logon(s, "\\", "P@ssw0rd!"));
+    assert_null(logon(s, "CONTOSO\\", "P@ssw0rd!"));
+}
+
+static void test_names_with_nul_or_length_limits(void **state)
+{
+    const struct scn *s = *state;
+    char user[] = "admin\0junk";
+
+    /* the length given is what counts, not a NUL inside */
+    assert_null(auth_logon(s, user, sizeof(user) - 1, "P@ssw0rd!", 9));
+    assert_non_null(auth_logon(s, user, 5, "P@ssw0rd!", 9));
+    /* a password with a NUL in it is not the password */
+    assert_null(auth_logon(s, "admin", 5, "P@ssw0rd!\0", 10));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forms_of_the_user_name),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_names_with_nul_or_length_limits),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
