@@ -1,12 +1,13 @@
 /*
  * ntlm — NTLMSSP messages (MS-NLMP) as a Windows server handles them: parse NEGOTIATE, build
  * the CHALLENGE (random server challenge, target info with the organisation's names and a
- * timestamp), parse AUTHENTICATE and verify its NTLMv2 response against a password.
+ * timestamp), parse AUTHENTICATE and verify its NTLMv2 (or, for domains that still accept it,
+ * NTLMv1) response against a password.
  *
  * Bytes in, bytes out: no HTTP, no base64, no connection state (auth_ keeps the challenge on
  * the connection). Every length and offset of a client's message is checked before it is read.
- * MD4 (for the NT hash) comes from OpenSSL's legacy provider, loaded into a library context
- * that only this module uses; HMAC-MD5 from OpenSSL's EVP_MAC.
+ * MD4 (for the NT hash) and DES (for NTLMv1) come from OpenSSL's legacy provider, loaded into a
+ * library context that only this module uses; MD5 and HMAC-MD5 from OpenSSL's EVP.
  */
 #ifndef MRSMOCK_NTLM_H
 #define MRSMOCK_NTLM_H
@@ -57,7 +58,9 @@ int ntlm_message_type(const uint8_t *tok, size_t len);
  * Answers NEGOTIATE (NEG, NEGLEN bytes) with a CHALLENGE for TARGET at NOW_FILETIME (100 ns since
  * 1601, UTC): a random server challenge, flags negotiated as Windows does, TargetName, TargetInfo
  * (AV pairs 2, 1, 4, 3, 5, 7, 0) and a Version. Writes it to OUT (OUTLEN bytes) and its length to
- * *OUTN, fills *ST. Returns 0, or -1 when NEG is not a well-formed NEGOTIATE.
+ * *OUTN, fills *ST. Returns 0, or -1 (*OUTN and *ST untouched) when NEG is not a well-formed
+ * NEGOTIATE, when the CHALLENGE does not fit in OUTLEN bytes or when no random bytes can be had
+ * for the server challenge.
  */
 int ntlm_challenge(const uint8_t *neg, size_t neglen, const struct ntlm_target *target,
                    uint64_t now_filetime, struct ntlm_state *st, uint8_t *out, size_t outlen,
@@ -74,6 +77,17 @@ int ntlm_parse_authenticate(const uint8_t *tok, size_t len, struct ntlm_auth *a)
  * included); comparisons in constant time.
  */
 int ntlm_verify_v2(const struct ntlm_auth *a, const struct ntlm_state *st, const char *password);
+
+/*
+ * Verifies the 24-byte NTLMv1 response of A for the challenge in ST and PASSWORD (UTF-8), as a
+ * domain whose DCs have LmCompatibilityLevel below 5 does (MS-NLMP 3.3.1: NTOWFv1 =
+ * MD4(UTF-16LE(password)), response = DESL(NTOWFv1, challenge)). The challenge is ST's server
+ * challenge, or with extended session security (NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY set in
+ * both ST->flags and A->flags) the first 8 bytes of MD5(server challenge || first 8 bytes of the
+ * 24-byte LM response). Returns 0 when it matches, -1 otherwise (v2 and anonymous responses,
+ * other lengths); comparison in constant time.
+ */
+int ntlm_verify_v1(const struct ntlm_auth *a, const struct ntlm_state *st, const char *password);
 
 /* Loads the legacy provider; 0, or -1 with a cause in ERR (call once at start-up; the first use
  * otherwise loads it). */

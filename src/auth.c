@@ -238,11 +238,13 @@ static int authenticate(struct flow *f, const struct scn_vdir *v, struct auth_co
     }
     if (!na.anonymous)
         a = scn_account_by_logon(f->scn, na.domain, strlen(na.domain), na.user, strlen(na.user));
-    if (a == NULL || !na.v2 || ntlm_verify_v2(&na, &ac->ntlm, a->password) != 0) {
-        /* NTLMv1/LM responses are refused like a wrong password: verifying them is not
-         * emulated (a domain at LmCompatibilityLevel 3 and above refuses them too). */
+    /* NTLMv1 is verified only where the scenario's domain still accepts it (DCs below
+     * LmCompatibilityLevel 5); elsewhere it fails like a wrong password, as on Windows. */
+    if (a == NULL ||
+        (na.v2 ? ntlm_verify_v2(&na, &ac->ntlm, a->password)
+               : !f->scn->ntlmv1 || ntlm_verify_v1(&na, &ac->ntlm, a->password)) != 0) {
         flow_why(f, "auth", "NTLM logon of \"%s\\%s\" failed%s", na.domain, na.user,
-                 na.v2 ? "" : " (not an NTLMv2 response)");
+                 na.v2 || f->scn->ntlmv1 ? "" : " (NTLMv1 refused by the domain)");
         return challenge(f, v, 1, AUTH_SEC_E_LOGON_DENIED);
     }
     if ((st = state_status(a, 1)) != 0) {

@@ -1,6 +1,6 @@
 /*
  * ntlm — NTLMSSP (MS-NLMP) as a Windows Server 2016/2019 answers it: NEGOTIATE in, CHALLENGE
- * out, AUTHENTICATE parsed and its NTLMv2 response verified against a password.
+ * out, AUTHENTICATE parsed and its NTLMv2 (or NTLMv1) response verified against a password.
  *
  * Wire layout (all integers little-endian; "fields" = Len u16, MaxLen u16, Offset u32 from the
  * start of the message; MaxLen is ignored on input and equals Len on output):
@@ -28,9 +28,13 @@
  *   NTLMv2 NtChallengeResponse = NTProofStr (16) + blob: RespType 1, HiRespType 1, 6 zero bytes,
  *   Timestamp (8), ClientChallenge (8), 4 zero bytes, AV pairs, 4 zero bytes.
  *
- * Crypto is OpenSSL's only: MD4 from the legacy provider in a library context private to this
- * module (created once, shared read-only by all threads), HMAC-MD5 from EVP_MAC with a context
- * per call, random bytes from RAND_bytes, comparisons with CRYPTO_memcmp.
+ *   NTLMv1 NtChallengeResponse = 24 bytes, DESL(NTOWFv1, challenge); with extended session
+ *   security the LmChallengeResponse is ClientChallenge (8) + 16 zero bytes.
+ *
+ * Crypto is OpenSSL's only: MD4 and DES-ECB from the legacy provider, MD5 and HMAC from the
+ * default one, all in a library context private to this module (created once, shared read-only
+ * by all threads); a MAC or cipher context per call, random bytes from RAND_bytes, comparisons
+ * with CRYPTO_memcmp.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -88,6 +92,7 @@
 #define NTLM_AUTHENTICATE_MIN 64
 #define NTLM_PROOF_LEN 16
 #define NTLM_BLOB_MIN 28 /* blob header up to and including the 4 zero bytes before AV pairs */
+#define NTLM_V1_LEN 24   /* NTLMv1 NtChallengeResponse, and LmChallengeResponse with ESS */
 #define NTLM_REPLACEMENT 0xfffdu
 
 static const uint8_t ntlm_signature[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', '\0'};
@@ -99,7 +104,8 @@ static const uint8_t ntlm_version[8] = {10, 0, 0x63, 0x45, 0, 0, 0, 15};
 static struct {
     OSSL_LIB_CTX *libctx;
     OSSL_PROVIDER *legacy, *deflt;
-    EVP_MD *md4;
+    EVP_MD *md4, *md5;
+    EVP_CIPHER *des;
     EVP_MAC *hmac;
     int ok;
     char err[200];
@@ -110,6 +116,8 @@ static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
 static void crypto_free(void)
 {
     EVP_MAC_free(crypto.hmac);
+    EVP_CIPHER_free(crypto.des);
+    EVP_MD_free(crypto.md5);
     EVP_MD_free(crypto.md4);
     if (crypto.legacy != NULL)
         OSSL_PROVIDER_unload(crypto.legacy);
@@ -117,7 +125,8 @@ static void crypto_free(void)
         OSSL_PROVIDER_unload(crypto.deflt);
     OSSL_LIB_CTX_free(crypto.libctx);
     crypto.hmac = NULL;
-    crypto.md4 = NULL;
+    crypto.des = NULL;
+    crypto.md4 = crypto.md5 = NULL;
     crypto.legacy = crypto.deflt = NULL;
     crypto.libctx = NULL;
 }
@@ -129,11 +138,15 @@ static void on_crypto_init(void)
     if ((crypto.libctx = OSSL_LIB_CTX_new()) == NULL)
         what = "OSSL_LIB_CTX_new";
     else if ((crypto.legacy = OSSL_PROVIDER_load(crypto.libctx, "legacy")) == NULL)
-        what = "loading OpenSSL's legacy provider (MD4)";
+        what = "loading OpenSSL's legacy provider (MD4, DES)";
     else if ((crypto.deflt = OSSL_PROVIDER_load(crypto.libctx, "default")) == NULL)
         what = "loading OpenSSL's default provider";
     else if ((crypto.md4 = EVP_MD_fetch(crypto.libctx, "MD4", NULL)) == NULL)
         what = "fetching MD4";
+    else if ((crypto.md5 = EVP_MD_fetch(crypto.libctx, "MD5", NULL)) == NULL)
+        what = "fetching MD5";
+    else if ((crypto.des = EVP_CIPHER_fetch(crypto.libctx, "DES-ECB", NULL)) == NULL)
+        what = "fetching DES-ECB";
     else if ((crypto.hmac = EVP_MAC_fetch(crypto.libctx, "HMAC", NULL)) == NULL)
         what = "fetching HMAC";
     if (what != NULL) {
@@ -183,6 +196,51 @@ static int hmac_md5(const uint8_t *key, size_t keylen, const uint8_t *d1, size_t
         outl == 16)
         rc = 0;
     EVP_MAC_CTX_free(ctx);
+    return rc;
+}
+
+/*
+ * DES(KEY7, D) into OUT, CTX reused between calls: the 56 bits of KEY7 spread over the high seven
+ * bits of the eight bytes of a DES key, each low bit set for odd parity (MS-NLMP 6, DES).
+ */
+static int des_7(EVP_CIPHER_CTX *ctx, const uint8_t key7[7], const uint8_t d[8], uint8_t out[8])
+{
+    uint8_t key[8];
+    int n = 0, fin = 0, rc = -1;
+
+    key[0] = key7[0];
+    for (int i = 1; i < 7; i++)
+        key[i] = (uint8_t)(key7[i - 1] << (8 - i) | key7[i] >> i);
+    key[7] = (uint8_t)(key7[6] << 1);
+    for (int i = 0; i < 8; i++) {
+        uint8_t b = key[i] >> 1;
+        b ^= b >> 4;
+        b ^= b >> 2;
+        b ^= b >> 1;
+        key[i] = (uint8_t)((key[i] & 0xfe) | (~b & 1));
+    }
+    if (EVP_EncryptInit_ex2(ctx, crypto.des, key, NULL, NULL) == 1 &&
+        EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 && EVP_EncryptUpdate(ctx, out, &n, d, 8) == 1 &&
+        n == 8 && EVP_EncryptFinal_ex(ctx, out + 8, &fin) == 1 && fin == 0)
+        rc = 0;
+    OPENSSL_cleanse(key, sizeof(key));
+    return rc;
+}
+
+/* DESL(K, D) into OUT (MS-NLMP 6): DES with K[0..7], K[7..14] and K[14..16] + 5 zero bytes. */
+static int desl(const uint8_t k[16], const uint8_t d[8], uint8_t out[24])
+{
+    uint8_t k3[7] = {k[14], k[15], 0, 0, 0, 0, 0};
+    EVP_CIPHER_CTX *ctx;
+    int rc = -1;
+
+    if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+        return -1;
+    if (des_7(ctx, k, d, out) == 0 && des_7(ctx, k + 7, d, out + 8) == 0 &&
+        des_7(ctx, k3, d, out + 16) == 0)
+        rc = 0;
+    EVP_CIPHER_CTX_free(ctx);
+    OPENSSL_cleanse(k3, sizeof(k3));
     return rc;
 }
 
@@ -550,14 +608,33 @@ int ntlm_parse_authenticate(const uint8_t *tok, size_t len, struct ntlm_auth *a)
     return 0;
 }
 
+/* NTOWFv1 = MD4(UTF-16LE(PASSWORD)) into OUT (16 bytes), the NT hash both NTLM versions start
+ * from. */
+static int ntowf_v1(const char *password, uint8_t out[16])
+{
+    struct wbuf pw = {0};
+    unsigned int mdlen = 0;
+    int rc = -1;
+
+    /* each UTF-8 byte gives at most 2 UTF-16LE bytes; +1 so that "" is not malloc(0) */
+    pw.cap = 2 * strlen(password);
+    if ((pw.p = malloc(pw.cap + 1)) == NULL)
+        abort();
+    wb_utf16(&pw, password, 0);
+    if (!pw.err && EVP_Digest(pw.p, pw.len, out, &mdlen, crypto.md4, NULL) == 1 && mdlen == 16)
+        rc = 0;
+    OPENSSL_cleanse(pw.p, pw.cap + 1);
+    free(pw.p);
+    return rc;
+}
+
 int ntlm_verify_v2(const struct ntlm_auth *a, const struct ntlm_state *st, const char *password)
 {
     /* user and domain are at most 255 UTF-8 bytes each: at most 2 UTF-16LE bytes per byte */
     uint8_t names[2 * (sizeof(a->user) + sizeof(a->domain))];
     uint8_t nt_hash[16], ntowf[16], proof[16];
-    struct wbuf who = {.p = names, .cap = sizeof(names)}, pw = {0};
+    struct wbuf who = {.p = names, .cap = sizeof(names)};
     char user[sizeof(a->user)], domain[sizeof(a->domain)];
-    unsigned int mdlen = 0;
     int rc = -1;
 
     if (a == NULL || st == NULL || password == NULL || !a->v2 || a->nt_resp == NULL ||
@@ -570,20 +647,49 @@ int ntlm_verify_v2(const struct ntlm_auth *a, const struct ntlm_state *st, const
     wb_utf16(&who, user, 1);
     wb_utf16(&who, domain, 0);
 
-    pw.cap = 2 * strlen(password);
-    if ((pw.p = malloc(pw.cap + 1)) == NULL)
-        abort();
-    wb_utf16(&pw, password, 0);
-    if (who.err || pw.err || EVP_Digest(pw.p, pw.len, nt_hash, &mdlen, crypto.md4, NULL) != 1 ||
-        mdlen != 16 || hmac_md5(nt_hash, 16, names, who.len, NULL, 0, ntowf) < 0 ||
+    if (who.err || ntowf_v1(password, nt_hash) < 0 ||
+        hmac_md5(nt_hash, 16, names, who.len, NULL, 0, ntowf) < 0 ||
         hmac_md5(ntowf, 16, st->server_challenge, 8, a->nt_resp + NTLM_PROOF_LEN,
                  a->nt_len - NTLM_PROOF_LEN, proof) < 0)
         goto done;
     rc = CRYPTO_memcmp(proof, a->nt_resp, NTLM_PROOF_LEN) == 0 ? 0 : -1;
 done:
-    OPENSSL_cleanse(pw.p, pw.cap + 1);
     OPENSSL_cleanse(nt_hash, sizeof(nt_hash));
     OPENSSL_cleanse(ntowf, sizeof(ntowf));
-    free(pw.p);
+    return rc;
+}
+
+int ntlm_verify_v1(const struct ntlm_auth *a, const struct ntlm_state *st, const char *password)
+{
+    uint8_t nt_hash[16], challenge[8], nonce[16], digest[EVP_MAX_MD_SIZE], expected[NTLM_V1_LEN];
+    unsigned int mdlen = 0;
+    int rc = -1;
+
+    if (a == NULL || st == NULL || password == NULL || a->anonymous || a->nt_resp == NULL ||
+        a->nt_len != NTLM_V1_LEN || crypto_ready() < 0)
+        return -1;
+    /*
+     * ESS counts when the CHALLENGE granted it and the AUTHENTICATE kept it: a client may drop a
+     * flag it was offered but not add one it was not (Samba's server, written against Windows,
+     * clears NTLM2 the same way). Likely Windows: with ESS the LM response must be the
+     * ClientChallenge + Z(16) of MS-NLMP 3.3.1; any other length cannot be one and fails.
+     */
+    if (st->flags & a->flags & NTLM_F_EXTENDED_SESSIONSECURITY) {
+        if (a->lm_resp == NULL || a->lm_len != NTLM_V1_LEN)
+            return -1;
+        memcpy(nonce, st->server_challenge, 8);
+        memcpy(nonce + 8, a->lm_resp, 8);
+        if (EVP_Digest(nonce, sizeof(nonce), digest, &mdlen, crypto.md5, NULL) != 1 || mdlen != 16)
+            return -1;
+        memcpy(challenge, digest, 8);
+    } else {
+        memcpy(challenge, st->server_challenge, 8);
+    }
+    if (ntowf_v1(password, nt_hash) < 0 || desl(nt_hash, challenge, expected) < 0)
+        goto done;
+    rc = CRYPTO_memcmp(expected, a->nt_resp, NTLM_V1_LEN) == 0 ? 0 : -1;
+done:
+    OPENSSL_cleanse(nt_hash, sizeof(nt_hash));
+    OPENSSL_cleanse(expected, sizeof(expected));
     return rc;
 }

@@ -5,6 +5,8 @@ enabled (OPENSSL_CONF) before the process starts — as the README tells users.
 usage: ntlm_client.py MODE URL PORT CA USER PASSWORD
   requests  requests + requests_ntlm (HttpNtlmAuth) against URL; prints the status
   split     NEGOTIATE on one TLS connection, AUTHENTICATE on another; prints both statuses
+  v1        NEGOTIATE and AUTHENTICATE on one connection with an NTLMv1 response
+            (ntlm_compatibility 1, as an old client); prints both statuses
 The URL's host is connected to 127.0.0.1:PORT (no /etc/hosts needed); certificates are checked
 against CA for the URL's real host name. Prints one JSON line.
 """
@@ -36,11 +38,12 @@ def main():
         print(json.dumps({"status": r.status_code,
                           "www_authenticate": r.headers.get("WWW-Authenticate")}))
         return
-    if mode == "split":
+    if mode in ("split", "v1"):
         from ntlm_auth.ntlm import NtlmContext
 
         domain, name = user.split("\\", 1) if "\\" in user else (None, user)
-        ctx = NtlmContext(name, password, domain=domain)
+        ctx = NtlmContext(name, password, domain=domain,
+                          ntlm_compatibility=1 if mode == "v1" else 3)
         tls = ssl.create_default_context(cafile=ca)
 
         def connect():
@@ -55,7 +58,7 @@ def main():
         r1 = a.getresponse()
         r1.read()
         challenge = r1.getheader("WWW-Authenticate").split(" ", 1)[1]
-        b = connect()
+        b = connect() if mode == "split" else a
         b.request("GET", u.path, headers={
             "Authorization": "NTLM " + base64.b64encode(
                 ctx.step(base64.b64decode(challenge))).decode()})

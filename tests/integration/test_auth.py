@@ -29,6 +29,16 @@ LEGACY_CNF = textwrap.dedent("""\
     """)
 
 
+def python_client(cnf, s, mode, user, password):
+    """Runs ntlm_client.py in its own process with the legacy provider enabled."""
+    env = dict(os.environ, OPENSSL_CONF=cnf)
+    p = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "ntlm_client.py"), mode,
+                        "https://mail.contoso.com" + MRS, str(s.port), s.ca, user, password],
+                       capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
 def overlay(body, name="lab"):
     return ('<scenario xmlns="urn:mrsmock:scenario:1" name="%s" extends="healthy">\n%s\n'
             '</scenario>\n' % (name, body))
@@ -99,14 +109,8 @@ class Auth(unittest.TestCase):
             self.assertEqual(self.code("--http1.1", "-H", "Authorization: " + tok), "1.1 401", tok)
             self.assertEqual(self.last_lines(1)[0][:3], ("401", "1", "2148074248"), tok)
 
-    def python_client(self, mode, user, password):
-        env = dict(os.environ, OPENSSL_CONF=self.cnf)
-        p = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "ntlm_client.py"), mode,
-                            self.s.url("mail.contoso.com", MRS).replace(":%d" % self.s.port, ""),
-                            str(self.s.port), self.s.ca, user, password],
-                           capture_output=True, text=True, timeout=TIMEOUT, env=env)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        return json.loads(p.stdout)
+    def python_client(self, mode, user, password, server=None):
+        return python_client(self.cnf, server or self.s, mode, user, password)
 
     def test_requests_ntlm(self):
         self.assertEqual(self.python_client("requests", "CONTOSO\\admin", PASSWORD)["status"],
@@ -118,6 +122,20 @@ class Auth(unittest.TestCase):
         self.assertEqual(r["statuses"], [401, 401])
         self.assertEqual(self.last_lines(2), [("401", "1", "2148074254", "-"),
                                               ("401", "1", "2148074248", "-")])
+
+    def test_ntlmv1_refused_unless_the_domain_accepts_it(self):
+        r = self.python_client("v1", "CONTOSO\\admin", PASSWORD)
+        self.assertEqual(r["statuses"], [401, 401])
+        self.assertEqual(self.last_lines(1)[0][:3], ("401", "1", "2148074252"))
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "v1.xml")
+            with open(path, "w") as f:
+                f.write(overlay('<organization ntlmv1="true"/>'))
+            with Server(path) as s:
+                r = self.python_client("v1", "CONTOSO\\admin", PASSWORD, server=s)
+                self.assertEqual(r["statuses"], [401, 200])
+                r = self.python_client("v1", "CONTOSO\\admin", "wrong", server=s)
+                self.assertEqual(r["statuses"], [401, 401])
 
     def test_http2_falls_back_to_http11_for_windows_auth(self):
         # anonymous: IIS resets the HTTP/2 stream; curl retries over HTTP/1.1

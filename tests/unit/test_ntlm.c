@@ -1,5 +1,6 @@
 /*
- * test_ntlm — NTLMSSP: the NTLMv2 test vectors of MS-NLMP 4.2.4, CHALLENGEs built from
+ * test_ntlm — NTLMSSP: the NTLMv2 test vectors of MS-NLMP 4.2.4 and the NTLMv1 ones of 4.2.2
+ * and 4.2.3, CHALLENGEs built from
  * NEGOTIATEs captured from curl and Windows, AUTHENTICATE round trips built here with the spec's
  * formulas (OpenSSL, in a library context of the test's own), hostile tokens and UTF-16 names.
  */
@@ -288,6 +289,157 @@ static void test_spec_vectors(void **pstate)
     st.server_challenge[7] ^= 1;
     a.nt_len = 16 + 27; /* shorter than a blob header */
     assert_int_equal(ntlm_verify_v2(&a, &st, "Password"), -1);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1); /* a v2 response is no v1 one */
+}
+
+/* ---- (1b) MS-NLMP 4.2.2 and 4.2.3: NTLMv1, without and with extended session security ---- */
+
+/* Challenge flags of 4.2.2 (33 82 02 e2) and 4.2.3 (33 82 0a 82, with ESS). */
+#define V1_FLAGS 0xe2028233u
+#define V1_ESS_FLAGS 0x820a8233u
+
+/* Parses an AUTHENTICATE of the spec's User/Domain/COMPUTER with FLAGS, LM and NT into *A. */
+static void spec_v1_auth(struct state *s, uint32_t flags, const uint8_t *lm, size_t lm_len,
+                         const uint8_t *nt, struct ntlm_auth *a)
+{
+    struct u16 user = ascii16("User"), domain = ascii16("Domain"), ws = ascii16("COMPUTER");
+    size_t len = build_auth(s, &(struct auth_spec){.flags = flags,
+                                                   .lm = lm,
+                                                   .lm_len = lm_len,
+                                                   .nt = nt,
+                                                   .nt_len = 24,
+                                                   .domain = domain.b,
+                                                   .domain_len = domain.n,
+                                                   .user = user.b,
+                                                   .user_len = user.n,
+                                                   .ws = ws.b,
+                                                   .ws_len = ws.n});
+
+    assert_int_equal(ntlm_parse_authenticate(s->tok, len, a), 0);
+    assert_string_equal(a->user, "User");
+    assert_false(a->v2);
+    assert_false(a->anonymous);
+    assert_int_equal(a->nt_len, 24);
+    assert_int_equal(a->lm_len, lm_len);
+}
+
+static const uint8_t v1_nt[24] = {0x67, 0xc4, 0x30, 0x11, 0xf3, 0x02, 0x98, 0xa2,
+                                  0xad, 0x35, 0xec, 0xe6, 0x4f, 0x16, 0x33, 0x1c,
+                                  0x44, 0xbd, 0xbe, 0xd9, 0x27, 0x84, 0x1f, 0x94};
+static const uint8_t v1_ess_nt[24] = {0x75, 0x37, 0xf8, 0x03, 0xae, 0x36, 0x71, 0x28,
+                                      0xca, 0x45, 0x82, 0x04, 0xbd, 0xe7, 0xca, 0xf8,
+                                      0x1e, 0x97, 0xed, 0x26, 0x83, 0x26, 0x72, 0x32};
+/* ClientChallenge aa.. + Z(16) */
+static const uint8_t v1_ess_lm[24] = {0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa};
+
+static void test_spec_vectors_v1(void **pstate)
+{
+    static const uint8_t ntowf_expected[16] = {0xa4, 0xf4, 0x9c, 0x40, 0x65, 0x10, 0xbd, 0xca,
+                                               0xb6, 0x82, 0x4e, 0xe7, 0xc3, 0x0f, 0xd8, 0x52};
+    static const uint8_t lm[24] = {0x98, 0xde, 0xf7, 0xb8, 0x7f, 0x88, 0xaa, 0x5d,
+                                   0xaf, 0xe2, 0xdf, 0x77, 0x96, 0x88, 0xa1, 0x72,
+                                   0xde, 0xf1, 0x1c, 0x7d, 0x5c, 0xcd, 0xef, 0x13};
+    struct state *s = *pstate;
+    struct ntlm_state st = {.server_challenge = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef},
+                            .flags = V1_FLAGS};
+    struct u16 pw = ascii16("Password");
+    uint8_t ntowf[16];
+    unsigned int n = 0;
+    struct ntlm_auth a;
+
+    assert_int_equal(EVP_Digest(pw.b, pw.n, ntowf, &n, s->md4, NULL), 1);
+    assert_memory_equal(ntowf, ntowf_expected, 16);
+
+    /* 4.2.2: DESL(NTOWFv1, ServerChallenge) */
+    spec_v1_auth(s, V1_FLAGS, lm, sizeof(lm), v1_nt, &a);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), 0);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "password"), -1);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password "), -1);
+    assert_int_equal(ntlm_verify_v1(&a, &st, ""), -1);
+    assert_int_equal(ntlm_verify_v2(&a, &st, "Password"), -1);
+    st.server_challenge[0] ^= 0x80;
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1);
+    st.server_challenge[0] ^= 0x80;
+    /* user, domain and LM response do not enter an NTLMv1 response without ESS */
+    spec_v1_auth(s, V1_FLAGS, NULL, 0, v1_nt, &a);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), 0);
+    /* ESS only on one side is not negotiated: the plain response still verifies */
+    spec_v1_auth(s, V1_FLAGS | F_EXTENDED_SESSIONSECURITY, lm, sizeof(lm), v1_nt, &a);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), 0);
+    st.flags = V1_ESS_FLAGS;
+    spec_v1_auth(s, V1_FLAGS, lm, sizeof(lm), v1_nt, &a);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), 0);
+    /* on both sides it is, and the plain response no longer matches */
+    spec_v1_auth(s, V1_ESS_FLAGS, lm, sizeof(lm), v1_nt, &a);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1);
+
+    /* 4.2.3: DESL(NTOWFv1, MD5(ServerChallenge || ClientChallenge)[0..8]) */
+    spec_v1_auth(s, V1_ESS_FLAGS, v1_ess_lm, sizeof(v1_ess_lm), v1_ess_nt, &a);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), 0);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "password"), -1);
+    assert_int_equal(ntlm_verify_v2(&a, &st, "Password"), -1);
+    st.server_challenge[7] ^= 1;
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1);
+    st.server_challenge[7] ^= 1;
+    /* without ESS on either side the server challenge alone is used */
+    st.flags = V1_FLAGS;
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1);
+    st.flags = V1_ESS_FLAGS;
+    a.flags &= ~F_EXTENDED_SESSIONSECURITY;
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1);
+}
+
+static void test_v1_hostile(void **pstate)
+{
+    struct state *s = *pstate;
+    struct ntlm_state st = {.server_challenge = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef},
+                            .flags = V1_ESS_FLAGS};
+    struct ntlm_auth a, good;
+    uint8_t lm[24];
+
+    spec_v1_auth(s, V1_ESS_FLAGS, v1_ess_lm, sizeof(v1_ess_lm), v1_ess_nt, &good);
+    assert_int_equal(ntlm_verify_v1(&good, &st, "Password"), 0);
+
+    /* the client challenge is the LM response's first 8 bytes; the rest is not checked */
+    memcpy(lm, v1_ess_lm, sizeof(lm));
+    lm[0] ^= 1;
+    a = good;
+    a.lm_resp = lm;
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1);
+    lm[0] ^= 1;
+    lm[23] = 0xff;
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), 0);
+    /* with ESS an LM response other than 24 bytes, or none, has no client challenge */
+    static const size_t lm_lens[] = {0, 1, 8, 16, 23, 25, 48};
+    for (size_t i = 0; i < sizeof(lm_lens) / sizeof(lm_lens[0]); i++) {
+        a = good;
+        a.lm_len = lm_lens[i];
+        assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1);
+    }
+    a = good;
+    a.lm_resp = NULL;
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1);
+    /* NT responses of any length but 24 */
+    static const size_t nt_lens[] = {0, 1, 16, 23, 25, 44, 52, 4096};
+    for (size_t i = 0; i < sizeof(nt_lens) / sizeof(nt_lens[0]); i++) {
+        a = good;
+        a.nt_len = nt_lens[i];
+        a.v2 = nt_lens[i] > 24;
+        if (a.nt_len > 24)
+            a.nt_resp = s->out; /* NTLM_MAX_TOKEN bytes, so nothing is read beyond it */
+        assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1);
+    }
+    a = good;
+    a.nt_resp = NULL;
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1);
+    /* anonymous, whatever the response */
+    a = good;
+    a.anonymous = 1;
+    assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1);
+    a = good;
+    assert_int_equal(ntlm_verify_v1(NULL, &st, "Password"), -1);
+    assert_int_equal(ntlm_verify_v1(&a, NULL, "Password"), -1);
+    assert_int_equal(ntlm_verify_v1(&a, &st, NULL), -1);
 }
 
 /* ---- (2) CHALLENGE ---- */
@@ -448,6 +600,7 @@ static int round_trip(struct state *s, struct u16 user, struct u16 user_upper, s
     assert_int_equal(ntlm_parse_authenticate(s->tok, len, &a), 0);
     assert_true(a.v2);
     assert_false(a.anonymous);
+    assert_int_equal(ntlm_verify_v1(&a, &st, pw_server), -1);
     return ntlm_verify_v2(&a, &st, pw_server);
 }
 
@@ -607,10 +760,12 @@ static void test_hostile(void **pstate)
     assert_int_equal(parse_copy(s->tok, len, &a), 0);
     assert_false(a.v2);
     assert_int_equal(ntlm_verify_v2(&a, &st, "P@ssw0rd!"), -1);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "P@ssw0rd!"), -1); /* well-formed, wrong */
     len = valid_auth(s, nt, 16 + 27);
     assert_int_equal(ntlm_parse_authenticate(s->tok, len, &a), 0);
     assert_true(a.v2);
     assert_int_equal(ntlm_verify_v2(&a, &st, "P@ssw0rd!"), -1);
+    assert_int_equal(ntlm_verify_v1(&a, &st, "P@ssw0rd!"), -1);
 
     /* 64 KB: a valid header, then zeros */
     assert_non_null(big = calloc(1, 65536));
@@ -625,6 +780,7 @@ static void test_hostile(void **pstate)
     assert_int_equal(ntlm_message_type(NULL, 100), -1);
     assert_int_equal(ntlm_parse_authenticate(NULL, 0, &a), -1);
     assert_int_equal(ntlm_verify_v2(&a, &st, NULL), -1);
+    assert_int_equal(ntlm_verify_v1(&a, &st, NULL), -1);
 }
 
 /* Random single-byte and header-word mutations of a valid AUTHENTICATE: any result, no crash. */
@@ -646,6 +802,25 @@ static void test_mutations(void **pstate)
         }
         if (ntlm_parse_authenticate(tok, len, &a) == 0)
             (void)ntlm_verify_v2(&a, &st, "x");
+    }
+    free(tok);
+
+    /* and of an NTLMv1 AUTHENTICATE with ESS, so that the LM response is read */
+    st.flags = V1_ESS_FLAGS;
+    len = build_auth(s, &(struct auth_spec){.flags = V1_ESS_FLAGS,
+                                            .lm = v1_ess_lm,
+                                            .lm_len = sizeof(v1_ess_lm),
+                                            .nt = v1_ess_nt,
+                                            .nt_len = sizeof(v1_ess_nt)});
+    assert_non_null(tok = malloc(len));
+    for (int i = 0; i < 20000; i++) {
+        memcpy(tok, s->tok, len);
+        for (int k = 0; k < 3; k++) {
+            seed = seed * 1103515245u + 12345u;
+            tok[(seed >> 8) % len] = (uint8_t)(seed >> 20);
+        }
+        if (ntlm_parse_authenticate(tok, len, &a) == 0)
+            (void)ntlm_verify_v1(&a, &st, "x");
     }
     free(tok);
 }
@@ -723,6 +898,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_spec_vectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spec_vectors_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v1_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_challenge_curl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_challenge_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
