@@ -1,11 +1,41 @@
 /*
- * mrsproxy — /EWS/mrsproxy.svc as a browser and a probe meet it.
+ * mrsproxy — /EWS/mrsproxy.svc: the service page, WCF's transport answers, and the SOAP side:
+ * the WS-RM protocol messages (wsrm.c keeps the sessions), the operations of
+ * IMailboxReplicationProxyService and the faults WCF and MRS write.
+ *
+ * Where this file says "WCF does", the behaviour was read in WCF's reliable session channels
+ * (ReliableReplySessionChannel, ReliableChannelListener, WsrmMessageInfo, WsrmFault) and
+ * Exchange's MRS Proxy service (MailboxReplicationProxyService, VersionInformation,
+ * MailboxReplicationServiceFault) as reference 4 cites them; texts marked unconfirmed are the
+ * likely wording, not seen in a capture.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <libxml/xmlwriter.h>
 
 #include "log.h"
 #include "mrsproxy.h"
+#include "soap.h"
+#include "wsrm.h"
+
+#define NS_SOAP12 "http://www.w3.org/2003/05/soap-envelope"
+#define NS_WSA "http://www.w3.org/2005/08/addressing"
+#define NS_TEMPURI "http://tempuri.org/"
+#define NS_MRS                                                                                     \
+    "http://schemas.datacontract.org/2004/07/Microsoft.Exchange.MailboxReplicationService"
+#define NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
+/* WCF's dispatcher faults (AccessDenied) */
+#define NS_DISPATCHER                                                                              \
+    "http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher"
+#define NS_ARRAYS "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
+/* The contract has no namespace of its own: WCF's default (reference 4.2). */
+#define CONTRACT "http://tempuri.org/IMailboxReplicationProxyService/"
+#define WSA_FAULT "http://www.w3.org/2005/08/addressing/fault"
+#define DISPATCHER_FAULT                                                                           \
+    "http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher/fault"
+#define SOAP12_TYPE "application/soap+xml; charset=utf-8"
 
 /* WCF's service page when the service has no metadata endpoint (httpGetEnabled false): the
  * MRS Proxy's most likely answer to an authenticated GET (reference 4.6, unconfirmed). */
@@ -32,9 +62,717 @@ static const char disabled_page[] =
     "Error in '/EWS' Application.<hr width=100% size=1 color=silver></H1>\r\n            "
     "<h2> <i>MRS proxy service is disabled</i> </h2></span>\r\n    </body>\r\n</html>\r\n";
 
+/* What one request says, read from its envelope. Strings live in the request's pool. */
+struct request {
+    h2o_mem_pool_t *pool;
+    const struct scn_server *server;
+    int caller_allowed; /* the caller holds the rights to use the MRS Proxy */
+    h2o_iovec_t url;
+    xmlNode *body;          /* s:Body */
+    const char *action;     /* wsa:Action; "" when absent */
+    const char *message_id; /* wsa:MessageID; NULL when absent */
+    const char *to;         /* wsa:To; NULL when absent */
+    const struct wsrm_proto *rm;
+    int has_seq, last, has_ack_requested, has_ack, malformed;
+    uint64_t number;
+    char seq_id[WSRM_ID_MAX], ack_requested_id[WSRM_ID_MAX];
+};
+
+/* An answer being written. */
+struct reply {
+    const struct request *rq;
+    xmlBufferPtr buf;
+    xmlTextWriterPtr w;
+};
+
+/* --- reading ------------------------------------------------------------------------------ */
+
+static const char *text_of(const struct request *rq, const xmlNode *n)
+{
+    return soap_text(rq->pool, n).base;
+}
+
+/* The identifier in PARENT's r:Identifier child, into OUT. -1 when absent, empty or longer than
+ * the table keeps. */
+static int read_id(const struct request *rq, const xmlNode *parent, char out[WSRM_ID_MAX])
+{
+    const char *t = text_of(rq, soap_child(parent, rq->rm->ns, "Identifier"));
+    size_t n = strlen(t);
+
+    if (n == 0 || n >= WSRM_ID_MAX)
+        return -1;
+    memcpy(out, t, n + 1);
+    return 0;
+}
+
+/* An xs:unsignedLong message number as WCF takes it: 1 to Int64.MaxValue. 0 when not one. */
+static uint64_t read_number(const char *t)
+{
+    uint64_t v = 0;
+    size_t n = strlen(t);
+
+    if (n == 0 || n > 19 || strspn(t, "0123456789") != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (uint64_t)(t[i] - '0');
+    return v <= INT64_MAX ? v : 0;
+}
+
+/* The WS-RM header elements: r:Sequence, r:AckRequested, r:SequenceAcknowledgement. */
+static void read_rm_header(struct request *rq, const xmlNode *h)
+{
+    const char *name = (const char *)h->name;
+
+    if (strcmp(name, "Sequence") == 0 && !rq->has_seq) {
+        rq->has_seq = 1;
+        rq->number = read_number(text_of(rq, soap_child(h, rq->rm->ns, "MessageNumber")));
+        /* LastMessage is February 2005's; 1.1 closes with CloseSequence instead */
+        rq->last =
+            rq->rm == &wsrm_protos[WSRM_2005] && soap_child(h, rq->rm->ns, "LastMessage") != NULL;
+        if (read_id(rq, h, rq->seq_id) != 0 || rq->number == 0)
+            rq->malformed = 1;
+    } else if (strcmp(name, "AckRequested") == 0 && !rq->has_ack_requested) {
+        rq->has_ack_requested = 1;
+        if (read_id(rq, h, rq->ack_requested_id) != 0)
+            rq->malformed = 1;
+    } else if (strcmp(name, "SequenceAcknowledgement") == 0) {
+        /* acknowledgements of the replies: the mock does not wait for them */
+        rq->has_ack = 1;
+    }
+}
+
+/* Reads DOC into RQ. -1 when it is not a SOAP 1.2 envelope with a body. */
+static int read_request(struct request *rq, xmlDoc *doc)
+{
+    xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL, *header;
+    int v = -1;
+
+    if (!soap_is(root, NS_SOAP12, "Envelope") ||
+        (rq->body = soap_child(root, NS_SOAP12, "Body")) == NULL)
+        return -1;
+    rq->action = "";
+    header = soap_child(root, NS_SOAP12, "Header");
+    /* the version first: the namespace of the first WS-RM header, else the action's */
+    for (xmlNode *h = header != NULL ? header->children : NULL; h != NULL && v < 0; h = h->next)
+        if (h->type == XML_ELEMENT_NODE && h->ns != NULL)
+            v = wsrm_version_of_ns((const char *)h->ns->href);
+    for (xmlNode *h = header != NULL ? header->children : NULL; h != NULL; h = h->next) {
+        if (soap_is(h, NS_WSA, "Action"))
+            rq->action = text_of(rq, h);
+        else if (soap_is(h, NS_WSA, "MessageID"))
+            rq->message_id = text_of(rq, h);
+        else if (soap_is(h, NS_WSA, "To"))
+            rq->to = text_of(rq, h);
+    }
+    if (v < 0)
+        v = wsrm_version_of_action(rq->action);
+    rq->rm = &wsrm_protos[v < 0 ? WSRM_2005 : v];
+    for (xmlNode *h = header != NULL ? header->children : NULL; h != NULL; h = h->next)
+        if (h->type == XML_ELEMENT_NODE && h->ns != NULL &&
+            strcmp((const char *)h->ns->href, rq->rm->ns) == 0)
+            read_rm_header(rq, h);
+    return 0;
+}
+
+static int is_action(const struct request *rq, const char *action)
+{
+    return action != NULL && strcmp(rq->action, action) == 0;
+}
+
+/* --- writing ------------------------------------------------------------------------------ */
+
+/* Starts an envelope and its header. WCF writes no XML declaration, and declares the prefixes
+ * on the envelope: s (SOAP 1.2), a (WS-Addressing 1.0) and, in a session, r (WS-RM). */
+static void reply_start(struct reply *o, const struct request *rq, int rm)
+{
+    o->rq = rq;
+    if ((o->buf = xmlBufferCreate()) == NULL || (o->w = xmlNewTextWriterMemory(o->buf, 0)) == NULL)
+        fatalx("out of memory");
+    /* s:Envelope by name, so that xmlns:s comes first as WCF writes it */
+    xmlTextWriterStartElement(o->w, BAD_CAST "s:Envelope");
+    xmlTextWriterWriteAttribute(o->w, BAD_CAST "xmlns:s", BAD_CAST NS_SOAP12);
+    xmlTextWriterWriteAttribute(o->w, BAD_CAST "xmlns:a", BAD_CAST NS_WSA);
+    if (rm)
+        xmlTextWriterWriteAttribute(o->w, BAD_CAST "xmlns:r", BAD_CAST rq->rm->ns);
+    xmlTextWriterStartElementNS(o->w, BAD_CAST "s", BAD_CAST "Header", NULL);
+}
+
+/* a:Action, and a:RelatesTo the request's MessageID when RELATES (WCF addresses the replies of
+ * operations, CreateSequenceResponse and faults so; its acknowledgements it does not). */
+static void reply_addressing(struct reply *o, const char *action, int relates)
+{
+    xmlTextWriterStartElementNS(o->w, BAD_CAST "a", BAD_CAST "Action", NULL);
+    xmlTextWriterWriteAttributeNS(o->w, BAD_CAST "s", BAD_CAST "mustUnderstand", NULL,
+                                  BAD_CAST "1");
+    xmlTextWriterWriteString(o->w, BAD_CAST action);
+    xmlTextWriterEndElement(o->w);
+    if (relates && o->rq->message_id != NULL)
+        xmlTextWriterWriteElementNS(o->w, BAD_CAST "a", BAD_CAST "RelatesTo", NULL,
+                                    BAD_CAST o->rq->message_id);
+}
+
+/* Ends the header and starts s:Body. */
+static void reply_body(struct reply *o)
+{
+    xmlTextWriterEndElement(o->w);
+    xmlTextWriterStartElementNS(o->w, BAD_CAST "s", BAD_CAST "Body", NULL);
+}
+
+/* Ends the body and the envelope into OUT; returns STATUS. */
+static int reply_end(struct reply *o, struct mrs_answer *out, int status)
+{
+    xmlTextWriterEndElement(o->w); /* Body */
+    xmlTextWriterEndElement(o->w); /* Envelope */
+    xmlFreeTextWriter(o->w);
+    out->status = status;
+    out->body = h2o_strdup(o->rq->pool, (const char *)xmlBufferContent(o->buf),
+                           (size_t)xmlBufferLength(o->buf));
+    xmlBufferFree(o->buf);
+    return status;
+}
+
+/* Nothing to answer (WCF closes the request context without a reply): HTTP 202, no body. */
+static int drop(struct mrs_answer *out, const char *why)
+{
+    out->status = 202;
+    snprintf(out->why, sizeof(out->why), "%s", why);
+    return 202;
+}
+
+/* A message of the session: r:Sequence on the offered sequence when the request takes a reply
+ * (with LastMessage when the request carried it), the acknowledgement, then the addressing. */
+static void session_start(struct reply *o, const struct request *rq, const struct wsrm_state *st,
+                          const char *action)
+{
+    reply_start(o, rq, 1);
+    if (st->reply != 0)
+        wsrm_write_sequence(o->w, st->offer, st->reply, st->last != 0 && st->last == rq->number);
+    wsrm_write_ack(o->w, st);
+    reply_addressing(o, action, st->reply != 0);
+    reply_body(o);
+}
+
+/* s:Fault up to its reason; the caller may add s:Detail, then ends it. The subcode is written
+ * as WCF writes it: prefix "a", bound on the s:Value itself unless "a" is WS-Addressing's. */
+static void fault_start(struct reply *o, const char *code, const char *sub_ns, const char *sub,
+                        const char *reason)
+{
+    xmlTextWriterPtr w = o->w;
+
+    xmlTextWriterStartElementNS(w, BAD_CAST "s", BAD_CAST "Fault", NULL);
+    xmlTextWriterStartElementNS(w, BAD_CAST "s", BAD_CAST "Code", NULL);
+    xmlTextWriterWriteElementNS(w, BAD_CAST "s", BAD_CAST "Value", NULL, BAD_CAST code);
+    if (sub != NULL) {
+        xmlTextWriterStartElementNS(w, BAD_CAST "s", BAD_CAST "Subcode", NULL);
+        xmlTextWriterStartElementNS(w, BAD_CAST "s", BAD_CAST "Value", NULL);
+        if (strcmp(sub_ns, NS_WSA) != 0)
+            xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:a", BAD_CAST sub_ns);
+        xmlTextWriterWriteFormatString(w, "a:%s", sub);
+        xmlTextWriterEndElement(w);
+        xmlTextWriterEndElement(w);
+    }
+    xmlTextWriterEndElement(w); /* Code */
+    xmlTextWriterStartElementNS(w, BAD_CAST "s", BAD_CAST "Reason", NULL);
+    xmlTextWriterStartElementNS(w, BAD_CAST "s", BAD_CAST "Text", NULL);
+    xmlTextWriterWriteAttribute(w, BAD_CAST "xml:lang", BAD_CAST "en-US");
+    xmlTextWriterWriteString(w, BAD_CAST reason);
+    xmlTextWriterEndElement(w);
+    xmlTextWriterEndElement(w); /* Reason */
+}
+
+/* --- faults ------------------------------------------------------------------------------- */
+
+enum rm_fault_kind {
+    RMF_UNKNOWN,
+    RMF_LAST_EXCEEDED,
+    RMF_CLOSED,
+    RMF_TERMINATED,
+    RMF_REFUSED,
+    RMF_REQUIRED,
+};
+
+/* WS-RM faults, as WCF's WsrmFault writes them in SOAP 1.2: a Sender code, the fault as subcode
+ * in the WS-RM namespace, and the sequence's identifier as detail (for the header faults). */
+static const struct rm_fault {
+    const char *subcode;
+    const char *reason;
+    int detail;
+} rm_faults[] = {
+    /* reference 4.4, from a captured WCF fault */
+    [RMF_UNKNOWN] = {"UnknownSequence",
+                     "The value of wsrm:Identifier is not a known Sequence identifier.", 1},
+    /* the wording of the WS-RM specification; WCF's own unconfirmed */
+    [RMF_LAST_EXCEEDED] = {"LastMessageNumberExceeded",
+                           "The value for wsrm:MessageNumber exceeds the value of the "
+                           "MessageNumber accompanying a LastMessage element in this Sequence.",
+                           1},
+    [RMF_CLOSED] = {"SequenceClosed", "The Sequence is closed and cannot accept new messages.", 1},
+    /* unconfirmed wording */
+    [RMF_TERMINATED] = {"SequenceTerminated",
+                        "The wsrm:TerminateSequence protocol message was transmitted before the "
+                        "sequence was successfully completed.",
+                        1},
+    /* WCF refuses a request-reply session without an offer for the replies; wording
+     * unconfirmed */
+    [RMF_REFUSED] = {"CreateSequenceRefused",
+                     "The endpoint processes request-reply sessions: the CreateSequence request "
+                     "must offer a sequence for the replies (wsrm:Offer).",
+                     0},
+    /* WS-RM 1.1 for a message outside any sequence; the wording of the specification */
+    [RMF_REQUIRED] = {"WSRMRequired", "The RM Destination requires the use of WSRM.", 0},
+};
+
+static int rm_fault(const struct request *rq, enum rm_fault_kind k, const char *id,
+                    struct mrs_answer *out)
+{
+    const struct rm_fault *f = &rm_faults[k];
+    struct reply o;
+
+    reply_start(&o, rq, 0);
+    reply_addressing(&o, rq->rm->fault, 1);
+    reply_body(&o);
+    fault_start(&o, "s:Sender", rq->rm->ns, f->subcode, f->reason);
+    if (f->detail) {
+        xmlTextWriterStartElementNS(o.w, BAD_CAST "s", BAD_CAST "Detail", NULL);
+        xmlTextWriterWriteElementNS(o.w, BAD_CAST "r", BAD_CAST "Identifier", BAD_CAST rq->rm->ns,
+                                    BAD_CAST id);
+        xmlTextWriterEndElement(o.w);
+    }
+    xmlTextWriterEndElement(o.w); /* Fault */
+    snprintf(out->why, sizeof(out->why), "%s %s fault for %s", rq->rm->name, f->subcode,
+             id != NULL ? id : "a new sequence");
+    return reply_end(&o, out, 500);
+}
+
+/* The dispatcher's answer to an action no operation has (reference 2.2; text as WCF writes
+ * it). Inside a session it travels as the request's reply, with the session's headers. */
+static int action_not_supported(const struct request *rq, const struct wsrm_state *st,
+                                const char *reason, struct mrs_answer *out)
+{
+    struct reply o;
+
+    if (st != NULL) {
+        session_start(&o, rq, st, WSA_FAULT);
+    } else {
+        reply_start(&o, rq, 0);
+        reply_addressing(&o, WSA_FAULT, 1);
+        reply_body(&o);
+    }
+    fault_start(&o, "s:Sender", NS_WSA, "ActionNotSupported", reason);
+    xmlTextWriterEndElement(o.w);
+    return reply_end(&o, out, 500);
+}
+
+/* One member of a data contract: a value, or i:nil when VALUE is NULL. */
+static void member(xmlTextWriterPtr w, const char *name, const char *value)
+{
+    xmlTextWriterStartElement(w, BAD_CAST name);
+    if (value == NULL)
+        xmlTextWriterWriteAttribute(w, BAD_CAST "i:nil", BAD_CAST "true");
+    else
+        xmlTextWriterWriteString(w, BAD_CAST value);
+    xmlTextWriterEndElement(w);
+}
+
+/*
+ * MRSProxyConnectionLimitReachedTransientException, as the proxy sends it: a
+ * FaultException<MailboxReplicationServiceFault> (reference 4.6). Exchange counts a connection
+ * when a mailbox is configured and throws from that operation; the mock has no mailbox
+ * operations, so it counts reliable sessions and refuses the CreateSequence beyond
+ * MRSProxyMaxConnections. A fault thrown outside an operation takes the dispatcher's fault
+ * action (unconfirmed for this case). The detail is the data contract with its members in
+ * DataContractSerializer order (alphabetical): MessageData, a binary-serialised
+ * LocalizedString in Exchange, is nil and the text goes in MessageDataNonLocalized, which the
+ * client reads instead.
+ */
+static int limit_fault(const struct request *rq, unsigned active, unsigned limit,
+                       struct mrs_answer *out)
+{
+    char text[320], n[16], m[16];
+    struct reply o;
+
+    snprintf(n, sizeof(n), "%u", active);
+    snprintf(m, sizeof(m), "%u", limit);
+    snprintf(text, sizeof(text),
+             "The Mailbox Replication Proxy Service can't process this request because it has "
+             "reached the maximum number of active MRS connections allowed. Current connections: "
+             "%s, Connections limit: %s.",
+             n, m);
+    reply_start(&o, rq, 0);
+    reply_addressing(&o, DISPATCHER_FAULT, 1);
+    reply_body(&o);
+    fault_start(&o, "s:Sender", NULL, NULL, text);
+    xmlTextWriterStartElementNS(o.w, BAD_CAST "s", BAD_CAST "Detail", NULL);
+    xmlTextWriterStartElementNS(o.w, NULL, BAD_CAST "MailboxReplicationServiceFault",
+                                BAD_CAST NS_MRS);
+    xmlTextWriterWriteAttribute(o.w, BAD_CAST "xmlns:i", BAD_CAST NS_XSI);
+    member(o.w, "Capacity", "0");
+    member(o.w, "ErrorCode", "-2147467259"); /* E_FAIL: the exception has no code of its own */
+    member(o.w, "ExceptionType", "MRSProxyTooManyConnectionsTransientException");
+    member(o.w, "FlagsInt", "0");
+    member(o.w, "LoadMetric", NULL);
+    member(o.w, "LoadRatio", "0");
+    member(o.w, "LoadState", NULL);
+    member(o.w, "MapiLowLevelError", "0");
+    member(o.w, "MessageData", NULL);
+    member(o.w, "MessageDataNonLocalized", text);
+    /* the client rebuilds MRSProxyConnectionLimitReachedTransientException from this type */
+    member(o.w, "MrsErrorType", "ProxyThrottlingLimitReached");
+    member(o.w, "ResourceName", NULL);
+    member(o.w, "ResourceType", NULL);
+    member(o.w, "StackTrace", NULL);
+    xmlTextWriterStartElement(o.w, BAD_CAST "WKEClasses");
+    xmlTextWriterWriteAttribute(o.w, BAD_CAST "xmlns:b", BAD_CAST NS_ARRAYS);
+    xmlTextWriterEndElement(o.w);
+    member(o.w, "WlmResourceKey", NULL);
+    member(o.w, "WlmResourceMetricType", "0");
+    xmlTextWriterEndElement(o.w); /* MailboxReplicationServiceFault */
+    xmlTextWriterEndElement(o.w); /* Detail */
+    xmlTextWriterEndElement(o.w); /* Fault */
+    snprintf(out->why, sizeof(out->why),
+             "CreateSequence refused: %s connections of %s (MRSProxyMaxConnections)", n, m);
+    return reply_end(&o, out, 500);
+}
+
+/* --- operations --------------------------------------------------------------------------- */
+
+/* VersionInformation.MRSProxy's capability bits (decompiled Exchange 2013/2016: bits 0-18, 24,
+ * 25, 27, 30-54, 56-60 and 82 of 83), as BitArray.CopyTo packs them, low bit first. Served for
+ * every version: the sets of 2010 and 2019 are unconfirmed. */
+static const unsigned char proxy_capabilities[] = {0xff, 0xff, 0x07, 0xcb, 0xff, 0xff,
+                                                   0x7f, 0x1f, 0x00, 0x00, 0x04};
+
+/*
+ * ExchangeVersionInformation(clientVersion, out serverVersion): the first call of every
+ * connection. The out parameter is the VersionInformation data contract of the decompiled
+ * service, in its data contract namespace with its members in order; ProductMajor..BuildMinor
+ * are the server's build and ComputerName its FQDN (CommonUtils.LocalComputerName, the long
+ * name; derived, not seen on the wire).
+ */
+static void on_exchange_version(struct reply *o)
+{
+    const struct scn_server *sv = o->rq->server;
+    xmlTextWriterPtr w = o->w;
+    /* members in DataContractSerializer order (alphabetical), build parts by index */
+    static const struct {
+        const char *name;
+        int part; /* index in build[]; -1: ComputerName */
+    } members[] = {{"BuildMajor", 2},
+                   {"BuildMinor", 3},
+                   {"ComputerName", -1},
+                   {"ProductMajor", 0},
+                   {"ProductMinor", 1}};
+
+    xmlTextWriterStartElement(w, BAD_CAST "serverVersion");
+    xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:a", BAD_CAST NS_MRS);
+    xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:i", BAD_CAST NS_XSI);
+    for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        xmlTextWriterStartElementNS(w, BAD_CAST "a", BAD_CAST members[i].name, NULL);
+        if (members[i].part >= 0)
+            xmlTextWriterWriteFormatString(w, "%u", sv->build[members[i].part]);
+        else
+            xmlTextWriterWriteString(w, BAD_CAST(sv->fqdn != NULL ? sv->fqdn : sv->name));
+        xmlTextWriterEndElement(w);
+    }
+    xmlTextWriterStartElementNS(w, BAD_CAST "a", BAD_CAST "SupportedCapabilities", NULL);
+    xmlTextWriterWriteBase64(w, (const char *)proxy_capabilities, 0, sizeof(proxy_capabilities));
+    xmlTextWriterEndElement(w);
+    xmlTextWriterEndElement(w);
+}
+
+/* The operations the mock answers: the connectivity test's, and harmless ones a client may
+ * send while it opens and closes a session. WRITE fills <NameResponse>; NULL for a void
+ * operation, whose response element is empty. */
+static const struct mrs_op {
+    const char *name;
+    void (*write)(struct reply *o);
+} ops[] = {
+    {"ExchangeVersionInformation", on_exchange_version},
+    {"CloseHandle", NULL},
+    {"IReservationManager_ReleaseResources", NULL},
+    {"IMailbox_ConfigureProxyService", NULL},
+};
+
+static const struct mrs_op *op_of(const char *action)
+{
+    size_t n = sizeof(CONTRACT) - 1;
+
+    if (strncmp(action, CONTRACT, n) != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (strcmp(action + n, ops[i].name) == 0)
+            return &ops[i];
+    return NULL;
+}
+
+/* --- WS-RM messages ----------------------------------------------------------------------- */
+
+/* A message that answers nothing but the acknowledgement (action SequenceAcknowledgement). */
+static int ack_only(const struct request *rq, const struct wsrm_state *st, struct mrs_answer *out)
+{
+    struct reply o;
+
+    reply_start(&o, rq, 1);
+    wsrm_write_ack(o.w, st);
+    reply_addressing(&o, rq->rm->sequence_acknowledgement, 0);
+    reply_body(&o);
+    return reply_end(&o, out, 200);
+}
+
+static int on_create_sequence(const struct request *rq, struct mrs_answer *out)
+{
+    const struct scn_server *sv = rq->server;
+    xmlNode *cs = soap_child(rq->body, rq->rm->ns, "CreateSequence"), *offer;
+    char offer_id[WSRM_ID_MAX];
+    struct wsrm_state st;
+    struct reply o;
+
+    if (cs == NULL)
+        return drop(out, "CreateSequence without its body: dropped");
+    if ((offer = soap_child(cs, rq->rm->ns, "Offer")) == NULL)
+        return rm_fault(rq, RMF_REFUSED, NULL, out);
+    if (read_id(rq, offer, offer_id) != 0)
+        return drop(out, "CreateSequence with an unreadable Offer: dropped");
+    if (wsrm_create(sv->name, sv->mrsproxy_max_connections,
+                    (enum wsrm_version)(rq->rm - wsrm_protos), offer_id, &st) == WSRM_LIMIT)
+        return limit_fault(rq, st.active, sv->mrsproxy_max_connections, out);
+
+    reply_start(&o, rq, 1);
+    reply_addressing(&o, rq->rm->create_sequence_response, 1);
+    reply_body(&o);
+    xmlTextWriterStartElementNS(o.w, BAD_CAST "r", BAD_CAST "CreateSequenceResponse", NULL);
+    xmlTextWriterWriteElementNS(o.w, BAD_CAST "r", BAD_CAST "Identifier", NULL, BAD_CAST st.id);
+    if (st.version == WSRM_2007) /* WCF's ordered delivery (derived from WCF's writer) */
+        xmlTextWriterWriteElementNS(o.w, BAD_CAST "r", BAD_CAST "IncompleteSequenceBehavior", NULL,
+                                    BAD_CAST "DiscardFollowingFirstGap");
+    /* Accepting the offer; AcksTo is the address the client sent CreateSequence to (WCF's
+     * R1108: it must match that destination byte for byte). */
+    xmlTextWriterStartElementNS(o.w, BAD_CAST "r", BAD_CAST "Accept", NULL);
+    xmlTextWriterStartElementNS(o.w, BAD_CAST "r", BAD_CAST "AcksTo", NULL);
+    xmlTextWriterStartElementNS(o.w, BAD_CAST "a", BAD_CAST "Address", NULL);
+    if (rq->to != NULL)
+        xmlTextWriterWriteString(o.w, BAD_CAST rq->to);
+    else
+        xmlTextWriterWriteFormatString(o.w, "%.*s", (int)rq->url.len, rq->url.base);
+    xmlTextWriterEndElement(o.w);
+    xmlTextWriterEndElement(o.w);
+    xmlTextWriterEndElement(o.w);
+    xmlTextWriterEndElement(o.w); /* CreateSequenceResponse */
+    snprintf(out->why, sizeof(out->why), "%s CreateSequence: %s on %s (%u of %u)", rq->rm->name,
+             st.id, sv->name, st.active, sv->mrsproxy_max_connections);
+    return reply_end(&o, out, 200);
+}
+
+/* The answer to an operation of the contract, in the session. */
+static int operation(const struct request *rq, const struct wsrm_state *st, struct mrs_answer *out)
+{
+    const struct mrs_op *op = op_of(rq->action);
+    char action[128], reason[1200];
+    struct reply o;
+
+    if (op != NULL && !rq->caller_allowed) {
+        /* The service authorizes the caller when an operation is dispatched (the reliable
+         * session itself opened): an account without the Exchange rights to move mailboxes
+         * gets WCF's SecurityAccessDeniedException as a fault, which the migration service
+         * reports as "The call to '.../EWS/mrsproxy.svc' failed. Error details: Access is
+         * denied.." (reference 6; which check Exchange makes is unconfirmed). */
+        session_start(&o, rq, st, NS_DISPATCHER "/fault");
+        fault_start(&o, "s:Sender", NS_DISPATCHER, "AccessDenied", "Access is denied.");
+        xmlTextWriterEndElement(o.w);
+        snprintf(out->why, sizeof(out->why), "%s refused: the caller has no MRS rights", op->name);
+        return reply_end(&o, out, 500);
+    }
+    if (op == NULL) {
+        snprintf(reason, sizeof(reason),
+                 "The message with Action '%.700s' cannot be processed at the receiver, due to "
+                 "a ContractFilter mismatch at the EndpointDispatcher. This may be because of "
+                 "either a contract mismatch (mismatched Actions between sender and receiver) "
+                 "or a binding/security mismatch between the sender and the receiver.  Check "
+                 "that sender and receiver have the same contract and the same binding "
+                 "(including security requirements, e.g. Message, Transport, None).",
+                 rq->action);
+        snprintf(out->why, sizeof(out->why), "ActionNotSupported in the session: %.120s",
+                 rq->action);
+        return action_not_supported(rq, st, reason, out);
+    }
+    snprintf(action, sizeof(action), CONTRACT "%sResponse", op->name);
+    session_start(&o, rq, st, action);
+    xmlTextWriterStartElementNS(o.w, NULL, BAD_CAST(action + sizeof(CONTRACT) - 1),
+                                BAD_CAST NS_TEMPURI);
+    if (op->write != NULL)
+        op->write(&o);
+    xmlTextWriterEndElement(o.w);
+    snprintf(out->why, sizeof(out->why), "%s, message %" PRIu64 " of %s", op->name, rq->number,
+             rq->seq_id);
+    return reply_end(&o, out, 200);
+}
+
+/* A message carrying r:Sequence: an operation, or LastMessage. */
+static int on_sequenced(const struct request *rq, struct mrs_answer *out)
+{
+    struct wsrm_state st;
+    struct reply o;
+
+    switch (wsrm_message(rq->server->name, rq->seq_id, rq->number, rq->last, &st)) {
+    case WSRM_UNKNOWN:
+        return rm_fault(rq, RMF_UNKNOWN, rq->seq_id, out);
+    case WSRM_LAST_EXCEEDED:
+        return rm_fault(rq, RMF_LAST_EXCEEDED, rq->seq_id, out);
+    case WSRM_CLOSED:
+        return rm_fault(rq, RMF_CLOSED, rq->seq_id, out);
+    case WSRM_DROPPED:
+        snprintf(out->why, sizeof(out->why), "message %" PRIu64 " beyond the window: dropped",
+                 rq->number);
+        return ack_only(rq, &st, out);
+    case WSRM_DUPLICATE:
+        /* answered again under the same reply number while the table remembers it */
+        if (st.reply != 0)
+            break;
+        snprintf(out->why, sizeof(out->why), "message %" PRIu64 " again: acknowledged", rq->number);
+        return ack_only(rq, &st, out);
+    default:
+        break;
+    }
+    if (!is_action(rq, rq->rm->last_message))
+        return operation(rq, &st, out);
+    /* February 2005's closing message: an empty LastMessage answered with one, WCF's last reply
+     * (which needs no acknowledgement). */
+    session_start(&o, rq, &st, rq->rm->last_message);
+    snprintf(out->why, sizeof(out->why), "LastMessage %" PRIu64 " of %s", rq->number, rq->seq_id);
+    return reply_end(&o, out, 200);
+}
+
+static int on_ack_requested(const struct request *rq, struct mrs_answer *out)
+{
+    struct wsrm_state st;
+
+    if (wsrm_ack(rq->server->name, rq->ack_requested_id, &st) != WSRM_OK)
+        return rm_fault(rq, RMF_UNKNOWN, rq->ack_requested_id, out);
+    snprintf(out->why, sizeof(out->why), "AckRequested for %s", rq->ack_requested_id);
+    return ack_only(rq, &st, out);
+}
+
+/* CloseSequence (1.1): answered with CloseSequenceResponse and the final acknowledgement. */
+static int on_close_sequence(const struct request *rq, struct mrs_answer *out)
+{
+    xmlNode *cs = soap_child(rq->body, rq->rm->ns, "CloseSequence");
+    char id[WSRM_ID_MAX];
+    struct wsrm_state st;
+    struct reply o;
+
+    if (cs == NULL || read_id(rq, cs, id) != 0)
+        return drop(out, "unreadable CloseSequence: dropped");
+    if (wsrm_close(rq->server->name, id, &st) != WSRM_OK)
+        return rm_fault(rq, RMF_UNKNOWN, id, out);
+    reply_start(&o, rq, 1);
+    wsrm_write_ack(o.w, &st);
+    reply_addressing(&o, rq->rm->close_sequence_response, 1);
+    reply_body(&o);
+    xmlTextWriterStartElementNS(o.w, BAD_CAST "r", BAD_CAST "CloseSequenceResponse", NULL);
+    xmlTextWriterWriteElementNS(o.w, BAD_CAST "r", BAD_CAST "Identifier", NULL, BAD_CAST id);
+    xmlTextWriterEndElement(o.w);
+    snprintf(out->why, sizeof(out->why), "CloseSequence %s", id);
+    return reply_end(&o, out, 200);
+}
+
+/*
+ * TerminateSequence. February 2005 has no response message: WCF answers with its own
+ * TerminateSequence for the offered sequence and the final acknowledgement, which the client
+ * closes unread (reference 4.4). 1.1 answers TerminateSequenceResponse.
+ */
+static int on_terminate_sequence(const struct request *rq, struct mrs_answer *out)
+{
+    xmlNode *ts = soap_child(rq->body, rq->rm->ns, "TerminateSequence");
+    char id[WSRM_ID_MAX];
+    struct wsrm_state st;
+    struct reply o;
+
+    if (ts == NULL || read_id(rq, ts, id) != 0)
+        return drop(out, "unreadable TerminateSequence: dropped");
+    switch (wsrm_terminate(rq->server->name, id, &st)) {
+    case WSRM_UNKNOWN:
+        return rm_fault(rq, RMF_UNKNOWN, id, out);
+    case WSRM_EARLY_TERMINATE:
+        return rm_fault(rq, RMF_TERMINATED, id, out);
+    default:
+        break;
+    }
+    reply_start(&o, rq, 1);
+    if (st.version == WSRM_2005) {
+        wsrm_write_ack(o.w, &st);
+        reply_addressing(&o, rq->rm->terminate_sequence, 0);
+        reply_body(&o);
+        xmlTextWriterStartElementNS(o.w, BAD_CAST "r", BAD_CAST "TerminateSequence", NULL);
+        xmlTextWriterWriteElementNS(o.w, BAD_CAST "r", BAD_CAST "Identifier", NULL,
+                                    BAD_CAST st.offer);
+    } else {
+        reply_addressing(&o, rq->rm->terminate_sequence_response, 1);
+        reply_body(&o);
+        xmlTextWriterStartElementNS(o.w, BAD_CAST "r", BAD_CAST "TerminateSequenceResponse", NULL);
+        xmlTextWriterWriteElementNS(o.w, BAD_CAST "r", BAD_CAST "Identifier", NULL, BAD_CAST id);
+    }
+    xmlTextWriterEndElement(o.w);
+    snprintf(out->why, sizeof(out->why), "TerminateSequence %s (%u left on %s)", id, st.active,
+             rq->server->name);
+    return reply_end(&o, out, 200);
+}
+
+/* Outside any sequence. The service requires a session, so its reliable channel listener sees
+ * an operation's message with no WS-RM header and answers ActionNotSupported (February 2005;
+ * WCF's WS-RM 1.0 notes, B1602; wording unconfirmed) or WSRMRequired (1.1). */
+static int outside_session(const struct request *rq, struct mrs_answer *out)
+{
+    char reason[900];
+
+    if (rq->rm == &wsrm_protos[WSRM_2007])
+        return rm_fault(rq, RMF_REQUIRED, NULL, out);
+    snprintf(reason, sizeof(reason),
+             "The action %.700s is not supported by this endpoint. Only WS-ReliableMessaging "
+             "February 2005 messages are processed by this endpoint.",
+             rq->action);
+    snprintf(out->why, sizeof(out->why), "outside a reliable session: %.120s", rq->action);
+    return action_not_supported(rq, NULL, reason, out);
+}
+
+void mrs_soap(xmlDoc *doc, const struct scn_server *server, int caller_allowed, h2o_iovec_t url,
+              h2o_mem_pool_t *pool, struct mrs_answer *out)
+{
+    struct request rq = {
+        .pool = pool, .server = server, .caller_allowed = caller_allowed, .url = url};
+
+    memset(out, 0, sizeof(*out));
+    out->body = h2o_iovec_init("", 0);
+    /* WCF's text encoder cannot read the message: HTTP 400 with an empty body. */
+    if (read_request(&rq, doc) != 0) {
+        out->status = 400;
+        snprintf(out->why, sizeof(out->why), "not a SOAP 1.2 envelope");
+    } else if (rq.malformed) {
+        /* A WS-RM header WCF cannot parse makes the reliable session drop the message
+         * (unconfirmed). */
+        drop(out, "unreadable WS-RM header: dropped");
+    } else if (is_action(&rq, rq.rm->create_sequence)) {
+        on_create_sequence(&rq, out);
+    } else if (is_action(&rq, rq.rm->terminate_sequence)) {
+        on_terminate_sequence(&rq, out);
+    } else if (is_action(&rq, rq.rm->close_sequence)) {
+        on_close_sequence(&rq, out);
+    } else if (rq.has_seq) {
+        on_sequenced(&rq, out);
+    } else if (rq.has_ack_requested) {
+        on_ack_requested(&rq, out);
+    } else if (rq.has_ack) {
+        drop(out, "SequenceAcknowledgement alone");
+    } else {
+        outside_session(&rq, out);
+    }
+}
+
+/* --- HTTP --------------------------------------------------------------------------------- */
+
 int mrs_svc(struct flow *f)
 {
     h2o_req_t *req = f->req;
+    struct mrs_answer ans;
 
     if (!f->server->mrsproxy_enabled) {
         flow_why(f, "mrsproxy", "MRSProxyEnabled is false on %s", f->server->name);
@@ -64,6 +802,12 @@ int mrs_svc(struct flow *f)
                         .base;
         return flow_send(f, 415, 0, 0, NULL, h2o_iovec_init("", 0));
     }
-    flow_why(f, "mrsproxy", "SOAP operations are not emulated yet");
-    return flow_send_iis_error(f, 500, 0, 0);
+    /* the address the client sent to, without the query: AcksTo when there is no wsa:To */
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    h2o_iovec_t url = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("https://")), flow_host(f),
+                                 h2o_iovec_init(req->path.base, plen));
+    mrs_soap(soap_parse(&req->pool, req->entity), f->server,
+             f->account != NULL && f->account->admin, url, &req->pool, &ans);
+    flow_why(f, "mrsproxy", "%s", ans.why);
+    return flow_send(f, ans.status, 0, 0, ans.body.len != 0 ? SOAP12_TYPE : NULL, ans.body);
 }
