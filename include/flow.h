@@ -60,8 +60,9 @@ struct flow {
     /* the IIS log's view of the answer (sc-status is req->res.status) */
     unsigned substatus;
     uint32_t win32_status;
-    const char *reason;             /* reason phrase overriding IIS's usual one (WCF's 415) */
-    char request_id[37];            /* request-id header and cafeReqId */
+    const char *reason;  /* reason phrase overriding IIS's usual one (WCF's 415) */
+    int native;          /* answered by IIS before Exchange's modules ran: no cafeReqId */
+    char request_id[37]; /* request-id header and cafeReqId */
     char local_ip[48], peer_ip[48]; /* s-ip and c-ip */
     char why[512];                  /* "stage: decision; ..." */
     size_t why_len;
@@ -85,6 +86,10 @@ void flow_header(struct flow *f, const char *name, const char *value, size_t len
  */
 int flow_send(struct flow *f, int status, unsigned substatus, uint32_t win32,
               const char *content_type, h2o_iovec_t body);
+/* An answer IIS gives before Exchange's application runs (its HTTP Redirect module, say): no
+ * front-end headers, and no cafeReqId in the IIS line. Returns FLOW_DONE. */
+int flow_send_native(struct flow *f, int status, unsigned substatus, uint32_t win32,
+                     const char *content_type, h2o_iovec_t body);
 /* IIS's own error page for STATUS (404, 403, 405, 413, 500, ...). Returns FLOW_DONE. */
 int flow_send_iis_error(struct flow *f, int status, unsigned substatus, uint32_t win32);
 

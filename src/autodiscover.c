@@ -443,39 +443,10 @@ void ad_redirect_answer(const struct scn *s, const struct scn_server *server, co
 
 /* --- the endpoints ------------------------------------------------------------------------ */
 
-/* flow_public_url maps the hosts of the listener the request came in on; a host served by
- * another listener (autodiscover.contoso.com on its own listener, EWS on another) gets that
- * listener's scheme and port, preferring TLS, so that the URL reaches mrsmock too. */
+/* flow_public_url maps a URL's host to the listener that serves it, port included. */
 static h2o_iovec_t on_public_url(void *arg, const char *url)
 {
-    struct flow *f = arg;
-    char host[256];
-    size_t hlen, chosen = SIZE_MAX;
-    const char *path;
-
-    ad_host_of(url, host, sizeof(host));
-    hlen = strlen(host);
-    if (hlen == 0 || serves(f->listener, host, hlen))
-        return flow_public_url(f, url);
-    for (size_t i = 0; i < f->scn->num_listeners; i++) {
-        const struct scn_listener *l = &f->scn->listeners[i];
-        if (serves(l, host, hlen) &&
-            (chosen == SIZE_MAX || (l->tls && !f->scn->listeners[chosen].tls)))
-            chosen = i;
-    }
-    if (chosen == SIZE_MAX)
-        return flow_public_url(f, url);
-    const struct scn_listener *l = &f->scn->listeners[chosen];
-    unsigned port = f->gen->ports[chosen];
-    char port_s[8] = "";
-    if (port != (l->tls ? 443u : 80u))
-        snprintf(port_s, sizeof(port_s), ":%u", port);
-    path = strstr(url, "://") + 3;
-    path += strcspn(path, "/?#");
-    return h2o_concat(&f->req->pool,
-                      h2o_iovec_init(l->tls ? "https://" : "http://", l->tls ? 8 : 7),
-                      h2o_iovec_init(host, hlen), h2o_iovec_init(port_s, strlen(port_s)),
-                      h2o_iovec_init(path, strlen(path)));
+    return flow_public_url(arg, url);
 }
 
 static void ctx_of(struct flow *f, struct ad_ctx *c)
@@ -551,8 +522,10 @@ int ad_http_redirect(struct flow *f)
 
     ad_redirect_answer(f->scn, f->server, f->gen->ports, flow_host(f), &f->req->pool, &a);
     /* IIS's HTTP Redirect module answers before Exchange's application (and its HttpProxy
-     * module) runs: no front-end headers and no cafeReqId in the IIS line. The flow treats an
-     * answer outside a virtual directory that way. */
-    f->vdir = NULL;
-    return send_answer(f, &a);
+     * module) runs: no front-end headers and no cafeReqId in the IIS line. */
+    if (a.iis_error || a.location == NULL)
+        return send_answer(f, &a);
+    flow_why(f, "autodiscover", "%s", a.why);
+    flow_header(f, "Location", a.location, strlen(a.location));
+    return flow_send_native(f, a.status, a.substatus, a.win32, a.content_type, a.body);
 }

@@ -123,8 +123,6 @@ static int stage_route(struct flow *f)
             f->route = &routes[i];
             f->vdir = routes[i].vdir == FLOW_VDIR_EWS ? &f->server->ews : &f->server->autodiscover;
             flow_why(f, "route", "%s on %s", routes[i].path, f->server->name);
-            for (const char *const *h = routes[i].headers; h != NULL && *h != NULL; h += 2)
-                flow_header(f, h[0], h[1], strlen(h[1]));
             return FLOW_NEXT;
         }
     }
@@ -143,11 +141,15 @@ static int stage_require_ssl(struct flow *f)
         return ad_http_redirect(f);
     }
     flow_why(f, "ssl", "plain HTTP on a virtual directory that requires SSL");
+    f->native = 1; /* IIS refuses it before Exchange's modules run */
     return flow_send_iis_error(f, 403, 4, 5);
 }
 
 static int stage_auth(struct flow *f)
 {
+    /* the route's headers go on every answer of the application, challenges included */
+    for (const char *const *h = f->route->headers; h != NULL && *h != NULL; h += 2)
+        flow_header(f, h[0], h[1], strlen(h[1]));
     if (f->route->anonymous) {
         flow_why(f, "auth", "anonymous access allowed on this path");
         return FLOW_NEXT;
@@ -207,7 +209,7 @@ static void write_w3c(struct flow *f)
             qlen = sizeof(query) - 80;
         memcpy(query, req->path.base + req->query_at + 1, qlen);
     }
-    if (f->vdir != NULL && f->server->version >= SCN_V2013)
+    if (f->vdir != NULL && !f->native && f->server->version >= SCN_V2013)
         qlen += (size_t)snprintf(query + qlen, sizeof(query) - qlen,
                                  "&CorrelationID=<empty>;&cafeReqId=%s;", f->request_id);
 
@@ -391,6 +393,13 @@ int flow_send(struct flow *f, int status, unsigned substatus, uint32_t win32,
     return respond(f, status, substatus, win32, content_type, body, f->vdir != NULL);
 }
 
+int flow_send_native(struct flow *f, int status, unsigned substatus, uint32_t win32,
+                     const char *content_type, h2o_iovec_t body)
+{
+    f->native = 1;
+    return respond(f, status, substatus, win32, content_type, body, 0);
+}
+
 int flow_send_iis_error(struct flow *f, int status, unsigned substatus, uint32_t win32)
 {
     const char *title = reason_of(status), *text = "";
@@ -482,11 +491,20 @@ h2o_iovec_t flow_host(struct flow *f)
     return f->req->authority;
 }
 
+static int serves(const struct scn_listener *l, const char *host, size_t hlen)
+{
+    for (size_t i = 0; i < l->num_hosts; i++)
+        if (strlen(l->hosts[i]) == hlen && strncasecmp(l->hosts[i], host, hlen) == 0)
+            return 1;
+    return 0;
+}
+
 h2o_iovec_t flow_public_url(struct flow *f, const char *url)
 {
     h2o_mem_pool_t *pool = &f->req->pool;
+    const struct scn *s = f->scn;
     const char *p = strstr(url, "://"), *host, *end, *path;
-    size_t hlen;
+    size_t hlen, chosen = SIZE_MAX;
 
     if (p == NULL)
         return h2o_strdup(pool, url, SIZE_MAX);
@@ -494,18 +512,24 @@ h2o_iovec_t flow_public_url(struct flow *f, const char *url)
     path = host + strcspn(host, "/?#");
     end = memchr(host, ':', (size_t)(path - host));
     hlen = (size_t)((end != NULL ? end : path) - host);
-    for (size_t i = 0; i < f->listener->num_hosts; i++) {
-        const char *h = f->listener->hosts[i];
-        if (strlen(h) == hlen && strncasecmp(h, host, hlen) == 0) {
-            unsigned port = f->gen->ports[f->listener_index];
-            int tls = f->listener->tls;
-            char portbuf[8] = "";
-            if (port != (tls ? 443u : 80u))
-                snprintf(portbuf, sizeof(portbuf), ":%u", port);
-            return h2o_concat(pool, h2o_iovec_init(tls ? "https://" : "http://", tls ? 8 : 7),
-                              h2o_iovec_init(host, hlen), h2o_iovec_init(portbuf, strlen(portbuf)),
-                              h2o_iovec_init(path, strlen(path)));
-        }
+    /* The listener serving the URL's host: the request's own when it does, else the first that
+     * does, TLS preferred (autodiscover.contoso.com on one listener, EWS on another). */
+    if (serves(f->listener, host, hlen)) {
+        chosen = f->listener_index;
+    } else {
+        for (size_t i = 0; i < s->num_listeners; i++)
+            if (serves(&s->listeners[i], host, hlen) &&
+                (chosen == SIZE_MAX || (s->listeners[i].tls && !s->listeners[chosen].tls)))
+                chosen = i;
     }
-    return h2o_strdup(pool, url, SIZE_MAX);
+    if (chosen == SIZE_MAX)
+        return h2o_strdup(pool, url, SIZE_MAX);
+    unsigned port = f->gen->ports[chosen];
+    int tls = s->listeners[chosen].tls;
+    char portbuf[8] = "";
+    if (port != (tls ? 443u : 80u))
+        snprintf(portbuf, sizeof(portbuf), ":%u", port);
+    return h2o_concat(pool, h2o_iovec_init(tls ? "https://" : "http://", tls ? 8 : 7),
+                      h2o_iovec_init(host, hlen), h2o_iovec_init(portbuf, strlen(portbuf)),
+                      h2o_iovec_init(path, strlen(path)));
 }
