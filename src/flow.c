@@ -43,6 +43,7 @@ static const struct flow_route routes[] = {
     {"/autodiscover", 1, FLOW_VDIR_AUTODISCOVER, NULL, NULL, 0},
     {"/ews/mrsproxy.svc", 0, FLOW_VDIR_EWS, mrs_svc, NULL, 0},
     {"/ews/exchange.asmx", 0, FLOW_VDIR_EWS, ews_asmx, NULL, 0},
+    {"/ews/services.wsdl", 0, FLOW_VDIR_EWS, ews_wsdl, NULL, 0},
     {"/ews", 1, FLOW_VDIR_EWS, NULL, NULL, 0},
 };
 
