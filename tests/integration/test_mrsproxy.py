@@ -307,3 +307,43 @@ class NotAnAdmin(unittest.TestCase):
             a.close()
             self.assertEqual(triples(s)[:2], [("POST", "200", "0", "0", "migration"),
                                               ("POST", "500", "0", "0", "migration")])
+
+
+class WithCurl(unittest.TestCase):
+    """The same session driven by curl, one process per message, each on its own connection
+    (the sequence, not the connection, carries the session): create, send, acknowledge,
+    terminate, then an unknown sequence."""
+
+    def post(self, s, data):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "body.xml")
+            with open(path, "wb") as f:
+                f.write(data)
+            st, h, raw, rc, err = s.curl("mail.contoso.com", "/EWS/mrsproxy.svc",
+                                         "-u", "%s:%s" % m.ADMIN, "--data-binary", "@" + path,
+                                         "-H", "Content-Type: " + m.SOAP12)
+        self.assertEqual(rc, 0, err)
+        return st, m.ET.fromstring(raw) if raw else None
+
+    def test_session_with_curl(self):
+        with Server("healthy") as s:
+            url = s.url("mail.contoso.com", "/EWS/mrsproxy.svc")
+            offer = m.urn()
+            st, env = self.post(s, m.create_sequence(offer, to=url))
+            self.assertEqual(st, 200)
+            seq = m.body(env).find(q(RM, "CreateSequenceResponse")).findtext(q(RM, "Identifier"))
+            self.assertRegex(seq, GUID_URN)
+            st, env = self.post(s, m.exchange_version_information(seq, 1))
+            self.assertEqual(st, 200)
+            self.assertEqual(m.action(env), m.CONTRACT + "ExchangeVersionInformationResponse")
+            self.assertEqual(m.ack_ranges(env), (seq, [(1, 1)]))
+            st, env = self.post(s, m.last_message(seq, 2))
+            self.assertEqual(m.ack_ranges(env), (seq, [(1, 2)]))
+            st, env = self.post(s, m.terminate_sequence(seq))
+            self.assertEqual(st, 200)
+            st, env = self.post(s, m.exchange_version_information(seq, 3))
+            self.assertEqual(st, 500)
+            self.assertEqual(m.fault(env)[2], m.UNKNOWN_SEQUENCE)
+            self.assertEqual(s.stop(), 0)
+            self.assertEqual([t[1:4] for t in triples(s)],
+                             [("200", "0", "0")] * 4 + [("500", "0", "0")])
