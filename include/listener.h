@@ -22,14 +22,18 @@
 
 struct logf;
 struct auth_conn;
+struct hs_listener;
+struct pki_crls;
 
 struct lsn_gen {
     atomic_int refcnt;
-    struct scn *scn;   /* one reference */
-    SSL_CTX **ssl;     /* per listener of scn: its TLS context, NULL for plain HTTP */
-    unsigned *ports;   /* per listener of scn: the port it is bound to */
-    size_t *bound;     /* per listener of scn: index of its bound socket */
-    struct logf **w3c; /* per server of scn: its IIS W3SVC1 log (owned by this module) */
+    struct scn *scn;         /* one reference */
+    SSL_CTX **ssl;           /* per listener of scn: its TLS context, NULL for plain HTTP */
+    unsigned *ports;         /* per listener of scn: the port it is bound to */
+    size_t *bound;           /* per listener of scn: index of its bound socket */
+    struct logf **w3c;       /* per server of scn: its IIS W3SVC1 log (owned by this module) */
+    struct hs_listener **hs; /* per listener of scn: its handshake fault, NULL for none */
+    struct pki_crls *crls;   /* the CRLs the crl="true" listener publishes; NULL without one */
 };
 
 /* What h2o's socket->on_close.data points to for every accepted connection. */
@@ -49,13 +53,17 @@ struct lsn_conn {
 int lsn_bind(const struct scn *s, char *err, size_t errlen);
 
 /*
- * Builds a generation for S: TLS contexts (certificates from PKI) and the log files of its
+ * Builds a generation for S: TLS contexts (certificates from PKI, with CRL distribution points
+ * on the crl="true" listener's bound address), handshake faults, CRLs and the log files of its
  * servers under LOGS_DIR. Every listener of S must have been bound by lsn_bind() with the same
  * address. Takes a reference on S. Returns NULL with a cause in ERR on failure.
  */
 struct lsn_gen *lsn_gen_new(struct scn *s, struct pki *pki, const char *logs_dir, char *err,
                             size_t errlen);
 void lsn_gen_ref(struct lsn_gen *g);
+/* The CRLs REQ's connection publishes: its generation's, when its listener has crl="true";
+ * else NULL (the lookup of pki_crl_register()). */
+const struct pki_crls *lsn_crls_of(h2o_req_t *req);
 void lsn_gen_unref(struct lsn_gen *g);
 
 /* Starts NTHREADS workers serving with CONF, each holding a reference on G; returns when all

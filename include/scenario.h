@@ -100,6 +100,32 @@ enum scn_key_type {
     SCN_KEY_RSA, /* RSA of key_bits bits */
 };
 
+/* What a server sends with its certificate (a <certificate>'s chain attribute). */
+enum scn_chain {
+    SCN_CHAIN_FULL, /* the leaf and every intermediate, not the root (what IIS sends) */
+    SCN_CHAIN_LEAF, /* the leaf alone: "missing intermediate" when it has an issuing CA */
+    SCN_CHAIN_ROOT, /* the leaf, the intermediates and the root as well */
+};
+
+/*
+ * A certificate authority of the scenario besides the lab root (<ca>): an intermediate issued by
+ * the lab root or by another <ca>, or a root of its own (issuer="self") that clients do not
+ * trust. Its certificate and key are made by pki_ like any other and cached the same way.
+ */
+struct scn_ca {
+    const char *id;        /* required, unique among the CAs; "lab" and "self" are reserved */
+    const char *name;      /* subject CN; default "mrsmock <id> CA" */
+    struct scn_ca *issuer; /* the CA that signs it; NULL: the lab root (or itself, see below) */
+    int self_signed;       /* issuer="self": a root of its own */
+    int64_t not_before;    /* relative to now, as for certificates; default -365 days */
+    int64_t not_after;     /* default +1825 days */
+    enum scn_key_type key; /* default EC */
+    unsigned key_bits;     /* 256 for EC; RSA default 2048 */
+    const char *digest;    /* the digest its issuer signs it with; default "sha256" */
+    int revoked;           /* listed in its issuer's CRL */
+    struct scn_where at;
+};
+
 struct scn_cert {
     const char *id;     /* required, unique */
     const char **names; /* subjectAltName dNSNames, at least one; names[0] is also the CN */
@@ -110,12 +136,54 @@ struct scn_cert {
     unsigned key_bits;  /* 256 for EC; RSA default 2048 */
     const char *digest; /* signature digest name for OpenSSL, default "sha256" */
     struct scn_where at;
+    /* added with issue 5; all zero means what the fields above always meant */
+    struct scn_ca *issuer; /* NULL: the lab root CA (unless self_signed) */
+    int self_signed;       /* issuer="self": signed with its own key */
+    enum scn_chain chain;  /* what the server sends with it; default SCN_CHAIN_FULL */
+    int revoked;           /* listed in its issuer's CRL */
 };
 
 /* A certificate chosen by the SNI name the client sent. */
 struct scn_sni {
     const char *name; /* host name, compared case-insensitively */
     struct scn_cert *cert;
+    struct scn_where at;
+};
+
+/* Client certificates, as IIS's SSL settings name them. */
+enum scn_client_cert {
+    SCN_CLIENT_CERT_IGNORE,  /* none asked for (default) */
+    SCN_CLIENT_CERT_ACCEPT,  /* asked for; none, or any, is accepted */
+    SCN_CLIENT_CERT_REQUIRE, /* asked for; the handshake fails without one the lab CA issued */
+};
+
+/* What a listener does instead of a TLS handshake (<handshake-fault action>). */
+enum scn_hs_action {
+    SCN_HS_NONE,       /* no fault: every handshake goes to the TLS stack */
+    SCN_HS_HANG,       /* read the ClientHello, never answer (a device swallowing it) */
+    SCN_HS_SILENT,     /* accept TCP, never speak (what comes is read and dropped) */
+    SCN_HS_ALERT,      /* answer the ClientHello with a fatal alert, then close */
+    SCN_HS_CLOSE,      /* send the ServerHello, then close */
+    SCN_HS_RESET,      /* read the ClientHello, then reset the connection */
+    SCN_HS_PLAIN_HTTP, /* answer in plain HTTP, as HTTP.sys does on a port without TLS */
+};
+
+/* Which ClientHellos a handshake fault applies to, by the SNI name they carry. */
+enum scn_hs_sni {
+    SCN_HS_SNI_ANY,     /* all (default) */
+    SCN_HS_SNI_NONE,    /* those without SNI */
+    SCN_HS_SNI_UNKNOWN, /* those whose name no <sni> and no name of the listener's certificate
+                           covers (no SNI at all is not "unknown") */
+};
+
+/* A listener's handshake fault (<handshake-fault>), on a deterministic schedule: handshakes are
+ * counted from 1 in arrival order across all worker threads; handshake N is affected when
+ * (first == 0 || N <= first) && (every == 0 || N % every == 0). */
+struct scn_hs_fault {
+    enum scn_hs_action action; /* SCN_HS_NONE: no fault */
+    unsigned alert; /* alert description for SCN_HS_ALERT; default 40 (handshake_failure) */
+    enum scn_hs_sni sni;
+    unsigned first, every; /* 0: unbounded */
     struct scn_where at;
 };
 
@@ -134,6 +202,12 @@ struct scn_listener {
                                   derived, see scn_load() */
     size_t num_hosts;
     struct scn_where at;
+    /* added with issue 5 */
+    const char *ciphers;      /* TLS 1.2 and below, OpenSSL cipher string; NULL: OpenSSL's */
+    const char *ciphersuites; /* TLS 1.3 suites, OpenSSL syntax; NULL: OpenSSL's */
+    enum scn_client_cert client_cert;
+    int crl;                /* also publishes the lab's CRLs at /pki/<ca>.crl */
+    struct scn_hs_fault hs; /* action SCN_HS_NONE when there is none */
 };
 
 /* Server-wide limits, as IIS and HTTP.sys have them. */
@@ -162,6 +236,8 @@ struct scn {
     size_t num_listeners;
     struct scn_limits limits;
     _Atomic int refcnt; /* managed by scn_ref / scn_unref */
+    struct scn_ca *cas; /* the <ca> elements, each after the CA that issues it */
+    size_t num_cas;
 };
 
 /* Messages of a failed load: lines "file:line: message\n", all errors of one run. */
@@ -201,6 +277,10 @@ struct scn_account *scn_account_by_smtp(const struct scn *s, const char *addr, s
 struct scn_account *scn_account_by_logon(const struct scn *s, const char *domain, size_t dlen,
                                          const char *user, size_t ulen);
 struct scn_listener *scn_listener_by_name(const struct scn *s, const char *name);
+/* The listener that publishes the lab's CRLs (crl="true"), or NULL. */
+const struct scn_listener *scn_crl_listener(const struct scn *s);
+/* Name of TLS alert description CODE ("handshake_failure"), or NULL when not in the table. */
+const char *scn_alert_name(unsigned code);
 
 /* "Exchange2016"-style product name and the ServerVersionInfo/"Version" string of a server. */
 const char *scn_version_name(enum scn_version v);

@@ -1,6 +1,7 @@
 /*
- * tls — one TLS set-up per listener: protocol versions, ALPN, and the certificate chosen by the
- * SNI name the client sent (the listener's own certificate without SNI or for an unknown name,
+ * tls — one TLS set-up per listener: protocol versions, cipher lists, client certificates, ALPN,
+ * and the certificate (with the chain the scenario says to send) chosen by the SNI name the
+ * client sent (the listener's own certificate without SNI or for an unknown name,
  * as IIS serves its default binding).
  *
  * Ownership: tls_build() returns an SSL_CTX holding (in its ex_data) the per-name contexts it
@@ -16,9 +17,10 @@
 #include "pki.h"
 #include "scenario.h"
 
-/* Builds the server context of listener L of scenario S, with certificates from PKI. Returns
- * NULL with a cause in ERR on failure. */
-SSL_CTX *tls_build(const struct scn *s, const struct scn_listener *l, struct pki *pki, char *err,
-                   size_t errlen);
+/* Builds the server context of listener L of scenario S, with certificates from PKI carrying
+ * the CRL distribution points under CRL_BASE (NULL: none; see pki_issue()). Returns NULL with a
+ * cause in ERR on failure. */
+SSL_CTX *tls_build(const struct scn *s, const struct scn_listener *l, struct pki *pki,
+                   const char *crl_base, char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "handshake.h"
 #include "listener.h"
 #include "log.h"
 #include "logfile.h"
@@ -49,6 +50,8 @@ struct lsn_thread {
     struct lsock *lsocks;
     struct lsn_gen *gen; /* for new connections; one reference */
     size_t num_conns;
+    struct hs_thread *hs; /* connections held by handshake faults */
+    int stop_seen;        /* the stop message arrived: the worker may leave its loop */
 };
 
 struct gen_msg {
@@ -62,7 +65,6 @@ static struct server_log *logs;
 static size_t num_logs;
 static struct lsn_thread *threads;
 static unsigned num_threads;
-static atomic_int stopping;
 static pthread_barrier_t started; /* workers ready to take messages: lsn_start() returns */
 static unsigned drain_deadline_ms;
 
@@ -161,18 +163,24 @@ static struct logf *server_log(const char *logs_dir, const char *server, char *e
     struct logf *l = logf_open(dir, "u_ex%y%m%d.log", w3c_header, time(NULL), err, errlen);
     if (l == NULL)
         return NULL;
-    logs = realloc(logs, (num_logs + 1) * sizeof(*logs));
-    if (logs == NULL || (logs[num_logs].server = strdup(server)) == NULL)
+    struct server_log *more = realloc(logs, (num_logs + 1) * sizeof(*logs));
+    if (more == NULL || (more[num_logs].server = strdup(server)) == NULL)
         fatalx("out of memory");
+    logs = more;
     logs[num_logs++].log = l;
     return l;
 }
 
 static void gen_free(struct lsn_gen *g)
 {
-    if (g->ssl != NULL)
-        for (size_t i = 0; i < g->scn->num_listeners; i++)
+    for (size_t i = 0; i < g->scn->num_listeners; i++) {
+        if (g->hs != NULL)
+            hs_listener_free(g->hs[i]);
+        if (g->ssl != NULL)
             SSL_CTX_free(g->ssl[i]);
+    }
+    free(g->hs);
+    pki_crls_free(g->crls);
     free(g->ssl);
     free(g->ports);
     free(g->bound);
@@ -185,6 +193,7 @@ struct lsn_gen *lsn_gen_new(struct scn *s, struct pki *pki, const char *logs_dir
                             size_t errlen)
 {
     struct lsn_gen *g = calloc(1, sizeof(*g));
+    char crl_base[256] = "";
 
     if (g == NULL)
         fatalx("out of memory");
@@ -195,20 +204,34 @@ struct lsn_gen *lsn_gen_new(struct scn *s, struct pki *pki, const char *logs_dir
     g->ports = calloc(s->num_listeners, sizeof(*g->ports));
     g->bound = calloc(s->num_listeners, sizeof(*g->bound));
     g->w3c = calloc(s->num_servers, sizeof(*g->w3c));
-    if ((s->num_listeners && (!g->ssl || !g->ports || !g->bound)) || (s->num_servers && !g->w3c))
+    g->hs = calloc(s->num_listeners, sizeof(*g->hs));
+    if ((s->num_listeners && (!g->ssl || !g->ports || !g->bound || !g->hs)) ||
+        (s->num_servers && !g->w3c))
         fatalx("out of memory");
     for (size_t i = 0; i < s->num_listeners; i++) {
-        const struct scn_listener *l = &s->listeners[i];
-        struct bound *b = find_bound(l->name);
+        struct bound *b = find_bound(s->listeners[i].name);
         if (b == NULL) {
-            snprintf(err, errlen, "listener %s is not bound", l->name);
+            snprintf(err, errlen, "listener %s is not bound", s->listeners[i].name);
             goto fail;
         }
         g->bound[i] = (size_t)(b - bounds);
         g->ports[i] = b->port;
-        if (l->tls && (g->ssl[i] = tls_build(s, l, pki, err, errlen)) == NULL)
+        if (s->listeners[i].crl &&
+            pki_crl_base(&s->listeners[i], b->port, crl_base, sizeof(crl_base)) != 0) {
+            snprintf(err, errlen, "listener %s: its CRL URL is too long", s->listeners[i].name);
             goto fail;
+        }
     }
+    /* certificates name the CRL listener's real port: ports first, then certificates */
+    for (size_t i = 0; i < s->num_listeners; i++) {
+        const struct scn_listener *l = &s->listeners[i];
+        if (l->tls &&
+            (g->ssl[i] = tls_build(s, l, pki, crl_base[0] ? crl_base : NULL, err, errlen)) == NULL)
+            goto fail;
+        g->hs[i] = hs_listener_new(l, g->ssl[i]);
+    }
+    if (crl_base[0] != '\0' && (g->crls = pki_crls_make(pki, s, crl_base, err, errlen)) == NULL)
+        goto fail;
     for (size_t i = 0; i < s->num_servers; i++)
         if ((g->w3c[i] = server_log(logs_dir, s->servers[i].name, err, errlen)) == NULL)
             goto fail;
@@ -228,6 +251,16 @@ void lsn_gen_unref(struct lsn_gen *g)
 {
     if (g != NULL && atomic_fetch_sub_explicit(&g->refcnt, 1, memory_order_acq_rel) == 1)
         gen_free(g);
+}
+
+const struct pki_crls *lsn_crls_of(h2o_req_t *req)
+{
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    struct lsn_conn *c = sock != NULL ? sock->on_close.data : NULL;
+
+    if (c == NULL || !c->gen->scn->listeners[c->listener].crl)
+        return NULL;
+    return c->gen->crls;
 }
 
 /* --- workers -------------------------------------------------------------------------- */
@@ -253,6 +286,13 @@ static void numeric_ends(h2o_socket_t *sock, struct lsn_conn *c)
     if ((len = h2o_socket_getpeername(sock, (struct sockaddr *)&ss)) != 0 &&
         h2o_socket_getnumerichost((struct sockaddr *)&ss, len, host) != SIZE_MAX)
         snprintf(c->peer_ip, sizeof(c->peer_ip), "%.47s", host);
+}
+
+/* A connection the handshake fault left alone: the TLS handshake, as usual. */
+static void on_proceed(h2o_socket_t *sock, void *data)
+{
+    struct lsn_conn *c = data;
+    h2o_accept(&c->accept, sock);
 }
 
 static void on_accept(h2o_socket_t *ls, const char *err)
@@ -282,7 +322,10 @@ static void on_accept(h2o_socket_t *ls, const char *err)
         sock->on_close.cb = on_conn_close;
         sock->on_close.data = c;
         t->num_conns++;
-        h2o_accept(&c->accept, sock);
+        if (t->gen->hs[li] != NULL)
+            hs_accept(t->gen->hs[li], t->hs, sock, on_proceed, c);
+        else
+            h2o_accept(&c->accept, sock);
     }
 }
 
@@ -296,6 +339,8 @@ static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
         if (m->gen != NULL) {
             lsn_gen_unref(t->gen);
             t->gen = m->gen; /* the message carried a reference for us */
+        } else {
+            t->stop_seen = 1;
         }
         free(m);
     }
@@ -328,6 +373,7 @@ static void *thread_main(void *arg)
 
     h2o_context_init(&t->ctx, loop, t->conf);
     h2o_multithread_register_receiver(t->ctx.queue, &t->notify, on_message);
+    t->hs = hs_thread_new(loop, t->conf->handshake_timeout);
     t->lsocks = calloc(num_bounds, sizeof(*t->lsocks));
     if (t->lsocks == NULL)
         fatalx("out of memory");
@@ -343,7 +389,9 @@ static void *thread_main(void *arg)
     }
     pthread_barrier_wait(&started);
 
-    while (!atomic_load(&stopping))
+    /* Until the stop message itself has been taken: a worker that left on a flag alone could
+     * unregister its receiver with that message still queued, which libh2o asserts against. */
+    while (!t->stop_seen)
         h2o_evloop_run(loop, INT32_MAX);
 
     /* Drain: stop accepting, finish what is in flight, close idle connections. */
@@ -351,6 +399,8 @@ static void *thread_main(void *arg)
         h2o_socket_read_stop(t->lsocks[i].sock);
         h2o_socket_close(t->lsocks[i].sock);
     }
+    /* what a handshake fault holds (a hang) has no request in flight: it ends now */
+    hs_thread_close_all(t->hs);
     h2o_context_request_shutdown(&t->ctx);
     uint64_t deadline = now_ms() + drain_deadline_ms;
     while (t->num_conns != 0 && now_ms() < deadline) {
@@ -364,6 +414,8 @@ static void *thread_main(void *arg)
     if (h2o_timeout_is_linked(&t->ctx.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&t->ctx.http2._graceful_shutdown_timeout);
     h2o_multithread_unregister_receiver(t->ctx.queue, &t->notify);
+    hs_thread_free(t->hs);
+    t->hs = NULL;
     if (t->num_conns == 0) {
         h2o_context_dispose(&t->ctx);
         h2o_evloop_destroy(loop);
@@ -411,7 +463,6 @@ void lsn_publish(struct lsn_gen *g)
 void lsn_stop(unsigned drain_ms)
 {
     drain_deadline_ms = drain_ms;
-    atomic_store(&stopping, 1);
     for (unsigned i = 0; i < num_threads; i++)
         send_gen(&threads[i], NULL);
     for (unsigned i = 0; i < num_threads; i++) {

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <libxml/parser.h>
+#include <openssl/pem.h>
 
 #include "flow.h"
 #include "listener.h"
@@ -53,6 +54,7 @@ static void usage_main(FILE *out)
             "usage: mrsmock run SCENARIO [options]   serve a scenario (see mrsmock run --help)\n"
             "       mrsmock check FILE...            validate scenario files\n"
             "       mrsmock list                     list the bundled scenarios\n"
+            "       mrsmock certs [SCENARIO] [options] print or export the lab CA (see --help)\n"
             "       mrsmock --help | --version\n");
 }
 
@@ -241,7 +243,11 @@ static void config_h2o(h2o_globalconf_t *conf, const struct scn *s)
     conf->http2.idle_timeout = s->limits.idle_timeout_ms;
     h2o_hostconf_t *host =
         h2o_config_register_host(conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    flow_register(h2o_config_register_path(host, "/", 0));
+    h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
+    /* the CRL distribution point first: it answers only /pki/<ca>.crl on the crl="true"
+     * listener and hands everything else to the flow */
+    pki_crl_register(pathconf, lsn_crls_of);
+    flow_register(pathconf);
 }
 
 /* Reloads on SIGHUP: the old generation keeps running when anything fails. */
@@ -489,6 +495,161 @@ static int cmd_list(void)
     return rc;
 }
 
+static void usage_certs(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: mrsmock certs [SCENARIO] [options]\n"
+        "Prints or exports the lab root CA (created when missing), for clients to trust.\n"
+        "  --pem                the CA in PEM on standard output (the default)\n"
+        "  --der FILE           the CA in DER (a .cer file Windows opens) into FILE; - for\n"
+        "                       standard output\n"
+        "  --bundle             the CA and SCENARIO's intermediate CAs, PEM, on standard output\n"
+        "  --export DIR         writes DIR/mrsmock-lab-ca.crt (PEM), DIR/mrsmock-lab-ca.cer\n"
+        "                       (DER) and, with SCENARIO, DIR/<scenario>-bundle.pem; prints\n"
+        "                       the paths written\n"
+        "  --state-dir DIR      as for run\n"
+        "  -h, --help           this text\n");
+}
+
+/* Writes the certificates of ST as PEM (DER: only the first, in DER) to PATH ("-": stdout). */
+static int write_certs(const char *path, STACK_OF(X509) * st, int der)
+{
+    FILE *fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+    int ok = fp != NULL;
+
+    if (ok && der)
+        ok = i2d_X509_fp(fp, sk_X509_value(st, 0)) == 1;
+    for (int i = 0; ok && !der && i < sk_X509_num(st); i++)
+        ok = PEM_write_X509(fp, sk_X509_value(st, i)) == 1;
+    if (fp != NULL && fp != stdout && fclose(fp) != 0)
+        ok = 0;
+    if (fp == stdout)
+        fflush(stdout);
+    if (!ok)
+        log_warn("cannot write %s", path);
+    return ok ? 0 : -1;
+}
+
+/* mrsmock certs: what a client, a browser or a Windows trainee machine imports. */
+static int cmd_certs(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"pem", no_argument, NULL, 'p'},
+                                             {"der", required_argument, NULL, 'd'},
+                                             {"bundle", no_argument, NULL, 'b'},
+                                             {"export", required_argument, NULL, 'e'},
+                                             {"state-dir", required_argument, NULL, 's'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    char state_dir[PATH_MAX] = "", path[PATH_MAX], err[1024], crl_base[256];
+    const char *der = NULL, *export = NULL;
+    int c, bundle = 0, rc = EXIT_RUNTIME, modes = 0;
+    struct scn *s = NULL;
+    struct pki *pki = NULL;
+    STACK_OF(X509) *st = NULL;
+
+    log_init(0);
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            modes++;
+            break;
+        case 'd':
+            der = optarg, modes++;
+            break;
+        case 'b':
+            bundle = 1, modes++;
+            break;
+        case 'e':
+            export = optarg, modes++;
+            break;
+        case 's':
+            snprintf(state_dir, sizeof(state_dir), "%s", optarg);
+            break;
+        case 'h':
+            usage_certs(stdout);
+            return 0;
+        default:
+            usage_certs(stderr);
+            return EXIT_INVALID;
+        }
+    }
+    if (modes > 1 || optind + 1 < argc) {
+        usage_certs(stderr);
+        return EXIT_INVALID;
+    }
+    if (optind < argc) {
+        struct run_opts o = {.scenario = argv[optind]};
+        if (scn_resolve(o.scenario, o.path, sizeof(o.path)) != 0) {
+            log_warnx("%s: no such file, and no bundled scenario of that name (mrsmock list)",
+                      o.scenario);
+            return EXIT_INVALID;
+        }
+        if ((s = load(&o)) == NULL)
+            return EXIT_INVALID;
+    }
+    if (state_dir[0] == '\0' && default_state_dir(state_dir, sizeof(state_dir)) != 0) {
+        log_warnx("the state folder's path is too long");
+        rc = EXIT_INVALID;
+        goto done;
+    }
+    if (logf_mkdirs(state_dir, 0700) != 0) {
+        log_warn("state folder %s is not writable", state_dir);
+        goto done;
+    }
+    if ((pki = pki_open(state_dir, err, sizeof(err))) == NULL) {
+        log_warnx("%s", err);
+        goto done;
+    }
+    /* intermediates as `run` issues them: on the CRL listener's address as written (a port 0
+     * is only known once bound; `run` then re-issues them with the same keys) */
+    const struct scn_listener *cl = s != NULL ? scn_crl_listener(s) : NULL;
+    if (cl == NULL || cl->port == 0 || pki_crl_base(cl, cl->port, crl_base, sizeof(crl_base)) != 0)
+        crl_base[0] = '\0';
+    if ((st = pki_bundle(pki, bundle || export != NULL ? s : NULL, crl_base[0] ? crl_base : NULL,
+                         err, sizeof(err))) == NULL) {
+        log_warnx("%s", err);
+        goto done;
+    }
+    if (export != NULL) {
+        STACK_OF(X509) *ca = sk_X509_new_null();
+        int ok = ca != NULL && sk_X509_push(ca, sk_X509_value(st, 0)) > 0;
+        if (logf_mkdirs(export, 0755) != 0) {
+            log_warn("cannot create %s", export);
+            sk_X509_free(ca);
+            goto done;
+        }
+        snprintf(path, sizeof(path), "%s/mrsmock-lab-ca.crt", export);
+        ok = ok && write_certs(path, ca, 0) == 0 && printf("%s\n", path) > 0;
+        snprintf(path, sizeof(path), "%s/mrsmock-lab-ca.cer", export);
+        ok = ok && write_certs(path, ca, 1) == 0 && printf("%s\n", path) > 0;
+        if (ok && s != NULL) {
+            snprintf(path, sizeof(path), "%s/%s-bundle.pem", export, s->name);
+            ok = write_certs(path, st, 0) == 0 && printf("%s\n", path) > 0;
+        }
+        sk_X509_free(ca); /* the certificates belong to ST */
+        if (!ok)
+            goto done;
+    } else if (der != NULL) {
+        if (write_certs(der, st, 1) != 0)
+            goto done;
+    } else if (bundle) {
+        if (write_certs("-", st, 0) != 0)
+            goto done;
+    } else {
+        while (sk_X509_num(st) > 1)
+            X509_free(sk_X509_pop(st));
+        if (write_certs("-", st, 0) != 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    sk_X509_pop_free(st, X509_free);
+    pki_close(pki);
+    scn_unref(s);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -509,6 +670,13 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0)
         return cmd_list();
+    if (strcmp(argv[1], "certs") == 0) {
+        int rc;
+        xmlInitParser();
+        rc = cmd_certs(argc - 1, argv + 1);
+        xmlCleanupParser();
+        return rc;
+    }
     log_warnx("unknown command \"%s\"", argv[1]);
     usage_main(stderr);
     return EXIT_INVALID;

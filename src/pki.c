@@ -30,31 +30,9 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
-#include "pki.h"
+#include "pki_int.h"
 
-#define PKI_DAY 86400
-#define PKI_CA_DAYS 3652            /* ten years, leap days included */
-#define PKI_CA_BACKDATE_DAYS 1826   /* five years */
-#define PKI_CA_RENEW_DAYS 30        /* a CA closer than this to its end is replaced */
-#define PKI_DRIFT PKI_DAY           /* tolerated distance between cached and wanted dates */
-#define PKI_CN_MAX 64               /* ub-common-name (RFC 5280) */
-#define PKI_NAME_MAX (NAME_MAX - 8) /* room for ".crt.tmp" after a sanitised name */
-
-struct pki {
-    char dir[PATH_MAX];     /* <state>/pki */
-    char ca_path[PATH_MAX]; /* <state>/pki/ca.crt */
-    X509 *ca;
-    EVP_PKEY *ca_key;
-};
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err_ossl(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int path_fmt(char *out, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+void pki_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
@@ -65,8 +43,8 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Like set_err(), followed by ": " and the reason of the last error OpenSSL queued. */
-static void set_err_ossl(char *err, size_t errlen, const char *fmt, ...)
+/* Like pki_set_err(), followed by ": " and the reason of the last error OpenSSL queued. */
+void pki_set_err_ossl(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     char what[512], why[256];
@@ -82,11 +60,11 @@ static void set_err_ossl(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    set_err(err, errlen, "%s: %s", what, reason);
+    pki_set_err(err, errlen, "%s: %s", what, reason);
 }
 
 /* Formats a path into OUT (PATH_MAX bytes); -1 with a message when it does not fit. */
-static int path_fmt(char *out, char *err, size_t errlen, const char *fmt, ...)
+int pki_path_fmt(char *out, char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -95,21 +73,21 @@ static int path_fmt(char *out, char *err, size_t errlen, const char *fmt, ...)
     n = vsnprintf(out, PATH_MAX, fmt, ap);
     va_end(ap);
     if (n < 0 || n >= PATH_MAX) {
-        set_err(err, errlen, "path too long: %.64s...", out);
+        pki_set_err(err, errlen, "path too long: %.64s...", out);
         return -1;
     }
     return 0;
 }
 
 /* mkdir -p with mode 0700 for what it creates; the error names the component that failed. */
-static int make_dirs(const char *path, char *err, size_t errlen)
+int pki_make_dirs(const char *path, char *err, size_t errlen)
 {
     char buf[PATH_MAX];
     struct stat st;
     size_t len = strlen(path);
 
     if (len == 0 || len >= sizeof(buf)) {
-        set_err(err, errlen, "cannot create folder: bad path \"%.64s\"", path);
+        pki_set_err(err, errlen, "cannot create folder: bad path \"%.64s\"", path);
         return -1;
     }
     memcpy(buf, path, len + 1);
@@ -119,7 +97,7 @@ static int make_dirs(const char *path, char *err, size_t errlen)
             continue;
         *s = '\0';
         if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-            set_err(err, errlen, "cannot create %s: %s", buf, strerror(errno));
+            pki_set_err(err, errlen, "cannot create %s: %s", buf, strerror(errno));
             return -1;
         }
         *s = c;
@@ -128,28 +106,28 @@ static int make_dirs(const char *path, char *err, size_t errlen)
     }
     /* EEXIST above may have been a regular file of that name */
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        set_err(err, errlen, "cannot create %s: %s", path, strerror(ENOTDIR));
+        pki_set_err(err, errlen, "cannot create %s: %s", path, strerror(ENOTDIR));
         return -1;
     }
     return 0;
 }
 
 /* Takes the folder's lock, waiting for whoever holds it; returns the fd to close(), or -1. */
-static int lock_take(const char *dir, char *err, size_t errlen)
+int pki_lock_take(const char *dir, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     int fd;
 
-    if (path_fmt(path, err, errlen, "%s/.lock", dir) != 0)
+    if (pki_path_fmt(path, err, errlen, "%s/.lock", dir) != 0)
         return -1;
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        pki_set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
     while (flock(fd, LOCK_EX) != 0) {
         if (errno != EINTR) {
-            set_err(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+            pki_set_err(err, errlen, "cannot lock %s: %s", path, strerror(errno));
             close(fd);
             return -1;
         }
@@ -162,7 +140,7 @@ static int lock_take(const char *dir, char *err, size_t errlen)
  * neither leave the pki folder nor hide in it. Replacing rather than rejecting keeps every
  * scenario name usable; two names that differ only there share a folder, which costs re-issues,
  * never a wrong certificate (the cache checks what it finds against the request). */
-static int safe_name(const char *name, char *out)
+int pki_safe_name(const char *name, char *out)
 {
     size_t len = name != NULL ? strlen(name) : 0;
 
@@ -188,7 +166,7 @@ static int on_passphrase(char *buf, int size, int rwflag, void *u)
 }
 
 /* Missing or unparsable files give NULL; callers then make new ones. */
-static X509 *read_cert(const char *path)
+X509 *pki_read_cert(const char *path)
 {
     BIO *b = BIO_new_file(path, "r");
     X509 *x = NULL;
@@ -200,7 +178,7 @@ static X509 *read_cert(const char *path)
     return x;
 }
 
-static EVP_PKEY *read_key(const char *path)
+EVP_PKEY *pki_read_key(const char *path)
 {
     BIO *b = BIO_new_file(path, "r");
     EVP_PKEY *k = NULL;
@@ -218,43 +196,46 @@ static EVP_PKEY *read_key(const char *path)
  * lock is held, so a fixed temporary name is ours alone; one left by a crash is removed first,
  * and O_EXCL with mode 0600 means a key is never readable by others, even for a moment.
  */
-static int write_pem(const char *path, X509 *cert, EVP_PKEY *key, char *err, size_t errlen)
+static int write_atomic(const char *path, X509 *cert, EVP_PKEY *key, const unsigned char *data,
+                        size_t len, char *err, size_t errlen)
 {
     char tmp[PATH_MAX];
     BIO *b = NULL;
     int fd = -1, ret = -1, ok;
 
-    if (path_fmt(tmp, err, errlen, "%s.tmp", path) != 0)
+    if (pki_path_fmt(tmp, err, errlen, "%s.tmp", path) != 0)
         return -1;
     if (unlink(tmp) != 0 && errno != ENOENT) {
-        set_err(err, errlen, "cannot remove %s: %s", tmp, strerror(errno));
+        pki_set_err(err, errlen, "cannot remove %s: %s", tmp, strerror(errno));
         return -1;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_err(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        pki_set_err(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
         return -1;
     }
     /* exact modes whatever the umask: certificates are public, keys are not */
-    if (fchmod(fd, cert != NULL ? 0644 : 0600) != 0) {
-        set_err(err, errlen, "cannot chmod %s: %s", tmp, strerror(errno));
+    if (fchmod(fd, key == NULL ? 0644 : 0600) != 0) {
+        pki_set_err(err, errlen, "cannot chmod %s: %s", tmp, strerror(errno));
         goto out;
     }
     b = BIO_new_fd(fd, BIO_NOCLOSE);
     if (b == NULL) {
-        set_err_ossl(err, errlen, "cannot write %s", tmp);
+        pki_set_err_ossl(err, errlen, "cannot write %s", tmp);
         goto out;
     }
     errno = 0;
-    if (cert != NULL)
+    if (data != NULL)
+        ok = BIO_write(b, data, (int)len) == (int)len;
+    else if (cert != NULL)
         ok = PEM_write_bio_X509(b, cert);
     else
         ok = PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
     if (ok != 1 || BIO_flush(b) != 1) {
         if (errno != 0)
-            set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+            pki_set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         else
-            set_err_ossl(err, errlen, "cannot write %s", tmp);
+            pki_set_err_ossl(err, errlen, "cannot write %s", tmp);
         goto out;
     }
     BIO_free(b);
@@ -262,11 +243,11 @@ static int write_pem(const char *path, X509 *cert, EVP_PKEY *key, char *err, siz
     ok = close(fd);
     fd = -1;
     if (ok != 0) {
-        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        pki_set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
     if (rename(tmp, path) != 0) {
-        set_err(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+        pki_set_err(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
         goto out;
     }
     ret = 0;
@@ -279,8 +260,47 @@ out:
     return ret;
 }
 
+int pki_write_pem(const char *path, X509 *cert, EVP_PKEY *key, char *err, size_t errlen)
+{
+    return write_atomic(path, cert, cert != NULL ? NULL : key, NULL, 0, err, errlen);
+}
+
+int pki_write_bytes(const char *path, const unsigned char *data, size_t len, char *err,
+                    size_t errlen)
+{
+    if (len > INT_MAX) {
+        pki_set_err(err, errlen, "cannot write %s: too large", path);
+        return -1;
+    }
+    return write_atomic(path, NULL, NULL, data, len, err, errlen);
+}
+
+void pki_pair_clear(struct pki_pair *pp)
+{
+    X509_free(pp->x);
+    EVP_PKEY_free(pp->key);
+    pp->x = NULL;
+    pp->key = NULL;
+}
+
+int pki_scenario_dir(const struct pki *p, const char *scenario, const char *sub, char *out,
+                     char *err, size_t errlen)
+{
+    char folder[NAME_MAX + 1];
+
+    if (pki_safe_name(scenario, folder) != 0) {
+        pki_set_err(err, errlen, "invalid scenario name \"%.64s\"",
+                    scenario != NULL ? scenario : "");
+        return -1;
+    }
+    if (pki_path_fmt(out, err, errlen, "%s/%s%s%s", p->dir, folder, sub != NULL ? "/" : "",
+                     sub != NULL ? sub : "") != 0)
+        return -1;
+    return pki_make_dirs(out, err, errlen);
+}
+
 /* A positive serial of up to 128 random bits; odd, hence never zero (RFC 5280 4.1.2.2). */
-static int set_serial(X509 *x)
+int pki_set_serial(X509 *x)
 {
     BIGNUM *bn = BN_new();
     int ok = bn != NULL && BN_rand(bn, 128, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ODD) == 1 &&
@@ -291,7 +311,7 @@ static int set_serial(X509 *x)
 }
 
 /* Sets T to NOW + OFFSET seconds; beyond the year 2049 OpenSSL switches to GeneralizedTime. */
-static int set_time(ASN1_TIME *t, time_t now, int64_t offset)
+int pki_set_time(ASN1_TIME *t, time_t now, int64_t offset)
 {
     int64_t days = offset / PKI_DAY;
 
@@ -301,52 +321,12 @@ static int set_time(ASN1_TIME *t, time_t now, int64_t offset)
 }
 
 /* Adds one extension written in openssl.cnf syntax; only used with constant values. */
-static int add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
+int pki_add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
 {
     X509_EXTENSION *e = X509V3_EXT_nconf_nid(NULL, v3, nid, value);
     int ok = e != NULL && X509_add_ext(x, e, -1) == 1;
 
     X509_EXTENSION_free(e);
-    return ok ? 0 : -1;
-}
-
-/* The general name a request's entry becomes: an IP address when it parses as one. Built
- * directly rather than through a "DNS:a,DNS:b" string, which a comma in a name would break. */
-static GENERAL_NAME *name_of(const char *s)
-{
-    GENERAL_NAME *g = GENERAL_NAME_new();
-    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(s);
-    ASN1_IA5STRING *dns;
-
-    if (g == NULL)
-        return NULL;
-    if (ip != NULL) {
-        GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
-        return g;
-    }
-    dns = ASN1_IA5STRING_new();
-    if (dns == NULL || ASN1_STRING_set(dns, s, -1) != 1) {
-        ASN1_IA5STRING_free(dns);
-        GENERAL_NAME_free(g);
-        return NULL;
-    }
-    GENERAL_NAME_set0_value(g, GEN_DNS, dns);
-    return g;
-}
-
-static int add_san(X509 *x, const struct scn_cert *c, int critical)
-{
-    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
-    int ok = gens != NULL;
-
-    for (size_t i = 0; ok && i < c->num_names; i++) {
-        GENERAL_NAME *g = name_of(c->names[i]);
-        ok = g != NULL && sk_GENERAL_NAME_push(gens, g) > 0;
-        if (!ok)
-            GENERAL_NAME_free(g);
-    }
-    ok = ok && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, critical, X509V3_ADD_DEFAULT) == 1;
-    GENERAL_NAMES_free(gens);
     return ok ? 0 : -1;
 }
 
@@ -358,7 +338,7 @@ static X509 *make_ca_cert(EVP_PKEY *key, time_t now)
     int ok;
 
     ok = x != NULL && name != NULL && X509_set_version(x, X509_VERSION_3) == 1 &&
-         set_serial(x) == 0 &&
+         pki_set_serial(x) == 0 &&
          X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8,
                                     (const unsigned char *)"mrsmock lab", -1, -1, 0) == 1 &&
          X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
@@ -367,14 +347,14 @@ static X509 *make_ca_cert(EVP_PKEY *key, time_t now)
          /* Backdated well before any leaf it issues (scenarios date leaves back, e.g. -30d),
           * so validity periods nest as a real CA's do; Windows reports a leaf that starts
           * before its issuer as not time-nested. */
-         set_time(X509_getm_notBefore(x), now, -(int64_t)PKI_CA_BACKDATE_DAYS * PKI_DAY) == 0 &&
-         set_time(X509_getm_notAfter(x), now, (int64_t)PKI_CA_DAYS * PKI_DAY) == 0 &&
+         pki_set_time(X509_getm_notBefore(x), now, -(int64_t)PKI_CA_BACKDATE_DAYS * PKI_DAY) == 0 &&
+         pki_set_time(X509_getm_notAfter(x), now, (int64_t)PKI_CA_DAYS * PKI_DAY) == 0 &&
          X509_set_pubkey(x, key) == 1;
     if (ok) {
         X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-        ok = add_ext(x, &v3, NID_basic_constraints, "critical,CA:TRUE") == 0 &&
-             add_ext(x, &v3, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
-             add_ext(x, &v3, NID_subject_key_identifier, "hash") == 0 &&
+        ok = pki_add_ext(x, &v3, NID_basic_constraints, "critical,CA:TRUE") == 0 &&
+             pki_add_ext(x, &v3, NID_key_usage, "critical,keyCertSign,cRLSign") == 0 &&
+             pki_add_ext(x, &v3, NID_subject_key_identifier, "hash") == 0 &&
              X509_sign(x, key, EVP_sha256()) > 0;
     }
     X509_NAME_free(name);
@@ -410,20 +390,20 @@ static int make_ca(struct pki *p, time_t now, char *err, size_t errlen)
     X509 *ca = NULL;
     int ret = -1;
 
-    if (path_fmt(key_path, err, errlen, "%s/ca.key", p->dir) != 0)
+    if (pki_path_fmt(key_path, err, errlen, "%s/ca.key", p->dir) != 0)
         goto out;
     key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     if (key == NULL) {
-        set_err_ossl(err, errlen, "cannot generate the CA key");
+        pki_set_err_ossl(err, errlen, "cannot generate the CA key");
         goto out;
     }
     ca = make_ca_cert(key, now);
     if (ca == NULL) {
-        set_err_ossl(err, errlen, "cannot make the CA certificate");
+        pki_set_err_ossl(err, errlen, "cannot make the CA certificate");
         goto out;
     }
-    if (write_pem(key_path, NULL, key, err, errlen) != 0 ||
-        write_pem(p->ca_path, ca, NULL, err, errlen) != 0)
+    if (pki_write_pem(key_path, NULL, key, err, errlen) != 0 ||
+        pki_write_pem(p->ca_path, ca, NULL, err, errlen) != 0)
         goto out;
     p->ca = ca;
     p->ca_key = key;
@@ -449,17 +429,17 @@ struct pki *pki_open(const char *state_dir, char *err, size_t errlen)
     if (p == NULL)
         abort();
     ERR_set_mark();
-    if (path_fmt(p->dir, err, errlen, "%s/pki", state_dir) != 0 ||
-        path_fmt(p->ca_path, err, errlen, "%s/ca.crt", p->dir) != 0 ||
-        path_fmt(key_path, err, errlen, "%s/ca.key", p->dir) != 0 ||
-        make_dirs(p->dir, err, errlen) != 0)
+    if (pki_path_fmt(p->dir, err, errlen, "%s/pki", state_dir) != 0 ||
+        pki_path_fmt(p->ca_path, err, errlen, "%s/ca.crt", p->dir) != 0 ||
+        pki_path_fmt(key_path, err, errlen, "%s/ca.key", p->dir) != 0 ||
+        pki_make_dirs(p->dir, err, errlen) != 0)
         goto out;
     /* held while reading too: another process may be halfway through replacing the pair */
-    lock = lock_take(p->dir, err, errlen);
+    lock = pki_lock_take(p->dir, err, errlen);
     if (lock < 0)
         goto out;
-    ca = read_cert(p->ca_path);
-    key = read_key(key_path);
+    ca = pki_read_cert(p->ca_path);
+    key = pki_read_key(key_path);
     why = ca_problem(ca, key, now);
     if (why == NULL) {
         p->ca = ca;
@@ -503,197 +483,4 @@ const char *pki_ca_path(const struct pki *p)
 X509 *pki_ca_cert(const struct pki *p)
 {
     return p->ca;
-}
-
-/* Whether KEY is of the kind C asks for. SCN_KEY_EC is always P-256 (scenario.h). */
-static int key_fits(EVP_PKEY *key, const struct scn_cert *c, unsigned rsa_bits)
-{
-    char group[64];
-    size_t len;
-
-    if (c->key == SCN_KEY_RSA)
-        return EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) == (int)rsa_bits;
-    return EVP_PKEY_is_a(key, "EC") &&
-           EVP_PKEY_get_group_name(key, group, sizeof(group), &len) == 1 &&
-           OBJ_sn2nid(group) == NID_X9_62_prime256v1;
-}
-
-/* Whether the subjectAltName of X lists exactly the names of C, in order, as we write them. */
-static int san_fits(X509 *x, const struct scn_cert *c)
-{
-    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-    int ok = gens != NULL && (size_t)sk_GENERAL_NAME_num(gens) == c->num_names;
-
-    for (size_t i = 0; ok && i < c->num_names; i++) {
-        GENERAL_NAME *want = name_of(c->names[i]);
-        ok = want != NULL && GENERAL_NAME_cmp(want, sk_GENERAL_NAME_value(gens, (int)i)) == 0;
-        GENERAL_NAME_free(want);
-    }
-    GENERAL_NAMES_free(gens);
-    return ok;
-}
-
-/* Whether T is within PKI_DRIFT of WANT (seconds since the epoch). */
-static int time_near(const ASN1_TIME *t, int64_t want)
-{
-    struct tm tm;
-    int64_t have;
-
-    if (ASN1_TIME_to_tm(t, &tm) != 1)
-        return 0;
-    have = (int64_t)timegm(&tm);
-    return have - want <= PKI_DRIFT && want - have <= PKI_DRIFT;
-}
-
-/* Whether the cached X with its KEY still answers request C: same CA, names, digest, dates. */
-static int cert_fits(const struct pki *p, X509 *x, EVP_PKEY *key, const struct scn_cert *c,
-                     const EVP_MD *md, time_t now)
-{
-    int mdnid = NID_undef;
-
-    return X509_check_private_key(x, key) == 1 && X509_check_issued(p->ca, x) == X509_V_OK &&
-           X509_verify(x, p->ca_key) == 1 &&
-           OBJ_find_sigid_algs(X509_get_signature_nid(x), &mdnid, NULL) == 1 &&
-           mdnid == EVP_MD_get_type(md) && san_fits(x, c) &&
-           time_near(X509_get0_notBefore(x), (int64_t)now + c->not_before) &&
-           time_near(X509_get0_notAfter(x), (int64_t)now + c->not_after);
-}
-
-/* Issues the leaf certificate for C with KEY, signed by the CA with MD. */
-static X509 *issue(const struct pki *p, const struct scn_cert *c, EVP_PKEY *key, const EVP_MD *md,
-                   time_t now)
-{
-    X509 *x = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    X509V3_CTX v3;
-    /* a name too long for a CN is left out of the subject, as public CAs do; the SAN is then
-     * the only identity and must be critical (RFC 5280 4.2.1.6) */
-    int has_cn = strlen(c->names[0]) <= PKI_CN_MAX, ok;
-
-    ok = x != NULL && name != NULL && X509_set_version(x, X509_VERSION_3) == 1 &&
-         set_serial(x) == 0 && X509_set_issuer_name(x, X509_get_subject_name(p->ca)) == 1 &&
-         (!has_cn ||
-          X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
-                                     (const unsigned char *)c->names[0], -1, -1, 0) == 1) &&
-         X509_set_subject_name(x, name) == 1 &&
-         set_time(X509_getm_notBefore(x), now, c->not_before) == 0 &&
-         set_time(X509_getm_notAfter(x), now, c->not_after) == 0 && X509_set_pubkey(x, key) == 1;
-    if (ok) {
-        X509V3_set_ctx(&v3, p->ca, x, NULL, NULL, 0);
-        ok = add_ext(x, &v3, NID_basic_constraints, "CA:FALSE") == 0 &&
-             add_ext(x, &v3, NID_key_usage,
-                     c->key == SCN_KEY_RSA ? "critical,digitalSignature,keyEncipherment"
-                                           : "critical,digitalSignature") == 0 &&
-             add_ext(x, &v3, NID_ext_key_usage, "serverAuth") == 0 && add_san(x, c, !has_cn) == 0 &&
-             add_ext(x, &v3, NID_subject_key_identifier, "hash") == 0 &&
-             add_ext(x, &v3, NID_authority_key_identifier, "keyid:always") == 0 &&
-             /* X509_sign() applies no security level, so sha1 still signs: "weak signature" */
-             X509_sign(x, p->ca_key, md) > 0;
-    }
-    X509_NAME_free(name);
-    if (!ok) {
-        X509_free(x);
-        return NULL;
-    }
-    return x;
-}
-
-int pki_get(struct pki *p, const char *scenario, const struct scn_cert *cert, X509 **x,
-            EVP_PKEY **key, char *err, size_t errlen)
-{
-    char folder[NAME_MAX + 1], id[NAME_MAX + 1];
-    char dir[PATH_MAX], crt_path[PATH_MAX], key_path[PATH_MAX];
-    const char *digest = cert->digest != NULL ? cert->digest : "sha256";
-    unsigned rsa_bits = cert->key_bits != 0 ? cert->key_bits : 2048;
-    EVP_MD *md = NULL;
-    EVP_PKEY *k = NULL;
-    X509 *c = NULL;
-    time_t now = time(NULL);
-    int lock = -1, ret = -1, sig_nid;
-
-    *x = NULL;
-    *key = NULL;
-    ERR_set_mark();
-    if (safe_name(scenario, folder) != 0) {
-        set_err(err, errlen, "invalid scenario name \"%.64s\"", scenario != NULL ? scenario : "");
-        goto out;
-    }
-    if (safe_name(cert->id, id) != 0) {
-        set_err(err, errlen, "invalid certificate id \"%.64s\"", cert->id != NULL ? cert->id : "");
-        goto out;
-    }
-    if (cert->num_names == 0) {
-        set_err(err, errlen, "certificate %s: no names", cert->id);
-        goto out;
-    }
-    for (size_t i = 0; i < cert->num_names; i++) {
-        if (cert->names[i] == NULL || cert->names[i][0] == '\0') {
-            set_err(err, errlen, "certificate %s: empty name", cert->id);
-            goto out;
-        }
-    }
-    md = EVP_MD_fetch(NULL, digest, NULL);
-    if (md == NULL) {
-        set_err(err, errlen, "certificate %s: unknown digest \"%.32s\"", cert->id, digest);
-        goto out;
-    }
-    /* the CA's key type decides which digests have a signature algorithm (no ECDSA with MD5) */
-    if (!OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(md), EVP_PKEY_get_base_id(p->ca_key))) {
-        set_err(err, errlen, "certificate %s: the lab CA cannot sign with digest \"%.32s\"",
-                cert->id, digest);
-        goto out;
-    }
-    if (path_fmt(dir, err, errlen, "%s/%s", p->dir, folder) != 0 ||
-        path_fmt(crt_path, err, errlen, "%s/%s.crt", dir, id) != 0 ||
-        path_fmt(key_path, err, errlen, "%s/%s.key", dir, id) != 0 ||
-        make_dirs(dir, err, errlen) != 0)
-        goto out;
-    lock = lock_take(p->dir, err, errlen);
-    if (lock < 0)
-        goto out;
-
-    c = read_cert(crt_path);
-    k = read_key(key_path);
-    /* a key of the right kind is kept through re-issues: an RSA key takes ~100 ms to make */
-    if (k != NULL && !key_fits(k, cert, rsa_bits)) {
-        EVP_PKEY_free(k);
-        k = NULL;
-    }
-    if (c != NULL && (k == NULL || !cert_fits(p, c, k, cert, md, now))) {
-        X509_free(c);
-        c = NULL;
-    }
-    if (c == NULL) {
-        if (k == NULL) {
-            k = cert->key == SCN_KEY_RSA ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)rsa_bits)
-                                         : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-            if (k == NULL) {
-                set_err_ossl(err, errlen, "certificate %s: cannot generate its key", cert->id);
-                goto out;
-            }
-            if (write_pem(key_path, NULL, k, err, errlen) != 0)
-                goto out;
-        }
-        c = issue(p, cert, k, md, now);
-        if (c == NULL) {
-            set_err_ossl(err, errlen, "certificate %s: cannot issue it", cert->id);
-            goto out;
-        }
-        if (write_pem(crt_path, c, NULL, err, errlen) != 0)
-            goto out;
-        log_debug("pki: issued %s", crt_path);
-    }
-    *x = c;
-    *key = k;
-    c = NULL;
-    k = NULL;
-    ret = 0;
-out:
-    if (lock >= 0)
-        close(lock);
-    X509_free(c);
-    EVP_PKEY_free(k);
-    EVP_MD_free(md);
-    ERR_pop_to_mark();
-    return ret;
 }

@@ -39,6 +39,64 @@ static const struct {
 
 #define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 
+const struct scn_enum scn_chains[] = {
+    {"full", SCN_CHAIN_FULL}, {"leaf", SCN_CHAIN_LEAF}, {"root", SCN_CHAIN_ROOT}, {NULL, 0}};
+
+const struct scn_enum scn_client_certs[] = {{"ignore", SCN_CLIENT_CERT_IGNORE},
+                                            {"accept", SCN_CLIENT_CERT_ACCEPT},
+                                            {"require", SCN_CLIENT_CERT_REQUIRE},
+                                            {NULL, 0}};
+
+const struct scn_enum scn_hs_actions[] = {{"hang", SCN_HS_HANG},
+                                          {"silent", SCN_HS_SILENT},
+                                          {"alert", SCN_HS_ALERT},
+                                          {"close-after-hello", SCN_HS_CLOSE},
+                                          {"reset", SCN_HS_RESET},
+                                          {"plain-http", SCN_HS_PLAIN_HTTP},
+                                          {NULL, 0}};
+
+const struct scn_enum scn_hs_snis[] = {
+    {"any", SCN_HS_SNI_ANY}, {"none", SCN_HS_SNI_NONE}, {"unknown", SCN_HS_SNI_UNKNOWN}, {NULL, 0}};
+
+/* Fatal TLS alerts a server sends during a handshake (RFC 8446 6.2, RFC 5246 7.2.2); the
+ * warning-only close_notify and user_canceled are not faults. */
+const struct scn_enum scn_alerts[] = {
+    {"unexpected_message", 10},
+    {"bad_record_mac", 20},
+    {"record_overflow", 22},
+    {"handshake_failure", 40},
+    {"bad_certificate", 42},
+    {"unsupported_certificate", 43},
+    {"certificate_revoked", 44},
+    {"certificate_expired", 45},
+    {"certificate_unknown", 46},
+    {"illegal_parameter", 47},
+    {"unknown_ca", 48},
+    {"access_denied", 49},
+    {"decode_error", 50},
+    {"decrypt_error", 51},
+    {"protocol_version", 70},
+    {"insufficient_security", 71},
+    {"internal_error", 80},
+    {"inappropriate_fallback", 86},
+    {"missing_extension", 109},
+    {"unsupported_extension", 110},
+    {"unrecognized_name", 112},
+    {"bad_certificate_status_response", 113},
+    {"unknown_psk_identity", 115},
+    {"certificate_required", 116},
+    {"no_application_protocol", 120},
+    {NULL, 0},
+};
+
+const char *scn_alert_name(unsigned code)
+{
+    for (const struct scn_enum *e = scn_alerts; e->name != NULL; e++)
+        if ((unsigned)e->value == code)
+            return e->name;
+    return NULL;
+}
+
 const char *scn_version_name(enum scn_version v)
 {
     for (size_t i = 0; i < COUNTOF(versions); i++)
@@ -128,6 +186,14 @@ struct scn_listener *scn_listener_by_name(const struct scn *s, const char *name)
 {
     for (size_t i = 0; i < s->num_listeners; i++)
         if (strcasecmp(s->listeners[i].name, name) == 0)
+            return &s->listeners[i];
+    return NULL;
+}
+
+const struct scn_listener *scn_crl_listener(const struct scn *s)
+{
+    for (size_t i = 0; i < s->num_listeners; i++)
+        if (s->listeners[i].crl)
             return &s->listeners[i];
     return NULL;
 }
@@ -239,6 +305,16 @@ static int missing(const struct scn_mark *m, int i, const void *value)
 static const struct scn_where *where(const struct scn_mark *m, int i)
 {
     return m->attr[i].line != 0 ? &m->attr[i] : &m->at;
+}
+
+int scn_unset(const struct scn_mark *m, int i)
+{
+    return unset(m, i);
+}
+
+const struct scn_where *scn_where_attr(const struct scn_mark *m, int i)
+{
+    return where(m, i);
 }
 
 static char *lower_dup(h2o_mem_pool_t *pool, const char *p, size_t len)
@@ -364,46 +440,6 @@ static void build_servers(struct scn *s, struct scn_draft *d, struct scn_errors 
     }
     if (s->num_servers == 0)
         scn_error(errs, &d->root.at, "no <server> defined (at least one is needed)");
-}
-
-static void build_certs(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
-{
-    s->num_certs = d->certs.size;
-    s->certs = h2o_mem_alloc_pool(&s->pool, (s->num_certs + 1) * sizeof(*s->certs));
-    for (size_t i = 0; i < s->num_certs; i++) {
-        struct scn_d_cert *dc = d->certs.entries[i];
-        const struct scn_mark *m = &dc->m;
-        struct scn_cert *v = &s->certs[i];
-        *v = dc->v;
-        v->at = m->at;
-        if (missing(m, SCN_A_CERT_NAMES, v->names))
-            scn_error(errs, &m->at,
-                      "missing required attribute \"names\" on <certificate id=\"%s\">", v->id);
-        if (unset(m, SCN_A_CERT_NOT_BEFORE))
-            v->not_before = -30 * 86400;
-        if (unset(m, SCN_A_CERT_NOT_AFTER))
-            v->not_after = 365 * 86400;
-        if (unset(m, SCN_A_CERT_KEY))
-            v->key = SCN_KEY_EC;
-        if (unset(m, SCN_A_CERT_DIGEST))
-            v->digest = "sha256";
-        if (unset(m, SCN_A_CERT_KEY_BITS))
-            v->key_bits = v->key == SCN_KEY_EC ? 256 : 2048;
-        else if (v->key == SCN_KEY_EC && v->key_bits != 256)
-            scn_error(errs, where(m, SCN_A_CERT_KEY_BITS),
-                      "certificate \"%s\": key-bits %u is not supported for an ec key (only 256)",
-                      v->id, v->key_bits);
-        else if (v->key == SCN_KEY_RSA && (v->key_bits < 1024 || v->key_bits > 8192))
-            scn_error(errs, where(m, SCN_A_CERT_KEY_BITS),
-                      "certificate \"%s\": key-bits must be from 1024 to 8192 for an rsa key",
-                      v->id);
-        if (v->not_before >= v->not_after && !m->bad[SCN_A_CERT_NOT_BEFORE] &&
-            !m->bad[SCN_A_CERT_NOT_AFTER])
-            scn_error(errs,
-                      where(m, unset(m, SCN_A_CERT_NOT_AFTER) ? SCN_A_CERT_NOT_BEFORE
-                                                              : SCN_A_CERT_NOT_AFTER),
-                      "certificate \"%s\": not-before must be earlier than not-after", v->id);
-    }
 }
 
 static void build_accounts(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
@@ -565,6 +601,39 @@ static void build_sni(struct scn *s, struct scn_d_listener *dl, struct scn_liste
     }
 }
 
+/* The listener's <handshake-fault>, when it has one. */
+static void build_handshake_fault(struct scn_d_listener *dl, struct scn_listener *v,
+                                  struct scn_errors *errs)
+{
+    const struct scn_mark *m = &dl->hs;
+
+    v->hs.at = m->at;
+    if (m->gen == 0) {
+        v->hs = (struct scn_hs_fault){.action = SCN_HS_NONE};
+        return;
+    }
+    if (unset(m, SCN_A_HS_ALERT))
+        v->hs.alert = 40; /* handshake_failure, what a server that refuses to go on sends */
+    if (unset(m, SCN_A_HS_SNI))
+        v->hs.sni = SCN_HS_SNI_ANY;
+    if (unset(m, SCN_A_HS_FIRST))
+        v->hs.first = 0;
+    if (unset(m, SCN_A_HS_EVERY))
+        v->hs.every = 0;
+    if (unset(m, SCN_A_HS_ACTION)) {
+        if (!m->bad[SCN_A_HS_ACTION])
+            scn_error(errs, &m->at,
+                      "missing required attribute \"action\" on <handshake-fault> of listener "
+                      "\"%s\"",
+                      v->name);
+        v->hs.action = SCN_HS_NONE;
+    } else if (!v->tls) {
+        scn_error(errs, &m->at,
+                  "listener \"%s\": <handshake-fault> needs a TLS listener (tls is false)",
+                  v->name);
+    }
+}
+
 static void build_listeners(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
 {
     s->num_listeners = d->listeners.size;
@@ -600,6 +669,15 @@ static void build_listeners(struct scn *s, struct scn_draft *d, struct scn_error
                       "listener \"%s\": server \"%s\" does not exist", v->name, dl->server);
         build_sni(s, dl, v, errs);
         build_hosts(s, m, v);
+        build_handshake_fault(dl, v, errs);
+        for (size_t k = 0; k < i && v->crl; k++)
+            if (s->listeners[k].crl) {
+                scn_error(errs, where(m, SCN_A_LISTENER_CRL),
+                          "listener \"%s\": crl=\"true\" is already set on listener \"%s\" (one "
+                          "listener publishes the CRLs)",
+                          v->name, s->listeners[k].name);
+                break;
+            }
         for (size_t k = 0; k < i && v->host != NULL; k++) {
             const struct scn_listener *o = &s->listeners[k];
             if (o->host != NULL && same_address(o, v)) {
@@ -625,7 +703,7 @@ int scn_build(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
     s->summary = first_line(&s->pool, s->description);
     build_organization(s, d, errs);
     build_servers(s, d, errs);
-    build_certs(s, d, errs);
+    scn_build_pki(s, d, errs);
     build_accounts(s, d, errs);
     build_deny(s, d, errs);
     build_listeners(s, d, errs);

@@ -26,7 +26,7 @@
 #include "scenario.h"
 
 #define SCN_NS "urn:mrsmock:scenario:1"
-#define SCN_MAX_ATTRS 12        /* attributes of the largest element (checked at build time) */
+#define SCN_MAX_ATTRS 16        /* attributes of the largest element (checked at build time) */
 #define SCN_MAX_CHAIN 8         /* files in one extends chain, the named one included */
 #define SCN_MAX_FILE (1u << 20) /* bytes; larger files are refused */
 #define SCN_MAX_NAMES 32        /* names of one list attribute (names, hosts, deny) */
@@ -60,6 +60,15 @@ enum scn_type {
     SCN_T_ADDRESS,  /* IPv4:port or [IPv6]:port -> const char * host at off, unsigned at off2 */
     SCN_T_PROTOCOLS, /* tls1.0 .. tls1.3, space-separated -> unsigned min at off, max at off2 */
     SCN_T_STATE,     /* enabled|disabled|locked|password-expired -> enum scn_account_state */
+    SCN_T_ENUM,      /* one name of the row's table -> int (the matching value) */
+    SCN_T_CIPHERS,   /* an OpenSSL cipher string OpenSSL accepts -> const char * */
+    SCN_T_SUITES,    /* OpenSSL TLS 1.3 ciphersuites OpenSSL accepts -> const char * */
+};
+
+/* One name of a fixed vocabulary and what it stores (SCN_T_ENUM); tables end with a NULL name. */
+struct scn_enum {
+    const char *name;
+    int value;
 };
 
 /* SCN_F_EMPTY: "" is accepted and stores NULL: none, or $null for URLs; for a list type, ""
@@ -74,6 +83,8 @@ struct scn_attr {
     unsigned flags;
     size_t off, off2; /* in the element's draft object */
     int64_t min, max;
+    const struct scn_enum *values; /* SCN_T_ENUM: the vocabulary */
+    const char *expected;          /* SCN_T_ENUM: what the message says was expected */
 };
 
 /* Attribute indexes: the rows of each element's table in scenario_xml.c, in this order. */
@@ -99,6 +110,20 @@ enum {
     SCN_A_CERT_KEY,
     SCN_A_CERT_KEY_BITS,
     SCN_A_CERT_DIGEST,
+    SCN_A_CERT_ISSUER,
+    SCN_A_CERT_CHAIN,
+    SCN_A_CERT_REVOKED,
+};
+enum {
+    SCN_A_CA_ID,
+    SCN_A_CA_NAME,
+    SCN_A_CA_ISSUER,
+    SCN_A_CA_NOT_BEFORE,
+    SCN_A_CA_NOT_AFTER,
+    SCN_A_CA_KEY,
+    SCN_A_CA_KEY_BITS,
+    SCN_A_CA_DIGEST,
+    SCN_A_CA_REVOKED,
 };
 enum {
     SCN_A_SERVER_NAME,
@@ -127,8 +152,13 @@ enum {
     SCN_A_LISTENER_HTTP2,
     SCN_A_LISTENER_SERVER,
     SCN_A_LISTENER_HOSTS,
+    SCN_A_LISTENER_CIPHERS,
+    SCN_A_LISTENER_SUITES,
+    SCN_A_LISTENER_CLIENT_CERT,
+    SCN_A_LISTENER_CRL,
 };
 enum { SCN_A_SNI_NAME, SCN_A_SNI_CERT };
+enum { SCN_A_HS_ACTION, SCN_A_HS_ALERT, SCN_A_HS_SNI, SCN_A_HS_FIRST, SCN_A_HS_EVERY };
 
 /* Where an object and each of its attributes were last written. */
 struct scn_mark {
@@ -154,6 +184,13 @@ struct scn_d_account {
 struct scn_d_cert {
     struct scn_mark m;
     struct scn_cert v;
+    const char *issuer; /* "lab", "self" or a CA id, resolved by scn_build */
+};
+
+struct scn_d_ca {
+    struct scn_mark m;
+    struct scn_ca v;
+    const char *issuer;
 };
 
 /* Account names as written (deny), resolved to accounts by scn_build. */
@@ -175,7 +212,7 @@ struct scn_d_sni {
 };
 
 struct scn_d_listener {
-    struct scn_mark m;
+    struct scn_mark m, hs; /* hs: <handshake-fault> */
     struct scn_listener v;
     const char *cert, *server;
     struct scn_vec sni; /* struct scn_d_sni * */
@@ -188,7 +225,12 @@ struct scn_draft {
     int ntlmv1;
     struct scn_limits limits_v;
     struct scn_vec accounts, certs, servers, listeners; /* struct scn_d_<kind> * */
+    struct scn_vec cas;                                 /* struct scn_d_ca * */
 };
+
+/* The vocabularies of SCN_T_ENUM rows (scenario.c). */
+extern const struct scn_enum scn_chains[], scn_client_certs[], scn_hs_actions[], scn_hs_snis[],
+    scn_alerts[];
 
 /*
  * Parses VALUE as the type of row A and stores it at BASE + A->off (and off2); strings are
@@ -236,5 +278,16 @@ void scn_verror(struct scn_errors *errs, const struct scn_where *at, const char 
  * Every problem is appended to ERRS. Returns 0, or -1 when anything was reported.
  */
 int scn_build(struct scn *s, struct scn_draft *d, struct scn_errors *errs);
+
+/*
+ * The PKI part of scn_build (scenario_pki.c): the <ca> elements in issuing order, the
+ * certificates with their issuers, and the checks that need both. Needs the listeners' drafts
+ * only to know whether one publishes CRLs. Problems go to ERRS.
+ */
+void scn_build_pki(struct scn *s, struct scn_draft *d, struct scn_errors *errs);
+/* Whether a mark's attribute I was never written, or its value rejected: the default applies. */
+int scn_unset(const struct scn_mark *m, int i);
+/* Where attribute I was written, else where the object was. */
+const struct scn_where *scn_where_attr(const struct scn_mark *m, int i);
 
 #endif

@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <h2o/memory.h>
 #include <h2o/string_.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "scenario_int.h"
 
@@ -367,6 +369,26 @@ static int parse_address(h2o_mem_pool_t *pool, const char *v, const char **host,
     return 0;
 }
 
+/* Whether OpenSSL accepts V as a cipher string (TLS 1.2 and below) or, SUITES, as TLS 1.3
+ * ciphersuites: asked of OpenSSL itself, so that `mrsmock check` finds what the listener would
+ * fail on. A context of our own, freed at once; the error queue is left as it was found. */
+static int openssl_accepts(const char *v, int suites)
+{
+    SSL_CTX *ctx;
+    int ok;
+
+    ERR_set_mark();
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        h2o_fatal("out of memory");
+    /* level 0: the listener lowers its level for what the scenario asks (tls.c) */
+    SSL_CTX_set_security_level(ctx, 0);
+    ok = suites ? SSL_CTX_set_ciphersuites(ctx, v) == 1 : SSL_CTX_set_cipher_list(ctx, v) == 1;
+    SSL_CTX_free(ctx);
+    ERR_pop_to_mark();
+    return ok;
+}
+
 #define FIELD(type, base, off) (*(type *)(void *)((char *)(base) + (off)))
 
 int scn_parse_value(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *v, void *base,
@@ -490,6 +512,23 @@ int scn_parse_value(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *
                 ok = 1;
             }
         expected = "enabled, disabled, locked or password-expired";
+        break;
+    case SCN_T_ENUM:
+        for (const struct scn_enum *e = a->values; e != NULL && e->name != NULL; e++)
+            if (strcmp(v, e->name) == 0) {
+                FIELD(int, base, a->off) = e->value;
+                ok = 1;
+                break;
+            }
+        expected = a->expected != NULL ? a->expected : "one of the documented values";
+        break;
+    case SCN_T_CIPHERS:
+    case SCN_T_SUITES:
+        ok = copy = openssl_accepts(v, a->type == SCN_T_SUITES);
+        expected = a->type == SCN_T_SUITES
+                       ? "TLS 1.3 ciphersuites OpenSSL knows, such as TLS_AES_256_GCM_SHA384"
+                       : "an OpenSSL cipher string that selects at least one cipher, such as "
+                         "ECDHE+AESGCM";
         break;
     case SCN_T_ADDRESS:
         ok = parse_address(pool, v, &FIELD(const char *, base, a->off),

@@ -54,6 +54,11 @@ extern const char scn_schema_rng[];
     {                                                                                              \
         .name = n, .type = t, .off = offsetof(st, field), .min = lo, .max = hi                     \
     }
+#define ENUM(n, st, field, table, what)                                                            \
+    {                                                                                              \
+        .name = n, .type = SCN_T_ENUM, .off = offsetof(st, field), .values = table,                \
+        .expected = what                                                                           \
+    }
 #define PAIR(n, t, f, st, f1, f2)                                                                  \
     {                                                                                              \
         .name = n, .type = t, .flags = f, .off = offsetof(st, f1), .off2 = offsetof(st, f2)        \
@@ -107,6 +112,24 @@ static const struct scn_attr certificate_attrs[] = {
     [SCN_A_CERT_KEY] = ATTR("key", SCN_T_KEY, 0, struct scn_d_cert, v.key),
     [SCN_A_CERT_KEY_BITS] = RANGE("key-bits", SCN_T_UINT, struct scn_d_cert, v.key_bits, 256, 8192),
     [SCN_A_CERT_DIGEST] = ATTR("digest", SCN_T_DIGEST, 0, struct scn_d_cert, v.digest),
+    [SCN_A_CERT_ISSUER] = ATTR("issuer", SCN_T_NAME, 0, struct scn_d_cert, issuer),
+    [SCN_A_CERT_CHAIN] =
+        ENUM("chain", struct scn_d_cert, v.chain, scn_chains, "full, leaf or root"),
+    [SCN_A_CERT_REVOKED] = ATTR("revoked", SCN_T_BOOL, 0, struct scn_d_cert, v.revoked),
+};
+
+static const struct scn_attr ca_attrs[] = {
+    [SCN_A_CA_ID] = ATTR("id", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_ca, v.id),
+    [SCN_A_CA_NAME] = ATTR("name", SCN_T_TEXT, 0, struct scn_d_ca, v.name),
+    [SCN_A_CA_ISSUER] = ATTR("issuer", SCN_T_NAME, 0, struct scn_d_ca, issuer),
+    [SCN_A_CA_NOT_BEFORE] =
+        RANGE("not-before", SCN_T_DURATION, struct scn_d_ca, v.not_before, -DAYS_100Y, DAYS_100Y),
+    [SCN_A_CA_NOT_AFTER] =
+        RANGE("not-after", SCN_T_DURATION, struct scn_d_ca, v.not_after, -DAYS_100Y, DAYS_100Y),
+    [SCN_A_CA_KEY] = ATTR("key", SCN_T_KEY, 0, struct scn_d_ca, v.key),
+    [SCN_A_CA_KEY_BITS] = RANGE("key-bits", SCN_T_UINT, struct scn_d_ca, v.key_bits, 256, 8192),
+    [SCN_A_CA_DIGEST] = ATTR("digest", SCN_T_DIGEST, 0, struct scn_d_ca, v.digest),
+    [SCN_A_CA_REVOKED] = ATTR("revoked", SCN_T_BOOL, 0, struct scn_d_ca, v.revoked),
 };
 
 static const struct scn_attr server_attrs[] = {
@@ -160,6 +183,24 @@ static const struct scn_attr listener_attrs[] = {
     [SCN_A_LISTENER_SERVER] = ATTR("server", SCN_T_COMPUTER, 0, struct scn_d_listener, server),
     [SCN_A_LISTENER_HOSTS] =
         PAIR("hosts", SCN_T_HOSTS, SCN_F_EMPTY, struct scn_d_listener, v.hosts, v.num_hosts),
+    [SCN_A_LISTENER_CIPHERS] =
+        ATTR("ciphers", SCN_T_CIPHERS, SCN_F_EMPTY, struct scn_d_listener, v.ciphers),
+    [SCN_A_LISTENER_SUITES] =
+        ATTR("ciphersuites", SCN_T_SUITES, SCN_F_EMPTY, struct scn_d_listener, v.ciphersuites),
+    [SCN_A_LISTENER_CLIENT_CERT] = ENUM("client-certificate", struct scn_d_listener, v.client_cert,
+                                        scn_client_certs, "ignore, accept or require"),
+    [SCN_A_LISTENER_CRL] = ATTR("crl", SCN_T_BOOL, 0, struct scn_d_listener, v.crl),
+};
+
+static const struct scn_attr handshake_fault_attrs[] = {
+    [SCN_A_HS_ACTION] = ENUM("action", struct scn_d_listener, v.hs.action, scn_hs_actions,
+                             "hang, silent, alert, close-after-hello, reset or plain-http"),
+    [SCN_A_HS_ALERT] = ENUM("alert", struct scn_d_listener, v.hs.alert, scn_alerts,
+                            "a TLS alert name such as handshake_failure or unrecognized_name"),
+    [SCN_A_HS_SNI] =
+        ENUM("sni", struct scn_d_listener, v.hs.sni, scn_hs_snis, "any, none or unknown"),
+    [SCN_A_HS_FIRST] = RANGE("first", SCN_T_UINT, struct scn_d_listener, v.hs.first, 0, 1000000000),
+    [SCN_A_HS_EVERY] = RANGE("every", SCN_T_UINT, struct scn_d_listener, v.hs.every, 0, 1000000000),
 };
 
 static const struct scn_attr sni_attrs[] = {
@@ -172,6 +213,7 @@ _Static_assert(COUNTOF(account_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small
 _Static_assert(COUNTOF(certificate_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
 _Static_assert(COUNTOF(listener_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
 _Static_assert(COUNTOF(ews_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
+_Static_assert(COUNTOF(ca_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
 
 /*
  * The elements. A keyed element is one object per key (compared without case) in a vector of
@@ -208,7 +250,8 @@ static const struct elem organization_elem = {SINGLE("organization", organizatio
 
 static const struct elem certificate_elem =
     KEYED("certificate", certificate_attrs, struct scn_d_cert, struct scn_draft, certs);
-static const struct elem *const pki_kids[] = {&certificate_elem, NULL};
+static const struct elem ca_elem = KEYED("ca", ca_attrs, struct scn_d_ca, struct scn_draft, cas);
+static const struct elem *const pki_kids[] = {&ca_elem, &certificate_elem, NULL};
 static const struct elem pki_elem = {SINGLE("pki", NULL, 0, struct scn_draft, pki),
                                      .children = pki_kids};
 
@@ -233,7 +276,10 @@ static const struct elem server_elem = {
 
 static const struct elem sni_elem =
     KEYED("sni", sni_attrs, struct scn_d_sni, struct scn_d_listener, sni);
-static const struct elem *const listener_kids[] = {&sni_elem, NULL};
+static const struct elem handshake_fault_elem = {SINGLE("handshake-fault", handshake_fault_attrs,
+                                                        COUNTOF(handshake_fault_attrs),
+                                                        struct scn_d_listener, hs)};
+static const struct elem *const listener_kids[] = {&sni_elem, &handshake_fault_elem, NULL};
 static const struct elem listener_elem = {
     .name = "listener",
     .attrs = listener_attrs,

@@ -39,8 +39,12 @@ static const struct scn_account *logon(const struct scn *s, const char *user, co
 static void test_forms_of_the_user_name(void **state)
 {
     const struct scn *s = *state;
-    const char *forms[] = {"admin",        "ADMIN",           "CONTOSO\\admin",
-                           "contoso\\Admin", "admin@contoso.com", "Admin@CONTOSO.COM",
+    const char *forms[] = {"admin",
+                           "ADMIN",
+                           "CONTOSO\\admin",
+                           "contoso\\Admin",
+                           "admin@contoso.com",
+                           "Admin@CONTOSO.COM",
                            "contoso.com\\admin"};
 
     for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {

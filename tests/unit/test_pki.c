@@ -541,6 +541,215 @@ static void test_scenario_name_sanitised(void **state)
 /* Two processes opening an empty state folder at once end up with one and the same CA. Without
  * the lock both may make a CA and each keep its own; that depends on timing, so this test catches
  * a missing lock only some of the time (2 runs in 10 here), but never fails a correct one. */
+/* X509_verify_cert() of X with the untrusted CHAIN against a store holding only CA. */
+static int verify_chain(X509 *ca, X509 *x, STACK_OF(X509) * chain)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int e = X509_V_ERR_UNSPECIFIED;
+
+    if (store != NULL && ctx != NULL && X509_STORE_add_cert(store, ca) == 1 &&
+        X509_STORE_CTX_init(ctx, store, x, chain) == 1)
+        e = X509_verify_cert(ctx) == 1 ? X509_V_OK : X509_STORE_CTX_get_error(ctx);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    return e;
+}
+
+static struct scn_ca ca_request(const char *id, struct scn_ca *issuer)
+{
+    return (struct scn_ca){.id = id,
+                           .name = id,
+                           .issuer = issuer,
+                           .not_before = -365 * DAY,
+                           .not_after = 1825 * DAY,
+                           .key = SCN_KEY_EC,
+                           .key_bits = 256,
+                           .digest = "sha256"};
+}
+
+/* The CRL distribution point URI of X, or "" */
+static const char *cdp_of(X509 *x, char *buf, size_t len)
+{
+    STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+    buf[0] = '\0';
+    if (dps != NULL) {
+        GENERAL_NAME *g =
+            sk_GENERAL_NAME_value(sk_DIST_POINT_value(dps, 0)->distpoint->name.fullname, 0);
+        snprintf(buf, len, "%.*s", ASN1_STRING_length(g->d.uniformResourceIdentifier),
+                 (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier));
+        sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+    }
+    return buf;
+}
+
+/* A leaf under an intermediate under the lab root: the chain, its CDPs, the cache. */
+static void test_intermediate_chain(void **state)
+{
+    struct fixture *f = *state;
+    struct scn_ca issuing = ca_request("issuing", NULL);
+    struct scn_cert req = request("mail", mail_names, 2);
+    STACK_OF(X509) *chain = NULL;
+    const char *base = "http://127.0.0.1:8080/pki/";
+    char cdp[256];
+
+    req.issuer = &issuing;
+    open_pki(f, 0);
+    assert_int_equal(
+        pki_issue(f->p[0], "lab", &req, base, &f->x[0], &f->k[0], &chain, f->err, sizeof(f->err)),
+        0);
+    assert_int_equal(sk_X509_num(chain), 2);
+    assert_int_equal(X509_check_ca(sk_X509_value(chain, 0)), 1);
+    assert_int_equal(X509_cmp(sk_X509_value(chain, 1), pki_ca_cert(f->p[0])), 0);
+    assert_int_equal(verify_chain(pki_ca_cert(f->p[0]), f->x[0], chain), X509_V_OK);
+    assert_int_equal(verify(pki_ca_cert(f->p[0]), f->x[0]),
+                     X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+    assert_string_equal(cdp_of(f->x[0], cdp, sizeof(cdp)), "http://127.0.0.1:8080/pki/issuing.crl");
+    assert_string_equal(cdp_of(sk_X509_value(chain, 0), cdp, sizeof(cdp)),
+                        "http://127.0.0.1:8080/pki/lab.crl");
+    assert_int_equal(mode_of(f->dir, "pki/lab/ca/issuing.key"), 0600);
+    sk_X509_pop_free(chain, X509_free);
+    chain = NULL;
+
+    /* same request: from the cache */
+    f->x[1] = f->x[0], f->k[1] = f->k[0], f->x[0] = NULL, f->k[0] = NULL;
+    assert_int_equal(
+        pki_issue(f->p[0], "lab", &req, base, &f->x[0], &f->k[0], NULL, f->err, sizeof(f->err)), 0);
+    assert_true(same_serial(f->x[0], f->x[1]));
+    X509_free(f->x[1]), EVP_PKEY_free(f->k[1]), f->x[1] = NULL, f->k[1] = NULL;
+
+    /* the CRL listener moved (another port): re-issued, with the same key */
+    assert_int_equal(pki_issue(f->p[0], "lab", &req, "http://127.0.0.1:9090/pki/", &f->x[1],
+                               &f->k[1], NULL, f->err, sizeof(f->err)),
+                     0);
+    assert_false(same_serial(f->x[0], f->x[1]));
+    assert_int_equal(EVP_PKEY_eq(f->k[0], f->k[1]), 1);
+
+    /* the intermediate changes its digest: it is re-issued with its key, so the leaf below it
+     * still chains and is kept */
+    issuing.digest = "sha384";
+    assert_int_equal(pki_issue(f->p[0], "lab", &req, "http://127.0.0.1:9090/pki/", &f->x[2],
+                               &f->k[2], &chain, f->err, sizeof(f->err)),
+                     0);
+    assert_true(same_serial(f->x[1], f->x[2]));
+    assert_int_equal(X509_get_signature_nid(sk_X509_value(chain, 0)), NID_ecdsa_with_SHA384);
+    assert_int_equal(verify_chain(pki_ca_cert(f->p[0]), f->x[2], chain), X509_V_OK);
+    sk_X509_pop_free(chain, X509_free);
+    chain = NULL;
+
+    /* its key changes: the leaf no longer chains and is re-issued under the new key */
+    issuing.key = SCN_KEY_RSA, issuing.key_bits = 1024;
+    assert_int_equal(pki_issue(f->p[0], "lab", &req, "http://127.0.0.1:9090/pki/", &f->x[3],
+                               &f->k[3], &chain, f->err, sizeof(f->err)),
+                     0);
+    assert_false(same_serial(f->x[2], f->x[3]));
+    assert_int_equal(verify_chain(pki_ca_cert(f->p[0]), f->x[3], chain), X509_V_OK);
+    sk_X509_pop_free(chain, X509_free);
+}
+
+/* issuer="self", for a leaf and for a root of its own; an expired intermediate. */
+static void test_self_signed_and_other_roots(void **state)
+{
+    struct fixture *f = *state;
+    struct scn_ca rogue = ca_request("rogue", NULL), old = ca_request("old", NULL);
+    struct scn_cert req = request("mail", mail_names, 1);
+    STACK_OF(X509) *chain = NULL;
+
+    rogue.self_signed = 1;
+    old.not_after = -DAY;
+    open_pki(f, 0);
+    req.self_signed = 1;
+    assert_int_equal(pki_issue(f->p[0], "lab", &req, "http://x/pki/", &f->x[0], &f->k[0], &chain,
+                               f->err, sizeof(f->err)),
+                     0);
+    assert_int_equal(sk_X509_num(chain), 0);
+    assert_int_equal(X509_check_issued(f->x[0], f->x[0]), X509_V_OK);
+    assert_null(X509_get_ext_d2i(f->x[0], NID_crl_distribution_points, NULL, NULL));
+    assert_int_equal(verify(pki_ca_cert(f->p[0]), f->x[0]), X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT);
+    sk_X509_pop_free(chain, X509_free);
+
+    req = request("other", mail_names, 1);
+    req.issuer = &rogue;
+    assert_int_equal(
+        pki_issue(f->p[0], "lab", &req, NULL, &f->x[1], &f->k[1], &chain, f->err, sizeof(f->err)),
+        0);
+    assert_int_equal(sk_X509_num(chain), 1);
+    assert_int_equal(X509_check_issued(sk_X509_value(chain, 0), sk_X509_value(chain, 0)),
+                     X509_V_OK);
+    assert_int_equal(verify_chain(pki_ca_cert(f->p[0]), f->x[1], chain),
+                     X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN);
+    assert_int_equal(verify_chain(sk_X509_value(chain, 0), f->x[1], NULL), X509_V_OK);
+    sk_X509_pop_free(chain, X509_free);
+
+    req = request("under-old", mail_names, 1);
+    req.issuer = &old;
+    assert_int_equal(
+        pki_issue(f->p[0], "lab", &req, NULL, &f->x[2], &f->k[2], &chain, f->err, sizeof(f->err)),
+        0);
+    assert_int_equal(verify_chain(pki_ca_cert(f->p[0]), f->x[2], chain),
+                     X509_V_ERR_CERT_HAS_EXPIRED);
+    sk_X509_pop_free(chain, X509_free);
+}
+
+/* The CRLs of a scenario: one per CA, the revoked serials in the right one, the bundle. */
+static void test_crls_and_bundle(void **state)
+{
+    struct fixture *f = *state;
+    const char *names[] = {"mail.contoso.com"};
+    struct scn s = {.name = "lab"};
+    struct scn_ca cas[2] = {ca_request("issuing", NULL), ca_request("rogue", NULL)};
+    struct scn_cert certs[3] = {request("a", names, 1), request("b", names, 1),
+                                request("c", names, 1)};
+    const char *base = "http://127.0.0.1:1/pki/";
+    struct pki_crls *crls;
+    const unsigned char *der, *p;
+    X509_CRL *crl;
+    X509_REVOKED *rev = NULL;
+    STACK_OF(X509) * bundle;
+    size_t len;
+
+    cas[1].self_signed = 1;
+    certs[0].revoked = 1;                            /* a: lab, revoked */
+    certs[1].issuer = &cas[0], certs[1].revoked = 1; /* b: issuing, revoked */
+    certs[2].issuer = &cas[0];                       /* c: issuing, fine */
+    s.cas = cas, s.num_cas = 2, s.certs = certs, s.num_certs = 3;
+    open_pki(f, 0);
+    crls = pki_crls_make(f->p[0], &s, base, f->err, sizeof(f->err));
+    assert_non_null(crls);
+    assert_non_null(pki_crls_find(crls, "ROGUE", 5, &len));
+    assert_null(pki_crls_find(crls, "nope", 4, &len));
+
+    assert_int_equal(pki_issue(f->p[0], "lab", &certs[0], base, &f->x[0], &f->k[0], NULL, f->err,
+                               sizeof(f->err)),
+                     0);
+    assert_int_equal(pki_issue(f->p[0], "lab", &certs[1], base, &f->x[1], &f->k[1], NULL, f->err,
+                               sizeof(f->err)),
+                     0);
+    der = pki_crls_find(crls, "lab", 3, &len);
+    p = der;
+    crl = d2i_X509_CRL(NULL, &p, (long)len);
+    assert_non_null(crl);
+    assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
+    assert_int_equal(X509_CRL_get0_by_cert(crl, &rev, f->x[0]), 1);
+    assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(pki_ca_cert(f->p[0]))), 1);
+    X509_CRL_free(crl);
+    der = pki_crls_find(crls, "issuing", 7, &len);
+    p = der;
+    crl = d2i_X509_CRL(NULL, &p, (long)len);
+    assert_non_null(crl);
+    assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
+    assert_int_equal(X509_CRL_get0_by_cert(crl, &rev, f->x[1]), 1);
+    X509_CRL_free(crl);
+    assert_true(exists(f->dir, "pki/lab/crl/lab.crl"));
+    assert_true(exists(f->dir, "pki/lab/crl/issuing.crl"));
+    pki_crls_free(crls);
+
+    bundle = pki_bundle(f->p[0], &s, base, f->err, sizeof(f->err));
+    assert_non_null(bundle);
+    assert_int_equal(sk_X509_num(bundle), 2); /* the lab root and issuing, not rogue */
+    sk_X509_pop_free(bundle, X509_free);
+}
+
 static void test_concurrent_open(void **state)
 {
     struct fixture *f = *state;
@@ -595,6 +804,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scenario_name_sanitised, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_intermediate_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_self_signed_and_other_roots, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crls_and_bundle, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -615,6 +615,127 @@ static void test_bundled_scenarios(void **state)
     assert_true(loaded >= 1); /* healthy.xml at least */
 }
 
+/* The PKI vocabulary of issue 5: CAs in issuing order, issuers, chains, revocation. */
+static void test_pki_model(void **state)
+{
+    struct scn *s = load_ok(data("tls-kinds.xml"));
+    const struct scn_listener *edge, *pki;
+    (void)state;
+
+    assert_int_equal(s->num_cas, 2);
+    assert_string_equal(s->cas[0].id, "issuing");
+    assert_string_equal(s->cas[0].name, "mrsmock Lab Issuing CA 1");
+    assert_null(s->cas[0].issuer);
+    assert_false(s->cas[0].self_signed);
+    assert_int_equal(s->cas[0].not_before, -365 * 86400);
+    assert_int_equal(s->cas[0].not_after, 5 * 365 * 86400);
+    assert_int_equal(s->cas[0].key, SCN_KEY_EC);
+    assert_string_equal(s->cas[0].digest, "sha256");
+    assert_int_equal(s->cas[1].not_after, -86400);
+    for (size_t i = 0; i < s->num_certs; i++) {
+        const struct scn_cert *c = &s->certs[i];
+        if (strcmp(c->id, "mail") == 0) {
+            assert_null(c->issuer);
+            assert_int_equal(c->chain, SCN_CHAIN_FULL);
+            assert_false(c->revoked);
+        } else if (strcmp(c->id, "revoked") == 0) {
+            assert_true(c->revoked);
+        } else if (strcmp(c->id, "introot") == 0) {
+            assert_ptr_equal(c->issuer, &s->cas[0]);
+            assert_int_equal(c->chain, SCN_CHAIN_ROOT);
+        } else if (strcmp(c->id, "weakkey") == 0) {
+            assert_int_equal(c->key, SCN_KEY_RSA);
+            assert_int_equal(c->key_bits, 1024);
+        }
+    }
+    edge = scn_listener_by_name(s, "edge");
+    pki = scn_listener_by_name(s, "pki");
+    assert_int_equal(edge->num_sni, 7);
+    assert_false(edge->crl);
+    assert_int_equal(edge->client_cert, SCN_CLIENT_CERT_IGNORE);
+    assert_null(edge->ciphers);
+    assert_int_equal(edge->hs.action, SCN_HS_NONE);
+    assert_true(pki->crl);
+    assert_ptr_equal(scn_crl_listener(s), pki);
+    scn_unref(s);
+
+    /* an issuer named before it is defined; a branch under a root of its own */
+    s = load_ok(MRSMOCK_SRCDIR "/scenarios/untrusted-certificate.xml");
+    assert_int_equal(s->num_cas, 2);
+    assert_string_equal(s->cas[0].id, "contoso-root");
+    assert_true(s->cas[0].self_signed);
+    assert_ptr_equal(s->cas[1].issuer, &s->cas[0]);
+    assert_ptr_equal(s->certs[0].issuer, &s->cas[1]);
+    assert_null(scn_crl_listener(s));
+    scn_unref(s);
+
+    s = load_ok(MRSMOCK_SRCDIR "/scenarios/self-signed.xml");
+    assert_true(s->certs[0].self_signed);
+    assert_null(s->certs[0].issuer);
+    scn_unref(s);
+}
+
+static void test_tls_listener_model(void **state)
+{
+    struct scn *s = load_ok(data("tls-settings.xml"));
+    const struct scn_listener *l;
+    (void)state;
+
+    l = scn_listener_by_name(s, "tls12");
+    assert_int_equal(l->tls_min, SCN_TLS12);
+    assert_int_equal(l->tls_max, SCN_TLS12);
+    assert_string_equal(l->ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256");
+    assert_null(l->ciphersuites);
+    assert_string_equal(scn_listener_by_name(s, "tls13")->ciphersuites,
+                        "TLS_CHACHA20_POLY1305_SHA256");
+    assert_int_equal(scn_listener_by_name(s, "require")->client_cert, SCN_CLIENT_CERT_REQUIRE);
+    assert_int_equal(scn_listener_by_name(s, "accept")->client_cert, SCN_CLIENT_CERT_ACCEPT);
+    scn_unref(s);
+
+    s = load_ok(data("tls-faults.xml"));
+    l = scn_listener_by_name(s, "alert");
+    assert_int_equal(l->hs.action, SCN_HS_ALERT);
+    assert_int_equal(l->hs.alert, 112);
+    assert_string_equal(scn_alert_name(l->hs.alert), "unrecognized_name");
+    assert_int_equal(l->hs.sni, SCN_HS_SNI_UNKNOWN);
+    l = scn_listener_by_name(s, "close");
+    assert_int_equal(l->hs.action, SCN_HS_CLOSE);
+    assert_int_equal(l->hs.alert, 40); /* default: handshake_failure */
+    assert_int_equal(l->hs.first, 2);
+    assert_int_equal(l->hs.every, 0);
+    assert_int_equal(l->hs.sni, SCN_HS_SNI_ANY);
+    assert_int_equal(scn_listener_by_name(s, "reset")->hs.every, 2);
+    assert_int_equal(scn_listener_by_name(s, "plain")->hs.action, SCN_HS_PLAIN_HTTP);
+    assert_int_equal(scn_listener_by_name(s, "silent")->hs.action, SCN_HS_SILENT);
+    assert_int_equal(scn_listener_by_name(s, "hang")->hs.action, SCN_HS_HANG);
+    assert_int_equal(scn_listener_by_name(s, "edge")->hs.action, SCN_HS_NONE);
+    assert_null(scn_alert_name(0));
+    scn_unref(s);
+}
+
+static void test_tls_errors(void **state)
+{
+    (void)state;
+    EXPECT("tls-errors.xml", "10: bad value \"all\" for chain: expected full, leaf or root",
+           "12: bad value \"NO-SUCH-CIPHER\" for ciphers: expected an OpenSSL cipher string that "
+           "selects at least one cipher, such as ECDHE+AESGCM",
+           "12: bad value \"maybe\" for client-certificate: expected ignore, accept or require",
+           "13: bad value \"bogus_alert\" for alert: expected a TLS alert name such as "
+           "handshake_failure or unrecognized_name",
+           "4: ca \"lab\": the id is reserved (\"lab\" is the lab root CA, \"self\" means "
+           "self-signed)",
+           "5: ca \"a\": issuer \"b\" leads back to itself (a cycle of issuers)",
+           "6: ca \"b\": issuer \"a\" leads back to itself (a cycle of issuers)",
+           "7: ca \"rogue\": a self-signed CA cannot be revoked (no issuer publishes a CRL for it)",
+           "8: certificate \"x\": issuer \"nope\" is not a defined ca (nor lab or self)",
+           "13: missing required attribute \"action\" on <handshake-fault> of listener \"edge\"",
+           "16: listener \"plain\": <handshake-fault> needs a TLS listener (tls is false)",
+           "18: listener \"plain2\": crl=\"true\" is already set on listener \"plain\" (one "
+           "listener publishes the CRLs)");
+    EXPECT("tls-revoked-no-crl.xml", "4: certificate \"mail\": revoked=\"true\" needs a listener "
+                                     "with crl=\"true\" to publish the CRL");
+}
+
 static void test_refcount_and_names(void **state)
 {
     struct scn *s = load_ok(HEALTHY);
@@ -654,6 +775,9 @@ int main(void)
         cmocka_unit_test(test_resolve),
         cmocka_unit_test(test_bundled_scenarios),
         cmocka_unit_test(test_refcount_and_names),
+        cmocka_unit_test(test_pki_model),
+        cmocka_unit_test(test_tls_listener_model),
+        cmocka_unit_test(test_tls_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
