@@ -159,6 +159,17 @@ class Server:
                 (heads if line.startswith("#") else lines).append(line)
         return heads, [l.split(" ") for l in lines]
 
+    def w3c_wait(self, total, server="EX1", timeout=TIMEOUT):
+        """The IIS log of SERVER once it holds at least TOTAL lines. Like IIS, mrsmock writes a
+        request's line after the response has gone out, so a client may see its answer a
+        moment before the line exists: tests of a running server wait for the count."""
+        deadline = time.monotonic() + timeout
+        while True:
+            heads, lines = self.w3c_lines(server)
+            if len(lines) >= total or time.monotonic() > deadline:
+                return heads, lines
+            time.sleep(0.01)  # polling with a deadline, not a fixed wait
+
     def stop(self, sig=signal.SIGTERM):
         if self.stopped:
             return self.proc.returncode
