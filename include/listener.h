@@ -64,12 +64,17 @@ void lsn_gen_ref(struct lsn_gen *g);
 /* The CRLs REQ's connection publishes: its generation's, when its listener has crl="true";
  * else NULL (the lookup of pki_crl_register()). */
 const struct pki_crls *lsn_crls_of(h2o_req_t *req);
+/* The generation the worker of C serves new requests with (after a reload, newer than the
+ * connection's own) and, in *LISTENER, the index there of C's listener. Borrowed: valid while
+ * the caller's request runs on that worker; take a reference to keep it. */
+struct lsn_gen *lsn_current(const struct lsn_conn *c, size_t *listener);
 void lsn_gen_unref(struct lsn_gen *g);
 
 /* Starts NTHREADS workers serving with CONF, each holding a reference on G; returns when all
  * of them are ready to take messages. Exits (fatal) if a thread cannot be created. */
 void lsn_start(unsigned nthreads, h2o_globalconf_t *conf, struct lsn_gen *g);
-/* Makes every worker serve new connections with G (each takes its own reference). */
+/* Makes every worker serve new requests with G (each takes its own reference); returns once
+ * all of them have switched. */
 void lsn_publish(struct lsn_gen *g);
 /* Stops accepting, lets requests in flight finish (up to DRAIN_MS), joins the workers and
  * closes the sockets and log files. */

@@ -277,6 +277,8 @@ struct scn_account *scn_account_by_smtp(const struct scn *s, const char *addr, s
 struct scn_account *scn_account_by_logon(const struct scn *s, const char *domain, size_t dlen,
                                          const char *user, size_t ulen);
 struct scn_listener *scn_listener_by_name(const struct scn *s, const char *name);
+/* Whether listener L serves host name HOST (LEN bytes, no port), compared without case. */
+int scn_listener_serves(const struct scn_listener *l, const char *host, size_t len);
 /* The listener that publishes the lab's CRLs (crl="true"), or NULL. */
 const struct scn_listener *scn_crl_listener(const struct scn *s);
 /* Name of TLS alert description CODE ("handshake_failure"), or NULL when not in the table. */

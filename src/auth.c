@@ -7,6 +7,7 @@
  * once a connection has logged on by NTLM or Negotiate, IIS keeps that logon for the following
  * requests on it (authPersistSingleRequest is false by default).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -19,12 +20,16 @@
 #include "ntlm.h"
 #include "spnego.h"
 
-/* Longest Authorization value looked at. IIS's header limit (MaxFieldLength) is 64 KB, but no
- * credential of a lab account, nor an NTLM token, comes near this. */
+/* Longest credentials looked at, in base64. Basic credentials and NTLM tokens of lab accounts
+ * stay far below AUTH_MAX_B64; a Negotiate token may carry a Kerberos ticket with its PAC
+ * (often 4 to 12 KB, Windows' MaxTokenSize is 48,000 bytes), so those may be as long as
+ * IIS's header limit (MaxFieldLength, 64 KB). */
 #define AUTH_MAX_B64 ((NTLM_MAX_TOKEN + 2) / 3 * 4)
+#define AUTH_MAX_NEGOTIATE_B64 65536
 
 /* What one connection remembers between the legs of a handshake, and after it. */
 struct auth_conn {
+    const struct scn *scn;           /* the scenario it was learnt under (a reload forgets it) */
     int pending;                     /* a CHALLENGE was sent; the AUTHENTICATE is awaited */
     int negotiate;                   /* the scheme word was Negotiate (else NTLM) */
     int spnego;                      /* ... and the client wraps its tokens in SPNEGO */
@@ -33,11 +38,33 @@ struct auth_conn {
     const struct scn_server *server; /* the server that challenged (a connection has one) */
 };
 
+/* The connection's state, NULL if it has none; what was learnt under another scenario (before
+ * a reload) is forgotten, as an application pool recycle forgets a connection's logon. */
+static struct auth_conn *conn_state_of(struct flow *f)
+{
+    struct auth_conn *ac = f->conn->auth;
+    if (ac != NULL && ac->scn != f->scn) {
+        memset(ac, 0, sizeof(*ac));
+        ac->scn = f->scn;
+    }
+    return ac;
+}
+
 static struct auth_conn *conn_state(struct flow *f)
 {
-    if (f->conn->auth == NULL && (f->conn->auth = calloc(1, sizeof(*f->conn->auth))) == NULL)
-        fatalx("out of memory");
-    return f->conn->auth;
+    if (f->conn->auth == NULL) {
+        if ((f->conn->auth = calloc(1, sizeof(*f->conn->auth))) == NULL)
+            fatalx("out of memory");
+        f->conn->auth->scn = f->scn;
+    }
+    return conn_state_of(f);
+}
+
+/* The account's logon as IIS names it: NETBIOS\sam. */
+static h2o_iovec_t domain_user(struct flow *f, const struct scn_account *a)
+{
+    return h2o_concat(&f->req->pool, h2o_iovec_init(f->scn->netbios, strlen(f->scn->netbios)),
+                      h2o_iovec_init(H2O_STRLIT("\\")), h2o_iovec_init(a->sam, strlen(a->sam)));
 }
 
 static int scheme_is(h2o_iovec_t v, const char *scheme, h2o_iovec_t *rest)
@@ -60,7 +87,7 @@ static int b64_decode(h2o_iovec_t in, unsigned char *out, size_t outlen)
     int n;
     size_t pad = 0;
 
-    if (in.len == 0 || in.len > AUTH_MAX_B64 || in.len % 4 != 0 || in.len / 4 * 3 > outlen ||
+    if (in.len == 0 || in.len % 4 != 0 || in.len / 4 * 3 > outlen ||
         (n = EVP_DecodeBlock(out, (const unsigned char *)in.base, (int)in.len)) < 0)
         return -1;
     while (pad < 2 && in.base[in.len - 1 - pad] == '=')
@@ -79,11 +106,12 @@ static int challenge(struct flow *f, const struct scn_vdir *v, unsigned substatu
         /* IIS's default realm is the host name the client asked for (without a port: the
          * realm names a host; unconfirmed whether IIS keeps a non-default port). */
         h2o_iovec_t host = flow_host(f);
-        if (host.len != 0 && host.base[0] != '[') {
-            const char *colon = memchr(host.base, ':', host.len);
-            if (colon != NULL)
-                host.len = (size_t)(colon - host.base);
-        }
+        const char *close =
+            host.len != 0 && host.base[0] == '[' ? memchr(host.base, ']', host.len) : NULL;
+        const char *colon = memchr(close != NULL ? close : host.base, ':',
+                                   host.len - (size_t)(close != NULL ? close - host.base : 0));
+        if (colon != NULL)
+            host.len = (size_t)(colon - host.base);
         if (host.len == 0)
             host = h2o_iovec_init(f->server->fqdn, strlen(f->server->fqdn));
         h2o_iovec_t value = h2o_concat(&f->req->pool, h2o_iovec_init(H2O_STRLIT("Basic realm=\"")),
@@ -127,10 +155,21 @@ static uint32_t state_status(const struct scn_account *a, int sspi)
     }
 }
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+/* Fetched once: EVP_sha256() would look the provider up again on every call (a lock). */
+static void fetch_sha256(void)
+{
+    if ((sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+        fatalx("OpenSSL has no SHA-256");
+}
+
 static void sha256(const char *p, size_t n, unsigned char out[32])
 {
     unsigned int len = 32;
-    if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1)
+    pthread_once(&sha256_once, fetch_sha256);
+    if (EVP_Digest(p, n, out, &len, sha256_md, NULL) != 1)
         fatalx("SHA-256 failed");
 }
 
@@ -263,20 +302,20 @@ static int authenticate(struct flow *f, const struct scn_vdir *v, struct auth_co
                                        h2o_iovec_init(b64, (size_t)bn));
         flow_header(f, "WWW-Authenticate", value.base, value.len);
     }
-    char user[300];
-    int ul = snprintf(user, sizeof(user), "%s\\%s", f->scn->netbios, a->sam);
-    return logged_on(f, v, a, h2o_strdup(&f->req->pool, user, (size_t)ul),
-                     ac->negotiate ? "Negotiate" : "NTLM");
+    return logged_on(f, v, a, domain_user(f, a), ac->negotiate ? "Negotiate" : "NTLM");
 }
 
 /* NTLM, or Negotiate carrying NTLM raw or in SPNEGO. */
 static int windows(struct flow *f, const struct scn_vdir *v, h2o_iovec_t b64, int negotiate)
 {
-    uint8_t raw[NTLM_MAX_TOKEN + 4], out[NTLM_MAX_TOKEN], wrapped[NTLM_MAX_TOKEN + 64];
+    uint8_t out[NTLM_MAX_TOKEN], wrapped[NTLM_MAX_TOKEN + 64];
     struct auth_conn *ac = conn_state(f);
+    size_t cap =
+        b64.len <= (negotiate ? AUTH_MAX_NEGOTIATE_B64 : AUTH_MAX_B64) ? b64.len / 4 * 3 : 0;
+    uint8_t *raw = h2o_mem_alloc_pool(&f->req->pool, cap + 1);
     const uint8_t *tok;
     size_t tlen, olen;
-    int n = b64_decode(b64, raw, sizeof(raw));
+    int n = b64_decode(b64, raw, cap);
     struct spnego_in in = {0};
     struct ntlm_target target;
 
@@ -288,6 +327,7 @@ static int windows(struct flow *f, const struct scn_vdir *v, h2o_iovec_t b64, in
     tok = raw;
     tlen = (size_t)n;
     ac->negotiate = negotiate;
+    ac->logon = NULL; /* a new handshake replaces the connection's logon, failed or not */
     if (negotiate) {
         if (spnego_unwrap(raw, (size_t)n, &in) != 0) {
             flow_why(f, "auth", "malformed Negotiate token");
@@ -346,13 +386,11 @@ int auth_check(struct flow *f, const struct scn_vdir *v)
     int ntlm, nego;
 
     if (i < 0) {
-        struct auth_conn *ac = f->conn->auth;
-        if (ac != NULL && ac->logon != NULL && ac->server == f->server) {
-            char user[300];
-            int ul = snprintf(user, sizeof(user), "%s\\%s", f->scn->netbios, ac->logon->sam);
-            return logged_on(f, v, ac->logon, h2o_strdup(&req->pool, user, (size_t)ul),
-                             "connection's earlier");
-        }
+        /* IIS keeps a Windows logon for the connection, where Windows authentication is on */
+        struct auth_conn *ac = conn_state_of(f);
+        if (ac != NULL && ac->logon != NULL && ac->server == f->server &&
+            (v->auth & SCN_AUTH_WINDOWS))
+            return logged_on(f, v, ac->logon, domain_user(f, ac->logon), "connection's earlier");
         if (req->version >= 0x200 && (v->auth & SCN_AUTH_WINDOWS)) {
             /* IIS does not do Windows authentication over HTTP/2: the client is sent back to
              * HTTP/1.1 rather than challenged for Negotiate/NTLM here. */

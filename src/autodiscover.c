@@ -376,14 +376,6 @@ void ad_pox_answer(const struct ad_ctx *c, h2o_iovec_t method, h2o_iovec_t body,
 
 /* --- the HTTP redirect method ------------------------------------------------------------ */
 
-static int serves(const struct scn_listener *l, const char *host, size_t len)
-{
-    for (size_t i = 0; i < l->num_hosts; i++)
-        if (strlen(l->hosts[i]) == len && strncasecmp(l->hosts[i], host, len) == 0)
-            return 1;
-    return 0;
-}
-
 /* What IIS's HTTP Redirect module writes with its 302 [unconfirmed beyond the shape: the
  * "Document Moved" page IIS has written since version 6]. */
 static h2o_iovec_t redirect_body(h2o_mem_pool_t *pool, h2o_iovec_t url)
@@ -415,7 +407,7 @@ void ad_redirect_answer(const struct scn *s, const struct scn_server *server, co
         /* the Host goes into a header and a page: anything but a host name is refused, as
          * HTTP.sys refuses an invalid host name before IIS sees it */
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              strchr(".-_[]:", ch) != NULL) ||
+              (ch != '\0' && strchr(".-_[]:", ch) != NULL)) ||
             hlen > 255) {
             ad_why(a, "invalid Host header");
             a->iis_error = 1;
@@ -425,7 +417,7 @@ void ad_redirect_answer(const struct scn *s, const struct scn_server *server, co
     }
     /* the TLS listener that serves the host asked for, else the first TLS listener */
     for (size_t i = 0; i < s->num_listeners && chosen == SIZE_MAX; i++)
-        if (s->listeners[i].tls && serves(&s->listeners[i], host.base, hlen))
+        if (s->listeners[i].tls && scn_listener_serves(&s->listeners[i], host.base, hlen))
             chosen = i;
     for (size_t i = 0; i < s->num_listeners && chosen == SIZE_MAX; i++)
         if (s->listeners[i].tls)

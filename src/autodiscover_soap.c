@@ -81,14 +81,6 @@ static int version_ok(const struct ad_ctx *c, h2o_iovec_t v)
     return 0;
 }
 
-/* Whether content type CT is TYPE, parameters aside. */
-static int media_is(h2o_iovec_t ct, const char *type)
-{
-    size_t n = strlen(type);
-    return ct.len >= n && strncasecmp(ct.base, type, n) == 0 &&
-           (ct.len == n || ct.base[n] == ';' || ct.base[n] == ' ');
-}
-
 /* The action= parameter of a SOAP 1.2 content type, or the SOAPAction header of 1.1, without
  * its quotes. */
 static h2o_iovec_t http_action(int v12, h2o_iovec_t ct, h2o_iovec_t soap_action)
@@ -99,11 +91,11 @@ static h2o_iovec_t http_action(int v12, h2o_iovec_t ct, h2o_iovec_t soap_action)
         v = h2o_iovec_init("", 0);
         for (size_t i = 0; i + 7 <= ct.len; i++) {
             if (strncasecmp(ct.base + i, "action=", 7) == 0 &&
-                (i == 0 || strchr("; ", ct.base[i - 1]))) {
+                (i == 0 || ct.base[i - 1] == ';' || ct.base[i - 1] == ' ')) {
                 v = h2o_iovec_init(ct.base + i + 7, ct.len - i - 7);
-                v.len = strcspn(v.base, ";");
-                if (v.len > ct.len - i - 7)
-                    v.len = ct.len - i - 7;
+                const char *semi = memchr(v.base, ';', v.len); /* CT is not NUL-terminated */
+                if (semi != NULL)
+                    v.len = (size_t)(semi - v.base);
                 break;
             }
         }
@@ -127,8 +119,7 @@ static const xmlNode *first_element(const xmlNode *parent)
 static const char *text_of(const struct ad_ctx *c, const xmlNode *n)
 {
     h2o_iovec_t t = soap_text(c->pool, n);
-    if (t.len > MAX_NAME)
-        t.base[MAX_NAME] = '\0';
+    t.base[soap_clip(t.base, MAX_NAME)] = '\0';
     return t.base;
 }
 
@@ -236,16 +227,7 @@ static void fault(const struct ad_ctx *c, const struct request *r, const char *c
 static void action_not_supported(const struct ad_ctx *c, const struct request *r,
                                  struct ad_answer *a)
 {
-    char text[1024];
-
-    snprintf(text, sizeof(text),
-             "The message with Action '%.*s' cannot be processed at the receiver, due to a "
-             "ContractFilter mismatch at the EndpointDispatcher. This may be because of either a "
-             "contract mismatch (mismatched Actions between sender and receiver) or a "
-             "binding/security mismatch between the sender and the receiver.  Check that sender "
-             "and receiver have the same contract and the same binding (including security "
-             "requirements, e.g. Message, Transport, None).",
-             (int)(r->action.len > 300 ? 300 : r->action.len), r->action.base);
+    const char *text = soap_wcf_action_not_supported(c->pool, r->action);
     ad_why(a, "SOAP action %.*s not in the contract: ActionNotSupported",
            (int)(r->action.len > 80 ? 80 : r->action.len), r->action.base);
     fault(c, r, "a:ActionNotSupported", "s:Sender", "a:ActionNotSupported", text, a);
@@ -548,18 +530,11 @@ void ad_soap_answer(const struct ad_ctx *c, h2o_iovec_t method, h2o_iovec_t cont
         ad_why(a, "SOAP: method not allowed");
         return ad_reply(a, 405, NULL, h2o_iovec_init("", 0));
     }
-    if (media_is(content_type, "application/soap+xml")) {
+    if (soap_media_is(content_type, "application/soap+xml")) {
         r.v12 = 1;
         r.env_ns = NS_SOAP12;
-    } else if (!media_is(content_type, "text/xml")) {
-        size_t n = content_type.len > 200 ? 200 : content_type.len;
-        a->reason = h2o_concat(c->pool,
-                               h2o_iovec_init(H2O_STRLIT("Cannot process the message because the "
-                                                         "content type '")),
-                               h2o_iovec_init(content_type.base, n),
-                               h2o_iovec_init(H2O_STRLIT("' was not the expected type "
-                                                         "'text/xml; charset=utf-8'.")))
-                        .base;
+    } else if (!soap_media_is(content_type, "text/xml")) {
+        a->reason = soap_wcf_415_reason(c->pool, content_type, "text/xml; charset=utf-8");
         ad_why(a, "SOAP: content type is not SOAP");
         return ad_reply(a, 415, NULL, h2o_iovec_init("", 0));
     }

@@ -81,7 +81,7 @@ int ews_number(struct ews_ctx *c, const xmlNode *n, const char *name, int boolea
         c, n, name,
         "The '%s' attribute is invalid - The value '%.*s' is invalid according to "
         "its datatype '" NS_XSD ":%s' - The string '%.*s' is not a valid %s value.",
-        name, clip(v, 100), v, boolean ? "boolean" : "int", clip(v, 100), v,
+        name, soap_clip(v, 100), v, boolean ? "boolean" : "int", soap_clip(v, 100), v,
         boolean ? "Boolean" : "Int32");
 }
 
@@ -187,7 +187,7 @@ static int read_header(struct ews_ctx *c, const xmlNode *header)
             return ews_missing_attr(c, rsv, "Version");
         if ((i = one_of(v, rsv_names)) < 0)
             return ews_fail(c, "ErrorInvalidRequest", "RequestServerVersion %.*s is in no schema",
-                            clip(v, 40), v);
+                            soap_clip(v, 40), v);
         if ((enum ews_rsv)i > max)
             return ews_fail(c, "ErrorInvalidServerVersion", "%s is newer than this server's %s", v,
                             rsv_names[max]);
@@ -207,7 +207,7 @@ static int read_header(struct ews_ctx *c, const xmlNode *header)
     /* (a SID names no account of the model) */
     if (a == NULL || a->mailbox == NULL)
         return ews_fail(c, "ErrorNonExistentMailbox", "impersonated %.*s has no mailbox",
-                        clip(name.base, 60), name.base);
+                        soap_clip(name.base, 60), name.base);
     /* ApplicationImpersonation is given to the model's admins: a reasonable emulation (a real
      * Organization Management member needs the role assigned first). */
     if (!c->rq->caller->admin)
@@ -286,13 +286,6 @@ void ews_process(const struct ews_request *rq, struct ews_response *out)
 
 /* --- HTTP ------------------------------------------------------------------------------------ */
 
-static int media_type_is(h2o_iovec_t ct, const char *type)
-{
-    size_t n = strlen(type);
-    return ct.len >= n && strncasecmp(ct.base, type, n) == 0 &&
-           (ct.len == n || ct.base[n] == ';' || ct.base[n] == ' ');
-}
-
 int ews_asmx(struct flow *f)
 {
     h2o_req_t *req = f->req;
@@ -311,17 +304,9 @@ int ews_asmx(struct flow *f)
     }
     /* EWS is a WCF service: another content type is refused by the binding with 415 and WCF's
      * reason phrase, before any SOAP is read. */
-    if (!media_type_is(ct, "text/xml") && !media_type_is(ct, "application/soap+xml")) {
+    if (!soap_media_is(ct, "text/xml") && !soap_media_is(ct, "application/soap+xml")) {
         flow_why(f, "ews", "content type is not SOAP");
-        if (ct.len > 256)
-            ct.len = 256;
-        f->reason = h2o_concat(&req->pool,
-                               h2o_iovec_init(H2O_STRLIT("Cannot process the message because the "
-                                                         "content type '")),
-                               ct,
-                               h2o_iovec_init(H2O_STRLIT("' was not the expected type 'text/xml; "
-                                                         "charset=utf-8'.")))
-                        .base;
+        f->reason = soap_wcf_415_reason(&req->pool, ct, "text/xml; charset=utf-8");
         return flow_send(f, 415, 0, 0, NULL, h2o_iovec_init("", 0));
     }
     if (f->account == NULL) /* cannot happen: the route is not anonymous */
@@ -331,7 +316,7 @@ int ews_asmx(struct flow *f)
                              .server = f->server,
                              .caller = f->account,
                              .body = req->entity,
-                             .soap12 = media_type_is(ct, "application/soap+xml")};
+                             .soap12 = soap_media_is(ct, "application/soap+xml")};
     ews_process(&rq, &out);
     flow_why(f, "ews", "%s", out.why);
     return flow_send(f, out.status, 0, 0, out.content_type, out.body);

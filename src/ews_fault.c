@@ -173,7 +173,7 @@ int ews_schema_error(struct ews_ctx *c, const xmlNode *n, const char *attr, cons
     va_start(ap, fmt);
     vsnprintf(c->fault.violation, sizeof(c->fault.violation), fmt, ap);
     va_end(ap);
-    c->fault.violation[clip(c->fault.violation, sizeof(c->fault.violation) - 1)] = '\0';
+    c->fault.violation[soap_clip(c->fault.violation, sizeof(c->fault.violation) - 1)] = '\0';
     if (off != SIZE_MAX)
         line_pos(c->rq->body, attr != NULL ? attr_offset(c->rq->body, off, attr) : off, &c->fault);
     return ews_fail(c, "ErrorSchemaValidation", "schema: %.90s", c->fault.violation);
@@ -193,12 +193,12 @@ int ews_bad_enum(struct ews_ctx *c, const xmlNode *n, const char *attr, const ch
             c, n, attr,
             "The '%s' attribute is invalid - The value '%.*s' is invalid according "
             "to its datatype '" NS_T ":%s' - The Enumeration constraint failed.",
-            attr, clip(value, 200), value, type);
+            attr, soap_clip(value, 200), value, type);
     return ews_schema_error(
         c, n, NULL,
         "The '%s:%s' element is invalid - The value '%.*s' is invalid according to "
         "its datatype '" NS_T ":%s' - The Enumeration constraint failed.",
-        ns_of(n), (const char *)n->name, clip(value, 200), value, type);
+        ns_of(n), (const char *)n->name, soap_clip(value, 200), value, type);
 }
 
 int ews_incomplete(struct ews_ctx *c, const xmlNode *n, const char *ns, const char *expected)
@@ -305,11 +305,11 @@ static void on_parse_error(void *data, xmlErrorPtr e)
     /* names are cut where a UTF-8 sequence starts, so the fault stays well-formed; the open
      * elements are listed by local name (libxml2 keeps no prefix there; XmlReader writes the
      * qualified name) */
-    snprintf(pe->name1, sizeof(pe->name1), "%.*s", clip(e->str1 ? e->str1 : "", 127), e->str1);
-    snprintf(pe->name2, sizeof(pe->name2), "%.*s", clip(e->str2 ? e->str2 : "", 127), e->str2);
+    snprintf(pe->name1, sizeof(pe->name1), "%.*s", soap_clip(e->str1 ? e->str1 : "", 127), e->str1);
+    snprintf(pe->name2, sizeof(pe->name2), "%.*s", soap_clip(e->str2 ? e->str2 : "", 127), e->str2);
     for (int i = ctxt->nameNr - 1; i >= 0 && n + 70 < sizeof(pe->open); i--)
         n += (size_t)snprintf(pe->open + n, sizeof(pe->open) - n, "%s%.*s", n ? ", " : "",
-                              clip((const char *)ctxt->nameTab[i], 64),
+                              soap_clip((const char *)ctxt->nameTab[i], 64),
                               (const char *)ctxt->nameTab[i]);
 }
 
@@ -429,6 +429,6 @@ int ews_parse_fault(struct ews_ctx *c)
     }
     snprintf(ft->violation, sizeof(ft->violation), "%s Line %u, position %u.", msg, ft->line,
              ft->pos);
-    ft->violation[clip(ft->violation, sizeof(ft->violation) - 1)] = '\0';
+    ft->violation[soap_clip(ft->violation, sizeof(ft->violation) - 1)] = '\0';
     return ews_fail(c, "ErrorSchemaValidation", "not well-formed (line %u): %.60s", ft->line, msg);
 }

@@ -187,16 +187,6 @@ static inline int one_of(const char *v, const char *const *list)
     return -1;
 }
 
-/* Bytes of S that fit in MAX without cutting a UTF-8 sequence: for "%.*s". */
-static inline int clip(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n <= max)
-        return (int)n;
-    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-        max--;
-    return (int)max;
-}
 
 static inline const char *ns_of(const xmlNode *n)
 {

@@ -53,6 +53,7 @@ static const struct {
     const char *reason;
 } reasons[] = {
     {200, "OK"},
+    {202, "Accepted"},
     {301, "Moved Permanently"},
     {302, "Found"},
     {400, "Bad Request"},
@@ -99,7 +100,11 @@ static const char *reason_of(int status)
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
         if (reasons[i].status == status)
             return reasons[i].reason;
-    return "Unknown";
+    /* a status without a row: the class's generic phrase */
+    return status < 300   ? "OK"
+           : status < 400 ? "Redirect"
+           : status < 500 ? "Bad Request"
+                          : "Internal Server Error";
 }
 
 /* --- stages ------------------------------------------------------------------------------ */
@@ -272,15 +277,17 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
     memset(f, 0, sizeof(*f));
     f->req = req;
-    /* Copied, not pointed at: the connection may be gone when the pool is released. */
-    lsn_gen_ref(c->gen);
+    /* The scenario now in force, even on a connection accepted before a reload (DESIGN: a
+     * reload applies to the requests that follow); the connection keeps its own generation
+     * for its TLS context. Copied, not pointed at: the connection may be gone when the pool
+     * is released. */
     f->conn = c;
-    f->gen = c->gen;
-    f->listener_index = c->listener;
+    f->gen = lsn_current(c, &f->listener_index);
+    lsn_gen_ref(f->gen);
     memcpy(f->local_ip, c->local_ip, sizeof(f->local_ip));
     memcpy(f->peer_ip, c->peer_ip, sizeof(f->peer_ip));
-    f->scn = c->gen->scn;
-    f->listener = &f->scn->listeners[c->listener];
+    f->scn = f->gen->scn;
+    f->listener = &f->scn->listeners[f->listener_index];
     f->server = f->listener->server;
     f->server_index = (size_t)(f->server - f->scn->servers);
     new_request_id(f->request_id);
@@ -316,6 +323,10 @@ void flow_why(struct flow *f, const char *stage, const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(f->why + f->why_len, sizeof(f->why) - f->why_len, fmt, ap);
     va_end(ap);
+    /* client bytes (a user name, a SOAP action) must not forge lines where the trail goes */
+    for (char *c = f->why + f->why_len; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     if (n > 0)
         f->why_len += (size_t)n;
     if (f->why_len > sizeof(f->why) - 1)
@@ -325,21 +336,21 @@ void flow_why(struct flow *f, const char *stage, const char *fmt, ...)
 void flow_header(struct flow *f, const char *name, const char *value, size_t len)
 {
     h2o_req_t *req = f->req;
-    const h2o_token_t *token = h2o_lookup_token(name, strlen(name));
-    char *v = h2o_mem_alloc_pool(&req->pool, len + 1);
+    size_t nlen = strlen(name);
+    char lc[64];
 
-    memcpy(v, value, len);
-    v[len] = '\0';
-    if (token != NULL) {
-        h2o_add_header(&req->pool, &req->res.headers, token, name, v, len);
-    } else {
-        /* h2o wants lower-case names for HTTP/2; the original case goes out on HTTP/1.1 */
-        size_t nlen = strlen(name);
-        char *lc = h2o_mem_alloc_pool(&req->pool, nlen);
-        for (size_t i = 0; i < nlen; i++)
-            lc[i] = (char)h2o_tolower(name[i]);
-        h2o_add_header_by_str(&req->pool, &req->res.headers, lc, nlen, 0, name, v, len);
-    }
+    /* h2o knows its tokens by their lower-case names; the original case goes out on HTTP/1.1 */
+    if (nlen >= sizeof(lc))
+        fatalx("header name too long: %s", name);
+    for (size_t i = 0; i < nlen; i++)
+        lc[i] = (char)h2o_tolower(name[i]);
+    const h2o_token_t *token = h2o_lookup_token(lc, nlen);
+    h2o_iovec_t v = h2o_strdup(&req->pool, value, len);
+    if (token != NULL)
+        h2o_add_header(&req->pool, &req->res.headers, token, name, v.base, v.len);
+    else
+        h2o_add_header_by_str(&req->pool, &req->res.headers, h2o_strdup(&req->pool, lc, nlen).base,
+                              nlen, 0, name, v.base, v.len);
 }
 
 static const char *iis_server(enum scn_version v)
@@ -492,14 +503,6 @@ h2o_iovec_t flow_host(struct flow *f)
     return f->req->authority;
 }
 
-static int serves(const struct scn_listener *l, const char *host, size_t hlen)
-{
-    for (size_t i = 0; i < l->num_hosts; i++)
-        if (strlen(l->hosts[i]) == hlen && strncasecmp(l->hosts[i], host, hlen) == 0)
-            return 1;
-    return 0;
-}
-
 h2o_iovec_t flow_public_url(struct flow *f, const char *url)
 {
     h2o_mem_pool_t *pool = &f->req->pool;
@@ -511,15 +514,17 @@ h2o_iovec_t flow_public_url(struct flow *f, const char *url)
         return h2o_strdup(pool, url, SIZE_MAX);
     host = p + 3;
     path = host + strcspn(host, "/?#");
-    end = memchr(host, ':', (size_t)(path - host));
+    /* the host without its port; an IPv6 literal keeps its brackets */
+    end = host[0] == '[' ? memchr(host, ']', (size_t)(path - host)) : NULL;
+    end = memchr(end != NULL ? end : host, ':', (size_t)(path - (end != NULL ? end : host)));
     hlen = (size_t)((end != NULL ? end : path) - host);
     /* The listener serving the URL's host: the request's own when it does, else the first that
      * does, TLS preferred (autodiscover.contoso.com on one listener, EWS on another). */
-    if (serves(f->listener, host, hlen)) {
+    if (scn_listener_serves(f->listener, host, hlen)) {
         chosen = f->listener_index;
     } else {
         for (size_t i = 0; i < s->num_listeners; i++)
-            if (serves(&s->listeners[i], host, hlen) &&
+            if (scn_listener_serves(&s->listeners[i], host, hlen) &&
                 (chosen == SIZE_MAX || (s->listeners[i].tls && !s->listeners[chosen].tls)))
                 chosen = i;
     }

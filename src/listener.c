@@ -66,6 +66,9 @@ static size_t num_logs;
 static struct lsn_thread *threads;
 static unsigned num_threads;
 static pthread_barrier_t started; /* workers ready to take messages: lsn_start() returns */
+static pthread_mutex_t swap_lock = PTHREAD_MUTEX_INITIALIZER; /* reloads only, never a request */
+static pthread_cond_t swap_cond = PTHREAD_COND_INITIALIZER;
+static unsigned swapped; /* workers that took the generation being published */
 static unsigned drain_deadline_ms;
 
 /* --- binding --------------------------------------------------------------------------- */
@@ -146,6 +149,14 @@ int lsn_bind(const struct scn *s, char *err, size_t errlen)
         if (bind_one(l, &bounds[num_bounds], err, errlen) != 0)
             return -1;
         num_bounds++;
+    }
+    /* the workers accept on every bound socket: a reload keeps them all */
+    for (size_t i = 0; threads != NULL && i < num_bounds; i++) {
+        if (scn_listener_by_name(s, bounds[i].name) == NULL) {
+            snprintf(err, errlen, "listener %s was removed; restart mrsmock to remove listeners",
+                     bounds[i].name);
+            return -1;
+        }
     }
     return 0;
 }
@@ -253,6 +264,21 @@ void lsn_gen_unref(struct lsn_gen *g)
         gen_free(g);
 }
 
+struct lsn_gen *lsn_current(const struct lsn_conn *c, size_t *listener)
+{
+    struct lsn_gen *g = c->thread->gen;
+    size_t bound = c->gen->bound[c->listener];
+
+    for (size_t i = 0; i < g->scn->num_listeners; i++) {
+        if (g->bound[i] == bound) {
+            *listener = i;
+            return g;
+        }
+    }
+    *listener = c->listener; /* not reached: a reload keeps every listener (lsn_bind) */
+    return c->gen;
+}
+
 const struct pki_crls *lsn_crls_of(h2o_req_t *req)
 {
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
@@ -339,6 +365,10 @@ static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
         if (m->gen != NULL) {
             lsn_gen_unref(t->gen);
             t->gen = m->gen; /* the message carried a reference for us */
+            pthread_mutex_lock(&swap_lock);
+            swapped++;
+            pthread_cond_signal(&swap_cond);
+            pthread_mutex_unlock(&swap_lock);
         } else {
             t->stop_seen = 1;
         }
@@ -456,8 +486,17 @@ static void send_gen(struct lsn_thread *t, struct lsn_gen *g)
 
 void lsn_publish(struct lsn_gen *g)
 {
+    /* Returns once every worker has switched: a request that arrives after the reload was
+     * announced is served with the new scenario, whichever worker takes it. */
+    pthread_mutex_lock(&swap_lock);
+    swapped = 0;
+    pthread_mutex_unlock(&swap_lock);
     for (unsigned i = 0; i < num_threads; i++)
         send_gen(&threads[i], g);
+    pthread_mutex_lock(&swap_lock);
+    while (swapped < num_threads)
+        pthread_cond_wait(&swap_cond, &swap_lock);
+    pthread_mutex_unlock(&swap_lock);
 }
 
 void lsn_stop(unsigned drain_ms)

@@ -567,7 +567,7 @@ static int on_create_sequence(const struct request *rq, struct mrs_answer *out)
 static int operation(const struct request *rq, const struct wsrm_state *st, struct mrs_answer *out)
 {
     const struct mrs_op *op = op_of(rq->action);
-    char action[128], reason[1200];
+    char action[128];
     struct reply o;
 
     if (op != NULL && !rq->caller_allowed) {
@@ -583,16 +583,10 @@ static int operation(const struct request *rq, const struct wsrm_state *st, stru
         return reply_end(&o, out, 500);
     }
     if (op == NULL) {
-        snprintf(reason, sizeof(reason),
-                 "The message with Action '%.700s' cannot be processed at the receiver, due to "
-                 "a ContractFilter mismatch at the EndpointDispatcher. This may be because of "
-                 "either a contract mismatch (mismatched Actions between sender and receiver) "
-                 "or a binding/security mismatch between the sender and the receiver.  Check "
-                 "that sender and receiver have the same contract and the same binding "
-                 "(including security requirements, e.g. Message, Transport, None).",
-                 rq->action);
-        snprintf(out->why, sizeof(out->why), "ActionNotSupported in the session: %.120s",
-                 rq->action);
+        const char *reason =
+            soap_wcf_action_not_supported(rq->pool, h2o_iovec_init(rq->action, strlen(rq->action)));
+        snprintf(out->why, sizeof(out->why), "ActionNotSupported in the session: %.*s",
+                 soap_clip(rq->action, 120), rq->action);
         return action_not_supported(rq, st, reason, out);
     }
     snprintf(action, sizeof(action), CONTRACT "%sResponse", op->name);
@@ -727,10 +721,11 @@ static int outside_session(const struct request *rq, struct mrs_answer *out)
     if (rq->rm == &wsrm_protos[WSRM_2007])
         return rm_fault(rq, RMF_REQUIRED, NULL, out);
     snprintf(reason, sizeof(reason),
-             "The action %.700s is not supported by this endpoint. Only WS-ReliableMessaging "
+             "The action %.*s is not supported by this endpoint. Only WS-ReliableMessaging "
              "February 2005 messages are processed by this endpoint.",
-             rq->action);
-    snprintf(out->why, sizeof(out->why), "outside a reliable session: %.120s", rq->action);
+             soap_clip(rq->action, 700), rq->action);
+    snprintf(out->why, sizeof(out->why), "outside a reliable session: %.*s",
+             soap_clip(rq->action, 120), rq->action);
     return action_not_supported(rq, NULL, reason, out);
 }
 
@@ -774,6 +769,8 @@ int mrs_svc(struct flow *f)
     h2o_req_t *req = f->req;
     struct mrs_answer ans;
 
+    /* The front end's 403 (2013+); a 2010 server is given the same answer, as its EWS
+     * web.config then has no MRS Proxy endpoint enabled (what 2010 writes is unconfirmed). */
     if (!f->server->mrsproxy_enabled) {
         flow_why(f, "mrsproxy", "MRSProxyEnabled is false on %s", f->server->name);
         return flow_send(f, 403, 0, 0, "text/html; charset=utf-8",
@@ -789,17 +786,9 @@ int mrs_svc(struct flow *f)
      * and this reason phrase. */
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
     h2o_iovec_t ct = i < 0 ? h2o_iovec_init("", 0) : req->headers.entries[i].value;
-    if (ct.len < 20 || strncasecmp(ct.base, "application/soap+xml", 20) != 0) {
+    if (!soap_media_is(ct, "application/soap+xml")) {
         flow_why(f, "mrsproxy", "content type is not SOAP 1.2");
-        if (ct.len > 256)
-            ct.len = 256;
-        f->reason = h2o_concat(&req->pool,
-                               h2o_iovec_init(H2O_STRLIT("Cannot process the message because the "
-                                                         "content type '")),
-                               ct,
-                               h2o_iovec_init(H2O_STRLIT("' was not the expected type "
-                                                         "'application/soap+xml; charset=utf-8'.")))
-                        .base;
+        f->reason = soap_wcf_415_reason(&req->pool, ct, "application/soap+xml; charset=utf-8");
         return flow_send(f, 415, 0, 0, NULL, h2o_iovec_init("", 0));
     }
     /* the address the client sent to, without the query: AcksTo when there is no wsa:To */

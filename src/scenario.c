@@ -182,6 +182,14 @@ struct scn_server *scn_server_by_name(const struct scn *s, const char *name)
     return NULL;
 }
 
+int scn_listener_serves(const struct scn_listener *l, const char *host, size_t len)
+{
+    for (size_t i = 0; i < l->num_hosts; i++)
+        if (strlen(l->hosts[i]) == len && strncasecmp(l->hosts[i], host, len) == 0)
+            return 1;
+    return 0;
+}
+
 struct scn_listener *scn_listener_by_name(const struct scn *s, const char *name)
 {
     for (size_t i = 0; i < s->num_listeners; i++)

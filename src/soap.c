@@ -2,6 +2,7 @@
  * soap — safe XML parsing and writing for the endpoints.
  */
 #include <string.h>
+#include <strings.h>
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 
@@ -105,4 +106,49 @@ h2o_iovec_t soap_writer_finish(h2o_mem_pool_t *pool, xmlTextWriterPtr w, xmlBuff
     r = h2o_strdup(pool, (const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
     xmlBufferFree(buf);
     return r;
+}
+
+int soap_media_is(h2o_iovec_t ct, const char *type)
+{
+    size_t n = strlen(type);
+    return ct.len >= n && strncasecmp(ct.base, type, n) == 0 &&
+           (ct.len == n || ct.base[n] == ';' || ct.base[n] == ' ');
+}
+
+/* The longest client text quoted back in a reason or a fault. */
+#define SOAP_QUOTE_MAX 256
+
+/* V cut to at most SOAP_QUOTE_MAX bytes on a UTF-8 boundary. */
+static h2o_iovec_t quote(h2o_iovec_t v)
+{
+    if (v.len > SOAP_QUOTE_MAX) {
+        v.len = SOAP_QUOTE_MAX;
+        while (v.len > 0 && ((unsigned char)v.base[v.len] & 0xc0) == 0x80)
+            v.len--;
+    }
+    return v;
+}
+
+const char *soap_wcf_415_reason(h2o_mem_pool_t *pool, h2o_iovec_t ct, const char *expected)
+{
+    return h2o_concat(pool,
+                      h2o_iovec_init(H2O_STRLIT("Cannot process the message because the content "
+                                                "type '")),
+                      quote(ct), h2o_iovec_init(H2O_STRLIT("' was not the expected type '")),
+                      h2o_iovec_init(expected, strlen(expected)), h2o_iovec_init(H2O_STRLIT("'.")))
+        .base;
+}
+
+const char *soap_wcf_action_not_supported(h2o_mem_pool_t *pool, h2o_iovec_t action)
+{
+    return h2o_concat(
+               pool, h2o_iovec_init(H2O_STRLIT("The message with Action '")), quote(action),
+               h2o_iovec_init(H2O_STRLIT(
+                   "' cannot be processed at the receiver, due to a ContractFilter mismatch at "
+                   "the EndpointDispatcher. This may be because of either a contract mismatch "
+                   "(mismatched Actions between sender and receiver) or a binding/security "
+                   "mismatch between the sender and the receiver.  Check that sender and "
+                   "receiver have the same contract and the same binding (including security "
+                   "requirements, e.g. Message, Transport, None).")))
+        .base;
 }

@@ -7,6 +7,8 @@ usage: ntlm_client.py MODE URL PORT CA USER PASSWORD
   split     NEGOTIATE on one TLS connection, AUTHENTICATE on another; prints both statuses
   v1        NEGOTIATE and AUTHENTICATE on one connection with an NTLMv1 response
             (ntlm_compatibility 1, as an old client); prints both statuses
+  then PATH a logon on one connection, then a request for PATH without credentials on the
+            same connection; prints the three statuses
 The URL's host is connected to 127.0.0.1:PORT (no /etc/hosts needed); certificates are checked
 against CA for the URL's real host name. Prints one JSON line.
 """
@@ -21,6 +23,7 @@ import urllib.parse
 
 def main():
     mode, url, port, ca, user, password = sys.argv[1:7]
+    then_path = sys.argv[7] if len(sys.argv) > 7 else None
     port = int(port)
     u = urllib.parse.urlsplit(url)
     if mode == "requests":
@@ -38,7 +41,7 @@ def main():
         print(json.dumps({"status": r.status_code,
                           "www_authenticate": r.headers.get("WWW-Authenticate")}))
         return
-    if mode in ("split", "v1"):
+    if mode in ("split", "v1", "then"):
         from ntlm_auth.ntlm import NtlmContext
 
         domain, name = user.split("\\", 1) if "\\" in user else (None, user)
@@ -64,7 +67,13 @@ def main():
                 ctx.step(base64.b64decode(challenge))).decode()})
         r2 = b.getresponse()
         r2.read()
-        print(json.dumps({"statuses": [r1.status, r2.status]}))
+        statuses = [r1.status, r2.status]
+        if mode == "then":
+            a.request("POST", then_path, body=b"<x/>", headers={"Content-Type": "text/xml"})
+            r3 = a.getresponse()
+            r3.read()
+            statuses.append(r3.status)
+        print(json.dumps({"statuses": statuses}))
         return
     raise SystemExit("unknown mode " + mode)
 

@@ -29,11 +29,12 @@ LEGACY_CNF = textwrap.dedent("""\
     """)
 
 
-def python_client(cnf, s, mode, user, password):
+def python_client(cnf, s, mode, user, password, *extra):
     """Runs ntlm_client.py in its own process with the legacy provider enabled."""
     env = dict(os.environ, OPENSSL_CONF=cnf)
     p = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "ntlm_client.py"), mode,
-                        "https://mail.contoso.com" + MRS, str(s.port), s.ca, user, password],
+                        "https://mail.contoso.com" + MRS, str(s.port), s.ca, user, password,
+                        *extra],
                        capture_output=True, text=True, timeout=TIMEOUT, env=env)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
@@ -145,6 +146,39 @@ class Auth(unittest.TestCase):
                 self.assertEqual(r["statuses"], [401, 200])
                 r = self.python_client("v1", "CONTOSO\\admin", "wrong", server=s)
                 self.assertEqual(r["statuses"], [401, 401])
+
+    def test_windows_logon_kept_only_where_windows_auth_is_on(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "basic-ad.xml")
+            with open(path, "w") as f:
+                f.write(overlay('<server name="EX1"><autodiscover auth="basic"/></server>'))
+            with Server(path) as s:
+                # the logon carries to the next request of the connection on EWS...
+                r = python_client(self.cnf, s, "then", "CONTOSO\\admin", PASSWORD, MRS)
+                self.assertEqual(r["statuses"][:2], [401, 200])
+                self.assertNotEqual(r["statuses"][2], 401)
+                # ...but not to Autodiscover, where only Basic is on
+                r = python_client(self.cnf, s, "then", "CONTOSO\\admin", PASSWORD,
+                                  "/autodiscover/autodiscover.xml")
+                self.assertEqual(r["statuses"], [401, 200, 401])
+
+    def test_large_kerberos_ticket_refused_as_such(self):
+        def der(tag, body):
+            n = len(body)
+            if n < 0x80:
+                return bytes([tag, n]) + body
+            ln = n.to_bytes((n.bit_length() + 7) // 8, "big")
+            return bytes([tag, 0x80 | len(ln)]) + ln + body
+        krb5 = bytes.fromhex("06092a864886f712010202")
+        ticket = der(0x60, b"\x06\x09" + bytes.fromhex("2a864886f712010202") + b"\x01\x00" +
+                     b"\x6e" * 6000)
+        init = der(0xa0, der(0x30, der(0xa0, der(0x30, krb5)) + der(0xa2, der(0x04, ticket))))
+        token = der(0x60, bytes.fromhex("06062b0601050502") + init)
+        import base64
+        hdr = "Authorization: Negotiate " + base64.b64encode(token).decode()
+        self.assertGreater(len(hdr), 8000)
+        self.assertEqual(self.code("--http1.1", "-H", hdr), "1.1 401")
+        self.assertEqual(self.last_lines(1, 1)[0][:3], ("401", "1", "2148074274"))
 
     def test_http2_falls_back_to_http11_for_windows_auth(self):
         # anonymous: IIS resets the HTTP/2 stream; curl retries over HTTP/1.1

@@ -115,6 +115,36 @@ class Signals(unittest.TestCase):
                 self.assertEqual(st, 403)
 
 
+class ReloadKeepAlive(unittest.TestCase):
+    """A reload applies to the requests that follow, on connections opened before it too."""
+
+    def test_open_connection_sees_the_new_scenario(self):
+        import base64
+        import http.client
+        import ssl
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "lab.xml")
+            write(path, overlay(""))
+            with Server(path) as s:
+                ctx = ssl.create_default_context(cafile=s.ca)
+                conn = http.client.HTTPSConnection("mail.contoso.com", s.port, context=ctx)
+                conn.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port), 10),
+                                            server_hostname="mail.contoso.com")
+                auth = {"Authorization": "Basic " + base64.b64encode(ADMIN.encode()).decode()}
+
+                def get():
+                    conn.request("GET", "/EWS/mrsproxy.svc", headers=auth)
+                    r = conn.getresponse()
+                    r.read()
+                    return r.status
+                self.assertEqual(get(), 200)
+                write(path, overlay('<server name="EX1"><ews mrsproxy="false"/></server>'))
+                s.proc.send_signal(signal.SIGHUP)
+                s.wait_stderr(r'now serving scenario "lab"')
+                self.assertEqual(get(), 403)  # the same connection
+                conn.close()
+
+
 class Limits(unittest.TestCase):
     def test_body_limit_is_413(self):
         with tempfile.TemporaryDirectory() as d:

@@ -568,6 +568,27 @@ static void test_soap12(void **pstate)
     assert_string_equal(xp(st, "//ad:UserResponse/ad:ErrorCode"), "NoError");
 }
 
+/* The content type comes from the network: not NUL-terminated. An exact-size copy lets ASan
+ * see any read past it (the action= parameter at the very end, no ';' after it). */
+static void test_soap12_action_at_end_of_content_type(void **pstate)
+{
+    struct state *st = *pstate;
+    h2o_iovec_t body = fmt(st, soap_asmx, "user1@contoso.com");
+    char *env = strstr(body.base, "http://schemas.xmlsoap.org/soap/envelope/");
+    static const char ct_text[] = "application/soap+xml; action=" ACTION "GetUserSettings";
+    char *ct = malloc(sizeof(ct_text) - 1);
+
+    memcpy(env, "http://www.w3.org/2003/05/soap-envelope\"  ", 42);
+    memcpy(ct, ct_text, sizeof(ct_text) - 1);
+    ad_soap_answer(&st->c, str("POST"), h2o_iovec_init(ct, sizeof(ct_text) - 1), str(""), body,
+                   &st->a);
+    free(ct);
+    parse_xml(st);
+    assert_int_equal(st->a.status, 200);
+    assert_string_equal(xp(st, "/s12:Envelope/s12:Header/wsa:Action"),
+                        ACTION "GetUserSettingsResponse");
+}
+
 static void test_soap_faults(void **pstate)
 {
     struct state *st = *pstate;
@@ -823,6 +844,7 @@ int main(void)
         T(test_soap_invalid_user_and_settings),
         T(test_soap_redirects),
         T(test_soap12),
+        T(test_soap12_action_at_end_of_content_type),
         T(test_soap_faults),
         T(test_soap_unreadable),
         T(test_soap_requested_server_version),
