@@ -27,6 +27,7 @@
 #include "logfile.h"
 #include "pki.h"
 #include "scenario.h"
+#include "shell.h"
 
 #define EXIT_INVALID 1
 #define EXIT_RUNTIME 2
@@ -56,6 +57,9 @@ static void usage_main(FILE *out)
             "       mrsmock check FILE...            validate scenario files\n"
             "       mrsmock list                     list the bundled scenarios\n"
             "       mrsmock certs [SCENARIO] [options] print or export the lab CA (see --help)\n"
+            "       mrsmock shell SCENARIO [CMDLET] [--server NAME]\n"
+            "                                        the servers' virtual directories as the\n"
+            "                                        Exchange Management Shell shows them\n"
             "       mrsmock --help | --version\n");
 }
 
@@ -471,6 +475,51 @@ static int cmd_check(int argc, char **argv)
     return rc;
 }
 
+/* `mrsmock shell SCENARIO [CMDLET] [--server NAME]`: Get-WebServicesVirtualDirectory,
+ * Get-AutodiscoverVirtualDirectory and Get-OutlookAnywhere of the scenario, | Format-List. */
+static int cmd_shell(int argc, char **argv)
+{
+    const char *scenario = NULL, *server = NULL;
+    unsigned which = 0;
+    char path[PATH_MAX];
+    struct scn_errors errs = {0};
+    struct scn *s;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--server") == 0 && i + 1 < argc) {
+            server = argv[++i];
+        } else if (scenario == NULL && argv[i][0] != '-') {
+            scenario = argv[i];
+        } else if (argv[i][0] != '-' && shell_cmdlet_of(argv[i]) != 0) {
+            which |= shell_cmdlet_of(argv[i]);
+        } else {
+            log_warnx("shell: unknown argument \"%s\" (cmdlets: Get-WebServicesVirtualDirectory, "
+                      "Get-AutodiscoverVirtualDirectory, Get-OutlookAnywhere)",
+                      argv[i]);
+            return EXIT_INVALID;
+        }
+    }
+    if (scenario == NULL) {
+        log_warnx("shell: name a scenario");
+        return EXIT_INVALID;
+    }
+    if (scn_resolve(scenario, path, sizeof(path)) != 0) {
+        log_warnx("%s: no such file, and no bundled scenario of that name (mrsmock list)",
+                  scenario);
+        return EXIT_INVALID;
+    }
+    if ((s = scn_load(path, &errs)) == NULL) {
+        print_errors(&errs);
+        return EXIT_INVALID;
+    }
+    scn_errors_free(&errs);
+    if ((rc = shell_print(stdout, s, server, which != 0 ? which : SHELL_ALL)) != 0)
+        log_warnx("shell: the scenario has no server \"%s\"", server);
+    scn_unref(s);
+    return rc != 0 ? EXIT_INVALID : 0;
+}
+
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
     return strcmp((*a)->d_name, (*b)->d_name);
@@ -686,6 +735,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0)
         return cmd_list();
+    if (strcmp(argv[1], "shell") == 0)
+        return cmd_shell(argc - 1, argv + 1);
     if (strcmp(argv[1], "certs") == 0) {
         int rc;
         xmlInitParser();

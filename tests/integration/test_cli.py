@@ -54,6 +54,30 @@ class Commands(unittest.TestCase):
             self.assertEqual(p.returncode, 1)
             self.assertIn("missing.xml", p.stderr)
 
+    def test_shell_shows_the_virtual_directories(self):
+        """Troubleshooting step 1 against the lab: Get-WebServicesVirtualDirectory | fl."""
+        p = mrsmock("shell", "mrsproxy-disabled", "Get-WebServicesVirtualDirectory")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        fields = dict(l.split(" : ", 1) if " : " in l else (l.rstrip(" :"), "")
+                      for l in p.stdout.splitlines() if l)
+        fields = {k.strip(): v for k, v in fields.items()}
+        self.assertEqual(fields["Server"], "EX1")
+        self.assertEqual(fields["ExternalUrl"], "https://mail.contoso.com/EWS/Exchange.asmx")
+        self.assertEqual(fields["ExternalAuthenticationMethods"],
+                         "{Basic, Ntlm, WindowsIntegrated, WSSecurity}")
+        self.assertEqual(fields["MRSProxyEnabled"], "False")
+        p = mrsmock("shell", "basic-auth-missing", "--server", "ex1")
+        self.assertIn("ExternalAuthenticationMethods : {Ntlm, WindowsIntegrated, WSSecurity}",
+                      p.stdout)
+        self.assertIn("BasicAuthentication           : False", p.stdout)
+        p = mrsmock("shell", "autodiscover-no-mrsproxy", "Get-OutlookAnywhere", "--server", "EX1")
+        self.assertIn("ExternalHostname                   : autodiscover.contoso.com", p.stdout)
+        p = mrsmock("shell", "negotiate-forbidden")
+        self.assertIn("Authorization Rules: Deny CONTOSO\\admin", p.stdout)
+        p = mrsmock("shell", "healthy", "--server", "EX9")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("EX9", p.stderr)
+
     def test_run_errors_are_one_line(self):
         p = mrsmock("run", "no-such-scenario")
         self.assertEqual(p.returncode, 1)

@@ -1,0 +1,128 @@
+/*
+ * shell — Exchange Management Shell views of the scenario (Format-List output).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "shell.h"
+
+/* The cmdlets, by name. */
+static const struct {
+    const char *name;
+    unsigned which;
+} cmdlets[] = {
+    {"Get-WebServicesVirtualDirectory", SHELL_EWS},
+    {"Get-AutodiscoverVirtualDirectory", SHELL_AUTODISCOVER},
+    {"Get-OutlookAnywhere", SHELL_OUTLOOK_ANYWHERE},
+};
+
+unsigned shell_cmdlet_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof(cmdlets) / sizeof(cmdlets[0]); i++)
+        if (strcasecmp(cmdlets[i].name, name) == 0)
+            return cmdlets[i].which;
+    return 0;
+}
+
+/* One "Name : value" line, names padded as Format-List pads them to the longest. */
+static void field(FILE *out, int width, const char *name, const char *value)
+{
+    fprintf(out, "%-*s : %s\n", width, name, value != NULL ? value : "");
+}
+
+static const char *bool_of(int v)
+{
+    return v ? "True" : "False";
+}
+
+/* {Basic, Ntlm, WindowsIntegrated, WSSecurity, OAuth}, as the derived
+ * Internal/ExternalAuthenticationMethods print: Negotiate shows as WindowsIntegrated, and
+ * WSSecurity is on (the scenario does not model WSSecurityAuthentication; it is on by default
+ * and hybrid needs it). */
+static void methods(char *buf, size_t len, unsigned auth, int wssecurity)
+{
+    size_t n = (size_t)snprintf(buf, len, "{");
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } rows[] = {{SCN_AUTH_BASIC, "Basic"},
+                {SCN_AUTH_NTLM, "Ntlm"},
+                {SCN_AUTH_NEGOTIATE, "WindowsIntegrated"},
+                {0, "WSSecurity"},
+                {SCN_AUTH_OAUTH, "OAuth"}};
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && n < len; i++) {
+        if (rows[i].bit == 0 ? !wssecurity : !(auth & rows[i].bit))
+            continue;
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", n > 1 ? ", " : "", rows[i].name);
+    }
+    if (n < len)
+        snprintf(buf + n, len - n, "}");
+}
+
+static void vdir(FILE *out, const struct scn *s, const struct scn_server *sv, const char *name,
+                 const struct scn_vdir *v, int ews)
+{
+    char identity[192], site[128], m[128];
+    const int w = 29; /* Format-List pads to the longest name shown */
+
+    snprintf(site, sizeof(site), "%s (Default Web Site)", name);
+    snprintf(identity, sizeof(identity), "%s\\%s", sv->name, site);
+    methods(m, sizeof(m), v->auth, 1);
+    field(out, w, "Server", sv->name);
+    field(out, w, "Name", site);
+    field(out, w, "Identity", identity);
+    field(out, w, "InternalUrl", v->internal_url);
+    field(out, w, "ExternalUrl", v->external_url);
+    field(out, w, "InternalAuthenticationMethods", m);
+    field(out, w, "ExternalAuthenticationMethods", m);
+    field(out, w, "BasicAuthentication", bool_of(v->auth & SCN_AUTH_BASIC));
+    field(out, w, "WindowsAuthentication", bool_of(v->auth & SCN_AUTH_WINDOWS));
+    field(out, w, "DigestAuthentication", "False");
+    field(out, w, "OAuthAuthentication", bool_of(v->auth & SCN_AUTH_OAUTH));
+    field(out, w, "WSSecurityAuthentication", "True");
+    if (ews) {
+        char max[16];
+        snprintf(max, sizeof(max), "%u", sv->mrsproxy_max_connections);
+        field(out, w, "MRSProxyEnabled", bool_of(sv->mrsproxy_enabled));
+        field(out, w, "MRSProxyMaxConnections", max);
+    }
+    /* Not a property of the cmdlet: IIS's authorization rules live in the directory's
+     * web.config; shown as a comment line, as a trainee would find them in IIS Manager. */
+    if (v->num_deny != 0) {
+        fprintf(out, "# IIS Manager, %s, Authorization Rules: Deny", site);
+        for (size_t i = 0; i < v->num_deny; i++)
+            fprintf(out, "%s %s\\%s", i ? "," : "", s->netbios, v->deny[i]->sam);
+        fputc('\n', out);
+    }
+    fputc('\n', out);
+}
+
+int shell_print(FILE *out, const struct scn *s, const char *server, unsigned which)
+{
+    int found = 0;
+
+    for (size_t i = 0; i < s->num_servers; i++) {
+        const struct scn_server *sv = &s->servers[i];
+        if (server != NULL && strcasecmp(server, sv->name) != 0)
+            continue;
+        found = 1;
+        if (which & SHELL_EWS)
+            vdir(out, s, sv, "EWS", &sv->ews, 1);
+        if (which & SHELL_AUTODISCOVER)
+            vdir(out, s, sv, "Autodiscover", &sv->autodiscover, 0);
+        if (which & SHELL_OUTLOOK_ANYWHERE) {
+            char identity[128];
+            snprintf(identity, sizeof(identity), "%s\\Rpc (Default Web Site)", sv->name);
+            field(out, 34, "Server", sv->name);
+            field(out, 34, "Identity", identity);
+            field(out, 34, "ExternalHostname", sv->oa_external_host);
+            field(out, 34, "ExternalClientsRequireSsl", "True");
+            field(out, 34, "ExternalClientAuthenticationMethod",
+                  sv->ews.auth & SCN_AUTH_NTLM ? "Ntlm" : "Basic");
+            fputc('\n', out);
+        }
+    }
+    return found || server == NULL ? 0 : -1;
+}
