@@ -103,6 +103,15 @@ class Auth(unittest.TestCase):
         self.assertEqual(self.last_lines(2, 2), [("401", "1", "2148074254", "-"),
                                               ("200", "0", "0", "CONTOSO\\admin")])
 
+    def test_negotiate_wrong_password(self):
+        users = os.path.join(self.tmp.name, "wrong-users")
+        with open(users, "w") as f:
+            f.write("CONTOSO:admin:not-the-password\n")
+        env = dict(os.environ, NTLM_USER_FILE=users)
+        self.assertEqual(self.code("--negotiate", "-u", ":", env=env), "1.1 401")
+        self.assertEqual(self.last_lines(2, 2), [("401", "1", "2148074254", "-"),
+                                                 ("401", "1", "2148074252", "-")])
+
     def test_challenge_headers_for_the_middle_leg(self):
         st, h, _, _, _ = self.s.curl("mail.contoso.com", MRS, "--http1.1", "-H",
                                      "Authorization: NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==")
