@@ -4,7 +4,8 @@
  *
  * A flow lives in the request's pool and is released with it; when it is released the
  * response has been sent, and the flow writes the request's IIS line into the log of the
- * server that answered it. Stages (routing, authentication, the endpoint) run in order from
+ * server that answered it and, for what went through an Exchange 2013+ front end's HttpProxy
+ * module, its HttpProxy line. Stages (routing, authentication, the endpoint) run in order from
  * one table; each passes the request on (FLOW_NEXT) or answers it (FLOW_DONE), and leaves a
  * short line in the flow's "why" trail.
  */
@@ -57,6 +58,12 @@ struct flow {
     /* what authentication found */
     const struct scn_account *account; /* NULL: anonymous */
     h2o_iovec_t username;              /* cs-username as IIS logs it; empty = "-" */
+    const char *auth_scheme;           /* the scheme that logged on: "Basic", "NTLM" or "Negotiate";
+                                          NULL: anonymous */
+    /* the front end's view of the answer (2013+: the HttpProxy log) */
+    int backend;             /* an endpoint answered: the front end proxied the request to it */
+    const char *proxy_error; /* the HttpProxy module refused the request itself with this
+                                exception message (never proxied); NULL: it did not */
     /* the IIS log's view of the answer (sc-status is req->res.status) */
     unsigned substatus;
     uint32_t win32_status;

@@ -32,6 +32,9 @@ struct lsn_gen {
     unsigned *ports;         /* per listener of scn: the port it is bound to */
     size_t *bound;           /* per listener of scn: index of its bound socket */
     struct logf **w3c;       /* per server of scn: its IIS W3SVC1 log (owned by this module) */
+    struct logf **hplog;     /* per server of scn and protocol, at [server * HPLOG_NPROTOCOLS +
+                                protocol]: its HttpProxy log; NULL for Exchange 2010, which has
+                                no front end (owned by this module) */
     struct hs_listener **hs; /* per listener of scn: its handshake fault, NULL for none */
     struct pki_crls *crls;   /* the CRLs the crl="true" listener publishes; NULL without one */
 };
@@ -55,8 +58,9 @@ int lsn_bind(const struct scn *s, char *err, size_t errlen);
 /*
  * Builds a generation for S: TLS contexts (certificates from PKI, with CRL distribution points
  * on the crl="true" listener's bound address), handshake faults, CRLs and the log files of its
- * servers under LOGS_DIR. Every listener of S must have been bound by lsn_bind() with the same
- * address. Takes a reference on S. Returns NULL with a cause in ERR on failure.
+ * servers under LOGS_DIR (IIS W3C; HttpProxy per protocol for 2013 and later). Every listener of S
+ * must have been bound by lsn_bind() with the same address. Takes a reference on S. Returns NULL
+ * with a cause in ERR on failure.
  */
 struct lsn_gen *lsn_gen_new(struct scn *s, struct pki *pki, const char *logs_dir, char *err,
                             size_t errlen);

@@ -1,12 +1,14 @@
 /*
- * logfile — the files of one Windows log (an IIS site's W3C log, say) under the state folder,
- * one per UTC day, rolled over at UTC midnight as IIS does.
+ * logfile — the files of one Windows log under the state folder: one per UTC day, rolled over
+ * at UTC midnight as IIS does (an IIS site's W3C log), or one per UTC hour as Exchange's own
+ * logs are (the HttpProxy log).
  *
  * Lines are written whole, each in one write(2) on an O_APPEND descriptor, so lines from worker
  * threads never interleave and nothing is buffered (nothing to lose on a crash, nothing to
- * flush at exit). No lock is taken on the write path; a mutex is held only while a new day's
- * file is opened. Header lines are written when a file is created and when the log is opened
- * at start-up (as IIS repeats them when the service starts).
+ * flush at exit). No lock is taken on the write path; a mutex is held only while the next
+ * period's file is opened. Header lines are written when a file is created and when the log is
+ * opened at start-up (as IIS and Exchange repeat them when their service starts); a preamble
+ * (Exchange's UTF-8 byte order mark) only at the very start of a new file.
  */
 #ifndef MRSMOCK_LOGFILE_H
 #define MRSMOCK_LOGFILE_H
@@ -16,8 +18,28 @@
 
 struct logf;
 
+/* How often a log starts a new file, at UTC boundaries (seconds). */
+enum logf_period {
+    LOGF_DAILY = 86400, /* IIS: u_exYYMMDD.log */
+    LOGF_HOURLY = 3600, /* Exchange: HttpProxy_YYYYMMDDHH-1.LOG */
+};
+
 /* Writes the header lines for a file opened at NOW into BUF; returns their length. */
 typedef size_t (*logf_header_cb)(char *buf, size_t len, time_t now);
+/* The same with the bytes given as arg at open (logf's own copy, valid while the log is). */
+typedef size_t (*logf_header_arg_cb)(char *buf, size_t len, time_t now, const void *arg);
+
+/* What a log's files are called, how often a new one starts and how each one begins. */
+struct logf_spec {
+    const char *pattern;       /* strftime pattern of a file name, applied to UTC time; it must
+                                  change with the period ("%H" for an hourly log) */
+    enum logf_period period;   /* 0 is taken as LOGF_DAILY */
+    logf_header_arg_cb header; /* header lines, or NULL for none */
+    const void *arg;           /* ARG_LEN bytes copied at open and handed to HEADER */
+    size_t arg_len;
+    const char *preamble; /* written before the header into an empty file only (a byte order
+                             mark); NULL: none */
+};
 
 /*
  * Opens the log whose files are DIR/<strftime(PATTERN, UTC day)>, e.g. pattern "u_ex%y%m%d.log".
@@ -26,7 +48,12 @@ typedef size_t (*logf_header_cb)(char *buf, size_t len, time_t now);
  */
 struct logf *logf_open(const char *dir, const char *pattern, logf_header_cb header, time_t now,
                        char *err, size_t errlen);
-/* Appends one whole line (LINE ends with "\r\n" or "\n" as the format wants) for time NOW. */
+/* Opens the log SPEC describes (copied: SPEC and what it points to may go once this returns),
+ * otherwise as logf_open(). */
+struct logf *logf_open_spec(const char *dir, const struct logf_spec *spec, time_t now, char *err,
+                            size_t errlen);
+/* Appends one whole line (LINE ends with "\r\n" or "\n" as the format wants) for time NOW, to
+ * the file of NOW's period (or the current one, if NOW is older). */
 void logf_write(struct logf *l, const char *line, size_t len, time_t now);
 /* Path of the file that a write at NOW goes to (for tests and messages); valid until next call. */
 const char *logf_path(struct logf *l, time_t now, char *buf, size_t len);

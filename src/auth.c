@@ -236,6 +236,7 @@ static int basic(struct flow *f, const struct scn_vdir *v, h2o_iovec_t cred)
         flow_why(f, "auth", "Basic logon of %s refused: account state", a->sam);
         return challenge(f, v, 1, st);
     }
+    f->auth_scheme = "Basic";
     /* IIS logs the user name of a Basic logon as the client typed it. */
     return logged_on(f, v, a, h2o_strdup(&f->req->pool, (const char *)buf, ulen), "Basic");
 }
@@ -302,6 +303,7 @@ static int authenticate(struct flow *f, const struct scn_vdir *v, struct auth_co
                                        h2o_iovec_init(b64, (size_t)bn));
         flow_header(f, "WWW-Authenticate", value.base, value.len);
     }
+    f->auth_scheme = ac->negotiate ? "Negotiate" : "NTLM";
     return logged_on(f, v, a, domain_user(f, a), ac->negotiate ? "Negotiate" : "NTLM");
 }
 
@@ -389,8 +391,10 @@ int auth_check(struct flow *f, const struct scn_vdir *v)
         /* IIS keeps a Windows logon for the connection, where Windows authentication is on */
         struct auth_conn *ac = conn_state_of(f);
         if (ac != NULL && ac->logon != NULL && ac->server == f->server &&
-            (v->auth & SCN_AUTH_WINDOWS))
+            (v->auth & SCN_AUTH_WINDOWS)) {
+            f->auth_scheme = ac->negotiate ? "Negotiate" : "NTLM";
             return logged_on(f, v, ac->logon, domain_user(f, ac->logon), "connection's earlier");
+        }
         if (req->version >= 0x200 && (v->auth & SCN_AUTH_WINDOWS)) {
             /* IIS does not do Windows authentication over HTTP/2: the client is sent back to
              * HTTP/1.1 rather than challenged for Negotiate/NTLM here. */

@@ -1,6 +1,7 @@
 /*
  * flow — the per-request context, the stage table and the one h2o handler.
  */
+#include <ctype.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "autodiscover.h"
 #include "ews.h"
 #include "flow.h"
+#include "hplog.h"
 #include <h2o/http2.h> /* after h2o.h (flow.h); these two for flow_require_http11() */
 #include <h2o/http2_internal.h>
 #include "log.h"
@@ -169,6 +171,9 @@ static int stage_endpoint(struct flow *f)
         flow_why(f, "endpoint", "no such file in the virtual directory");
         return flow_send_iis_error(f, 404, 0, 2);
     }
+    /* what the endpoint answers comes from behind the front end (2013+: the back end), unless
+     * it says the front end's HttpProxy module refused the request itself (proxy_error) */
+    f->backend = 1;
     return f->route->endpoint(f);
 }
 
@@ -189,6 +194,14 @@ static int (*const stages[])(struct flow *) = {stage_route, stage_require_ssl, s
 
 /* --- the IIS log line --------------------------------------------------------------------- */
 
+/* Whether the request went through an Exchange 2013+ front end's HttpProxy module: it was for a
+ * virtual directory and not answered by IIS before Exchange's modules ran. Such a request has a
+ * cafeReqId in its IIS line and an HttpProxy line with the same id. */
+static int through_httpproxy(const struct flow *f)
+{
+    return f->vdir != NULL && !f->native && f->server->version >= SCN_V2013;
+}
+
 static struct w3c_str str_of(h2o_iovec_t v)
 {
     return (struct w3c_str){v.base, v.len};
@@ -200,13 +213,20 @@ static struct w3c_str header_value(h2o_req_t *req, const h2o_token_t *token)
     return i < 0 ? (struct w3c_str){NULL, 0} : str_of(req->headers.entries[i].value);
 }
 
-static void write_w3c(struct flow *f)
+/* The request's time taken in milliseconds, until NOW. */
+static uint64_t taken_ms(const h2o_req_t *req, const struct timeval *now)
+{
+    int64_t taken = (now->tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000 +
+                    (now->tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000;
+    return taken < 0 ? 0 : (uint64_t)taken;
+}
+
+static void write_w3c(struct flow *f, const struct timeval *now)
 {
     h2o_req_t *req = f->req;
     struct lsn_gen *gen = f->gen;
     char line[W3C_LINE_MAX], query[1024];
     size_t qlen = 0, stem_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-    struct timeval now;
 
     /* Exchange 2013+ front ends decorate the query of what passes their HttpProxy module. */
     if (req->query_at != SIZE_MAX) {
@@ -215,15 +235,12 @@ static void write_w3c(struct flow *f)
             qlen = sizeof(query) - 80;
         memcpy(query, req->path.base + req->query_at + 1, qlen);
     }
-    if (f->vdir != NULL && !f->native && f->server->version >= SCN_V2013)
+    if (through_httpproxy(f))
         qlen += (size_t)snprintf(query + qlen, sizeof(query) - qlen,
                                  "&CorrelationID=<empty>;&cafeReqId=%s;", f->request_id);
 
-    gettimeofday(&now, NULL);
-    int64_t taken = (now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000 +
-                    (now.tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000;
     struct w3c_entry e = {
-        .at = {now.tv_sec, now.tv_usec * 1000},
+        .at = {now->tv_sec, now->tv_usec * 1000},
         .s_ip = f->server->ip != NULL ? (struct w3c_str){f->server->ip, strlen(f->server->ip)}
                                       : (struct w3c_str){f->local_ip, strlen(f->local_ip)},
         .method = str_of(req->method),
@@ -237,19 +254,214 @@ static void write_w3c(struct flow *f)
         .status = (unsigned)req->res.status,
         .substatus = f->substatus,
         .win32_status = f->win32_status,
-        .time_taken_ms = taken < 0 ? 0 : (uint64_t)taken,
+        .time_taken_ms = taken_ms(req, now),
     };
     size_t n = w3c_format(line, sizeof(line), &e);
-    logf_write(gen->w3c[f->server_index], line, n, now.tv_sec);
+    logf_write(gen->w3c[f->server_index], line, n, now->tv_sec);
+}
+
+/* --- the HttpProxy log line ---------------------------------------------------------------- */
+
+/*
+ * What an Exchange 2013+ front end's HttpProxy module records of a request (reference 7.3;
+ * Microsoft.Exchange.HttpProxy's ProxyModule, AnchorMailboxFactory and request handlers). The
+ * routing it reports is decided here until a front end to back end module exists: mrsmock's
+ * front end proxies to itself, so the target is the server that answers.
+ */
+
+static struct hplog_str hp_str(h2o_iovec_t v)
+{
+    return (struct hplog_str){v.base, v.len};
+}
+
+/* The value of request header NAME (lower case), or an empty string. */
+static h2o_iovec_t hp_header(h2o_req_t *req, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
+    return i < 0 ? h2o_iovec_init("", 0) : req->headers.entries[i].value;
+}
+
+/* An SMTP address as the front end takes one from a header or a URL: one '@' between a local
+ * part and a domain, printable ASCII without the characters an address cannot hold bare (a
+ * stricter check than .NET's SmtpAddress, which is not needed here). */
+static int hp_is_smtp(h2o_iovec_t v)
+{
+    const char *at;
+
+    if (v.len == 0 || v.len > 320 || (at = memchr(v.base, '@', v.len)) == NULL || at == v.base ||
+        at == v.base + v.len - 1 || memchr(at + 1, '@', v.len - (size_t)(at + 1 - v.base)) != NULL)
+        return 0;
+    for (size_t i = 0; i < v.len; i++) {
+        unsigned char c = (unsigned char)v.base[i];
+        if (c <= 0x20 || c >= 0x7f || strchr("\",;:<>()[]\\", c) != NULL)
+            return 0;
+    }
+    return 1;
+}
+
+static int hp_is_guid(h2o_iovec_t v)
+{
+    if (v.len != 36)
+        return 0;
+    for (size_t i = 0; i < v.len; i++) {
+        int hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+        if (hyphen ? v.base[i] != '-' : !isxdigit((unsigned char)v.base[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* "Sid~<SID>" of account A. A lab domain needs a SID: its domain part is made from the domain's
+ * name (real ones are random), the RID counts from 1100 in the scenario's order of accounts
+ * (the first RIDs of a domain go to built-in accounts). */
+static void hp_sid(const struct flow *f, const struct scn_account *a, char *buf, size_t len)
+{
+    uint32_t h[3];
+
+    for (int k = 0; k < 3; k++) {
+        h[k] = 2166136261u ^ (uint32_t)k * 0x9e3779b9u; /* FNV-1a, one basis per part */
+        for (const char *c = f->scn->domain; *c != '\0'; c++) {
+            h[k] ^= (uint8_t)h2o_tolower(*c);
+            h[k] *= 16777619u;
+        }
+    }
+    snprintf(buf, len, "Sid~S-1-5-21-%u-%u-%u-%zu", (unsigned)h[0], (unsigned)h[1], (unsigned)h[2],
+             1100 + (size_t)(a - f->scn->accounts));
+}
+
+/*
+ * AnchorMailbox and RoutingHint of a proxied request, in the front end's order of precedence:
+ * MRS Proxy's X-TargetDatabase; Autodiscover v2's address in the URL (ExplicitLogon-SMTP); an
+ * X-AnchorMailbox address; then MRS Proxy's ForestWideOrganization, or the caller's identity
+ * (WindowsIdentity, anchored on its SID), or a random back end for an anonymous caller. How the
+ * database, organisation and anonymous anchors print is not known: those leave AnchorMailbox
+ * empty. ANCHOR (LEN bytes) holds the text E points to.
+ */
+static void hp_routing(struct flow *f, struct hplog_entry *e, char *anchor, size_t len)
+{
+    h2o_iovec_t v, path = f->req->path_normalized, last = h2o_iovec_init("", 0);
+    const char *hint, *slash = memrchr(path.base, '/', path.len);
+    int mrs = f->route->endpoint == mrs_svc;
+
+    /* Autodiscover v2 names the address as the path's last segment: .../v1.0/user@contoso.com */
+    if (f->route->endpoint == ad_json && slash != NULL)
+        last = h2o_iovec_init(slash + 1, path.len - (size_t)(slash + 1 - path.base));
+    anchor[0] = '\0';
+    if (mrs && (v = hp_header(f->req, "x-targetdatabase")).len != 0) {
+        hint = hp_is_guid(v) ? "TargetDatabase-GUID" : "TargetDatabase-Name";
+    } else if (hp_is_smtp(last)) {
+        snprintf(anchor, len, "Smtp~%.*s", (int)last.len, last.base);
+        hint = "ExplicitLogon-SMTP";
+    } else if (hp_is_smtp(v = hp_header(f->req, "x-anchormailbox"))) {
+        snprintf(anchor, len, "Smtp~%.*s", (int)v.len, v.base);
+        hint = "AnchorMailboxHeader-SMTP";
+    } else if (mrs) {
+        hint = "ForestWideOrganization";
+    } else if (f->account != NULL) {
+        hp_sid(f, f->account, anchor, len);
+        hint = "WindowsIdentity";
+    } else {
+        hint = "AnonymousRequest-RandomBackEnd";
+    }
+    e->anchor_mailbox = (struct hplog_str){anchor, strlen(anchor)};
+    e->routing_hint = (struct hplog_str){hint, strlen(hint)};
+}
+
+/* AuthenticationType: the scheme that logged on; without a logon, the scheme word of the
+ * credentials sent, as Exchange takes it from the Authorization header. Exchange takes any
+ * word; only scheme names are kept here, so that garbled credentials never reach the log. */
+static struct hplog_str hp_auth_type(struct flow *f)
+{
+    static const char *const schemes[] = {"Basic", "NTLM", "Negotiate", "Bearer", "Kerberos"};
+    ssize_t i = h2o_find_header(&f->req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    h2o_iovec_t v;
+    const char *space;
+
+    if (f->auth_scheme != NULL)
+        return (struct hplog_str){f->auth_scheme, strlen(f->auth_scheme)};
+    if (i < 0)
+        return (struct hplog_str){NULL, 0};
+    v = f->req->headers.entries[i].value;
+    if ((space = memchr(v.base, ' ', v.len)) != NULL)
+        v.len = (size_t)(space - v.base);
+    for (size_t k = 0; k < sizeof(schemes) / sizeof(schemes[0]); k++)
+        if (v.len == strlen(schemes[k]) && strncasecmp(v.base, schemes[k], v.len) == 0)
+            return hp_str(v);
+    return (struct hplog_str){NULL, 0};
+}
+
+static void write_hplog(struct flow *f, const struct timeval *now)
+{
+    h2o_req_t *req = f->req;
+    enum hplog_protocol protocol =
+        f->route->vdir == FLOW_VDIR_AUTODISCOVER ? HPLOG_AUTODISCOVER : HPLOG_EWS;
+    struct logf *log = f->gen->hplog[f->server_index * HPLOG_NPROTOCOLS + protocol];
+    int proxied = f->backend && f->proxy_error == NULL;
+    char line[HPLOG_LINE_MAX], user[256] = "", anchor[400] = "", errors[256] = "";
+    size_t stem_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    h2o_iovec_t xff = hp_header(req, "x-forwarded-for"), crid = hp_header(req, "client-request-id");
+
+    if (log == NULL)
+        return;
+    if (f->account != NULL)
+        snprintf(user, sizeof(user), "%s\\%s", f->scn->netbios, f->account->sam);
+    /* an exception the module raises itself is logged by its last-chance handler (the key and
+     * the absence of a stack trace here are unconfirmed) */
+    if (f->proxy_error != NULL)
+        snprintf(errors, sizeof(errors),
+                 "OnUnhandledException=System.Web.HttpException (0x80004005): %s;", f->proxy_error);
+    struct hplog_entry e = {
+        .begin = {req->timestamps.request_begin_at.tv_sec,
+                  req->timestamps.request_begin_at.tv_usec * 1000},
+        .end = {now->tv_sec, now->tv_usec * 1000},
+        .request_id = f->request_id,
+        .protocol = protocol,
+        /* the activity takes the client's id when it is a GUID (unconfirmed: kept only then) */
+        .client_request_id = hp_is_guid(crid) ? hp_str(crid) : (struct hplog_str){NULL, 0},
+        .url_host = hp_str(flow_host(f)),
+        .url_stem = {req->path.base, stem_len},
+        .url_query = {req->path.base + stem_len, req->path.len - stem_len},
+        /* the front end sets ProtocolAction for OWA, EAS and remote PowerShell, not for EWS or
+         * Autodiscover (their SOAP actions are in the back end's own logs) */
+        .protocol_action = {NULL, 0},
+        .auth_type = hp_auth_type(f),
+        .is_authenticated = f->account != NULL,
+        /* the logon's Windows identity, DOMAIN\user, whatever the client typed for Basic */
+        .authenticated_user = {user, strlen(user)},
+        .user_agent = hp_str(hp_header(req, "user-agent")),
+        /* the module prefers X-Forwarded-For to the peer's address */
+        .client_ip =
+            xff.len != 0 ? hp_str(xff) : (struct hplog_str){f->peer_ip, strlen(f->peer_ip)},
+        .server_host_name = {f->server->name, strlen(f->server->name)},
+        .http_status = (unsigned)req->res.status,
+        .method = hp_str(req->method),
+        .backend_status = proxied ? (unsigned)req->res.status : 0,
+        .target_server = {f->server->fqdn, strlen(f->server->fqdn)},
+        .request_bytes = req->entity.len,
+        .response_bytes = req->bytes_sent,
+        .total_ms = taken_ms(req, now),
+        .generic_errors = {errors, strlen(errors)},
+    };
+    memcpy(e.build, f->server->build, sizeof(e.build));
+    if (proxied)
+        hp_routing(f, &e, anchor, sizeof(anchor));
+    size_t n = hplog_format(line, sizeof(line), &e);
+    logf_write(log, line, n, now->tv_sec);
 }
 
 /* The request's pool is being released: the response is complete (or the client went away). */
 static void on_flow_dispose(void *p)
 {
     struct flow *f = p;
-    /* A request never answered (an HTTP/2 stream reset while waiting) leaves no IIS line. */
-    if (f->req->res.status != 0)
-        write_w3c(f);
+    struct timeval now;
+
+    /* A request never answered (an HTTP/2 stream reset while waiting) leaves no line. */
+    if (f->req->res.status != 0) {
+        gettimeofday(&now, NULL);
+        write_w3c(f, &now);
+        if (through_httpproxy(f))
+            write_hplog(f, &now);
+    }
     log_debug("%.*s %.*s -> %d: %s", (int)f->req->method.len, f->req->method.base,
               (int)f->req->path.len, f->req->path.base, f->req->res.status, f->why);
     lsn_gen_unref(f->gen);

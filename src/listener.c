@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "handshake.h"
+#include "hplog.h"
 #include "listener.h"
 #include "log.h"
 #include "logfile.h"
@@ -32,6 +33,15 @@ struct bound {
 struct server_log {
     char *server;
     struct logf *log;
+};
+
+/* A server's HttpProxy logs, one per protocol, opened once per server name and build for the
+ * life of the process: a reload that changes the build opens them anew, so that their header
+ * block shows the new version, as the first lines after a cumulative update do. */
+struct server_hplog {
+    char *server;
+    unsigned build[4];
+    struct logf *log[HPLOG_NPROTOCOLS];
 };
 
 /* One listening socket of one worker. */
@@ -63,6 +73,8 @@ static struct bound *bounds;
 static size_t num_bounds;
 static struct server_log *logs;
 static size_t num_logs;
+static struct server_hplog *hplogs;
+static size_t num_hplogs;
 static struct lsn_thread *threads;
 static unsigned num_threads;
 static pthread_barrier_t started; /* workers ready to take messages: lsn_start() returns */
@@ -182,6 +194,40 @@ static struct logf *server_log(const char *logs_dir, const char *server, char *e
     return l;
 }
 
+/* Sets OUT[p] to SV's HttpProxy log of each protocol. Returns 0, or -1 with a cause in ERR. */
+static int server_hplogs(const char *logs_dir, const struct scn_server *sv, struct logf **out,
+                         char *err, size_t errlen)
+{
+    struct server_hplog h = {.server = NULL};
+    struct server_hplog *more;
+    time_t now = time(NULL);
+    int p;
+
+    for (size_t i = 0; i < num_hplogs; i++) {
+        if (strcmp(hplogs[i].server, sv->name) == 0 &&
+            memcmp(hplogs[i].build, sv->build, sizeof(h.build)) == 0) {
+            memcpy(out, hplogs[i].log, sizeof(hplogs[i].log));
+            return 0;
+        }
+    }
+    memcpy(h.build, sv->build, sizeof(h.build));
+    for (p = 0; p < HPLOG_NPROTOCOLS; p++) {
+        if ((h.log[p] = hplog_open(logs_dir, sv->name, h.build, (enum hplog_protocol)p, now, err,
+                                   errlen)) == NULL) {
+            while (p-- > 0)
+                logf_close(h.log[p]);
+            return -1;
+        }
+    }
+    if ((more = realloc(hplogs, (num_hplogs + 1) * sizeof(*hplogs))) == NULL ||
+        (h.server = strdup(sv->name)) == NULL)
+        fatalx("out of memory");
+    hplogs = more;
+    hplogs[num_hplogs++] = h;
+    memcpy(out, h.log, sizeof(h.log));
+    return 0;
+}
+
 static void gen_free(struct lsn_gen *g)
 {
     for (size_t i = 0; i < g->scn->num_listeners; i++) {
@@ -196,6 +242,7 @@ static void gen_free(struct lsn_gen *g)
     free(g->ports);
     free(g->bound);
     free(g->w3c);
+    free(g->hplog);
     scn_unref(g->scn);
     free(g);
 }
@@ -215,9 +262,10 @@ struct lsn_gen *lsn_gen_new(struct scn *s, struct pki *pki, const char *logs_dir
     g->ports = calloc(s->num_listeners, sizeof(*g->ports));
     g->bound = calloc(s->num_listeners, sizeof(*g->bound));
     g->w3c = calloc(s->num_servers, sizeof(*g->w3c));
+    g->hplog = calloc(s->num_servers * HPLOG_NPROTOCOLS, sizeof(*g->hplog));
     g->hs = calloc(s->num_listeners, sizeof(*g->hs));
     if ((s->num_listeners && (!g->ssl || !g->ports || !g->bound || !g->hs)) ||
-        (s->num_servers && !g->w3c))
+        (s->num_servers && (!g->w3c || !g->hplog)))
         fatalx("out of memory");
     for (size_t i = 0; i < s->num_listeners; i++) {
         struct bound *b = find_bound(s->listeners[i].name);
@@ -243,9 +291,15 @@ struct lsn_gen *lsn_gen_new(struct scn *s, struct pki *pki, const char *logs_dir
     }
     if (crl_base[0] != '\0' && (g->crls = pki_crls_make(pki, s, crl_base, err, errlen)) == NULL)
         goto fail;
-    for (size_t i = 0; i < s->num_servers; i++)
-        if ((g->w3c[i] = server_log(logs_dir, s->servers[i].name, err, errlen)) == NULL)
+    for (size_t i = 0; i < s->num_servers; i++) {
+        const struct scn_server *sv = &s->servers[i];
+        if ((g->w3c[i] = server_log(logs_dir, sv->name, err, errlen)) == NULL)
             goto fail;
+        /* Exchange 2010 has no front end, hence no HttpProxy module and no such log */
+        if (sv->version >= SCN_V2013 &&
+            server_hplogs(logs_dir, sv, &g->hplog[i * HPLOG_NPROTOCOLS], err, errlen) != 0)
+            goto fail;
+    }
     return g;
 
 fail:
@@ -526,4 +580,12 @@ void lsn_stop(unsigned drain_ms)
     free(logs);
     logs = NULL;
     num_logs = 0;
+    for (size_t i = 0; i < num_hplogs; i++) {
+        for (int p = 0; p < HPLOG_NPROTOCOLS; p++)
+            logf_close(hplogs[i].log[p]);
+        free(hplogs[i].server);
+    }
+    free(hplogs);
+    hplogs = NULL;
+    num_hplogs = 0;
 }

@@ -773,6 +773,7 @@ int mrs_svc(struct flow *f)
      * web.config then has no MRS Proxy endpoint enabled (what 2010 writes is unconfirmed). */
     if (!f->server->mrsproxy_enabled) {
         flow_why(f, "mrsproxy", "MRSProxyEnabled is false on %s", f->server->name);
+        f->proxy_error = "MRS proxy service is disabled"; /* the front end's, never proxied */
         return flow_send(f, 403, 0, 0, "text/html; charset=utf-8",
                          h2o_iovec_init(disabled_page, sizeof(disabled_page) - 1));
     }

@@ -1,6 +1,6 @@
 /*
- * test_logfile — per-day files, headers, rollover and whole lines from many threads, in a
- * temporary folder under /tmp.
+ * test_logfile — per-day and per-hour files, headers and preambles, rollover and whole lines
+ * from many threads, in a temporary folder under /tmp.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +24,10 @@
 #define DAY 86400
 #define T0 ((time_t)1722527100)       /* 2024-08-01 15:45:00 UTC */
 #define MIDNIGHT ((time_t)1722556800) /* 2024-08-02 00:00:00 UTC */
+#define HOURLY "HttpProxy_%Y%m%d%H-1.LOG"
+#define HOUR 3600
+#define NEXT_HOUR ((time_t)1722528000) /* 2024-08-01 16:00:00 UTC, the hour after T0 */
+#define BOM "\xef\xbb\xbf"
 #define NTHREADS 4
 #define NLINES 2000
 #define LINE_MAX_LEN 4096
@@ -80,6 +84,31 @@ static size_t header(char *buf, size_t len, time_t now)
 {
     int n = snprintf(buf, len, "#Opened: %lld\n", (long long)now);
     return n < 0 ? 0 : (size_t)n;
+}
+
+/* A header with an argument: the spec's arg as a string. */
+static size_t header_arg(char *buf, size_t len, time_t now, const void *arg)
+{
+    int n = snprintf(buf, len, "#Opened: %lld by %s\r\n", (long long)now, (const char *)arg);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* Opens st->l as an hourly log with header_arg() and PREAMBLE (NULL: none). */
+static void open_hourly(struct state *st, time_t now, const char *preamble)
+{
+    char err[256] = "", arg[16] = "hplog";
+    const struct logf_spec spec = {.pattern = HOURLY,
+                                   .period = LOGF_HOURLY,
+                                   .header = header_arg,
+                                   .arg = arg,
+                                   .arg_len = sizeof(arg),
+                                   .preamble = preamble};
+
+    st->l = logf_open_spec(st->dir, &spec, now, err, sizeof(err));
+    assert_non_null(st->l);
+    assert_string_equal(err, "");
+    /* the arg was copied: what becomes of the caller's bytes changes nothing */
+    memset(arg, 'X', sizeof(arg) - 1);
 }
 
 /* The file NAME of the log folder (or a full path when NAME starts with "/"), read whole into
@@ -264,6 +293,93 @@ static void test_path(void **pstate)
     assert_null(logf_path(st->l, T0, small, sizeof(small)));
 }
 
+static void test_daily_ignores_hours(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256];
+
+    st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
+    assert_non_null(st->l);
+    put(st, "15:45\n", T0);
+    put(st, "17:45\n", T0 + 2 * HOUR);
+    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\n15:45\n17:45\n");
+}
+
+static void test_hourly_rollover(void **pstate)
+{
+    struct state *st = *pstate;
+
+    open_hourly(st, T0, NULL);
+    put(st, "15:45\n", T0);
+    put(st, "15:59:59\n", NEXT_HOUR - 1);
+    put(st, "16:00\n", NEXT_HOUR);
+    put(st, "17:00:05\n", NEXT_HOUR + HOUR + 5);
+    assert_string_equal(slurp(st, "HttpProxy_2024080115-1.LOG"),
+                        "#Opened: 1722527100 by hplog\r\n15:45\n15:59:59\n");
+    assert_string_equal(slurp(st, "HttpProxy_2024080116-1.LOG"),
+                        "#Opened: 1722528000 by hplog\r\n16:00\n");
+    assert_string_equal(slurp(st, "HttpProxy_2024080117-1.LOG"),
+                        "#Opened: 1722531605 by hplog\r\n17:00:05\n");
+    /* and across midnight, into the next day's first hour */
+    put(st, "00:00\n", MIDNIGHT);
+    assert_string_equal(slurp(st, "HttpProxy_2024080200-1.LOG"),
+                        "#Opened: 1722556800 by hplog\r\n00:00\n");
+}
+
+static void test_hourly_earlier_hour_goes_to_current_file(void **pstate)
+{
+    struct state *st = *pstate;
+
+    open_hourly(st, NEXT_HOUR - 10, NULL);
+    put(st, "before\n", NEXT_HOUR - 5);
+    put(st, "after\n", NEXT_HOUR);
+    put(st, "late\n", NEXT_HOUR - 1);
+    assert_string_equal(slurp(st, "HttpProxy_2024080115-1.LOG"),
+                        "#Opened: 1722527990 by hplog\r\nbefore\n");
+    assert_string_equal(slurp(st, "HttpProxy_2024080116-1.LOG"),
+                        "#Opened: 1722528000 by hplog\r\nafter\nlate\n");
+}
+
+static void test_hourly_path(void **pstate)
+{
+    struct state *st = *pstate;
+    char expected[256];
+
+    open_hourly(st, T0, NULL);
+    snprintf(expected, sizeof(expected), "%s/HttpProxy_2024080115-1.LOG", st->dir);
+    assert_string_equal(logf_path(st->l, T0, st->path, sizeof(st->path)), expected);
+    snprintf(expected, sizeof(expected), "%s/HttpProxy_2024080116-1.LOG", st->dir);
+    assert_string_equal(logf_path(st->l, NEXT_HOUR, st->path, sizeof(st->path)), expected);
+}
+
+static void test_preamble_starts_new_files_only(void **pstate)
+{
+    struct state *st = *pstate;
+    int fd;
+
+    open_hourly(st, T0, BOM);
+    put(st, "a\n", T0);
+    logf_close(st->l);
+    /* a restart within the hour: the header again, the byte order mark not */
+    open_hourly(st, T0 + 60, BOM);
+    put(st, "b\n", T0 + 61);
+    assert_string_equal(slurp(st, "HttpProxy_2024080115-1.LOG"),
+                        BOM "#Opened: 1722527100 by hplog\r\na\n"
+                            "#Opened: 1722527160 by hplog\r\nb\n");
+    /* the next hour's new file has both */
+    put(st, "c\n", NEXT_HOUR);
+    assert_string_equal(slurp(st, "HttpProxy_2024080116-1.LOG"),
+                        BOM "#Opened: 1722528000 by hplog\r\nc\n");
+    /* a file someone else began: neither, at a rollover */
+    snprintf(st->path, sizeof(st->path), "%s/HttpProxy_2024080117-1.LOG", st->dir);
+    fd = open(st->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "old\n", 4), 4);
+    close(fd);
+    put(st, "d\n", NEXT_HOUR + HOUR);
+    assert_string_equal(slurp(st, "HttpProxy_2024080117-1.LOG"), "old\nd\n");
+}
+
 struct writer {
     struct logf *l;
     pthread_barrier_t *start;
@@ -387,6 +503,30 @@ static void test_threads_across_midnight(void **pstate)
     assert_int_equal(lines, NTHREADS * NLINES);
 }
 
+static void test_threads_across_the_hour(void **pstate)
+{
+    struct state *st = *pstate;
+    static unsigned char seen[NTHREADS][NLINES];
+    size_t lines;
+
+    memset(seen, 0, sizeof(seen));
+    open_hourly(st, NEXT_HOUR - NLINES, BOM);
+    capture_stderr(st);
+    run_writers(st->l, NEXT_HOUR - NLINES / 2, 1);
+    assert_string_equal(captured(st), "");
+    /* the last hour's lines may be in either file, this hour's only in this hour's; one
+     * preamble and one header each */
+    slurp(st, "HttpProxy_2024080115-1.LOG");
+    assert_memory_equal(st->text, BOM, 3);
+    lines = check_lines(st->text + 3, seen, NEXT_HOUR - 1);
+    assert_int_equal(count(st->text, "#"), 1);
+    slurp(st, "HttpProxy_2024080116-1.LOG");
+    assert_memory_equal(st->text, BOM, 3);
+    lines += check_lines(st->text + 3, seen, NEXT_HOUR + NLINES);
+    assert_int_equal(count(st->text, "#"), 1);
+    assert_int_equal(lines, NTHREADS * NLINES);
+}
+
 static void test_unwritable_dir(void **pstate)
 {
     struct state *st = *pstate;
@@ -500,6 +640,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_across_midnight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_daily_ignores_hours, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hourly_rollover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hourly_earlier_hour_goes_to_current_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_hourly_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preamble_starts_new_files_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads_across_the_hour, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_is_a_folder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_not_written_at_open, setup, teardown),
