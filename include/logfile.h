@@ -14,6 +14,7 @@
 #define MRSMOCK_LOGFILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct logf;
@@ -58,6 +59,10 @@ void logf_write(struct logf *l, const char *line, size_t len, time_t now);
 /* Path of the file that a write at NOW goes to (for tests and messages); valid until next call. */
 const char *logf_path(struct logf *l, time_t now, char *buf, size_t len);
 void logf_close(struct logf *l);
+
+/* Writes V in decimal at P (at most 20 bytes, no NUL); returns the end. For the formats'
+ * renderers (w3c_, hplog_), which build lines without printf. */
+char *logf_put_u64(char *p, uint64_t v);
 
 /* mkdir -p with MODE; 0 or -1 with errno. */
 int logf_mkdirs(const char *path, unsigned mode);

@@ -207,20 +207,6 @@ static const struct hplog_str *str_at(const struct hplog_entry *e, size_t offset
     return (const struct hplog_str *)((const char *)e + offset);
 }
 
-static char *put_u64(char *p, uint64_t v)
-{
-    char tmp[NUMBER];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0)
-        *p++ = tmp[--n];
-    return p;
-}
-
 static char *put2(char *p, int v)
 {
     *p++ = (char)('0' + v / 10 % 10);
@@ -323,7 +309,7 @@ static char *r_request_id(char *p, const struct line_ctx *ctx, const struct hplo
 
 static char *r_build(char *p, const struct line_ctx *ctx, const struct hplog_field *f)
 {
-    return put_u64(p, ctx->e->build[f->offset]);
+    return logf_put_u64(p, ctx->e->build[f->offset]);
 }
 
 static char *r_protocol(char *p, const struct line_ctx *ctx, const struct hplog_field *f)
@@ -385,13 +371,13 @@ static char *r_uint(char *p, const struct line_ctx *ctx, const struct hplog_fiel
     unsigned v;
 
     memcpy(&v, (const char *)ctx->e + f->offset, sizeof(v));
-    return put_u64(p, v);
+    return logf_put_u64(p, v);
 }
 
 static char *r_backend_status(char *p, const struct line_ctx *ctx, const struct hplog_field *f)
 {
     UNUSED(f);
-    return ctx->proxied ? put_u64(p, ctx->e->backend_status) : p;
+    return ctx->proxied ? logf_put_u64(p, ctx->e->backend_status) : p;
 }
 
 static char *r_proxied_text(char *p, const struct line_ctx *ctx, const struct hplog_field *f)
@@ -425,7 +411,7 @@ static char *r_u64(char *p, const struct line_ctx *ctx, const struct hplog_field
     uint64_t v;
 
     memcpy(&v, (const char *)ctx->e + f->offset, sizeof(v));
-    return put_u64(p, v);
+    return logf_put_u64(p, v);
 }
 
 static char *r_proxied_u64(char *p, const struct line_ctx *ctx, const struct hplog_field *f)
@@ -436,7 +422,7 @@ static char *r_proxied_u64(char *p, const struct line_ctx *ctx, const struct hpl
 static char *r_total(char *p, const struct line_ctx *ctx, const struct hplog_field *f)
 {
     UNUSED(f);
-    return put_u64(p, ctx->e->total_ms);
+    return logf_put_u64(p, ctx->e->total_ms);
 }
 
 static char *r_proxied_total(char *p, const struct line_ctx *ctx, const struct hplog_field *f)
@@ -457,7 +443,7 @@ static char *r_proxied_zero(char *p, const struct line_ctx *ctx, const struct hp
 static char *r_overhead(char *p, const struct line_ctx *ctx, const struct hplog_field *f)
 {
     UNUSED(f);
-    return put_u64(p, ctx->proxied ? 0 : ctx->e->total_ms);
+    return logf_put_u64(p, ctx->proxied ? 0 : ctx->e->total_ms);
 }
 
 /* The AD version number of a build, as Exchange's FEAuth=BEVersion-<n> and Autodiscover's

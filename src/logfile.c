@@ -369,3 +369,17 @@ void logf_close(struct logf *l)
     file_close(l->retired);
     free_log(l);
 }
+
+char *logf_put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0)
+        *p++ = tmp[--n];
+    return p;
+}

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "logfile.h"
 #include "w3c.h"
 
 struct line_ctx;
@@ -119,20 +120,6 @@ static char *put2(char *p, int v)
     return p;
 }
 
-static char *put_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0)
-        *p++ = tmp[--n];
-    return p;
-}
-
 static char *render_date(char *p, const struct line_ctx *ctx, size_t i)
 {
     int year = ctx->tm.tm_year + 1900;
@@ -166,21 +153,21 @@ static char *render_uint(char *p, const struct line_ctx *ctx, size_t i)
 {
     unsigned v;
     memcpy(&v, (const char *)ctx->e + fields[i].offset, sizeof(v));
-    return put_u64(p, v);
+    return logf_put_u64(p, v);
 }
 
 static char *render_u32(char *p, const struct line_ctx *ctx, size_t i)
 {
     uint32_t v;
     memcpy(&v, (const char *)ctx->e + fields[i].offset, sizeof(v));
-    return put_u64(p, v);
+    return logf_put_u64(p, v);
 }
 
 static char *render_u64(char *p, const struct line_ctx *ctx, size_t i)
 {
     uint64_t v;
     memcpy(&v, (const char *)ctx->e + fields[i].offset, sizeof(v));
-    return put_u64(p, v);
+    return logf_put_u64(p, v);
 }
 
 /*

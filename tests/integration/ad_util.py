@@ -1,12 +1,11 @@
 """Helpers for the Autodiscover integration tests: requests as clients write them, curl against
 any listener of a running mrsmock (the harness's curl knows only the first), answers parsed."""
 import os
-import re
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
 
-from harness import TIMEOUT, read_bytes
+from harness import TIMEOUT, run_curl
 
 NS = {
     "s": "http://schemas.xmlsoap.org/soap/envelope/",
@@ -98,23 +97,7 @@ def curl(server, lname, host, path, *args):
         oport = int(other["url"].rsplit(":", 1)[1])
         for h in other["hosts"]:
             resolve += ["--resolve", "%s:%d:127.0.0.1" % (h, oport)]
-    with tempfile.TemporaryDirectory() as d:
-        hdr, body = os.path.join(d, "h"), os.path.join(d, "b")
-        p = subprocess.run(["curl", "-sS", "--cacert", server.ca, "-D", hdr, "-o", body,
-                            "--max-time", "20", *resolve, *args,
-                            "%s://%s:%d%s" % (scheme, host, port, path)],
-                           capture_output=True, text=True, timeout=TIMEOUT)
-        headers, status = [], 0
-        if os.path.exists(hdr):
-            for line in read_bytes(hdr).decode("latin-1").split("\r\n"):
-                m = re.match(r"HTTP/[\d.]+ (\d+)", line)
-                if m:
-                    status, headers = int(m.group(1)), []
-                elif ":" in line:
-                    k, v = line.split(":", 1)
-                    headers.append((k.strip(), v.strip()))
-        data = read_bytes(body) if os.path.exists(body) else b""
-        return status, headers, data, p.returncode, p.stderr
+    return run_curl(server.ca, resolve, args, "%s://%s:%d%s" % (scheme, host, port, path))
 
 
 def values(headers, name):

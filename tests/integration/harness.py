@@ -46,6 +46,27 @@ def mrsmock(*args, timeout=TIMEOUT, **kw):
     return p
 
 
+def run_curl(ca, resolve, args, url):
+    """curl URL trusting CA, with RESOLVE (--resolve options) and ARGS; returns (status of the
+    last response, its headers as (name, value) pairs, body, curl's exit code, stderr)."""
+    with tempfile.TemporaryDirectory() as d:
+        hdr, body = os.path.join(d, "h"), os.path.join(d, "b")
+        p = subprocess.run(["curl", "-sS", "--cacert", ca, "-D", hdr, "-o", body,
+                            "--max-time", "20", *resolve, *args, url],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        headers, status = [], 0
+        if os.path.exists(hdr):
+            for line in read_bytes(hdr).decode("latin-1").split("\r\n"):
+                m = re.match(r"HTTP/[\d.]+ (\d+)", line)
+                if m:
+                    status, headers = int(m.group(1)), []
+                elif ":" in line:
+                    k, v = line.split(":", 1)
+                    headers.append((k.strip(), v.strip()))
+        data = read_bytes(body) if os.path.exists(body) else b""
+        return status, headers, data, p.returncode, p.stderr
+
+
 class Server:
     """One running mrsmock: `with Server("healthy") as s: ...`."""
 
@@ -130,23 +151,7 @@ class Server:
     def curl(self, host, path, *args):
         """Runs curl against HOST (resolved to the listener) and PATH; returns (status,
         headers as a list of (name, value), body, curl's exit code, stderr)."""
-        with tempfile.TemporaryDirectory() as d:
-            hdr, body = os.path.join(d, "h"), os.path.join(d, "b")
-            p = subprocess.run(["curl", "-sS", "--cacert", self.ca, "-D", hdr, "-o", body,
-                                "--max-time", "20", *self.resolve_args(), *args,
-                                self.url(host, path)], capture_output=True, text=True,
-                               timeout=TIMEOUT)
-            headers, status = [], 0
-            if os.path.exists(hdr):
-                for line in read_bytes(hdr).decode("latin-1").split("\r\n"):
-                    m = re.match(r"HTTP/[\d.]+ (\d+)", line)
-                    if m:
-                        status, headers = int(m.group(1)), []
-                    elif ":" in line:
-                        k, v = line.split(":", 1)
-                        headers.append((k.strip(), v.strip()))
-            data = read_bytes(body) if os.path.exists(body) else b""
-            return status, headers, data, p.returncode, p.stderr
+        return run_curl(self.ca, self.resolve_args(), args, self.url(host, path))
 
     def w3c_lines(self, server="EX1"):
         """The IIS log of SERVER: (header lines, data lines split into fields)."""
