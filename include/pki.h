@@ -4,9 +4,9 @@
  *
  * Layout under <state>/pki (folders 0700, keys 0600, written to a temporary file then renamed):
  *   ca.crt, ca.key                      the lab root CA (PEM); clients trust ca.crt
- *   <scenario>/<id>.crt, <id>.key       an issued certificate and its key
- *   <scenario>/ca/<id>.crt, <id>.key    a CA of the scenario (<ca>: intermediate or other root)
- *   <scenario>/crl/<id>.crl             the CRL of a CA (DER; "lab" is the lab root's)
+ *   scenarios/<scenario>/<id>.crt, .key  an issued certificate and its key
+ *   scenarios/<scenario>/ca/<id>.crt    a CA of the scenario (<ca>: intermediate or other root)
+ *   scenarios/<scenario>/crl/<id>.crl   the CRL of a CA (DER; "lab" is the lab root's)
  * A cached certificate (or CA) is re-issued when the request changed (names, key, digest, CRL
  * distribution point, issuer), when it no longer chains to its current issuer, or when its dates
  * have drifted by more than a day from "now + offset" — so an expired certificate stays expired
@@ -62,7 +62,7 @@ int pki_issue(struct pki *p, const char *scenario, const struct scn_cert *cert,
 /*
  * The CRLs of scenario S: one per CA that issues something (the lab root, named "lab", and each
  * <ca>), listing the certificates and CAs it issued that are revoked; signed now, valid for 7
- * days, and written to <state>/pki/<scenario>/crl/<id>.crl. Certificates are issued as
+ * days, and written to <state>/pki/scenarios/<scenario>/crl/<id>.crl. Certificates are issued as
  * pki_issue() would with CRL_BASE, so the serials are those served. NULL with a cause in ERR.
  */
 struct pki_crls *pki_crls_make(struct pki *p, const struct scn *s, const char *crl_base, char *err,

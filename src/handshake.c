@@ -98,18 +98,27 @@ int hs_parse_sni(const unsigned char *rec, size_t len, char *out, size_t outlen)
     const unsigned char *p, *end;
     size_t n;
 
-    if (len < 5 + 4 || rec[0] != 22 || rec[5] != 1)
+    size_t avail;
+
+    /* a record that cannot hold the handshake header is no ClientHello */
+    if (len < 5 + 4 || rec[0] != 22 || get16(rec + 3) < 4 || rec[5] != 1)
         return -1;
-    n = get16(rec + 3);
-    end = rec + 5 + (n < len - 5 ? n : len - 5);
+    /* the bytes of the handshake body we hold: bounded by what was read, the record's length
+     * and the hello's own length; END never precedes P */
+    avail = get16(rec + 3) - 4;
+    if (avail > len - 9)
+        avail = len - 9;
+    n = (size_t)rec[6] << 16 | (size_t)rec[7] << 8 | rec[8];
+    if (avail > n)
+        avail = n;
     p = rec + 9;
-    n = (size_t)rec[6] << 16 | (size_t)rec[7] << 8 | rec[8]; /* the hello's own length */
-    if ((size_t)(end - p) > n)
-        end = p + n;
+    end = p + avail;
     if (end - p < 2 + 32 + 1)
         return -1;
     p += 2 + 32;
-    p += 1 + *p; /* session id */
+    if ((size_t)(end - p) < 1u + *p) /* session id */
+        return -1;
+    p += 1 + *p;
     if (end - p < 2 || (size_t)(end - p) < 2 + (n = get16(p)))
         return -1;
     p += 2 + n; /* cipher suites */

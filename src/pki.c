@@ -293,8 +293,9 @@ int pki_scenario_dir(const struct pki *p, const char *scenario, const char *sub,
                     scenario != NULL ? scenario : "");
         return -1;
     }
-    if (pki_path_fmt(out, err, errlen, "%s/%s%s%s", p->dir, folder, sub != NULL ? "/" : "",
-                     sub != NULL ? sub : "") != 0)
+    /* under scenarios/, so that no scenario name can meet the CA's own files (ca.crt...) */
+    if (pki_path_fmt(out, err, errlen, "%s/scenarios/%s%s%s", p->dir, folder,
+                     sub != NULL ? "/" : "", sub != NULL ? sub : "") != 0)
         return -1;
     return pki_make_dirs(out, err, errlen);
 }

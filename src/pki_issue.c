@@ -1,7 +1,7 @@
 /*
  * pki_issue — the scenario's CAs and certificates: issued by their issuer (the lab root, a <ca>,
- * or themselves), cached under <state>/pki/<scenario>, and re-issued when what is cached no
- * longer answers the request (see include/pki.h).
+ * or themselves), cached under <state>/pki/scenarios/<scenario>, and re-issued when what is cached
+ * no longer answers the request (see include/pki.h).
  *
  * A CA and a certificate go through the same steps, described by one struct req: read the cached
  * pair, keep the key if it is of the right kind, keep the certificate if it still fits the

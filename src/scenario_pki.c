@@ -120,13 +120,14 @@ static void build_cas(struct scn *s, struct scn_draft *d, struct scn_errors *err
             c->issuer = NULL;
         }
 
-    s->num_cas = n;
+    s->num_cas = 0;
     s->cas = h2o_mem_alloc_pool(&s->pool, (n + 1) * sizeof(*s->cas));
     for (size_t i = 0; i < n; i++) {
         struct scn_d_ca *dc = order[i];
         const struct scn_mark *m = &dc->m;
         struct scn_ca *v = &s->cas[i];
         *v = dc->v;
+        s->num_cas = i + 1; /* ca_by_id() below only ever sees entries already filled */
         v->at = m->at;
         v->issuer = NULL;
         v->self_signed = dc->issuer != NULL && strcasecmp(dc->issuer, "self") == 0;

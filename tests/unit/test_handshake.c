@@ -107,6 +107,31 @@ static void test_sni_of_damaged_hellos(void **state)
         hs_parse_sni((const unsigned char *)"GET / HTTP/1.1\r\n", 16, name, sizeof(name)), -1);
 }
 
+/* Records whose lengths lie: a record too short for the handshake header, a hello claiming
+ * 16 MB, a session id longer than what is left. Each in an exact-size heap copy, so that ASan
+ * sees any read past it (a reviewer's fuzzer crashed the first of these). */
+static void test_sni_of_lying_lengths(void **state)
+{
+    static const unsigned char head[] = {0x16, 0x03, 0x01, 0x00, 0x00, 0x01,
+                                         0xff, 0xff, 0xff, 0x03, 0x03};
+    unsigned char *rec = malloc(64);
+    char name[256];
+    (void)state;
+
+    memset(rec, 0, 64);
+    memcpy(rec, head, sizeof(head));
+    rec[11 + 32] = 0;    /* session id length */
+    rec[11 + 33] = 0xff; /* cipher suites length: far past the end */
+    rec[11 + 34] = 0xf0;
+    assert_int_equal(hs_parse_sni(rec, 64, name, sizeof(name)), -1);
+    rec[4] = 3; /* record length 3: no room for the handshake header */
+    assert_int_equal(hs_parse_sni(rec, 64, name, sizeof(name)), -1);
+    rec[4] = 59;         /* a plausible record... */
+    rec[11 + 32] = 0xff; /* ...with a session id longer than what is left */
+    assert_int_equal(hs_parse_sni(rec, 64, name, sizeof(name)), -1);
+    free(rec);
+}
+
 static void test_names_known(void **state)
 {
     const char *names[] = {"mail.contoso.com", "*.lab.contoso.com"};
@@ -214,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_sni_of_real_hellos),
         cmocka_unit_test(test_sni_of_damaged_hellos),
+        cmocka_unit_test(test_sni_of_lying_lengths),
         cmocka_unit_test(test_names_known),
         cmocka_unit_test(test_cut_after_server_hello),
         cmocka_unit_test(test_listener_without_fault),

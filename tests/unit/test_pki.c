@@ -279,11 +279,11 @@ static void test_issue_ec(void **state)
     assert_int_equal(verify(ca, f->x[0]), X509_V_OK);
     assert_int_not_equal(verify(NULL, f->x[0]), X509_V_OK);
 
-    assert_int_equal(mode_of(f->dir, "pki/lab"), 0700);
-    assert_int_equal(mode_of(f->dir, "pki/lab/mail.key"), 0600);
-    assert_int_equal(mode_of(f->dir, "pki/lab/mail.crt"), 0644);
-    assert_false(exists(f->dir, "pki/lab/mail.crt.tmp"));
-    assert_false(exists(f->dir, "pki/lab/mail.key.tmp"));
+    assert_int_equal(mode_of(f->dir, "pki/scenarios/lab"), 0700);
+    assert_int_equal(mode_of(f->dir, "pki/scenarios/lab/mail.key"), 0600);
+    assert_int_equal(mode_of(f->dir, "pki/scenarios/lab/mail.crt"), 0644);
+    assert_false(exists(f->dir, "pki/scenarios/lab/mail.crt.tmp"));
+    assert_false(exists(f->dir, "pki/scenarios/lab/mail.key.tmp"));
 }
 
 static void test_issue_expired(void **state)
@@ -444,20 +444,20 @@ static void test_key_replaced_reissues(void **state)
     open_pki(f, 0);
     get(f, 0, &req);
     snprintf(from, sizeof(from), "%s/pki/ca.key", f->dir);
-    snprintf(to, sizeof(to), "%s/pki/lab/mail.key", f->dir);
+    snprintf(to, sizeof(to), "%s/pki/scenarios/lab/mail.key", f->dir);
     assert_int_equal(unlink(to), 0);
     assert_int_equal(link(from, to), 0);
     get(f, 1, &req);
     assert_false(same_serial(f->x[0], f->x[1]));
     assert_int_equal(X509_check_private_key(f->x[1], f->k[1]), 1);
 
-    write_file(f->dir, "pki/lab/mail.key", "garbage\n");
+    write_file(f->dir, "pki/scenarios/lab/mail.key", "garbage\n");
     get(f, 2, &req);
     assert_false(same_serial(f->x[1], f->x[2]));
     assert_int_equal(X509_check_private_key(f->x[2], f->k[2]), 1);
-    assert_int_equal(mode_of(f->dir, "pki/lab/mail.key"), 0600);
+    assert_int_equal(mode_of(f->dir, "pki/scenarios/lab/mail.key"), 0600);
 
-    write_file(f->dir, "pki/lab/mail.crt", "garbage\n");
+    write_file(f->dir, "pki/scenarios/lab/mail.crt", "garbage\n");
     get(f, 3, &req);
     assert_false(same_serial(f->x[2], f->x[3]));
     assert_int_equal(EVP_PKEY_eq(f->k[2], f->k[3]), 1); /* the good key was kept */
@@ -477,15 +477,15 @@ static void test_unwritable_state(void **state)
     assert_non_null(strstr(f->err, "Not a directory"));
     assert_null(strchr(f->err, '\n'));
 
-    /* the scenario's folder cannot be made: a file is in the way */
+    /* the scenarios' folder cannot be made: a file is in the way */
     open_pki(f, 0);
-    write_file(f->dir, "pki/blocked", "x\n");
+    write_file(f->dir, "pki/scenarios", "x\n");
     f->err[0] = '\0';
     assert_int_equal(pki_get(f->p[0], "blocked", &req, &f->x[0], &f->k[0], f->err, sizeof(f->err)),
                      -1);
     assert_null(f->x[0]);
     assert_null(f->k[0]);
-    assert_non_null(strstr(f->err, "blocked"));
+    assert_non_null(strstr(f->err, "scenarios"));
     assert_int_equal(ERR_peek_error(), 0);
 }
 
@@ -533,9 +533,13 @@ static void test_scenario_name_sanitised(void **state)
         pki_get(f->p[0], "../../escape", &req, &f->x[0], &f->k[0], f->err, sizeof(f->err)), 0);
     assert_false(exists(f->dir, "escape"));
     assert_false(exists(f->dir, "mail.crt"));
-    assert_true(exists(f->dir, "pki/_._.._escape/_._mail.crt"));
+    assert_true(exists(f->dir, "pki/scenarios/_._.._escape/_._mail.crt"));
     assert_int_equal(pki_get(f->p[0], "..", &req, &f->x[1], &f->k[1], f->err, sizeof(f->err)), 0);
-    assert_true(exists(f->dir, "pki/_./_._mail.crt"));
+    assert_true(exists(f->dir, "pki/scenarios/_./_._mail.crt"));
+    /* a scenario named like the CA's own files keeps out of their way */
+    assert_int_equal(pki_get(f->p[0], "ca.crt", &req, &f->x[2], &f->k[2], f->err, sizeof(f->err)),
+                     0);
+    assert_true(exists(f->dir, "pki/scenarios/ca.crt/_._mail.crt"));
 }
 
 /* Two processes opening an empty state folder at once end up with one and the same CA. Without
@@ -607,7 +611,7 @@ static void test_intermediate_chain(void **state)
     assert_string_equal(cdp_of(f->x[0], cdp, sizeof(cdp)), "http://127.0.0.1:8080/pki/issuing.crl");
     assert_string_equal(cdp_of(sk_X509_value(chain, 0), cdp, sizeof(cdp)),
                         "http://127.0.0.1:8080/pki/lab.crl");
-    assert_int_equal(mode_of(f->dir, "pki/lab/ca/issuing.key"), 0600);
+    assert_int_equal(mode_of(f->dir, "pki/scenarios/lab/ca/issuing.key"), 0600);
     sk_X509_pop_free(chain, X509_free);
     chain = NULL;
 
@@ -740,8 +744,8 @@ static void test_crls_and_bundle(void **state)
     assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
     assert_int_equal(X509_CRL_get0_by_cert(crl, &rev, f->x[1]), 1);
     X509_CRL_free(crl);
-    assert_true(exists(f->dir, "pki/lab/crl/lab.crl"));
-    assert_true(exists(f->dir, "pki/lab/crl/issuing.crl"));
+    assert_true(exists(f->dir, "pki/scenarios/lab/crl/lab.crl"));
+    assert_true(exists(f->dir, "pki/scenarios/lab/crl/issuing.crl"));
     pki_crls_free(crls);
 
     bundle = pki_bundle(f->p[0], &s, base, f->err, sizeof(f->err));
