@@ -468,7 +468,7 @@ static char *r_generic_info(char *p, const struct line_ctx *ctx, const struct hp
     time_t t = e->begin.tv_sec;
     int n;
 
-    if (gmtime_r(&t, &tm) == NULL)
+    if (logf_gmtime(t, &tm) == NULL)
         memset(&tm, 0, sizeof(tm));
     put_iso(begin, &tm, e->begin.tv_nsec);
     begin[24] = '\0';
@@ -500,7 +500,7 @@ size_t hplog_format(char *buf, size_t len, const struct hplog_entry *e)
     size_t i;
 
     pthread_once(&compiled.once, compile);
-    if (len < HPLOG_LINE_MAX || gmtime_r(&t, &ctx.end) == NULL)
+    if (len < HPLOG_LINE_MAX || logf_gmtime(t, &ctx.end) == NULL)
         return 0;
     for (i = 0; i < HPLOG_NFIELDS; i++) {
         if (i != 0)

@@ -35,10 +35,15 @@
 #define LOGF_NAME_MAX 256
 
 /* One period's file. Immutable once published, except for the warned flag. */
+/* How long a replaced file stays open for writers that may still hold it. */
+#define LOGF_GRACE_SECS 60
+
 struct logf_file {
     int fd;
-    int64_t slot;       /* UTC period number: seconds since the epoch / period, rounded down */
-    atomic_bool warned; /* a write error on this file has been reported */
+    int64_t slot; /* UTC period number: seconds since the epoch / period, rounded down */
+    struct logf_file *next_retired; /* the retired list (under the mutex) */
+    time_t retired_at;              /* when it was replaced, by the clock of the write */
+    atomic_bool warned;             /* a write error on this file has been reported */
     char path[];
 };
 
@@ -54,10 +59,10 @@ struct logf {
     _Atomic(time_t) retry_at; /* no rollover attempt before this time after a failure */
     pthread_mutex_t lock;     /* held only to open and publish a new period's file */
     /*
-     * The file replaced at the last rollover, kept open for writers that loaded it just before
-     * (at most one: each rollover closes the one before it, so two files are open at most). A
-     * writer would have to stall for a whole period (an hour at least) between loading the
-     * pointer and writing for this to close a descriptor under it.
+     * Files replaced by a rollover, kept open for writers that loaded one just before. One is
+     * closed at a later rollover only once it has been retired for LOGF_GRACE_SECS: an idle log
+     * may roll twice in a moment (the hour of its last line, then now), and the period alone
+     * would not protect a writer still holding the first. Usually one file, never many.
      */
     struct logf_file *retired;
 };
@@ -178,6 +183,8 @@ static struct logf_file *file_open(const struct logf *l, int64_t slot, time_t no
         abort();
     memcpy(f->path, path, plen + 1);
     f->slot = slot;
+    f->next_retired = NULL;
+    f->retired_at = 0;
     atomic_init(&f->warned, false);
     if ((f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
@@ -328,7 +335,18 @@ static struct logf_file *roll(struct logf *l, int64_t slot, time_t now)
             log_warnx("%s; still writing to %s", err, f->path);
             atomic_store(&l->retry_at, now + LOGF_RETRY_SECS);
         } else {
-            file_close(l->retired);
+            struct logf_file **r = &l->retired;
+            while (*r != NULL) {
+                if (now - (*r)->retired_at >= LOGF_GRACE_SECS) {
+                    struct logf_file *old = *r;
+                    *r = old->next_retired;
+                    file_close(old);
+                } else {
+                    r = &(*r)->next_retired;
+                }
+            }
+            f->retired_at = now;
+            f->next_retired = l->retired;
             l->retired = f;
             atomic_store_explicit(&l->cur, nf, memory_order_release);
             f = nf;
@@ -366,7 +384,11 @@ void logf_close(struct logf *l)
     if (l == NULL)
         return;
     file_close(atomic_load(&l->cur));
-    file_close(l->retired);
+    while (l->retired != NULL) {
+        struct logf_file *r = l->retired;
+        l->retired = r->next_retired;
+        file_close(r);
+    }
     free_log(l);
 }
 
@@ -382,4 +404,18 @@ char *logf_put_u64(char *p, uint64_t v)
     while (n > 0)
         *p++ = tmp[--n];
     return p;
+}
+
+struct tm *logf_gmtime(time_t t, struct tm *out)
+{
+    static __thread time_t cached_t = -1;
+    static __thread struct tm cached;
+
+    if (t != cached_t) {
+        if (gmtime_r(&t, &cached) == NULL)
+            return NULL;
+        cached_t = t;
+    }
+    *out = cached;
+    return out;
 }

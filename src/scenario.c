@@ -656,6 +656,9 @@ static void build_listeners(struct scn *s, struct scn_draft *d, struct scn_error
             v->tls = 1;
         if (unset(m, SCN_A_LISTENER_HTTP2))
             v->http2 = 1;
+        /* TLS 1.2 and 1.3 by default, as the product asks of a listener; Schannel on Windows
+         * Server 2019 and older (every Exchange before SE) has no TLS 1.3: a scenario that
+         * wants that exactness writes protocols="tls1.2". */
         if (unset(m, SCN_A_LISTENER_PROTOCOLS))
             v->tls_min = SCN_TLS12, v->tls_max = SCN_TLS13;
         if (missing(m, SCN_A_LISTENER_ADDRESS, v->host))
