@@ -30,7 +30,8 @@ PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/de
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS   += $(PKG_LIBS) -lpthread
 
-SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
+# one folder per layer (README, "Source code layout"); every module but main.c goes into the library
+SRCS     := $(filter-out src/face/main.c,$(wildcard src/*/*.c))
 OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libmrsmock.a
 BIN      := $(BUILD)/mrsmock
@@ -53,7 +54,7 @@ $(BUILD)/obj/%.o: src/%.c | $(DEPS_OK)
 $(LIB): $(OBJS)
 	$(AR) rcs $@ $^
 
-$(BIN): $(BUILD)/obj/main.o $(LIB)
+$(BIN): $(BUILD)/obj/face/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%.o: tests/unit/%.c | $(DEPS_OK)
@@ -75,7 +76,7 @@ run: $(BIN)
 	$(BIN) run healthy
 
 lint:
-	clang-format --dry-run --Werror src/*.c include/*.h tests/unit/*.c
+	clang-format --dry-run --Werror src/*/*.c src/*/*.h include/*.h tests/unit/*.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	    -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=0 src
 
@@ -87,5 +88,5 @@ install: $(BIN)
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(BUILD)/obj/main.d $(UNIT_BINS:=.d)
-build/obj/scenario_xml.o build/san/obj/scenario_xml.o: scenarios/scenario.rng
+-include $(OBJS:.o=.d) $(BUILD)/obj/face/main.d $(UNIT_BINS:=.d)
+build/obj/model/scenario_xml.o build/san/obj/model/scenario_xml.o: scenarios/scenario.rng
