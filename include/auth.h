@@ -16,14 +16,9 @@
 #include "flow.h"
 #include "scenario.h"
 
-/* Win32 statuses IIS logs for authentication outcomes (sc-win32-status). */
-#define AUTH_WIN32_ACCESS_DENIED 5u
-#define AUTH_WIN32_LOGON_FAILURE 1326u
-#define AUTH_SEC_E_INVALID_TOKEN 0x80090308u
-#define AUTH_SEC_E_LOGON_DENIED 0x8009030Cu
-#define AUTH_SEC_E_NO_CREDENTIALS 0x8009030Eu
-#define AUTH_SEC_E_WRONG_PRINCIPAL 0x80090322u
-#define AUTH_SEC_E_PASSWORD_EXPIRED 0x80090328u
+/* The stage: the route's virtual directory authenticates the request, unless the route is
+ * anonymous (FLOW_ROUTE_ANONYMOUS). */
+int auth_stage(struct flow *f);
 
 /* Authenticates F against virtual directory V. FLOW_NEXT with f->account and f->username set,
  * or FLOW_DONE when the request was answered with a 401. */

@@ -1,13 +1,15 @@
 /*
- * flow — one request on its way through the pipeline: the per-request context, the stage
- * table and the one h2o handler registered on "/".
+ * flow — the request API: what a stage or an endpoint is handed (one request on its way
+ * through the pipeline), what it may read and write, and how it answers.
  *
- * A flow lives in the request's pool and is released with it; when it is released the
- * response has been sent, and the flow writes the request's IIS line into the log of the
- * server that answered it and, for what went through an Exchange 2013+ front end's HttpProxy
- * module, its HttpProxy line. Stages (routing, authentication, the endpoint) run in order from
- * one table; each passes the request on (FLOW_NEXT) or answers it (FLOW_DONE), and leaves a
- * short line in the flow's "why" trail.
+ * Stages and endpoints include this header and nothing of the pipeline that calls them
+ * (pipeline.h). A stage returns FLOW_NEXT to pass the request on, FLOW_DONE once it has
+ * answered (flow_answer), or FLOW_WAIT after flow_wait() armed a timer on the worker's loop:
+ * the callback given to it then decides as the stage would have. Each stage leaves a short line
+ * in the why trail: what it decided, and because of which setting.
+ *
+ * A flow lives in the request's pool and is released with it, after the response has gone out:
+ * then the pipeline's loggers turn it into the log lines the answer called for.
  */
 #ifndef MRSMOCK_FLOW_H
 #define MRSMOCK_FLOW_H
@@ -18,13 +20,25 @@
 #define H2O_USE_LIBUV 0
 #include <h2o.h>
 
-#include "listener.h"
+#include "conn.h"
+#include "iis.h"
 #include "scenario.h"
 
-#define FLOW_NEXT 0
-#define FLOW_DONE 1
+struct gen;
+
+enum flow_result {
+    FLOW_NEXT,
+    FLOW_DONE,
+    FLOW_WAIT,
+};
 
 struct flow;
+
+/* A row of a stage table: its name (what the why trail and fault rules call it). */
+struct flow_stage {
+    const char *name;
+    int (*run)(struct flow *f);
+};
 
 /* Which IIS virtual directory a path belongs to (its authentication settings apply). */
 enum flow_vdir {
@@ -33,83 +47,145 @@ enum flow_vdir {
     FLOW_VDIR_AUTODISCOVER,
 };
 
-/* A row of the routing table: a path (matched case-insensitively, as IIS does) and what
- * answers it once authentication has passed. */
+/* What sets a route apart, for the stages that read it. */
+#define FLOW_ROUTE_ANONYMOUS 0x1u /* served without authentication (Autodiscover v2) */
+#define FLOW_ROUTE_MRS 0x2u       /* the MRS Proxy: the front end routes it by the target
+                                     database or to the organisation */
+#define FLOW_ROUTE_ADDRESS_IN_PATH 0x4u /* the mailbox address is the last segment of the path
+                                           (Autodiscover v2): the front end's explicit logon */
+
+/* A row of the routing table: a path (matched case-insensitively, as IIS does), its virtual
+ * directory, and what answers it once the stages before the endpoint have passed it. */
 struct flow_route {
     const char *path; /* lower case */
     int prefix;       /* 1: PATH is a folder prefix; 0: exact (a trailing "/" is ignored) */
     enum flow_vdir vdir;
+    unsigned flags;                  /* FLOW_ROUTE_* */
     int (*endpoint)(struct flow *f); /* NULL: the folder exists but this file does not (404) */
-    const char *const *headers;      /* name, value, ...; on every answer, 401s included */
-    int anonymous;                   /* served without authentication (Autodiscover v2) */
+    int (*plain_http)(struct flow *f); /* what answers it over plain HTTP, where the virtual
+                                          directory requires SSL; NULL: 403.4 */
+    const char *const *headers; /* name, value, ...: on every answer of the application */
+};
+
+/* Who answers a request; it decides the headers and which logs get a line. */
+enum flow_by {
+    FLOW_BY_NONE,     /* not answered (yet) */
+    FLOW_BY_DEVICE,   /* a device in front of the server (a firewall's block page): none of the
+                         server's logs */
+    FLOW_BY_HTTPSYS,  /* HTTP.sys, before IIS (a stopped application pool): an HTTPERR line */
+    FLOW_BY_IIS,      /* IIS before Exchange's modules run (Require SSL, the HTTP Redirect
+                         module): an IIS line, without the front end's cafeReqId */
+    FLOW_BY_FRONTEND, /* inside a virtual directory, before the back end: challenges, the front
+                         end's refusals, IIS's errors there. IIS line; on 2013+ a cafeReqId and
+                         an HttpProxy line without BackEndStatus */
+    FLOW_BY_BACKEND,  /* the application behind the front end (2013+: proxied to the back end;
+                         2010: the CAS itself): as the front end, with BackEndStatus */
+};
+
+/* Which logs a request leaves a line in (flow_answer decides, the loggers obey). */
+#define FLOW_LOG_W3C 0x1u
+#define FLOW_LOG_HTTPERR 0x2u
+#define FLOW_LOG_HPLOG 0x4u /* and the cafeReqId decoration of the IIS line */
+
+/* An answer. Everything but BY and ST may be left zero. */
+struct flow_answer {
+    enum flow_by by;
+    struct iis_status st;
+    const char *content_type; /* NULL: none */
+    h2o_iovec_t body;         /* copied into the pool */
+    int iis_page;             /* 1: IIS's own error page for ST (content_type and body unused);
+                                 it carries none of the application's headers */
+    const char *reason;       /* a reason phrase other than IIS's for ST (WCF's 415) */
+    const char *refusal;      /* FLOW_BY_FRONTEND: the HttpProxy module refused the request itself
+                                 with this exception message (GenericErrors) */
 };
 
 struct flow {
     h2o_req_t *req;
-    struct lsn_conn *conn; /* the connection; valid while stages run, not at dispose */
-    struct lsn_gen *gen;   /* the connection's generation; one reference */
-    size_t listener_index; /* in gen->scn->listeners and gen->ports */
-    struct scn *scn;       /* the connection's scenario (gen->scn) */
+    struct conn *conn;     /* valid while stages run, not once the pool is released */
+    struct gen *gen;       /* the generation now in force (see conn_current); one reference */
+    size_t listener_index; /* in scn->listeners and gen->listeners */
+    struct scn *scn;       /* gen->scn */
     const struct scn_listener *listener;
     struct scn_server *server; /* the server that answers */
     size_t server_index;
-    const struct flow_route *route;
-    const struct scn_vdir *vdir; /* NULL outside a virtual directory */
+    const struct flow_route *route; /* NULL until routed */
+    const struct scn_vdir *vdir;    /* NULL outside a virtual directory */
     /* what authentication found */
     const struct scn_account *account; /* NULL: anonymous */
     h2o_iovec_t username;              /* cs-username as IIS logs it; empty = "-" */
-    const char *auth_scheme;           /* the scheme that logged on: "Basic", "NTLM" or "Negotiate";
-                                          NULL: anonymous */
-    /* the front end's view of the answer (2013+: the HttpProxy log) */
-    int backend;             /* an endpoint answered: the front end proxied the request to it */
-    const char *proxy_error; /* the HttpProxy module refused the request itself with this
-                                exception message (never proxied); NULL: it did not */
-    /* the IIS log's view of the answer (sc-status is req->res.status) */
-    unsigned substatus;
-    uint32_t win32_status;
-    const char *reason;  /* reason phrase overriding IIS's usual one (WCF's 415) */
-    int native;          /* answered by IIS before Exchange's modules ran: no cafeReqId */
+    const char *auth_scheme;           /* "Basic", "NTLM" or "Negotiate"; NULL: anonymous */
+    /* the answer, as flow_answer() recorded it */
+    enum flow_by by;
+    struct iis_status st;
+    unsigned logs;       /* FLOW_LOG_* */
+    const char *refusal; /* see struct flow_answer */
     char request_id[37]; /* request-id header and cafeReqId */
     char local_ip[48], peer_ip[48]; /* s-ip and c-ip */
     char why[512];                  /* "stage: decision; ..." */
     size_t why_len;
+    /* the pipeline's: where the request is in its stage table */
+    const struct flow_stage *stages;
+    size_t num_stages, stage;
+    int (*on_timer)(struct flow *f);
+    struct flow_timer *timer;
 };
 
-/* Registers the handler (and nothing else) on PATHCONF. */
-void flow_register(h2o_pathconf_t *pathconf);
+/* A finished request's consumer (a log format, the journal, metrics): called once for every
+ * answered request when its pool is released, in the pipeline's order. */
+struct flow_logger {
+    const char *name;
+    void (*on_log)(struct flow *f, const struct timeval *now);
+};
 
-/* Appends "stage: text" to the why trail (cut when full). */
+/* Makes the flow of REQ in its pool, on connection C (NULL: REQ's own), to run STAGES; the
+ * LOGGERS (NUM_LOGGERS of them) see it when its pool is released. NULL when REQ came on no
+ * connection of ours. The tables must outlive the request. */
+struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *stages,
+                      size_t num_stages, const struct flow_logger *loggers, size_t num_loggers);
+/* Runs the stages from the next one until one answers or waits. */
+void flow_run(struct flow *f);
+
+/* Arms a timer: after MS milliseconds ON_TIMER is called and its result taken as the waiting
+ * stage's (FLOW_NEXT goes on with the next stage). A request whose client goes away meanwhile
+ * is released without it. Returns FLOW_WAIT. */
+int flow_wait(struct flow *f, uint64_t ms, int (*on_timer)(struct flow *f));
+
+/* Answers the request as A says (flow.h, struct flow_answer), with the headers its sender
+ * writes: Server (HTTP.sys's, or the server's IIS), for an answer of Exchange's applications
+ * Cache-Control, request-id, X-CalculatedBETarget, X-AspNet-Version, X-FEServer and the route's
+ * headers; X-Powered-By from IIS. Records who answered and which logs get a line. Returns
+ * FLOW_DONE. */
+int flow_answer(struct flow *f, const struct flow_answer *a);
+
+/* Resets the HTTP/2 stream of F with HTTP_1_1_REQUIRED, as IIS does when Windows
+ * authentication is asked for over HTTP/2: the client retries over HTTP/1.1. The request
+ * leaves no log line (it was never answered). Only for HTTP/2 requests. Returns FLOW_DONE. */
+int flow_require_http11(struct flow *f);
+
+/* Appends "stage: text" to the why trail (cut when full; control bytes become '?'). */
 void flow_why(struct flow *f, const char *stage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Adds a response header; NAME as it appears on HTTP/1.1; VALUE is copied into the pool. */
 void flow_header(struct flow *f, const char *name, const char *value, size_t len);
 
-/*
- * Sends the response: STATUS with the reason phrase IIS uses, the headers every IIS/Exchange
- * response carries (Server of the server's Windows version, X-Powered-By, and for Exchange
- * answers request-id and the front-end headers), CONTENT_TYPE (NULL: none) and BODY (copied).
- * SUBSTATUS and WIN32 are what IIS logs for it. Returns FLOW_DONE.
- */
-int flow_send(struct flow *f, int status, unsigned substatus, uint32_t win32,
-              const char *content_type, h2o_iovec_t body);
-/* An answer IIS gives before Exchange's application runs (its HTTP Redirect module, say): no
- * front-end headers, and no cafeReqId in the IIS line. Returns FLOW_DONE. */
-int flow_send_native(struct flow *f, int status, unsigned substatus, uint32_t win32,
-                     const char *content_type, h2o_iovec_t body);
-/* IIS's own error page for STATUS (404, 403, 405, 413, 500, ...). Returns FLOW_DONE. */
-int flow_send_iis_error(struct flow *f, int status, unsigned substatus, uint32_t win32);
+/* The Host header (HTTP/1.1) or :authority (HTTP/2); empty if none. */
+h2o_iovec_t flow_host(struct flow *f);
+
+/* The value of request header NAME (lower case), or an empty string. */
+h2o_iovec_t flow_req_header(struct flow *f, const char *name);
 
 /* URL as the client must use it to reach this server: when the URL's host is one the listener
  * serves, its scheme and port become the listener's (no port for https on 443). From the pool. */
 h2o_iovec_t flow_public_url(struct flow *f, const char *url);
 
-/* Resets the HTTP/2 stream of F with HTTP_1_1_REQUIRED, as IIS does when Windows
- * authentication is asked for over HTTP/2: the client retries over HTTP/1.1. The request
- * leaves no IIS line (it was never answered). Only for HTTP/2 requests. Returns FLOW_DONE. */
-int flow_require_http11(struct flow *f);
+/* The port listener I of the flow's scenario is bound to. */
+unsigned flow_port(const struct flow *f, size_t i);
 
-/* The Host header (HTTP/1.1) or :authority (HTTP/2); empty if none. */
-h2o_iovec_t flow_host(struct flow *f);
+/* The state the request's connection holds under KEY, or NULL (conn.h). */
+void *flow_conn_data(struct flow *f, const struct conn_key *key);
+/* Hangs DATA on the request's connection under KEY (conn_attach). */
+void flow_conn_attach(struct flow *f, const struct conn_key *key, void *data);
 
 #endif

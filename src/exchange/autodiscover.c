@@ -450,24 +450,18 @@ static void ctx_of(struct flow *f, struct ad_ctx *c)
                          .arg = f};
 }
 
-static int send_answer(struct flow *f, const struct ad_answer *a)
+/* The answer A, sent by BY. */
+static int send_answer(struct flow *f, const struct ad_answer *a, enum flow_by by)
 {
     flow_why(f, "autodiscover", "%s", a->why);
-    if (a->iis_error)
-        return flow_send_iis_error(f, a->status, a->substatus, a->win32);
-    if (a->reason != NULL)
-        f->reason = a->reason;
-    if (a->location != NULL)
+    if (a->location != NULL && !a->iis_error)
         flow_header(f, "Location", a->location, strlen(a->location));
-    return flow_send(f, a->status, a->substatus, a->win32, a->content_type, a->body);
-}
-
-static h2o_iovec_t request_header(struct flow *f, const h2o_token_t *token, const char *name)
-{
-    h2o_headers_t *hs = &f->req->headers;
-    ssize_t i = token != NULL ? h2o_find_header(hs, token, -1)
-                              : h2o_find_header_by_str(hs, name, strlen(name), -1);
-    return i < 0 ? h2o_iovec_init("", 0) : hs->entries[i].value;
+    return flow_answer(f, &(struct flow_answer){.by = by,
+                                                .st = IIS_STATUS(a->status, a->substatus, a->win32),
+                                                .content_type = a->content_type,
+                                                .body = a->body,
+                                                .iis_page = a->iis_error,
+                                                .reason = a->reason});
 }
 
 int ad_pox(struct flow *f)
@@ -477,7 +471,7 @@ int ad_pox(struct flow *f)
 
     ctx_of(f, &c);
     ad_pox_answer(&c, f->req->method, f->req->entity, &a);
-    return send_answer(f, &a);
+    return send_answer(f, &a, FLOW_BY_BACKEND);
 }
 
 int ad_soap(struct flow *f)
@@ -486,9 +480,9 @@ int ad_soap(struct flow *f)
     struct ad_answer a;
 
     ctx_of(f, &c);
-    ad_soap_answer(&c, f->req->method, request_header(f, H2O_TOKEN_CONTENT_TYPE, NULL),
-                   request_header(f, NULL, "soapaction"), f->req->entity, &a);
-    return send_answer(f, &a);
+    ad_soap_answer(&c, f->req->method, flow_req_header(f, "content-type"),
+                   flow_req_header(f, "soapaction"), f->req->entity, &a);
+    return send_answer(f, &a, FLOW_BY_BACKEND);
 }
 
 int ad_json(struct flow *f)
@@ -501,23 +495,23 @@ int ad_json(struct flow *f)
     /* the route matched the normalised path; the raw one is what carries the address */
     if (path.len < n || strncasecmp(path.base, JSON_PREFIX, n) != 0) {
         flow_why(f, "autodiscover", "encoded Autodiscover v2 path");
-        return flow_send_iis_error(f, 404, 0, 2);
+        return flow_answer(f, &(struct flow_answer){
+                                  .by = FLOW_BY_BACKEND, .st = IIS_NOT_FOUND, .iis_page = 1});
     }
     ctx_of(f, &c);
     ad_json_answer(&c, h2o_iovec_init(path.base + n, path.len - n), &a);
-    return send_answer(f, &a);
+    return send_answer(f, &a, FLOW_BY_BACKEND);
 }
 
 int ad_http_redirect(struct flow *f)
 {
     struct ad_answer a;
+    unsigned *ports = h2o_mem_alloc_pool(&f->req->pool, (f->scn->num_listeners + 1) * sizeof(*ports));
 
-    ad_redirect_answer(f->scn, f->server, f->gen->ports, flow_host(f), &f->req->pool, &a);
+    for (size_t i = 0; i < f->scn->num_listeners; i++)
+        ports[i] = flow_port(f, i);
+    ad_redirect_answer(f->scn, f->server, ports, flow_host(f), &f->req->pool, &a);
     /* IIS's HTTP Redirect module answers before Exchange's application (and its HttpProxy
      * module) runs: no front-end headers and no cafeReqId in the IIS line. */
-    if (a.iis_error || a.location == NULL)
-        return send_answer(f, &a);
-    flow_why(f, "autodiscover", "%s", a.why);
-    flow_header(f, "Location", a.location, strlen(a.location));
-    return flow_send_native(f, a.status, a.substatus, a.win32, a.content_type, a.body);
+    return send_answer(f, &a, a.iis_error || a.location == NULL ? FLOW_BY_FRONTEND : FLOW_BY_IIS);
 }

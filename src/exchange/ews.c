@@ -300,17 +300,22 @@ int ews_asmx(struct flow *f)
         return ews_wsdl(f);
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         flow_why(f, "ews", "%.*s is not a SOAP request", (int)req->method.len, req->method.base);
-        return flow_send_iis_error(f, 405, 0, 0);
+        return flow_answer(f, &(struct flow_answer){
+                                  .by = FLOW_BY_BACKEND, .st = IIS_VERB_DENIED, .iis_page = 1});
     }
     /* EWS is a WCF service: another content type is refused by the binding with 415 and WCF's
      * reason phrase, before any SOAP is read. */
     if (!soap_media_is(ct, "text/xml") && !soap_media_is(ct, "application/soap+xml")) {
         flow_why(f, "ews", "content type is not SOAP");
-        f->reason = soap_wcf_415_reason(&req->pool, ct, "text/xml; charset=utf-8");
-        return flow_send(f, 415, 0, 0, NULL, h2o_iovec_init("", 0));
+        return flow_answer(
+            f, &(struct flow_answer){
+                   .by = FLOW_BY_BACKEND,
+                   .st = IIS_UNSUPPORTED_MEDIA,
+                   .reason = soap_wcf_415_reason(&req->pool, ct, "text/xml; charset=utf-8")});
     }
     if (f->account == NULL) /* cannot happen: the route is not anonymous */
-        return flow_send_iis_error(f, 401, 2, 5);
+        return flow_answer(f, &(struct flow_answer){
+                                  .by = FLOW_BY_FRONTEND, .st = IIS_ANONYMOUS, .iis_page = 1});
     struct ews_request rq = {.pool = &req->pool,
                              .scn = f->scn,
                              .server = f->server,
@@ -319,7 +324,10 @@ int ews_asmx(struct flow *f)
                              .soap12 = soap_media_is(ct, "application/soap+xml")};
     ews_process(&rq, &out);
     flow_why(f, "ews", "%s", out.why);
-    return flow_send(f, out.status, 0, 0, out.content_type, out.body);
+    return flow_answer(f, &(struct flow_answer){.by = FLOW_BY_BACKEND,
+                                                .st = IIS_STATUS(out.status, 0, 0),
+                                                .content_type = out.content_type,
+                                                .body = out.body});
 }
 
 static void wsdl_child(xmlTextWriterPtr w, const char *name, const char *a1, const char *v1,
@@ -400,5 +408,8 @@ int ews_wsdl(struct flow *f)
         end(w);
     }
     flow_why(f, "ews", "WSDL for a browser");
-    return flow_send(f, 200, 0, 0, CT_SOAP11, soap_writer_finish(&f->req->pool, w, buf));
+    return flow_answer(f, &(struct flow_answer){.by = FLOW_BY_BACKEND,
+                                                .st = IIS_OK,
+                                                .content_type = CT_SOAP11,
+                                                .body = soap_writer_finish(&f->req->pool, w, buf)});
 }

@@ -1,10 +1,13 @@
 /*
  * shell — Exchange Management Shell views of the scenario (Format-List output).
  */
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 
+#include "commands.h"
 #include "log.h"
+#include "scenario.h"
 #include "shell.h"
 
 /* The cmdlets, by name. */
@@ -125,4 +128,49 @@ int shell_print(FILE *out, const struct scn *s, const char *server, unsigned whi
         }
     }
     return found || server == NULL ? 0 : -1;
+}
+
+/* `mrsmock shell SCENARIO [CMDLET] [--server NAME]`: Get-WebServicesVirtualDirectory,
+ * Get-AutodiscoverVirtualDirectory and Get-OutlookAnywhere of the scenario, | Format-List. */
+int shell_main(int argc, char **argv)
+{
+    const char *scenario = NULL, *server = NULL;
+    unsigned which = 0;
+    char path[PATH_MAX];
+    struct scn_errors errs = {0};
+    struct scn *s;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--server") == 0 && i + 1 < argc) {
+            server = argv[++i];
+        } else if (scenario == NULL && argv[i][0] != '-') {
+            scenario = argv[i];
+        } else if (argv[i][0] != '-' && shell_cmdlet_of(argv[i]) != 0) {
+            which |= shell_cmdlet_of(argv[i]);
+        } else {
+            log_warnx("shell: unknown argument \"%s\" (cmdlets: Get-WebServicesVirtualDirectory, "
+                      "Get-AutodiscoverVirtualDirectory, Get-OutlookAnywhere)",
+                      argv[i]);
+            return EXIT_INVALID;
+        }
+    }
+    if (scenario == NULL) {
+        log_warnx("shell: name a scenario");
+        return EXIT_INVALID;
+    }
+    if (scn_resolve(scenario, path, sizeof(path)) != 0) {
+        log_warnx("%s: no such file, and no bundled scenario of that name (mrsmock list)",
+                  scenario);
+        return EXIT_INVALID;
+    }
+    if ((s = scn_load(path, &errs)) == NULL) {
+        cmd_print_errors(&errs);
+        return EXIT_INVALID;
+    }
+    scn_errors_free(&errs);
+    if ((rc = shell_print(stdout, s, server, which != 0 ? which : SHELL_ALL)) != 0)
+        log_warnx("shell: the scenario has no server \"%s\"", server);
+    scn_unref(s);
+    return rc != 0 ? EXIT_INVALID : 0;
 }

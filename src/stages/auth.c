@@ -27,9 +27,12 @@
 #define AUTH_MAX_B64 ((NTLM_MAX_TOKEN + 2) / 3 * 4)
 #define AUTH_MAX_NEGOTIATE_B64 65536
 
-/* What one connection remembers between the legs of a handshake, and after it. */
+/* What one connection remembers between the legs of a handshake, and after it. It holds a
+ * reference on the scenario it was learnt under, which its account and server point into: a
+ * reload cannot free them under it, and a scenario allocated later cannot pass for it. */
 struct auth_conn {
-    const struct scn *scn;           /* the scenario it was learnt under (a reload forgets it) */
+    struct scn *scn;                 /* one reference: what it was learnt under (a reload
+                                        forgets it) */
     int pending;                     /* a CHALLENGE was sent; the AUTHENTICATE is awaited */
     int negotiate;                   /* the scheme word was Negotiate (else NTLM) */
     int spnego;                      /* ... and the client wraps its tokens in SPNEGO */
@@ -38,13 +41,25 @@ struct auth_conn {
     const struct scn_server *server; /* the server that challenged (a connection has one) */
 };
 
+static void on_auth_conn_dispose(void *data)
+{
+    struct auth_conn *ac = data;
+    scn_unref(ac->scn);
+    OPENSSL_cleanse(ac, sizeof(*ac));
+    free(ac);
+}
+
+static const struct conn_key auth_key = {"auth", on_auth_conn_dispose};
+
 /* The connection's state, NULL if it has none; what was learnt under another scenario (before
  * a reload) is forgotten, as an application pool recycle forgets a connection's logon. */
 static struct auth_conn *conn_state_of(struct flow *f)
 {
-    struct auth_conn *ac = f->conn->auth;
+    struct auth_conn *ac = flow_conn_data(f, &auth_key);
     if (ac != NULL && ac->scn != f->scn) {
+        scn_unref(ac->scn);
         memset(ac, 0, sizeof(*ac));
+        scn_ref(f->scn);
         ac->scn = f->scn;
     }
     return ac;
@@ -52,10 +67,13 @@ static struct auth_conn *conn_state_of(struct flow *f)
 
 static struct auth_conn *conn_state(struct flow *f)
 {
-    if (f->conn->auth == NULL) {
-        if ((f->conn->auth = calloc(1, sizeof(*f->conn->auth))) == NULL)
+    if (flow_conn_data(f, &auth_key) == NULL) {
+        struct auth_conn *ac = calloc(1, sizeof(*ac));
+        if (ac == NULL)
             fatalx("out of memory");
-        f->conn->auth->scn = f->scn;
+        scn_ref(f->scn);
+        ac->scn = f->scn;
+        flow_conn_attach(f, &auth_key, ac);
     }
     return conn_state_of(f);
 }
@@ -96,7 +114,7 @@ static int b64_decode(h2o_iovec_t in, unsigned char *out, size_t outlen)
 }
 
 /* The anonymous challenge and every failure: one WWW-Authenticate header per enabled method. */
-static int challenge(struct flow *f, const struct scn_vdir *v, unsigned substatus, uint32_t win32)
+static int challenge(struct flow *f, const struct scn_vdir *v, struct iis_status st)
 {
     if (v->auth & SCN_AUTH_NEGOTIATE)
         flow_header(f, "WWW-Authenticate", H2O_STRLIT("Negotiate"));
@@ -119,7 +137,7 @@ static int challenge(struct flow *f, const struct scn_vdir *v, unsigned substatu
         flow_header(f, "WWW-Authenticate", value.base, value.len);
     }
     /* Exchange's 401s carry no body (Content-Length: 0). */
-    return flow_send(f, 401, substatus, win32, NULL, h2o_iovec_init("", 0));
+    return flow_answer(f, &(struct flow_answer){.by = FLOW_BY_FRONTEND, .st = st});
 }
 
 /* The middle leg: "WWW-Authenticate: <scheme> <token>" alone, 401.1 with SEC_E_NO_CREDENTIALS
@@ -134,7 +152,7 @@ static int continue_needed(struct flow *f, const struct auth_conn *ac, const uin
                                                  : h2o_iovec_init(H2O_STRLIT("NTLM ")),
                                    h2o_iovec_init(b64, (size_t)n));
     flow_header(f, "WWW-Authenticate", value.base, value.len);
-    return flow_send(f, 401, 1, AUTH_SEC_E_NO_CREDENTIALS, NULL, h2o_iovec_init("", 0));
+    return flow_answer(f, &(struct flow_answer){.by = FLOW_BY_FRONTEND, .st = IIS_NTLM_CONTINUE});
 }
 
 /* The Win32 status Windows gives when the password was right but the account may not log on:
@@ -145,11 +163,11 @@ static uint32_t state_status(const struct scn_account *a, int sspi)
 {
     switch (a->state) {
     case SCN_ACCOUNT_DISABLED:
-        return sspi ? AUTH_SEC_E_LOGON_DENIED : 1331u;
+        return sspi ? IIS_SEC_E_LOGON_DENIED : IIS_WIN32_ACCOUNT_DISABLED;
     case SCN_ACCOUNT_LOCKED:
-        return sspi ? AUTH_SEC_E_LOGON_DENIED : 1909u;
+        return sspi ? IIS_SEC_E_LOGON_DENIED : IIS_WIN32_ACCOUNT_LOCKED;
     case SCN_ACCOUNT_PASSWORD_EXPIRED:
-        return sspi ? AUTH_SEC_E_PASSWORD_EXPIRED : 1330u;
+        return sspi ? IIS_SEC_E_PASSWORD_EXPIRED : IIS_WIN32_PASSWORD_EXPIRED;
     default:
         return 0;
     }
@@ -207,7 +225,8 @@ static int logged_on(struct flow *f, const struct scn_vdir *v, const struct scn_
              * handshake. The log tells it from MRSProxyEnabled false (403 0 0) by its Win32
              * status, ERROR_ACCESS_DENIED (the exact substatus IIS writes is unconfirmed). */
             flow_why(f, "authz", "%s is denied by an authorization rule", a->sam);
-            return flow_send_iis_error(f, 403, 0, AUTH_WIN32_ACCESS_DENIED);
+            return flow_answer(f, &(struct flow_answer){
+                                      .by = FLOW_BY_FRONTEND, .st = IIS_AUTHZ_DENIED, .iis_page = 1});
         }
     }
     return FLOW_NEXT;
@@ -223,18 +242,18 @@ static int basic(struct flow *f, const struct scn_vdir *v, h2o_iovec_t cred)
 
     if (n < 0 || (colon = memchr(buf, ':', (size_t)n)) == NULL) {
         flow_why(f, "auth", "malformed Basic credentials");
-        return challenge(f, v, 1, AUTH_WIN32_LOGON_FAILURE);
+        return challenge(f, v, IIS_BASIC_LOGON_FAILED);
     }
     size_t ulen = (size_t)(colon - (const char *)buf);
     a = auth_logon(f->scn, (const char *)buf, ulen, colon + 1, (size_t)n - ulen - 1);
     OPENSSL_cleanse(buf + ulen + 1, (size_t)n - ulen - 1);
     if (a == NULL) {
         flow_why(f, "auth", "Basic logon of \"%.*s\" failed", (int)ulen, buf);
-        return challenge(f, v, 1, AUTH_WIN32_LOGON_FAILURE);
+        return challenge(f, v, IIS_BASIC_LOGON_FAILED);
     }
     if ((st = state_status(a, 0)) != 0) {
         flow_why(f, "auth", "Basic logon of %s refused: account state", a->sam);
-        return challenge(f, v, 1, st);
+        return challenge(f, v, IIS_LOGON_REFUSED(st));
     }
     f->auth_scheme = "Basic";
     /* IIS logs the user name of a Basic logon as the client typed it. */
@@ -269,12 +288,12 @@ static int authenticate(struct flow *f, const struct scn_vdir *v, struct auth_co
     if (!ac->pending || ac->server != f->server) {
         /* A Type 3 the connection did not ask for (another connection's, or a replay). */
         flow_why(f, "auth", "NTLM AUTHENTICATE without a challenge on this connection");
-        return challenge(f, v, 1, AUTH_SEC_E_INVALID_TOKEN);
+        return challenge(f, v, IIS_NTLM_INVALID_TOKEN);
     }
     ac->pending = 0;
     if (ntlm_parse_authenticate(tok, len, &na) != 0) {
         flow_why(f, "auth", "malformed NTLM AUTHENTICATE");
-        return challenge(f, v, 1, AUTH_SEC_E_INVALID_TOKEN);
+        return challenge(f, v, IIS_NTLM_INVALID_TOKEN);
     }
     if (!na.anonymous)
         a = scn_account_by_logon(f->scn, na.domain, strlen(na.domain), na.user, strlen(na.user));
@@ -285,11 +304,11 @@ static int authenticate(struct flow *f, const struct scn_vdir *v, struct auth_co
                : !f->scn->ntlmv1 || ntlm_verify_v1(&na, &ac->ntlm, a->password)) != 0) {
         flow_why(f, "auth", "NTLM logon of \"%s\\%s\" failed%s", na.domain, na.user,
                  na.v2 || f->scn->ntlmv1 ? "" : " (NTLMv1 refused by the domain)");
-        return challenge(f, v, 1, AUTH_SEC_E_LOGON_DENIED);
+        return challenge(f, v, IIS_NTLM_LOGON_DENIED);
     }
     if ((st = state_status(a, 1)) != 0) {
         flow_why(f, "auth", "NTLM logon of %s refused: account state", a->sam);
-        return challenge(f, v, 1, st);
+        return challenge(f, v, IIS_LOGON_REFUSED(st));
     }
     ac->logon = a;
     if (ac->spnego) {
@@ -324,7 +343,7 @@ static int windows(struct flow *f, const struct scn_vdir *v, h2o_iovec_t b64, in
     if (n <= 0) {
         flow_why(f, "auth", "malformed %s token", negotiate ? "Negotiate" : "NTLM");
         ac->pending = 0;
-        return challenge(f, v, 1, AUTH_SEC_E_INVALID_TOKEN);
+        return challenge(f, v, IIS_NTLM_INVALID_TOKEN);
     }
     tok = raw;
     tlen = (size_t)n;
@@ -334,14 +353,14 @@ static int windows(struct flow *f, const struct scn_vdir *v, h2o_iovec_t b64, in
         if (spnego_unwrap(raw, (size_t)n, &in) != 0) {
             flow_why(f, "auth", "malformed Negotiate token");
             ac->pending = 0;
-            return challenge(f, v, 1, AUTH_SEC_E_INVALID_TOKEN);
+            return challenge(f, v, IIS_NTLM_INVALID_TOKEN);
         }
         if (in.kind == SPNEGO_INIT && !(in.mechs & SPNEGO_MECH_NTLM)) {
             /* A Kerberos ticket only: a server without a keytab for this name cannot decrypt
              * it (KRB_AP_ERR_MODIFIED, logged as SEC_E_WRONG_PRINCIPAL). */
             flow_why(f, "auth", "Kerberos ticket refused: no keytab for this server");
             ac->pending = 0;
-            return challenge(f, v, 1, AUTH_SEC_E_WRONG_PRINCIPAL);
+            return challenge(f, v, IIS_KERBEROS_WRONG_PRINCIPAL);
         }
         ac->spnego = in.kind != SPNEGO_RAW_NTLM;
         tok = in.token;
@@ -377,7 +396,7 @@ static int windows(struct flow *f, const struct scn_vdir *v, h2o_iovec_t b64, in
     }
     flow_why(f, "auth", "unusable %s token", negotiate ? "Negotiate" : "NTLM");
     ac->pending = 0;
-    return challenge(f, v, 1, AUTH_SEC_E_INVALID_TOKEN);
+    return challenge(f, v, IIS_NTLM_INVALID_TOKEN);
 }
 
 int auth_check(struct flow *f, const struct scn_vdir *v)
@@ -402,13 +421,13 @@ int auth_check(struct flow *f, const struct scn_vdir *v)
             return flow_require_http11(f);
         }
         flow_why(f, "auth", "anonymous: challenged");
-        return challenge(f, v, 2, AUTH_WIN32_ACCESS_DENIED);
+        return challenge(f, v, IIS_ANONYMOUS);
     }
     h2o_iovec_t value = req->headers.entries[i].value;
     if (scheme_is(value, "Basic", &rest)) {
         if (!(v->auth & SCN_AUTH_BASIC)) {
             flow_why(f, "auth", "Basic is not enabled on this virtual directory");
-            return challenge(f, v, 2, AUTH_WIN32_ACCESS_DENIED);
+            return challenge(f, v, IIS_ANONYMOUS);
         }
         return basic(f, v, rest);
     }
@@ -422,5 +441,14 @@ int auth_check(struct flow *f, const struct scn_vdir *v)
         return windows(f, v, rest, nego);
     }
     flow_why(f, "auth", "authentication scheme not enabled on this virtual directory");
-    return challenge(f, v, 2, AUTH_WIN32_ACCESS_DENIED);
+    return challenge(f, v, IIS_ANONYMOUS);
+}
+
+int auth_stage(struct flow *f)
+{
+    if (f->route->flags & FLOW_ROUTE_ANONYMOUS) {
+        flow_why(f, "auth", "anonymous access allowed on this path");
+        return FLOW_NEXT;
+    }
+    return auth_check(f, f->vdir);
 }

@@ -1,0 +1,95 @@
+/*
+ * conn — one accepted TCP connection: what it was accepted with, the state that lives with it,
+ * and the connection stages that run before the socket goes to h2o.
+ *
+ * The connection stages are what happens between accept and the TLS handshake (DESIGN, "One
+ * request, end to end"): today the listener's handshake fault; next the firewall's source-
+ * address rules and the layer-4 balancer. They run from one table in conn.c, in order; each
+ * passes the connection on (CONN_NEXT), takes it for good (CONN_DONE: closed it, or holds it
+ * until the client gives up), or holds it and calls conn_resume() later (CONN_WAIT). The last
+ * row hands the socket to h2o.
+ *
+ * State that lives with a connection (the NTLM handshake) hangs on it under a key with a
+ * destructor, run when the connection closes. A connection holds a reference on the
+ * generation it was accepted with, so what such state points into stays alive with it only if
+ * the state takes its own reference (the destructor drops it).
+ */
+#ifndef MRSMOCK_CONN_H
+#define MRSMOCK_CONN_H
+
+#include <stddef.h>
+
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+
+struct gen;
+struct hs_thread;
+struct pki_crls;
+
+/* What a worker thread shares with its connections. */
+struct conn_worker {
+    h2o_context_t *ctx;
+    h2o_hostconf_t **hosts;
+    struct gen *gen;      /* what new connections and requests are served with; one reference */
+    struct hs_thread *hs; /* connections held by handshake faults */
+    size_t num_conns;     /* open connections, for the drain at exit */
+};
+
+/* A kind of state a connection may hold; DISPOSE frees it when the connection closes. */
+struct conn_key {
+    const char *name;
+    void (*dispose)(void *data);
+};
+
+#define CONN_MAX_DATA 4
+
+/* What h2o's socket->on_close.data points to for every accepted connection. */
+struct conn {
+    struct gen *gen;   /* the generation it was accepted with; one reference */
+    size_t listener;   /* index of its listener in gen->scn->listeners */
+    struct conn_worker *worker;
+    h2o_accept_ctx_t accept;
+    size_t stage;      /* the next connection stage */
+    char local_ip[48]; /* numeric addresses of both ends, read once at accept */
+    char peer_ip[48];
+    struct {
+        const struct conn_key *key;
+        void *data;
+    } data[CONN_MAX_DATA];
+};
+
+enum conn_result {
+    CONN_NEXT,
+    CONN_DONE,
+    CONN_WAIT,
+};
+
+/* A row of the connection stage table. */
+struct conn_stage {
+    const char *name;
+    enum conn_result (*run)(struct conn *c, h2o_socket_t *sock);
+};
+
+/* Takes SOCK, just accepted by worker W on bound socket BOUND: makes its connection and runs
+ * the connection stages. */
+void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock);
+/* Goes on with the stage after the one that answered CONN_WAIT. */
+void conn_resume(struct conn *c, h2o_socket_t *sock);
+
+/* The connection of REQ; NULL for a request that came without one of ours (tests). */
+struct conn *conn_of(h2o_req_t *req);
+/* The generation C's worker serves new requests with (after a reload, newer than the
+ * connection's own) and, in *LISTENER, the index there of C's listener. Borrowed: valid while
+ * the caller's request runs on that worker; take a reference to keep it. */
+struct gen *conn_current(const struct conn *c, size_t *listener);
+/* The CRLs REQ's connection publishes, when its listener has crl="true"; else NULL (the lookup
+ * of pki_crl_register()). */
+const struct pki_crls *conn_crls_of(h2o_req_t *req);
+
+/* The state C holds under KEY, or NULL. */
+void *conn_data(struct conn *c, const struct conn_key *key);
+/* Hangs DATA on C under KEY (replacing nothing: KEY must not be there yet); KEY->dispose frees
+ * it when C closes. Exits (fatal) when C holds CONN_MAX_DATA kinds already. */
+void conn_attach(struct conn *c, const struct conn_key *key, void *data);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * pipeline — the request stages of every emulated server, in order, and the routing table:
+ * the one h2o handler registered on "/" (DESIGN.md, "One request, end to end").
+ *
+ * This module alone includes the stages' and endpoints' headers; they include only the request
+ * API (flow.h). A new stage is its module plus one row of the stage table in pipeline.c; a new
+ * endpoint, one row of the routing table; a new consumer of finished requests (a log, the
+ * journal, metrics), one row of the logger table.
+ */
+#ifndef MRSMOCK_PIPELINE_H
+#define MRSMOCK_PIPELINE_H
+
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+
+/* Registers the pipeline's handler (and nothing else) on PATHCONF. */
+void pipeline_register(h2o_pathconf_t *pathconf);
+
+#endif

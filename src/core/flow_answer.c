@@ -1,0 +1,121 @@
+/*
+ * flow_answer — the one way a request is answered: who answers decides the headers, the
+ * reason phrase and which logs get a line; and the HTTP/2 fallback, which answers nothing.
+ */
+#include <string.h>
+
+#include "flow.h"
+#include <h2o/http2.h> /* after h2o.h (flow.h); these two for flow_require_http11() */
+#include <h2o/http2_internal.h>
+
+/* Which logs each sender's answers leave a line in. An Exchange 2013+ front end's HttpProxy
+ * module sees what reaches a virtual directory, and decorates its IIS line with a cafeReqId. */
+static unsigned logs_of(const struct flow *f, enum flow_by by)
+{
+    switch (by) {
+    case FLOW_BY_HTTPSYS:
+        return FLOW_LOG_HTTPERR;
+    case FLOW_BY_IIS:
+        return FLOW_LOG_W3C;
+    case FLOW_BY_FRONTEND:
+    case FLOW_BY_BACKEND:
+        return FLOW_LOG_W3C |
+               (f->vdir != NULL && f->server->version >= SCN_V2013 ? FLOW_LOG_HPLOG : 0);
+    default: /* a device's answer is in the device's log only */
+        return 0;
+    }
+}
+
+int flow_answer(struct flow *f, const struct flow_answer *a)
+{
+    h2o_req_t *req = f->req;
+    const struct scn_server *sv = f->server;
+    /* an answer of Exchange's ASP.NET applications (IIS's own pages are not) */
+    int app = (a->by == FLOW_BY_FRONTEND || a->by == FLOW_BY_BACKEND) && !a->iis_page;
+    int fe = sv->version >= SCN_V2013; /* 2013+: a front end proxies to a back end */
+    h2o_iovec_t body = a->iis_page ? iis_error_page(&req->pool, a->st) : a->body;
+    const char *type = a->iis_page ? "text/html" : a->content_type;
+
+    f->by = a->by;
+    f->st = a->st;
+    f->refusal = a->refusal;
+    f->logs = logs_of(f, a->by);
+    req->res.status = a->st.status;
+    req->res.reason = a->reason != NULL ? a->reason : iis_reason(a->st.status);
+    if (a->by == FLOW_BY_HTTPSYS) {
+        flow_header(f, "Server", H2O_STRLIT("Microsoft-HTTPAPI/2.0"));
+    } else if (a->by != FLOW_BY_DEVICE) {
+        const char *srv = iis_server_header(sv->version);
+        flow_header(f, "Server", srv, strlen(srv));
+    }
+    if (type != NULL)
+        flow_header(f, "Content-Type", type, strlen(type));
+    if (app) {
+        for (const char *const *h = f->route != NULL ? f->route->headers : NULL;
+             h != NULL && *h != NULL; h += 2)
+            flow_header(f, h[0], h[1], strlen(h[1]));
+        flow_header(f, "Cache-Control", H2O_STRLIT("private"));
+        if (fe) {
+            flow_header(f, "request-id", f->request_id, strlen(f->request_id));
+            flow_header(f, "X-CalculatedBETarget", sv->fqdn, strlen(sv->fqdn));
+        }
+        flow_header(f, "X-AspNet-Version", H2O_STRLIT("4.0.30319"));
+    }
+    if (a->by >= FLOW_BY_IIS)
+        flow_header(f, "X-Powered-By", H2O_STRLIT("ASP.NET"));
+    if (app && fe)
+        flow_header(f, "X-FEServer", sv->name, strlen(sv->name));
+    req->res.content_length = body.len;
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        body.len = 0;
+    h2o_send_inline(req, body.base, body.len);
+    return FLOW_DONE;
+}
+
+/* --- HTTP/2 fallback ----------------------------------------------------------------------- */
+
+/* RST_STREAM error code HTTP_1_1_REQUIRED (RFC 7540, 7). libh2o 2.2.5 has no public call to
+ * reset a stream with a code of our choice: this is the one place that reaches into
+ * h2o/http2_internal.h (DESIGN.md, decisions). */
+#define FLOW_H2_HTTP_1_1_REQUIRED 0xd
+
+struct h2_reset {
+    h2o_timeout_entry_t entry;
+    h2o_req_t *req;
+};
+
+static void on_h2_reset_dispose(void *p)
+{
+    struct h2_reset *r = p;
+    if (h2o_timeout_is_linked(&r->entry))
+        h2o_timeout_unlink(&r->entry);
+}
+
+static void on_h2_reset(h2o_timeout_entry_t *entry)
+{
+    struct h2_reset *r = H2O_STRUCT_FROM_MEMBER(struct h2_reset, entry, entry);
+    h2o_http2_conn_t *conn = (h2o_http2_conn_t *)r->req->conn;
+    h2o_http2_stream_t *stream = H2O_STRUCT_FROM_MEMBER(h2o_http2_stream_t, req, r->req);
+
+    if (conn->state < H2O_HTTP2_CONN_STATE_IS_CLOSING) {
+        h2o_http2__encode_rst_stream_frame(&conn->_write.buf, stream->stream_id,
+                                           FLOW_H2_HTTP_1_1_REQUIRED);
+        h2o_http2_conn_request_write(conn);
+    }
+    /* closes the stream: the request's pool (this struct included) is released here */
+    h2o_http2_stream_reset(conn, stream);
+}
+
+int flow_require_http11(struct flow *f)
+{
+    h2o_req_t *req = f->req;
+    struct h2_reset *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_h2_reset_dispose);
+
+    /* Reset from the loop, not from inside the handler: h2o still holds the stream while the
+     * handler runs. */
+    memset(r, 0, sizeof(*r));
+    r->entry.cb = on_h2_reset;
+    r->req = req;
+    h2o_timeout_link(req->conn->ctx->loop, &req->conn->ctx->zero_timeout, &r->entry);
+    return FLOW_DONE;
+}

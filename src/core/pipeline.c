@@ -1,0 +1,119 @@
+/*
+ * pipeline — the routing table, the request stages and the loggers, and the one h2o handler.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "autodiscover.h"
+#include "ews.h"
+#include "flow.h"
+#include "log.h"
+#include "mrsproxy.h"
+#include "pipeline.h"
+#include "reqlog.h"
+#include "vdir.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What Autodiscover answers carry, challenges included: EWSMA's SOAP discovery reads them from
+ * an unauthenticated GET (reference 1.5; values unconfirmed, any non-empty value counts). */
+static const char *const ad_headers[] = {"X-SOAP-Enabled",
+                                         "True",
+                                         "X-WSSecurity-Enabled",
+                                         "True",
+                                         "X-WSSecurity-SymmetricKey-Enabled",
+                                         "True",
+                                         "X-WSSecurity-X509Cert-Enabled",
+                                         "True",
+                                         "X-OAuth-Enabled",
+                                         "True",
+                                         NULL};
+
+/* Routing, case-insensitive as IIS is; the first row that matches wins. */
+static const struct flow_route routes[] = {
+    {.path = "/autodiscover/autodiscover.xml",
+     .vdir = FLOW_VDIR_AUTODISCOVER,
+     .endpoint = ad_pox,
+     .plain_http = ad_http_redirect,
+     .headers = ad_headers},
+    {.path = "/autodiscover/autodiscover.svc", .vdir = FLOW_VDIR_AUTODISCOVER, .endpoint = ad_soap},
+    {.path = "/autodiscover/autodiscover.json",
+     .prefix = 1,
+     .vdir = FLOW_VDIR_AUTODISCOVER,
+     .flags = FLOW_ROUTE_ANONYMOUS | FLOW_ROUTE_ADDRESS_IN_PATH,
+     .endpoint = ad_json},
+    {.path = "/autodiscover", .prefix = 1, .vdir = FLOW_VDIR_AUTODISCOVER},
+    {.path = "/ews/mrsproxy.svc", .vdir = FLOW_VDIR_EWS, .flags = FLOW_ROUTE_MRS, .endpoint = mrs_svc},
+    {.path = "/ews/exchange.asmx", .vdir = FLOW_VDIR_EWS, .endpoint = ews_asmx},
+    {.path = "/ews/services.wsdl", .vdir = FLOW_VDIR_EWS, .endpoint = ews_wsdl},
+    {.path = "/ews", .prefix = 1, .vdir = FLOW_VDIR_EWS},
+};
+
+static int path_matches(h2o_iovec_t path, const struct flow_route *r)
+{
+    size_t n = strlen(r->path);
+    if (path.len < n || strncasecmp(path.base, r->path, n) != 0)
+        return 0;
+    if (path.len == n)
+        return 1;
+    /* a folder matches what lies below it; a file, itself with a trailing "/" */
+    return r->prefix ? path.base[n] == '/' : path.len == n + 1 && path.base[n] == '/';
+}
+
+/* --- the pipeline's own stages -------------------------------------------------------------- */
+
+static int stage_route(struct flow *f)
+{
+    h2o_iovec_t path = f->req->path_normalized;
+
+    for (size_t i = 0; i < COUNT(routes); i++) {
+        if (path_matches(path, &routes[i])) {
+            f->route = &routes[i];
+            f->vdir = routes[i].vdir == FLOW_VDIR_EWS ? &f->server->ews : &f->server->autodiscover;
+            flow_why(f, "route", "%s on %s", routes[i].path, f->server->name);
+            return FLOW_NEXT;
+        }
+    }
+    flow_why(f, "route", "no virtual directory for this path");
+    return flow_answer(f, &(struct flow_answer){
+                              .by = FLOW_BY_IIS, .st = IIS_NOT_FOUND, .iis_page = 1});
+}
+
+static int stage_endpoint(struct flow *f)
+{
+    if (f->route->endpoint == NULL) {
+        flow_why(f, "endpoint", "no such file in the virtual directory");
+        return flow_answer(f, &(struct flow_answer){
+                                  .by = FLOW_BY_FRONTEND, .st = IIS_NOT_FOUND, .iis_page = 1});
+    }
+    return f->route->endpoint(f);
+}
+
+/* The stages of a request, in order (DESIGN.md): a new stage is its module and one row here. */
+static const struct flow_stage stages[] = {
+    {"route", stage_route},   {"ssl", vdir_require_ssl},      {"auth", auth_stage},
+    {"limits", vdir_body_limit}, {"endpoint", stage_endpoint},
+};
+
+/* What sees every answered request when its pool is released, in order. */
+static const struct flow_logger loggers[] = {
+    {"w3c", reqlog_w3c},
+    {"hplog", reqlog_hplog},
+};
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct flow *f = flow_new(req, NULL, stages, COUNT(stages), loggers, COUNT(loggers));
+    UNUSED(self);
+
+    if (f == NULL)
+        return -1; /* not one of our connections: not reached */
+    flow_run(f);
+    return 0;
+}
+
+void pipeline_register(h2o_pathconf_t *pathconf)
+{
+    h2o_create_handler(pathconf, sizeof(h2o_handler_t))->on_req = on_req;
+}

@@ -1,0 +1,69 @@
+/*
+ * reqlog_w3c — a finished request as IIS logs it (w3c.h), into its server's W3SVC1 log.
+ */
+#include <string.h>
+
+#include "gen.h"
+#include "logfile.h"
+#include "reqlog.h"
+#include "srvlog.h"
+#include "w3c.h"
+
+static struct w3c_str str_of(h2o_iovec_t v)
+{
+    return (struct w3c_str){v.base, v.len};
+}
+
+static struct w3c_str header_value(h2o_req_t *req, const h2o_token_t *token)
+{
+    ssize_t i = h2o_find_header(&req->headers, token, -1);
+    return i < 0 ? (struct w3c_str){NULL, 0} : str_of(req->headers.entries[i].value);
+}
+
+uint64_t reqlog_taken_ms(const h2o_req_t *req, const struct timeval *now)
+{
+    int64_t taken = (now->tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000 +
+                    (now->tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000;
+    return taken < 0 ? 0 : (uint64_t)taken;
+}
+
+void reqlog_w3c(struct flow *f, const struct timeval *now)
+{
+    h2o_req_t *req = f->req;
+    char line[W3C_LINE_MAX], query[1024];
+    size_t qlen = 0, stem_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+
+    if (!(f->logs & FLOW_LOG_W3C))
+        return;
+
+    /* Exchange 2013+ front ends decorate the query of what passes their HttpProxy module. */
+    if (req->query_at != SIZE_MAX) {
+        qlen = req->path.len - req->query_at - 1;
+        if (qlen > sizeof(query) - 80)
+            qlen = sizeof(query) - 80;
+        memcpy(query, req->path.base + req->query_at + 1, qlen);
+    }
+    if (f->logs & FLOW_LOG_HPLOG)
+        qlen += (size_t)snprintf(query + qlen, sizeof(query) - qlen,
+                                 "&CorrelationID=<empty>;&cafeReqId=%s;", f->request_id);
+
+    struct w3c_entry e = {
+        .at = {now->tv_sec, now->tv_usec * 1000},
+        .s_ip = f->server->ip != NULL ? (struct w3c_str){f->server->ip, strlen(f->server->ip)}
+                                      : (struct w3c_str){f->local_ip, strlen(f->local_ip)},
+        .method = str_of(req->method),
+        .uri_stem = {req->path.base, stem_len},
+        .uri_query = {query, qlen},
+        .s_port = flow_port(f, f->listener_index),
+        .username = str_of(f->username),
+        .c_ip = {f->peer_ip, strlen(f->peer_ip)},
+        .user_agent = header_value(req, H2O_TOKEN_USER_AGENT),
+        .referer = header_value(req, H2O_TOKEN_REFERER),
+        .status = f->st.status,
+        .substatus = f->st.substatus,
+        .win32_status = f->st.win32,
+        .time_taken_ms = reqlog_taken_ms(req, now),
+    };
+    size_t n = w3c_format(line, sizeof(line), &e);
+    logf_write(f->gen->servers[f->server_index].logs->w3c, line, n, now->tv_sec);
+}
