@@ -9,6 +9,10 @@ usage: ntlm_client.py MODE URL PORT CA USER PASSWORD
             (ntlm_compatibility 1, as an old client); prints both statuses
   then PATH a logon on one connection, then a request for PATH without credentials on the
             same connection; prints the three statuses
+  pause-handshake  NEGOTIATE, then (after a line on standard input) AUTHENTICATE, on one
+            connection; prints a JSON line after each
+  pause-logon  a logon on one connection, then (after a line on standard input) a request
+            without credentials on it; prints a JSON line after each
 The URL's host is connected to 127.0.0.1:PORT (no /etc/hosts needed); certificates are checked
 against CA for the URL's real host name. Prints one JSON line.
 """
@@ -41,7 +45,7 @@ def main():
         print(json.dumps({"status": r.status_code,
                           "www_authenticate": r.headers.get("WWW-Authenticate")}))
         return
-    if mode in ("split", "v1", "then"):
+    if mode in ("split", "v1", "then", "pause-handshake", "pause-logon"):
         from ntlm_auth.ntlm import NtlmContext
 
         domain, name = user.split("\\", 1) if "\\" in user else (None, user)
@@ -61,6 +65,9 @@ def main():
         r1 = a.getresponse()
         r1.read()
         challenge = r1.getheader("WWW-Authenticate").split(" ", 1)[1]
+        if mode == "pause-handshake":  # the parent reloads the server meanwhile
+            print(json.dumps({"statuses": [r1.status]}), flush=True)
+            sys.stdin.readline()
         b = connect() if mode == "split" else a
         b.request("GET", u.path, headers={
             "Authorization": "NTLM " + base64.b64encode(
@@ -68,6 +75,13 @@ def main():
         r2 = b.getresponse()
         r2.read()
         statuses = [r1.status, r2.status]
+        if mode == "pause-logon":
+            print(json.dumps({"statuses": statuses}), flush=True)
+            sys.stdin.readline()
+            a.request("GET", u.path)
+            r3 = a.getresponse()
+            r3.read()
+            statuses.append(r3.status)
         if mode == "then":
             a.request("POST", then_path, body=b"<x/>", headers={"Content-Type": "text/xml"})
             r3 = a.getresponse()

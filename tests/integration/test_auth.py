@@ -3,6 +3,7 @@ gss-ntlmssp), requests-ntlm, HTTP/2 fallback, connection binding, account states
 authorization rule; each case checks the status, the headers and the IIS log triple."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -141,6 +142,46 @@ class Auth(unittest.TestCase):
         self.assertEqual(r["statuses"], [401, 401])
         self.assertEqual(self.last_lines(2, 2), [("401", "1", "2148074254", "-"),
                                                  ("401", "1", "2148074248", "-")])
+
+    def paused_client(self, mode):
+        """ntlm_client.py in MODE, stopped after its first step; returns the process and the
+        statuses of that step."""
+        env = dict(os.environ, OPENSSL_CONF=self.cnf)
+        p = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "ntlm_client.py"), mode,
+                              "https://mail.contoso.com" + MRS, str(self.s.port), self.s.ca,
+                              "CONTOSO\\admin", PASSWORD], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        return p, json.loads(p.stdout.readline() or "{}").get("statuses")
+
+    def reload_twice(self):
+        # Two reloads: the scenario the connection learnt its state under is no longer any
+        # worker's, and a new one may be allocated where it was. What the connection holds must
+        # not be taken for the new scenario's (the sanitizer build checks no freed memory is read).
+        for n in (1, 2):
+            self.s.proc.send_signal(signal.SIGHUP)
+            self.s.wait_stderr(r'(?s)(now serving scenario "healthy".*){%d}' % n)
+
+    def resume(self, p):
+        out, err = p.communicate("go\n", timeout=TIMEOUT)
+        self.assertEqual(p.returncode, 0, err)
+        return json.loads(out.strip().splitlines()[-1])["statuses"]
+
+    def test_handshake_in_progress_across_two_reloads(self):
+        p, first = self.paused_client("pause-handshake")
+        self.assertEqual(first, [401], p.stderr.read() if first is None else "")
+        self.reload_twice()
+        # a reload forgets the connection's handshake, as an application pool recycle does
+        self.assertEqual(self.resume(p), [401, 401])
+        self.assertEqual(self.last_lines(2, 2), [("401", "1", "2148074254", "-"),
+                                                 ("401", "1", "2148074248", "-")])
+
+    def test_logon_across_two_reloads(self):
+        p, first = self.paused_client("pause-logon")
+        self.assertEqual(first, [401, 200], p.stderr.read() if first is None else "")
+        self.reload_twice()
+        # the connection's logon is forgotten too: the next request is challenged anew
+        self.assertEqual(self.resume(p), [401, 200, 401])
+        self.assertEqual(self.last_lines(1, 3), [("401", "2", "5", "-")])
 
     def test_ntlmv1_refused_unless_the_domain_accepts_it(self):
         r = self.python_client("v1", "CONTOSO\\admin", PASSWORD)
