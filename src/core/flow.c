@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/rand.h>
 
 #include "flow.h"
 #include "gen.h"
 #include "log.h"
+#include "util.h"
 
 /* --- making and releasing a flow ---------------------------------------------------------- */
 
@@ -48,17 +48,6 @@ static void on_flow_dispose(void *p)
     gen_unref(f->gen);
 }
 
-static void new_request_id(char *out)
-{
-    unsigned char b[16];
-    RAND_bytes(b, sizeof(b));
-    b[6] = (b[6] & 0x0f) | 0x40; /* a version 4 GUID, as .NET's Guid.NewGuid() */
-    b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-}
-
 struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *stages,
                       size_t num_stages, const struct flow_logger *loggers, size_t num_loggers)
 {
@@ -88,7 +77,7 @@ struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *s
     f->server_index = (size_t)(f->server - f->scn->servers);
     f->stages = stages;
     f->num_stages = num_stages;
-    new_request_id(f->request_id);
+    util_guid_random(f->request_id); /* as the front end's Guid.NewGuid() */
     return f;
 }
 
@@ -275,7 +264,7 @@ h2o_iovec_t flow_public_url(struct flow *f, const char *url)
 {
     h2o_mem_pool_t *pool = &f->req->pool;
     const struct scn *s = f->scn;
-    const char *p = strstr(url, "://"), *host, *end, *path;
+    const char *p = strstr(url, "://"), *host, *path;
     size_t hlen, chosen = SIZE_MAX;
 
     if (p == NULL)
@@ -283,9 +272,7 @@ h2o_iovec_t flow_public_url(struct flow *f, const char *url)
     host = p + 3;
     path = host + strcspn(host, "/?#");
     /* the host without its port; an IPv6 literal keeps its brackets */
-    end = host[0] == '[' ? memchr(host, ']', (size_t)(path - host)) : NULL;
-    end = memchr(end != NULL ? end : host, ':', (size_t)(path - (end != NULL ? end : host)));
-    hlen = (size_t)((end != NULL ? end : path) - host);
+    hlen = util_host_strip_port(host, (size_t)(path - host));
     /* The listener serving the URL's host: the request's own when it does, else the first that
      * does, TLS preferred (autodiscover.contoso.com on one listener, EWS on another). */
     if (scn_listener_serves(f->listener, host, hlen)) {

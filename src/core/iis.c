@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "iis.h"
+#include "util.h"
 
 /* Reason phrases as IIS writes them. */
 static const struct {
@@ -56,7 +57,7 @@ static const struct {
 
 const char *iis_reason(int status)
 {
-    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+    for (size_t i = 0; i < COUNTOF(reasons); i++)
         if (reasons[i].status == status)
             return reasons[i].reason;
     /* a status without a row: the class's generic phrase */
@@ -70,7 +71,7 @@ h2o_iovec_t iis_error_page(h2o_mem_pool_t *pool, struct iis_status st)
 {
     const char *title = iis_reason(st.status), *text = "";
 
-    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+    for (size_t i = 0; i < COUNTOF(pages); i++) {
         if (pages[i].status != st.status ||
             (pages[i].substatus >= 0 && pages[i].substatus != st.substatus))
             continue;

@@ -13,10 +13,10 @@
 #include "lab.h"
 #include "listener.h"
 #include "log.h"
-#include "logfile.h"
 #include "ntlm.h"
 #include "pipeline.h"
 #include "pki.h"
+#include "util.h"
 
 static struct lab_opts opts;
 static struct pki *pki;
@@ -153,7 +153,7 @@ enum lab_result lab_start(const struct lab_opts *o, char **errors)
     opts = *o;
     if ((s = load(opts.path, errors)) == NULL)
         return LAB_INVALID;
-    if (logf_mkdirs(opts.state_dir, 0700) != 0 || access(opts.state_dir, W_OK) != 0) {
+    if (util_mkdirs(opts.state_dir, 0700) != 0 || access(opts.state_dir, W_OK) != 0) {
         fail(errors, "state folder %s is not writable: %s", opts.state_dir, strerror(errno));
         scn_unref(s);
         return LAB_RUNTIME;

@@ -12,9 +12,8 @@
 #include "mrsproxy.h"
 #include "pipeline.h"
 #include "reqlog.h"
+#include "util.h"
 #include "vdir.h"
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* What Autodiscover answers carry, challenges included: EWSMA's SOAP discovery reads them from
  * an unauthenticated GET (reference 1.5; values unconfirmed, any non-empty value counts). */
@@ -67,7 +66,7 @@ static int stage_route(struct flow *f)
 {
     h2o_iovec_t path = f->req->path_normalized;
 
-    for (size_t i = 0; i < COUNT(routes); i++) {
+    for (size_t i = 0; i < COUNTOF(routes); i++) {
         if (path_matches(path, &routes[i])) {
             f->route = &routes[i];
             f->vdir = routes[i].vdir == FLOW_VDIR_EWS ? &f->server->ews : &f->server->autodiscover;
@@ -104,7 +103,7 @@ static const struct flow_logger loggers[] = {
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
-    struct flow *f = flow_new(req, NULL, stages, COUNT(stages), loggers, COUNT(loggers));
+    struct flow *f = flow_new(req, NULL, stages, COUNTOF(stages), loggers, COUNTOF(loggers));
     UNUSED(self);
 
     if (f == NULL)

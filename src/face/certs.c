@@ -10,9 +10,9 @@
 
 #include "commands.h"
 #include "log.h"
-#include "logfile.h"
 #include "pki.h"
 #include "scenario.h"
+#include "util.h"
 
 static void usage_certs(FILE *out)
 {
@@ -115,7 +115,7 @@ int certs_main(int argc, char **argv)
         rc = EXIT_INVALID;
         goto done;
     }
-    if (logf_mkdirs(state_dir, 0700) != 0) {
+    if (util_mkdirs(state_dir, 0700) != 0) {
         log_warn("state folder %s is not writable", state_dir);
         goto done;
     }
@@ -136,7 +136,7 @@ int certs_main(int argc, char **argv)
     if (export != NULL) {
         STACK_OF(X509) *ca = sk_X509_new_null();
         int ok = ca != NULL && sk_X509_push(ca, sk_X509_value(st, 0)) > 0;
-        if (logf_mkdirs(export, 0755) != 0) {
+        if (util_mkdirs(export, 0755) != 0) {
             log_warn("cannot create %s", export);
             sk_X509_free(ca);
             goto done;

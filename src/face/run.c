@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pki.h"
 #include "scenario.h"
+#include "util.h"
 
 #define DRAIN_MS 10000
 
@@ -46,32 +47,12 @@ static void usage_run(FILE *out)
 /* "127.0.0.1:8443", "[::1]:0", optionally prefixed "NAME=". */
 static int parse_listen(const char *arg, struct lab_listen *o)
 {
-    const char *eq = strchr(arg, '='), *a = eq != NULL ? eq + 1 : arg, *colon, *hb, *he;
-    char *end;
-    unsigned long port;
+    const char *eq = strchr(arg, '=');
 
     memset(o, 0, sizeof(*o));
-    if (eq == arg)
+    if (eq == arg ||
+        util_hostport_parse(eq != NULL ? eq + 1 : arg, o->host, sizeof(o->host), &o->port) != 0)
         return -1;
-    if (*a == '[') {
-        hb = a + 1;
-        if ((he = strchr(hb, ']')) == NULL || he[1] != ':')
-            return -1;
-        colon = he + 1;
-    } else {
-        hb = a;
-        if ((colon = strrchr(a, ':')) == NULL)
-            return -1;
-        he = colon;
-    }
-    if (he == hb || (size_t)(he - hb) >= sizeof(o->host))
-        return -1;
-    memcpy(o->host, hb, (size_t)(he - hb));
-    errno = 0;
-    port = strtoul(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || errno != 0 || port > 65535)
-        return -1;
-    o->port = (unsigned)port;
     if (eq != NULL && (o->name = strndup(arg, (size_t)(eq - arg))) == NULL)
         fatalx("out of memory");
     return 0;
@@ -82,7 +63,7 @@ static void print_ready(const struct gen *g, const struct pki *pki, const char *
     const struct scn *s = g->scn;
     size_t *order = calloc(s->num_listeners + 1, sizeof(*order)), n;
     json_t *listeners = json_array();
-    char url[128];
+    char url[UTIL_HOSTPORT_MAX + 8];
 
     if (order == NULL)
         fatalx("out of memory");
@@ -90,11 +71,10 @@ static void print_ready(const struct gen *g, const struct pki *pki, const char *
     for (size_t j = 0; j < n; j++) {
         const struct scn_listener *l = &s->listeners[order[j]];
         json_t *hosts = json_array();
-        int v6 = strchr(l->host, ':') != NULL;
+        size_t n0 = (size_t)snprintf(url, sizeof(url), "%s://", l->tls ? "https" : "http");
         for (size_t h = 0; h < l->num_hosts; h++)
             json_array_append_new(hosts, json_string(l->hosts[h]));
-        snprintf(url, sizeof(url), "%s://%s%s%s:%u", l->tls ? "https" : "http", v6 ? "[" : "",
-                 l->host, v6 ? "]" : "", g->listeners[order[j]].port);
+        util_hostport_format(l->host, g->listeners[order[j]].port, url + n0, sizeof(url) - n0);
         json_array_append_new(
             listeners, json_pack("{s:s, s:s, s:o}", "name", l->name, "url", url, "hosts", hosts));
     }

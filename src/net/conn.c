@@ -10,6 +10,7 @@
 #include "gen.h"
 #include "handshake.h"
 #include "log.h"
+#include "util.h"
 
 /* --- the connection stages ------------------------------------------------------------- */
 
@@ -43,7 +44,7 @@ static const struct conn_stage stages[] = {
 
 static void run(struct conn *c, h2o_socket_t *sock)
 {
-    while (c->stage < sizeof(stages) / sizeof(stages[0])) {
+    while (c->stage < COUNTOF(stages)) {
         const struct conn_stage *st = &stages[c->stage++];
         if (st->run(c, sock) != CONN_NEXT)
             return;

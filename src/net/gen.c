@@ -11,6 +11,7 @@
 #include "pki.h"
 #include "srvlog.h"
 #include "tls.h"
+#include "util.h"
 
 /* One kind of runtime state: built in table order (a part may use what earlier rows built),
  * freed in reverse. ON_NEW returns 0, or -1 with a cause in ERR; ON_FREE frees what ON_NEW
@@ -133,7 +134,7 @@ struct gen *gen_new(struct scn *s, const struct gen_env *env, char *err, size_t 
     atomic_init(&g->refcnt, 1);
     scn_ref(s);
     g->scn = s;
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+    for (size_t i = 0; i < COUNTOF(parts); i++) {
         if (parts[i].on_new(g, env, err, errlen) != 0) {
             log_debug("generation: part %s failed", parts[i].name);
             gen_free(g, i + 1); /* the failed row frees what it half built */
@@ -151,7 +152,7 @@ void gen_ref(struct gen *g)
 void gen_unref(struct gen *g)
 {
     if (g != NULL && atomic_fetch_sub_explicit(&g->refcnt, 1, memory_order_acq_rel) == 1)
-        gen_free(g, sizeof(parts) / sizeof(parts[0]));
+        gen_free(g, COUNTOF(parts));
 }
 
 size_t gen_listener_of_bound(const struct gen *g, size_t bound)

@@ -17,6 +17,7 @@
 #include "handshake.h"
 #include "listener.h"
 #include "log.h"
+#include "util.h"
 
 /* A socket bound for a scenario listener; survives reloads. */
 struct bound {
@@ -77,7 +78,7 @@ static int bind_one(const struct scn_listener *l, struct bound *b, char *err, si
                     *ai = NULL;
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
-    char port[8];
+    char port[8], port_s[UTIL_HOSTPORT_MAX];
     int fd = -1, on = 1, rc;
 
     snprintf(port, sizeof(port), "%u", l->port);
@@ -106,9 +107,9 @@ static int bind_one(const struct scn_listener *l, struct bound *b, char *err, si
     return 0;
 
 fail:
-    snprintf(err, errlen, "listener %s: cannot listen on %s%s%s:%u: %s", l->name,
-             strchr(l->host, ':') ? "[" : "", l->host, strchr(l->host, ':') ? "]" : "", l->port,
-             strerror(errno));
+    rc = errno;
+    util_hostport_format(l->host, l->port, port_s, sizeof(port_s));
+    snprintf(err, errlen, "listener %s: cannot listen on %s: %s", l->name, port_s, strerror(rc));
     if (fd >= 0)
         close(fd);
     freeaddrinfo(ai);

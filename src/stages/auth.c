@@ -7,7 +7,6 @@
  * once a connection has logged on by NTLM or Negotiate, IIS keeps that logon for the following
  * requests on it (authPersistSingleRequest is false by default).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +18,7 @@
 #include "log.h"
 #include "ntlm.h"
 #include "spnego.h"
+#include "util.h"
 
 /* Longest credentials looked at, in base64. Basic credentials and NTLM tokens of lab accounts
  * stay far below AUTH_MAX_B64; a Negotiate token may carry a Kerberos ticket with its PAC
@@ -99,20 +99,6 @@ static int scheme_is(h2o_iovec_t v, const char *scheme, h2o_iovec_t *rest)
     return 1;
 }
 
-/* base64 (RFC 4648, with padding) into OUT; the decoded length, or -1. */
-static int b64_decode(h2o_iovec_t in, unsigned char *out, size_t outlen)
-{
-    int n;
-    size_t pad = 0;
-
-    if (in.len == 0 || in.len % 4 != 0 || in.len / 4 * 3 > outlen ||
-        (n = EVP_DecodeBlock(out, (const unsigned char *)in.base, (int)in.len)) < 0)
-        return -1;
-    while (pad < 2 && in.base[in.len - 1 - pad] == '=')
-        pad++;
-    return n - (int)pad;
-}
-
 /* The anonymous challenge and every failure: one WWW-Authenticate header per enabled method. */
 static int challenge(struct flow *f, const struct scn_vdir *v, struct iis_status st)
 {
@@ -124,12 +110,7 @@ static int challenge(struct flow *f, const struct scn_vdir *v, struct iis_status
         /* IIS's default realm is the host name the client asked for (without a port: the
          * realm names a host; unconfirmed whether IIS keeps a non-default port). */
         h2o_iovec_t host = flow_host(f);
-        const char *close =
-            host.len != 0 && host.base[0] == '[' ? memchr(host.base, ']', host.len) : NULL;
-        const char *colon = memchr(close != NULL ? close : host.base, ':',
-                                   host.len - (size_t)(close != NULL ? close - host.base : 0));
-        if (colon != NULL)
-            host.len = (size_t)(colon - host.base);
+        host.len = util_host_strip_port(host.base, host.len);
         if (host.len == 0)
             host = h2o_iovec_init(f->server->fqdn, strlen(f->server->fqdn));
         h2o_iovec_t value = h2o_concat(&f->req->pool, h2o_iovec_init(H2O_STRLIT("Basic realm=\"")),
@@ -145,8 +126,8 @@ static int challenge(struct flow *f, const struct scn_vdir *v, struct iis_status
 static int continue_needed(struct flow *f, const struct auth_conn *ac, const uint8_t *tok,
                            size_t len)
 {
-    char *b64 = h2o_mem_alloc_pool(&f->req->pool, (len + 2) / 3 * 4 + 1);
-    int n = EVP_EncodeBlock((unsigned char *)b64, tok, (int)len);
+    char *b64 = h2o_mem_alloc_pool(&f->req->pool, UTIL_B64_LEN(len) + 1);
+    int n = util_b64_encode(tok, len, b64, UTIL_B64_LEN(len) + 1);
     h2o_iovec_t value = h2o_concat(&f->req->pool,
                                    ac->negotiate ? h2o_iovec_init(H2O_STRLIT("Negotiate "))
                                                  : h2o_iovec_init(H2O_STRLIT("NTLM ")),
@@ -173,30 +154,12 @@ static uint32_t state_status(const struct scn_account *a, int sspi)
     }
 }
 
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-/* Fetched once: EVP_sha256() would look the provider up again on every call (a lock). */
-static void fetch_sha256(void)
-{
-    if ((sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
-        fatalx("OpenSSL has no SHA-256");
-}
-
-static void sha256(const char *p, size_t n, unsigned char out[32])
-{
-    unsigned int len = 32;
-    pthread_once(&sha256_once, fetch_sha256);
-    if (EVP_Digest(p, n, out, &len, sha256_md, NULL) != 1)
-        fatalx("SHA-256 failed");
-}
-
 const struct scn_account *auth_logon(const struct scn *s, const char *user, size_t ulen,
                                      const char *password, size_t plen)
 {
     const char *bs = memchr(user, '\\', ulen);
     const struct scn_account *a;
-    unsigned char want[32], got[32];
+    uint8_t want[UTIL_SHA256_LEN], got[UTIL_SHA256_LEN];
 
     if (bs != NULL)
         a = scn_account_by_logon(s, user, (size_t)(bs - user), bs + 1,
@@ -205,8 +168,8 @@ const struct scn_account *auth_logon(const struct scn *s, const char *user, size
         a = scn_account_by_logon(s, NULL, 0, user, ulen);
     /* Compare digests so the time taken tells nothing of the password, not even its length;
      * an unknown user costs the same. */
-    sha256(password, plen, got);
-    sha256(a != NULL ? a->password : "", a != NULL ? strlen(a->password) : 0, want);
+    util_sha256(password, plen, got);
+    util_sha256(a != NULL ? a->password : "", a != NULL ? strlen(a->password) : 0, want);
     if (CRYPTO_memcmp(want, got, sizeof(want)) != 0 || a == NULL)
         return NULL;
     return a;
@@ -237,7 +200,7 @@ static int basic(struct flow *f, const struct scn_vdir *v, h2o_iovec_t cred)
     unsigned char buf[AUTH_MAX_B64 / 4 * 3 + 4];
     const struct scn_account *a;
     const char *colon;
-    int n = b64_decode(cred, buf, sizeof(buf) - 1);
+    int n = util_b64_decode(cred.base, cred.len, buf, sizeof(buf) - 1);
     uint32_t st;
 
     if (n < 0 || (colon = memchr(buf, ':', (size_t)n)) == NULL) {
@@ -316,8 +279,8 @@ static int authenticate(struct flow *f, const struct scn_vdir *v, struct auth_co
          * whether always). */
         uint8_t out[32];
         size_t n = spnego_wrap_resp(SPNEGO_ACCEPT_COMPLETED, 0, NULL, 0, out, sizeof(out));
-        char b64[64];
-        int bn = EVP_EncodeBlock((unsigned char *)b64, out, (int)n);
+        char b64[UTIL_B64_LEN(sizeof(out)) + 1];
+        int bn = util_b64_encode(out, n, b64, sizeof(b64));
         h2o_iovec_t value = h2o_concat(&f->req->pool, h2o_iovec_init(H2O_STRLIT("Negotiate ")),
                                        h2o_iovec_init(b64, (size_t)bn));
         flow_header(f, "WWW-Authenticate", value.base, value.len);
@@ -336,7 +299,7 @@ static int windows(struct flow *f, const struct scn_vdir *v, h2o_iovec_t b64, in
     uint8_t *raw = h2o_mem_alloc_pool(&f->req->pool, cap + 1);
     const uint8_t *tok;
     size_t tlen, olen;
-    int n = b64_decode(b64, raw, cap);
+    int n = util_b64_decode(b64.base, b64.len, raw, cap);
     struct spnego_in in = {0};
     struct ntlm_target target;
 
