@@ -15,7 +15,7 @@
  * an atomic counter of the hs_listener; only handshakes that match the fault's SNI condition
  * count. A connection that sends no TLS record is not a handshake and is not counted.
  *
- * Ownership: an hs_listener belongs to the generation that made it (listener.h) and lives as
+ * Ownership: an hs_listener belongs to the generation that made it (gen.h) and lives as
  * long as the connections accepted with it; an hs_thread belongs to one worker and holds the
  * connections this module keeps (hanging ones), which hs_thread_free() closes.
  */
