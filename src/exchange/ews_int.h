@@ -22,6 +22,7 @@
 
 #include "ews.h"
 #include "soap.h"
+#include "util.h"
 
 #define NS_SOAP11 "http://schemas.xmlsoap.org/soap/envelope/"
 #define NS_SOAP12 "http://www.w3.org/2003/05/soap-envelope"
@@ -32,7 +33,6 @@
 #define NS_XSD "http://www.w3.org/2001/XMLSchema"
 #define CT_SOAP11 "text/xml; charset=utf-8"
 #define CT_SOAP12 "application/soap+xml; charset=utf-8"
-#define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* RequestServerVersion values the schemas of on-premises servers define, oldest first (names
  * and the rules for them in ews.c). */
@@ -186,7 +186,6 @@ static inline int one_of(const char *v, const char *const *list)
             return i;
     return -1;
 }
-
 
 static inline const char *ns_of(const xmlNode *n)
 {

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <openssl/rand.h>
 
 #include "log.h"
+#include "util.h"
 #include "wsrm.h"
 
 #define NBUCKETS 256
@@ -245,17 +245,14 @@ static void merge(struct wsrm_state *st, uint64_t n)
 
 /* --- the interface ------------------------------------------------------------------------ */
 
+/* A version 4 GUID, as WCF's UniqueId(Guid.NewGuid()) writes it: "urn:uuid:" and the GUID. */
+#define UUID_URN "urn:uuid:"
+_Static_assert(sizeof(UUID_URN) - 1 + UTIL_GUID_LEN <= WSRM_ID_MAX, "WSRM_ID_MAX too small");
+
 static void new_identifier(char out[WSRM_ID_MAX])
 {
-    unsigned char b[16];
-
-    RAND_bytes(b, sizeof(b));
-    b[6] = (b[6] & 0x0f) | 0x40; /* a version 4 GUID, as WCF's UniqueId(Guid.NewGuid()) */
-    b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(out, WSRM_ID_MAX,
-             "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    memcpy(out, UUID_URN, sizeof(UUID_URN) - 1);
+    util_guid_random(out + sizeof(UUID_URN) - 1);
 }
 
 enum wsrm_result wsrm_create(const char *server, unsigned limit, enum wsrm_version version,
