@@ -11,11 +11,12 @@
 #include "autodiscover_int.h"
 #include "log.h"
 #include "soap.h"
+#include "soap_ns.h"
 #include "util.h"
 
-#define NS_REQUEST "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
-#define NS_RESPONSE "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
-#define NS_OUTLOOK "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
+#define NS_REQUEST SOAP_NS_AD_POX_REQUEST
+#define NS_RESPONSE SOAP_NS_AD_POX_RESPONSE
+#define NS_OUTLOOK SOAP_NS_AD_POX_OUTLOOK
 #define XML_UTF8 "text/xml; charset=utf-8"
 #define JSON_PREFIX "/autodiscover/autodiscover.json"
 

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "soap_ns.h"
 #include "util.h"
 #include "wsrm.h"
 
@@ -25,35 +26,29 @@ const struct wsrm_proto wsrm_protos[2] = {
     [WSRM_2005] =
         {
             .name = "WS-RM 2005/02",
-            .ns = "http://schemas.xmlsoap.org/ws/2005/02/rm",
-            .create_sequence = "http://schemas.xmlsoap.org/ws/2005/02/rm/CreateSequence",
-            .create_sequence_response =
-                "http://schemas.xmlsoap.org/ws/2005/02/rm/CreateSequenceResponse",
-            .terminate_sequence = "http://schemas.xmlsoap.org/ws/2005/02/rm/TerminateSequence",
-            .ack_requested = "http://schemas.xmlsoap.org/ws/2005/02/rm/AckRequested",
-            .sequence_acknowledgement =
-                "http://schemas.xmlsoap.org/ws/2005/02/rm/SequenceAcknowledgement",
-            .last_message = "http://schemas.xmlsoap.org/ws/2005/02/rm/LastMessage",
+            .ns = SOAP_NS_WSRM_2005,
+            .create_sequence = SOAP_NS_WSRM_2005 "/CreateSequence",
+            .create_sequence_response = SOAP_NS_WSRM_2005 "/CreateSequenceResponse",
+            .terminate_sequence = SOAP_NS_WSRM_2005 "/TerminateSequence",
+            .ack_requested = SOAP_NS_WSRM_2005 "/AckRequested",
+            .sequence_acknowledgement = SOAP_NS_WSRM_2005 "/SequenceAcknowledgement",
+            .last_message = SOAP_NS_WSRM_2005 "/LastMessage",
             /* February 2005 has no fault action of its own: WS-Addressing 1.0's (reference 4.4) */
-            .fault = "http://www.w3.org/2005/08/addressing/soap/fault",
+            .fault = SOAP_WSA_SOAP_FAULT,
         },
     [WSRM_2007] =
         {
             .name = "WS-RM 1.1",
-            .ns = "http://docs.oasis-open.org/ws-rx/wsrm/200702",
-            .create_sequence = "http://docs.oasis-open.org/ws-rx/wsrm/200702/CreateSequence",
-            .create_sequence_response =
-                "http://docs.oasis-open.org/ws-rx/wsrm/200702/CreateSequenceResponse",
-            .close_sequence = "http://docs.oasis-open.org/ws-rx/wsrm/200702/CloseSequence",
-            .close_sequence_response =
-                "http://docs.oasis-open.org/ws-rx/wsrm/200702/CloseSequenceResponse",
-            .terminate_sequence = "http://docs.oasis-open.org/ws-rx/wsrm/200702/TerminateSequence",
-            .terminate_sequence_response =
-                "http://docs.oasis-open.org/ws-rx/wsrm/200702/TerminateSequenceResponse",
-            .ack_requested = "http://docs.oasis-open.org/ws-rx/wsrm/200702/AckRequested",
-            .sequence_acknowledgement =
-                "http://docs.oasis-open.org/ws-rx/wsrm/200702/SequenceAcknowledgement",
-            .fault = "http://docs.oasis-open.org/ws-rx/wsrm/200702/fault",
+            .ns = SOAP_NS_WSRM_2007,
+            .create_sequence = SOAP_NS_WSRM_2007 "/CreateSequence",
+            .create_sequence_response = SOAP_NS_WSRM_2007 "/CreateSequenceResponse",
+            .close_sequence = SOAP_NS_WSRM_2007 "/CloseSequence",
+            .close_sequence_response = SOAP_NS_WSRM_2007 "/CloseSequenceResponse",
+            .terminate_sequence = SOAP_NS_WSRM_2007 "/TerminateSequence",
+            .terminate_sequence_response = SOAP_NS_WSRM_2007 "/TerminateSequenceResponse",
+            .ack_requested = SOAP_NS_WSRM_2007 "/AckRequested",
+            .sequence_acknowledgement = SOAP_NS_WSRM_2007 "/SequenceAcknowledgement",
+            .fault = SOAP_NS_WSRM_2007 "/fault",
         },
 };
 
