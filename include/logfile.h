@@ -64,11 +64,8 @@ void logf_close(struct logf *l);
  * renderers (w3c_, hplog_), which build lines without printf. */
 char *logf_put_u64(char *p, uint64_t v);
 
-/* gmtime_r() for the log formats, from a per-thread cache of the last second converted:
- * glibc's gmtime_r takes a process-wide lock, which the request path must not. NULL on error. */
-struct tm *logf_gmtime(time_t t, struct tm *out);
-
-/* mkdir -p with MODE; 0 or -1 with errno. */
+/* mkdir -p with MODE; 0 or -1 with errno. Kept for the callers that still use it: it only calls
+ * util_mkdirs() (util.h), which is the one to call. */
 int logf_mkdirs(const char *path, unsigned mode);
 
 #endif

@@ -7,15 +7,16 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <openssl/evp.h>
 
 #include "autodiscover_int.h"
 #include "log.h"
 #include "soap.h"
+#include "soap_ns.h"
+#include "util.h"
 
-#define NS_REQUEST "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
-#define NS_RESPONSE "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
-#define NS_OUTLOOK "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
+#define NS_REQUEST SOAP_NS_AD_POX_REQUEST
+#define NS_RESPONSE SOAP_NS_AD_POX_RESPONSE
+#define NS_OUTLOOK SOAP_NS_AD_POX_OUTLOOK
 #define XML_UTF8 "text/xml; charset=utf-8"
 #define JSON_PREFIX "/autodiscover/autodiscover.json"
 
@@ -38,15 +39,13 @@ void ad_server_version_hex(const unsigned build[4], char out[9])
 
 void ad_stable_guid(const char *seed, char out[37])
 {
-    unsigned char d[32];
-    unsigned int n = sizeof(d);
+    uint8_t d[16];
 
-    EVP_Digest(seed, strlen(seed), d, &n, EVP_sha256(), NULL);
+    util_stable_bytes(seed, SIZE_MAX, d, sizeof(d));
+    /* marked version 4 (random), as a GUID Active Directory made would be */
     d[6] = (d[6] & 0x0f) | 0x40;
     d[8] = (d[8] & 0x3f) | 0x80;
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", d[0],
-             d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13],
-             d[14], d[15]);
+    util_guid_format(d, out);
 }
 
 void ad_version_string(const unsigned build[4], char out[24])
@@ -185,17 +184,16 @@ static void pox_error(const struct ad_ctx *c, enum ad_error code, struct ad_answ
     xmlBufferPtr buf;
     xmlTextWriterPtr w = soap_writer_new(&buf);
     struct timespec now;
-    struct tm tm;
-    unsigned char d[32];
-    unsigned int dlen = sizeof(d);
+    struct tm tm = {0};
+    uint8_t d[4];
     char time_s[32], id[16], code_s[8];
 
     clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
+    util_gmtime(now.tv_sec, &tm);
     snprintf(time_s, sizeof(time_s), "%02d:%02d:%02d.%07ld", tm.tm_hour, tm.tm_min, tm.tm_sec,
              now.tv_nsec / 100);
     /* Id is a hash of the computer name (RequestData.ComputerNameHash): fixed per server. */
-    EVP_Digest(c->server->name, strlen(c->server->name), d, &dlen, EVP_sha256(), NULL);
+    util_stable_bytes(c->server->name, SIZE_MAX, d, sizeof(d));
     snprintf(id, sizeof(id), "%u",
              ((unsigned)d[0] << 24 | (unsigned)d[1] << 16 | d[2] << 8 | d[3]));
     snprintf(code_s, sizeof(code_s), "%d", code);
@@ -397,11 +395,7 @@ void ad_redirect_answer(const struct scn *s, const struct scn_server *server, co
     memset(a, 0, sizeof(*a));
     if (host.len == 0)
         host = h2o_iovec_init(server->fqdn, strlen(server->fqdn));
-    /* the name without its port: up to the ':' after it, or after an IPv6 literal's ']' */
-    const char *end = host.base[0] == '[' ? memchr(host.base, ']', host.len) : NULL;
-    end = memchr(end != NULL ? end : host.base, ':',
-                 host.len - (size_t)(end != NULL ? end - host.base : 0));
-    hlen = end != NULL ? (size_t)(end - host.base) : host.len;
+    hlen = util_host_strip_port(host.base, host.len); /* an IPv6 literal keeps its brackets */
     for (size_t i = 0; i < hlen; i++) {
         char ch = host.base[i];
         /* the Host goes into a header and a page: anything but a host name is refused, as

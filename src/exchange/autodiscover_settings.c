@@ -9,6 +9,7 @@
 
 #include "autodiscover_int.h"
 #include "log.h"
+#include "util.h"
 
 /* Setting names (UserConfigurationSettingName, in its enum order). A name the service does not
  * know is InvalidSetting; names are compared with case, as Enum.Parse compares them. */
@@ -162,7 +163,6 @@ static const char *const since_2013[] = {
     "MapiHttpEnabledForUser",
 };
 
-#define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 _Static_assert(COUNTOF(names) <= AD_MAX_SETTINGS, "AD_MAX_SETTINGS too small");
 
 /* A mailbox whose settings are asked for. */

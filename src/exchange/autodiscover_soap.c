@@ -16,14 +16,15 @@
 #include "autodiscover_int.h"
 #include "log.h"
 #include "soap.h"
+#include "soap_ns.h"
 
-#define NS_SOAP11 "http://schemas.xmlsoap.org/soap/envelope/"
-#define NS_SOAP12 "http://www.w3.org/2003/05/soap-envelope"
-#define NS_WSA "http://www.w3.org/2005/08/addressing"
-#define NS_AD "http://schemas.microsoft.com/exchange/2010/Autodiscover"
-#define NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
+#define NS_SOAP11 SOAP_NS_ENV11
+#define NS_SOAP12 SOAP_NS_ENV12
+#define NS_WSA SOAP_NS_WSA
+#define NS_AD SOAP_NS_AD
+#define NS_XSI SOAP_NS_XSI
 #define ACTION_PREFIX NS_AD "/Autodiscover/"
-#define ACTION_FAULT NS_WSA "/fault"
+#define ACTION_FAULT SOAP_WSA_FAULT
 #define CT_SOAP11 "text/xml; charset=utf-8"
 #define CT_SOAP12 "application/soap+xml; charset=utf-8"
 #define MAX_USERS 90   /* MaxUsersPerGetUserSettingsRequest, the service's default */

@@ -22,17 +22,18 @@
 
 #include "ews.h"
 #include "soap.h"
+#include "soap_ns.h"
+#include "util.h"
 
-#define NS_SOAP11 "http://schemas.xmlsoap.org/soap/envelope/"
-#define NS_SOAP12 "http://www.w3.org/2003/05/soap-envelope"
-#define NS_M "http://schemas.microsoft.com/exchange/services/2006/messages"
-#define NS_T "http://schemas.microsoft.com/exchange/services/2006/types"
-#define NS_E "http://schemas.microsoft.com/exchange/services/2006/errors"
-#define NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
-#define NS_XSD "http://www.w3.org/2001/XMLSchema"
+#define NS_SOAP11 SOAP_NS_ENV11
+#define NS_SOAP12 SOAP_NS_ENV12
+#define NS_M SOAP_NS_EWS_MESSAGES
+#define NS_T SOAP_NS_EWS_TYPES
+#define NS_E SOAP_NS_EWS_ERRORS
+#define NS_XSI SOAP_NS_XSI
+#define NS_XSD SOAP_NS_XSD
 #define CT_SOAP11 "text/xml; charset=utf-8"
 #define CT_SOAP12 "application/soap+xml; charset=utf-8"
-#define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* RequestServerVersion values the schemas of on-premises servers define, oldest first (names
  * and the rules for them in ews.c). */
@@ -186,7 +187,6 @@ static inline int one_of(const char *v, const char *const *list)
             return i;
     return -1;
 }
-
 
 static inline const char *ns_of(const xmlNode *n)
 {

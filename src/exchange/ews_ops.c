@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <openssl/evp.h>
 
 #include "ews_int.h"
 #include "log.h"
@@ -145,16 +144,12 @@ static const struct scn_account *open_mailbox(const struct ews_ctx *c, const str
  * a scenario agree, as a real mailbox's do. */
 static void digest16(const char *kind, const char *text, unsigned char out[16])
 {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int n = sizeof(d);
     char s[600];
     int len = snprintf(s, sizeof(s), "mrsmock:%s:%s", kind, text);
 
     for (int i = 0; i < len && (size_t)i < sizeof(s); i++)
         s[i] = (char)h2o_tolower(s[i]);
-    if (EVP_Digest(s, strlen(s), d, &n, EVP_sha256(), NULL) != 1)
-        fatalx("SHA-256 failed");
-    memcpy(out, d, 16);
+    util_stable_bytes(s, SIZE_MAX, out, 16);
 }
 
 /*
@@ -182,12 +177,10 @@ static const unsigned char ewsid_head[4] = {0, 3, 36, 0}, ewsid_mid[3] = {0, EID
 static void ews_id_bytes(const struct scn_account *a, size_t row, unsigned char b[EWSID_LEN])
 {
     unsigned char g[16];
-    char s[40];
+    char s[UTIL_GUID_LEN];
 
     digest16("mailbox", a->mailbox, g);
-    snprintf(s, sizeof(s), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13],
-             g[14], g[15]);
+    util_guid_format(g, s); /* the bytes as they are: no version bits */
     memcpy(b, ewsid_head, 4);
     memcpy(b + 4, s, 36);
     memcpy(b + 40, ewsid_mid, 3);
@@ -196,29 +189,12 @@ static void ews_id_bytes(const struct scn_account *a, size_t row, unsigned char 
 
 static const char *base64(const struct ews_ctx *c, const unsigned char *p, size_t n)
 {
-    char *s = h2o_mem_alloc_pool(c->rq->pool, 4 * ((n + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)s, p, (int)n);
+    size_t len = UTIL_B64_LEN(n) + 1;
+    char *s = h2o_mem_alloc_pool(c->rq->pool, len);
+
+    if (util_b64_encode(p, n, s, len) < 0)
+        fatalx("base64 of %zu bytes", n); /* ids are a few dozen bytes: cannot happen */
     return s;
-}
-
-/* Decodes base64 S into OUT (at most MAX bytes). Returns the length, or -1. */
-static int unbase64(const char *s, unsigned char *out, size_t max)
-{
-    size_t len = strlen(s), pad = 0;
-    unsigned char tmp[3 * 64];
-    int n;
-
-    if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof(tmp) || len / 4 * 3 > max + 2)
-        return -1;
-    if ((n = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)len)) < 0)
-        return -1;
-    while (pad < 2 && s[len - 1 - pad] == '=')
-        pad++;
-    n -= (int)pad;
-    if (n < 0 || (size_t)n > max)
-        return -1;
-    memcpy(out, tmp, (size_t)n);
-    return n;
 }
 
 /* Decodes the EID_LEN bytes of HexEntryId S into OUT. 0, or -1. */
@@ -281,8 +257,8 @@ static const char *decode_ews_id(const struct ews_ctx *c, const char *id,
 {
     unsigned char b[EWSID_LEN], mine[EWSID_LEN];
 
-    if (unbase64(id, b, sizeof(b)) != EWSID_LEN || memcmp(b, ewsid_head, 4) != 0 ||
-        memcmp(b + 40, ewsid_mid, 3) != 0)
+    if (util_b64_decode(id, strlen(id), b, sizeof(b)) != EWSID_LEN ||
+        memcmp(b, ewsid_head, 4) != 0 || memcmp(b + 40, ewsid_mid, 3) != 0)
         return "ErrorInvalidIdMalformed";
     *a = NULL;
     for (size_t i = 0; i < c->rq->scn->num_accounts && *a == NULL; i++) {
@@ -653,8 +629,9 @@ int ews_op_convert_id(struct ews_ctx *c, const xmlNode *op)
             /* no public folders in these organisations */
         } else if (id_formats[from].kind == ID_EWS) {
             code = decode_ews_id(c, id, &a, &row);
-        } else if (id_formats[from].kind == ID_HEX ? unhex(id, b) == 0
-                                                   : unbase64(id, b, EID_LEN) == EID_LEN) {
+        } else if (id_formats[from].kind == ID_HEX
+                       ? unhex(id, b) == 0
+                       : util_b64_decode(id, strlen(id), b, EID_LEN) == EID_LEN) {
             /* an entry id does not say whose it is: the Mailbox attribute does */
             a = by_smtp(c, mbx);
             code = a == NULL || a->mailbox == NULL ? "ErrorNonExistentMailbox"

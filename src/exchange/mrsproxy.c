@@ -18,21 +18,22 @@
 #include "log.h"
 #include "mrsproxy.h"
 #include "soap.h"
+#include "soap_ns.h"
 #include "wsrm.h"
 
-#define NS_SOAP12 "http://www.w3.org/2003/05/soap-envelope"
-#define NS_WSA "http://www.w3.org/2005/08/addressing"
+#define NS_SOAP12 SOAP_NS_ENV12
+#define NS_WSA SOAP_NS_WSA
 #define NS_TEMPURI "http://tempuri.org/"
 #define NS_MRS                                                                                     \
     "http://schemas.datacontract.org/2004/07/Microsoft.Exchange.MailboxReplicationService"
-#define NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
+#define NS_XSI SOAP_NS_XSI
 /* WCF's dispatcher faults (AccessDenied) */
 #define NS_DISPATCHER                                                                              \
     "http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher"
 #define NS_ARRAYS "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
 /* The contract has no namespace of its own: WCF's default (reference 4.2). */
 #define CONTRACT "http://tempuri.org/IMailboxReplicationProxyService/"
-#define WSA_FAULT "http://www.w3.org/2005/08/addressing/fault"
+#define WSA_FAULT SOAP_WSA_FAULT
 #define DISPATCHER_FAULT                                                                           \
     "http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher/fault"
 #define SOAP12_TYPE "application/soap+xml; charset=utf-8"

@@ -13,9 +13,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <openssl/rand.h>
 
 #include "log.h"
+#include "soap_ns.h"
+#include "util.h"
 #include "wsrm.h"
 
 #define NBUCKETS 256
@@ -25,35 +26,29 @@ const struct wsrm_proto wsrm_protos[2] = {
     [WSRM_2005] =
         {
             .name = "WS-RM 2005/02",
-            .ns = "http://schemas.xmlsoap.org/ws/2005/02/rm",
-            .create_sequence = "http://schemas.xmlsoap.org/ws/2005/02/rm/CreateSequence",
-            .create_sequence_response =
-                "http://schemas.xmlsoap.org/ws/2005/02/rm/CreateSequenceResponse",
-            .terminate_sequence = "http://schemas.xmlsoap.org/ws/2005/02/rm/TerminateSequence",
-            .ack_requested = "http://schemas.xmlsoap.org/ws/2005/02/rm/AckRequested",
-            .sequence_acknowledgement =
-                "http://schemas.xmlsoap.org/ws/2005/02/rm/SequenceAcknowledgement",
-            .last_message = "http://schemas.xmlsoap.org/ws/2005/02/rm/LastMessage",
+            .ns = SOAP_NS_WSRM_2005,
+            .create_sequence = SOAP_NS_WSRM_2005 "/CreateSequence",
+            .create_sequence_response = SOAP_NS_WSRM_2005 "/CreateSequenceResponse",
+            .terminate_sequence = SOAP_NS_WSRM_2005 "/TerminateSequence",
+            .ack_requested = SOAP_NS_WSRM_2005 "/AckRequested",
+            .sequence_acknowledgement = SOAP_NS_WSRM_2005 "/SequenceAcknowledgement",
+            .last_message = SOAP_NS_WSRM_2005 "/LastMessage",
             /* February 2005 has no fault action of its own: WS-Addressing 1.0's (reference 4.4) */
-            .fault = "http://www.w3.org/2005/08/addressing/soap/fault",
+            .fault = SOAP_WSA_SOAP_FAULT,
         },
     [WSRM_2007] =
         {
             .name = "WS-RM 1.1",
-            .ns = "http://docs.oasis-open.org/ws-rx/wsrm/200702",
-            .create_sequence = "http://docs.oasis-open.org/ws-rx/wsrm/200702/CreateSequence",
-            .create_sequence_response =
-                "http://docs.oasis-open.org/ws-rx/wsrm/200702/CreateSequenceResponse",
-            .close_sequence = "http://docs.oasis-open.org/ws-rx/wsrm/200702/CloseSequence",
-            .close_sequence_response =
-                "http://docs.oasis-open.org/ws-rx/wsrm/200702/CloseSequenceResponse",
-            .terminate_sequence = "http://docs.oasis-open.org/ws-rx/wsrm/200702/TerminateSequence",
-            .terminate_sequence_response =
-                "http://docs.oasis-open.org/ws-rx/wsrm/200702/TerminateSequenceResponse",
-            .ack_requested = "http://docs.oasis-open.org/ws-rx/wsrm/200702/AckRequested",
-            .sequence_acknowledgement =
-                "http://docs.oasis-open.org/ws-rx/wsrm/200702/SequenceAcknowledgement",
-            .fault = "http://docs.oasis-open.org/ws-rx/wsrm/200702/fault",
+            .ns = SOAP_NS_WSRM_2007,
+            .create_sequence = SOAP_NS_WSRM_2007 "/CreateSequence",
+            .create_sequence_response = SOAP_NS_WSRM_2007 "/CreateSequenceResponse",
+            .close_sequence = SOAP_NS_WSRM_2007 "/CloseSequence",
+            .close_sequence_response = SOAP_NS_WSRM_2007 "/CloseSequenceResponse",
+            .terminate_sequence = SOAP_NS_WSRM_2007 "/TerminateSequence",
+            .terminate_sequence_response = SOAP_NS_WSRM_2007 "/TerminateSequenceResponse",
+            .ack_requested = SOAP_NS_WSRM_2007 "/AckRequested",
+            .sequence_acknowledgement = SOAP_NS_WSRM_2007 "/SequenceAcknowledgement",
+            .fault = SOAP_NS_WSRM_2007 "/fault",
         },
 };
 
@@ -245,17 +240,14 @@ static void merge(struct wsrm_state *st, uint64_t n)
 
 /* --- the interface ------------------------------------------------------------------------ */
 
+/* A version 4 GUID, as WCF's UniqueId(Guid.NewGuid()) writes it: "urn:uuid:" and the GUID. */
+#define UUID_URN "urn:uuid:"
+_Static_assert(sizeof(UUID_URN) - 1 + UTIL_GUID_LEN <= WSRM_ID_MAX, "WSRM_ID_MAX too small");
+
 static void new_identifier(char out[WSRM_ID_MAX])
 {
-    unsigned char b[16];
-
-    RAND_bytes(b, sizeof(b));
-    b[6] = (b[6] & 0x0f) | 0x40; /* a version 4 GUID, as WCF's UniqueId(Guid.NewGuid()) */
-    b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(out, WSRM_ID_MAX,
-             "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    memcpy(out, UUID_URN, sizeof(UUID_URN) - 1);
+    util_guid_random(out + sizeof(UUID_URN) - 1);
 }
 
 enum wsrm_result wsrm_create(const char *server, unsigned limit, enum wsrm_version version,

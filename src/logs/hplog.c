@@ -27,6 +27,7 @@
 #include "hplog.h"
 #include "log.h"
 #include "logfile.h"
+#include "util.h"
 
 struct line_ctx;
 struct hplog_field;
@@ -347,8 +348,8 @@ static char *r_host(char *p, const struct line_ctx *ctx, const struct hplog_fiel
     if (h[0] == '[' && (end = memchr(h, ']', n)) != NULL) {
         h++;
         n = (size_t)(end - h);
-    } else if ((end = memchr(h, ':', n)) != NULL) {
-        n = (size_t)(end - h);
+    } else {
+        n = util_host_strip_port(h, n);
     }
     if (n > sizeof(lower))
         n = sizeof(lower);
@@ -468,7 +469,7 @@ static char *r_generic_info(char *p, const struct line_ctx *ctx, const struct hp
     time_t t = e->begin.tv_sec;
     int n;
 
-    if (logf_gmtime(t, &tm) == NULL)
+    if (util_gmtime(t, &tm) == NULL)
         memset(&tm, 0, sizeof(tm));
     put_iso(begin, &tm, e->begin.tv_nsec);
     begin[24] = '\0';
@@ -500,7 +501,7 @@ size_t hplog_format(char *buf, size_t len, const struct hplog_entry *e)
     size_t i;
 
     pthread_once(&compiled.once, compile);
-    if (len < HPLOG_LINE_MAX || logf_gmtime(t, &ctx.end) == NULL)
+    if (len < HPLOG_LINE_MAX || util_gmtime(t, &ctx.end) == NULL)
         return 0;
     for (i = 0; i < HPLOG_NFIELDS; i++) {
         if (i != 0)

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "logfile.h"
+#include "util.h"
 
 /* How long a failed rollover waits before it is tried again, so that a full or read-only disk
  * costs one attempt (and one warning) a minute instead of the mutex on every line. */
@@ -217,39 +218,7 @@ fail:
 
 int logf_mkdirs(const char *path, unsigned mode)
 {
-    char buf[PATH_MAX];
-    size_t len = strlen(path), i;
-    struct stat st;
-
-    if (len == 0) {
-        errno = ENOENT;
-        return -1;
-    }
-    if (len >= sizeof(buf)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, path, len + 1);
-    /* each prefix that ends a component, then the whole path; "//" and a trailing "/" make
-     * empty components, which are skipped */
-    for (i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        if (buf[i - 1] == '/')
-            continue;
-        buf[i] = '\0';
-        if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
-            return -1;
-        buf[i] = path[i];
-    }
-    /* EEXIST says nothing about what exists: make sure it is a folder */
-    if (stat(path, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
+    return util_mkdirs(path, (mode_t)mode);
 }
 
 static void free_log(struct logf *l)
@@ -275,7 +244,7 @@ static struct logf *open_log(struct logf *l, const char *dir, const char *patter
         l->period = LOGF_DAILY;
     atomic_init(&l->retry_at, 0);
     pthread_mutex_init(&l->lock, NULL);
-    if (logf_mkdirs(dir, 0755) != 0) {
+    if (util_mkdirs(dir, 0755) != 0) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
         free_log(l);
         return NULL;
@@ -404,18 +373,4 @@ char *logf_put_u64(char *p, uint64_t v)
     while (n > 0)
         *p++ = tmp[--n];
     return p;
-}
-
-struct tm *logf_gmtime(time_t t, struct tm *out)
-{
-    static __thread time_t cached_t = -1;
-    static __thread struct tm cached;
-
-    if (t != cached_t) {
-        if (gmtime_r(&t, &cached) == NULL)
-            return NULL;
-        cached_t = t;
-    }
-    *out = cached;
-    return out;
 }

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "logfile.h"
+#include "util.h"
 #include "w3c.h"
 
 struct line_ctx;
@@ -257,7 +258,7 @@ size_t w3c_format(char *buf, size_t len, const struct w3c_entry *e)
 
     pthread_once(&compiled.once, compile);
     /* every string field needs at least its one byte ("-" or the first character) */
-    if (limit < compiled.fixed + compiled.nstr || logf_gmtime(t, &ctx.tm) == NULL)
+    if (limit < compiled.fixed + compiled.nstr || util_gmtime(t, &ctx.tm) == NULL)
         return 0;
     share_budget(&ctx, limit - compiled.fixed);
     for (i = 0; i < W3C_NFIELDS; i++) {

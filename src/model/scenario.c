@@ -17,6 +17,7 @@
 #include <h2o/string_.h>
 
 #include "scenario_int.h"
+#include "util.h"
 
 #ifndef MRSMOCK_SRCDIR
 #define MRSMOCK_SRCDIR "."
@@ -36,8 +37,6 @@ static const struct {
     {SCN_V2016, "Exchange2016", {15, 1, 2507, 6}},  /* 2016 CU23 */
     {SCN_V2019, "Exchange2019", {15, 2, 1258, 12}}, /* 2019 CU13 */
 };
-
-#define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 
 const struct scn_enum scn_chains[] = {
     {"full", SCN_CHAIN_FULL}, {"leaf", SCN_CHAIN_LEAF}, {"root", SCN_CHAIN_ROOT}, {NULL, 0}};
@@ -692,11 +691,11 @@ static void build_listeners(struct scn *s, struct scn_draft *d, struct scn_error
         for (size_t k = 0; k < i && v->host != NULL; k++) {
             const struct scn_listener *o = &s->listeners[k];
             if (o->host != NULL && same_address(o, v)) {
-                scn_error(
-                    errs, where(m, SCN_A_LISTENER_ADDRESS),
-                    "listener \"%s\": address %s%s%s:%u is already used by listener \"%s\" (%s:%u)",
-                    v->name, strchr(v->host, ':') ? "[" : "", v->host,
-                    strchr(v->host, ':') ? "]" : "", v->port, o->name, o->at.file, o->at.line);
+                char addr[UTIL_HOSTPORT_MAX];
+                util_hostport_format(v->host, v->port, addr, sizeof(addr));
+                scn_error(errs, where(m, SCN_A_LISTENER_ADDRESS),
+                          "listener \"%s\": address %s is already used by listener \"%s\" (%s:%u)",
+                          v->name, addr, o->name, o->at.file, o->at.line);
                 break;
             }
         }

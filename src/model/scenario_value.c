@@ -15,8 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "scenario_int.h"
-
-#define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+#include "util.h"
 
 static const struct {
     const char *name;
@@ -344,28 +343,15 @@ static int parse_list(h2o_mem_pool_t *pool, const struct scn_attr *a, const char
     return 0;
 }
 
-/* "127.0.0.1:8443" or "[::1]:8443"; the host is returned without brackets. */
+/* "127.0.0.1:8443" or "[::1]:8443" (an IPv6 address needs its brackets); the host is returned
+ * without brackets. */
 static int parse_address(h2o_mem_pool_t *pool, const char *v, const char **host, unsigned *port)
 {
-    const char *colon = strrchr(v, ':'), *h = v, *p;
-    size_t hl;
-    int64_t n;
+    char h[UTIL_HOST_MAX];
 
-    if (colon == NULL)
+    if (util_hostport_parse(v, h, sizeof(h), port) != 0 || !is_ip(h, strlen(h)))
         return -1;
-    hl = (size_t)(colon - v);
-    if (v[0] == '[') {
-        if (hl < 3 || v[hl - 1] != ']' || memchr(v + 1, ':', hl - 2) == NULL)
-            return -1;
-        h = v + 1, hl -= 2;
-    } else if (memchr(v, ':', hl) != NULL) {
-        return -1; /* an IPv6 address needs its brackets */
-    }
-    p = colon + 1;
-    if (!is_ip(h, hl) || parse_digits(&p, &n) != 0 || *p != '\0' || n > 65535)
-        return -1;
-    *host = h2o_strdup(pool, h, hl).base;
-    *port = (unsigned)n;
+    *host = h2o_strdup(pool, h, SIZE_MAX).base;
     return 0;
 }
 

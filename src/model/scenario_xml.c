@@ -30,6 +30,7 @@
 
 #include "log.h"
 #include "scenario_int.h"
+#include "util.h"
 
 /* scenarios/scenario.rng, NUL-terminated: built in, so that no lookup at run time can fail. */
 __asm__(".section .rodata\n"
@@ -42,7 +43,6 @@ __asm__(".section .rodata\n"
         ".previous\n");
 extern const char scn_schema_rng[];
 
-#define COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 #define AT(base, off) ((void *)((char *)(base) + (off)))
 
 /* Attribute tables, one per element, indexed by the SCN_A_* constants of scenario_int.h. */

@@ -18,13 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <openssl/err.h>
 
 #include "handshake.h"
 #include "log.h"
+#include "util.h"
 
 #define HS_RECORD_MAX (16384 + 2048 + 5) /* a TLS record at its largest, header included */
 #define HS_HELLO_MAX (64 * 1024)         /* a ClientHello longer than this is not waited for */
@@ -151,25 +151,15 @@ int hs_parse_sni(const unsigned char *rec, size_t len, char *out, size_t outlen)
     return p == end ? 0 : -1;
 }
 
-/* NAME covered by certificate name PATTERN: equal, or "*.rest" for one more label. */
-static int name_matches(const char *pattern, const char *name)
-{
-    const char *dot;
-
-    if (strcasecmp(pattern, name) == 0)
-        return 1;
-    if (strncmp(pattern, "*.", 2) != 0 || (dot = strchr(name, '.')) == NULL || dot == name)
-        return 0;
-    return strcasecmp(pattern + 1, dot) == 0;
-}
-
+/* Names of the model, not of an X509: the listener's <sni> names and its certificate's names as
+ * the scenario gives them, so X509_check_host does not apply; util_host_matches is its rule. */
 int hs_name_known(const struct scn_listener *l, const char *name)
 {
     for (size_t i = 0; i < l->num_sni; i++)
-        if (strcasecmp(l->sni[i].name, name) == 0)
+        if (util_host_matches(l->sni[i].name, name))
             return 1;
     for (size_t i = 0; l->cert != NULL && i < l->cert->num_names; i++)
-        if (name_matches(l->cert->names[i], name))
+        if (util_host_matches(l->cert->names[i], name))
             return 1;
     return 0;
 }
@@ -415,7 +405,7 @@ static void act(struct hs_conn *c)
         time_t now = time(NULL);
         struct tm gmt;
         drain(sock);
-        h2o_time2str_rfc1123(date, gmtime_r(&now, &gmt));
+        h2o_time2str_rfc1123(date, util_gmtime(now, &gmt));
         if ((buf = malloc(cap)) == NULL)
             h2o_fatal("out of memory");
         n = snprintf((char *)buf, cap,

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "tls.h"
+#include "util.h"
 
 /* The per-name contexts of one listener, kept in ex_data of its default context. */
 struct sni_table {
@@ -61,8 +62,9 @@ static int on_servername(SSL *ssl, int *al, void *arg)
 
     if (name == NULL || t == NULL)
         return SSL_TLSEXT_ERR_NOACK;
+    /* <sni> names are DNS names, never patterns: this is the case-insensitive comparison */
     for (size_t i = 0; i < t->n; i++) {
-        if (strcasecmp(t->names[i], name) == 0) {
+        if (util_host_matches(t->names[i], name)) {
             SSL_set_SSL_CTX(ssl, t->ctx[i]);
             break;
         }

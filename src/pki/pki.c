@@ -31,6 +31,7 @@
 
 #include "log.h"
 #include "pki_int.h"
+#include "util.h"
 
 void pki_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -79,37 +80,34 @@ int pki_path_fmt(char *out, char *err, size_t errlen, const char *fmt, ...)
     return 0;
 }
 
-/* mkdir -p with mode 0700 for what it creates; the error names the component that failed. */
+/* mkdir -p with mode 0700 for what it creates (existing folders keep their modes); the error
+ * names the component that failed. */
 int pki_make_dirs(const char *path, char *err, size_t errlen)
 {
-    char buf[PATH_MAX];
+    char part[PATH_MAX];
     struct stat st;
     size_t len = strlen(path);
+    int e;
 
-    if (len == 0 || len >= sizeof(buf)) {
+    if (len == 0 || len >= sizeof(part)) {
         pki_set_err(err, errlen, "cannot create folder: bad path \"%.64s\"", path);
         return -1;
     }
-    memcpy(buf, path, len + 1);
-    for (char *s = buf + 1;; s++) {
-        char c = *s;
-        if (c != '/' && c != '\0')
+    if (util_mkdirs(path, 0700) == 0)
+        return 0;
+    e = errno;
+    /* the first prefix that is not there is the one mkdir failed on; when all are, PATH itself
+     * is something other than a folder */
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
             continue;
-        *s = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-            pki_set_err(err, errlen, "cannot create %s: %s", buf, strerror(errno));
-            return -1;
-        }
-        *s = c;
-        if (c == '\0')
+        memcpy(part, path, i);
+        part[i] = '\0';
+        if (stat(part, &st) != 0)
             break;
     }
-    /* EEXIST above may have been a regular file of that name */
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        pki_set_err(err, errlen, "cannot create %s: %s", path, strerror(ENOTDIR));
-        return -1;
-    }
-    return 0;
+    pki_set_err(err, errlen, "cannot create %s: %s", part, strerror(e));
+    return -1;
 }
 
 /* Takes the folder's lock, waiting for whoever holds it; returns the fd to close(), or -1. */

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "pki_int.h"
+#include "util.h"
 
 #define PKI_CRL_DAYS 7         /* nextUpdate: a week, as many enterprise CAs publish */
 #define PKI_CRL_PREFIX "/pki/" /* where the CRLs are served: /pki/<id>.crl */
@@ -236,13 +237,14 @@ void pki_crl_register(h2o_pathconf_t *pathconf, const struct pki_crls *(*lookup)
 int pki_crl_base(const struct scn_listener *l, unsigned port, char *out, size_t outlen)
 {
     const char *host = l->host;
-    int v6, n;
+    char addr[UTIL_HOSTPORT_MAX];
+    int n;
 
     if ((strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) && l->num_hosts != 0)
         host = l->hosts[0];
-    v6 = strchr(host, ':') != NULL;
-    n = snprintf(out, outlen, "%s://%s%s%s:%u%s", l->tls ? "https" : "http", v6 ? "[" : "", host,
-                 v6 ? "]" : "", port, PKI_CRL_PREFIX);
+    if (util_hostport_format(host, port, addr, sizeof(addr)) < 0)
+        return -1;
+    n = snprintf(out, outlen, "%s://%s%s", l->tls ? "https" : "http", addr, PKI_CRL_PREFIX);
     return n > 0 && (size_t)n < outlen ? 0 : -1;
 }
 
