@@ -1,7 +1,8 @@
 /*
  * logfile — the files of one Windows log under the state folder: one per UTC day, rolled over
- * at UTC midnight as IIS does (an IIS site's W3C log), or one per UTC hour as Exchange's own
- * logs are (the HttpProxy log).
+ * at UTC midnight as IIS does (an IIS site's W3C log), one per UTC hour as Exchange's own
+ * logs are (the HttpProxy log), or numbered files that each grow to a size limit as HTTP.sys
+ * writes its error log (httperr1.log, httperr2.log, ...).
  *
  * Lines are written whole, each in one write(2) on an O_APPEND descriptor, so lines from worker
  * threads never interleave and nothing is buffered (nothing to lose on a crash, nothing to
@@ -19,10 +20,18 @@
 
 struct logf;
 
-/* How often a log starts a new file, at UTC boundaries (seconds). */
+/* How often a log starts a new file, at UTC boundaries (seconds), or LOGF_SIZE. */
 enum logf_period {
     LOGF_DAILY = 86400, /* IIS: u_exYYMMDD.log */
     LOGF_HOURLY = 3600, /* Exchange: HttpProxy_YYYYMMDDHH-1.LOG */
+    /* Not a time: files numbered from 1, the next one begun when a line would take the current
+     * one past the spec's max_bytes (HTTP.sys: httperr1.log, httperr2.log, ...). A file never
+     * exceeds the limit, but for a line longer than an empty file's room, written alone into a
+     * file of its own, and for lines kept in a full file while the next one cannot be opened
+     * (retried once a minute, as a rollover by time). At start-up the numbering goes on from the
+     * highest file in the folder: into that file (header again) if the header still fits, else
+     * the next. */
+    LOGF_SIZE = -1,
 };
 
 /* Writes the header lines for a file opened at NOW into BUF; returns their length. */
@@ -33,13 +42,16 @@ typedef size_t (*logf_header_arg_cb)(char *buf, size_t len, time_t now, const vo
 /* What a log's files are called, how often a new one starts and how each one begins. */
 struct logf_spec {
     const char *pattern;       /* strftime pattern of a file name, applied to UTC time; it must
-                                  change with the period ("%H" for an hourly log) */
+                                  change with the period ("%H" for an hourly log). LOGF_SIZE:
+                                  a name with one "%n", the file's number, and no other "%" */
     enum logf_period period;   /* 0 is taken as LOGF_DAILY */
     logf_header_arg_cb header; /* header lines, or NULL for none */
     const void *arg;           /* ARG_LEN bytes copied at open and handed to HEADER */
     size_t arg_len;
     const char *preamble; /* written before the header into an empty file only (a byte order
                              mark); NULL: none */
+    uint64_t max_bytes;   /* LOGF_SIZE: the most bytes a file holds, header included (not 0);
+                             otherwise ignored */
 };
 
 /*
@@ -54,9 +66,11 @@ struct logf *logf_open(const char *dir, const char *pattern, logf_header_cb head
 struct logf *logf_open_spec(const char *dir, const struct logf_spec *spec, time_t now, char *err,
                             size_t errlen);
 /* Appends one whole line (LINE ends with "\r\n" or "\n" as the format wants) for time NOW, to
- * the file of NOW's period (or the current one, if NOW is older). */
+ * the file of NOW's period (or the current one, if NOW is older); LOGF_SIZE: to the current
+ * file, or to the next one if the line does not fit. */
 void logf_write(struct logf *l, const char *line, size_t len, time_t now);
-/* Path of the file that a write at NOW goes to (for tests and messages); valid until next call. */
+/* Path of the file that a write at NOW goes to (for tests and messages); valid until next call.
+ * LOGF_SIZE: the current file, whatever NOW (a line that does not fit goes to the next one). */
 const char *logf_path(struct logf *l, time_t now, char *buf, size_t len);
 void logf_close(struct logf *l);
 

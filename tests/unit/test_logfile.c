@@ -1,6 +1,6 @@
 /*
- * test_logfile — per-day and per-hour files, headers and preambles, rollover and whole lines
- * from many threads, in a temporary folder under /tmp.
+ * test_logfile — per-day, per-hour and numbered files, headers and preambles, rollover and whole
+ * lines from many threads, in a temporary folder under /tmp.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +31,8 @@
 #define NTHREADS 4
 #define NLINES 2000
 #define LINE_MAX_LEN 4096
+#define NUMBERED "httperr%n.log"
+#define SIZED_HEADER "#Opened: 1722527100 by sized\r\n" /* 30 bytes, the header at T0 */
 
 struct state {
     char tmp[64];   /* the mkdtemp folder, removed in teardown */
@@ -109,6 +111,25 @@ static void open_hourly(struct state *st, time_t now, const char *preamble)
     assert_string_equal(err, "");
     /* the arg was copied: what becomes of the caller's bytes changes nothing */
     memset(arg, 'X', sizeof(arg) - 1);
+}
+
+/* Opens st->l as a log of numbered files of MAX bytes at most, with header_arg(). Returns the
+ * cause in ERR when the open fails. */
+static struct logf *open_sized(struct state *st, uint64_t max, time_t now)
+{
+    char err[256] = "", arg[] = "sized";
+    const struct logf_spec spec = {.pattern = NUMBERED,
+                                   .period = LOGF_SIZE,
+                                   .max_bytes = max,
+                                   .header = header_arg,
+                                   .arg = arg,
+                                   .arg_len = sizeof(arg)};
+
+    st->l = logf_open_spec(st->dir, &spec, now, err, sizeof(err));
+    if (st->l == NULL)
+        fail_msg("%s", err);
+    assert_string_equal(err, "");
+    return st->l;
 }
 
 /* The file NAME of the log folder (or a full path when NAME starts with "/"), read whole into
@@ -628,6 +649,206 @@ static void test_mkdirs(void **pstate)
     assert_int_equal(logf_mkdirs("/", 0755), 0);
 }
 
+static void test_size_numbered_files(void **pstate)
+{
+    struct state *st = *pstate;
+    char expected[256];
+
+    assert_int_equal(strlen(SIZED_HEADER), 30);
+    /* 30 bytes of header and 34 of lines fill a file of 64 exactly */
+    open_sized(st, 64, T0);
+    put(st, "line 0001\n", T0);
+    put(st, "line 0002\n", T0 + 1);
+    put(st, "line 0003 ...\n", T0 + 2);
+    /* the file is full to the byte: a line of two bytes goes to the next one */
+    put(st, "x\n", T0 + 3);
+    put(st, "line 0005\n", T0 + 4);
+    assert_string_equal(slurp(st, "httperr1.log"),
+                        SIZED_HEADER "line 0001\nline 0002\nline 0003 ...\n");
+    assert_int_equal(st->len, 64);
+    assert_string_equal(slurp(st, "httperr2.log"),
+                        "#Opened: 1722527103 by sized\r\nx\nline 0005\n");
+    /* the current file, whatever the time asked about */
+    snprintf(expected, sizeof(expected), "%s/httperr2.log", st->dir);
+    assert_string_equal(logf_path(st->l, T0, st->path, sizeof(st->path)), expected);
+    assert_string_equal(logf_path(st->l, T0 + DAY, st->path, sizeof(st->path)), expected);
+    /* 42 bytes used: a line of 23 does not fit, the next file takes it */
+    put(st, "twenty-three bytes ...\n", T0 + 5);
+    assert_string_equal(slurp(st, "httperr2.log"),
+                        "#Opened: 1722527103 by sized\r\nx\nline 0005\n");
+    assert_string_equal(slurp(st, "httperr3.log"),
+                        "#Opened: 1722527105 by sized\r\ntwenty-three bytes ...\n");
+    /* and midnight changes nothing: a numbered log ignores the day */
+    put(st, "tomorrow\n", T0 + DAY);
+    assert_string_equal(slurp(st, "httperr3.log"),
+                        "#Opened: 1722527105 by sized\r\ntwenty-three bytes ...\ntomorrow\n");
+}
+
+static void test_size_long_line(void **pstate)
+{
+    struct state *st = *pstate;
+    char big[101];
+
+    memset(big, 'B', 99);
+    big[99] = '\n';
+    big[100] = '\0';
+    open_sized(st, 64, T0);
+    /* longer than any file's room: alone in a new file rather than rolled over for ever */
+    put(st, big, T0);
+    put(st, "small\n", T0);
+    put(st, big, T0);
+    put(st, "last\n", T0);
+    slurp(st, "httperr1.log");
+    assert_int_equal(st->len, 30 + 100);
+    assert_string_equal(st->text + 30, big);
+    assert_string_equal(slurp(st, "httperr2.log"), SIZED_HEADER "small\n");
+    slurp(st, "httperr3.log");
+    assert_int_equal(st->len, 30 + 100);
+    assert_string_equal(slurp(st, "httperr4.log"), SIZED_HEADER "last\n");
+}
+
+static void test_size_resumes_after_restart(void **pstate)
+{
+    struct state *st = *pstate;
+    char line[16], expected[256];
+    int i;
+
+    /* 30 bytes of header and seven lines of 10 in a file of 100 */
+    open_sized(st, 100, T0);
+    for (i = 1; i <= 16; i++) {
+        snprintf(line, sizeof(line), "line %04d\n", i);
+        put(st, line, T0);
+    }
+    assert_string_equal(slurp(st, "httperr3.log"), SIZED_HEADER "line 0015\nline 0016\n");
+    logf_close(st->l);
+    /* a restart: the last file has room for the header and goes on */
+    open_sized(st, 100, T0 + 60);
+    put(st, "line 0017\n", T0 + 61);
+    put(st, "line 0018\n", T0 + 61);
+    assert_string_equal(slurp(st, "httperr3.log"), SIZED_HEADER "line 0015\nline 0016\n"
+                                                                "#Opened: 1722527160 by sized\r\n"
+                                                                "line 0017\nline 0018\n");
+    assert_int_equal(st->len, 100);
+    logf_close(st->l);
+    /* another: the last file is full, the numbering goes on */
+    open_sized(st, 100, T0 + 120);
+    snprintf(expected, sizeof(expected), "%s/httperr4.log", st->dir);
+    assert_string_equal(logf_path(st->l, T0, st->path, sizeof(st->path)), expected);
+    put(st, "line 0019\n", T0 + 121);
+    assert_string_equal(slurp(st, "httperr4.log"), "#Opened: 1722527220 by sized\r\nline 0019\n");
+    /* nothing else was touched */
+    slurp(st, "httperr1.log");
+    assert_int_equal(st->len, 100);
+    slurp(st, "httperr2.log");
+    assert_int_equal(st->len, 100);
+}
+
+static void test_size_numbering_from_existing(void **pstate)
+{
+    struct state *st = *pstate;
+    static const char *const names[] = {
+        "httperr2.log",      "httperr9.log", "httperr10.log", "httperr011.log", "httperrX.log",
+        "httperr12.log.old", "httperr.log",  "other13.log",   "httperr-14.log",
+    };
+    char expected[256];
+    size_t i;
+    int fd;
+
+    assert_int_equal(logf_mkdirs(st->dir, 0755), 0);
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(st->path, sizeof(st->path), "%s/%s", st->dir, names[i]);
+        fd = open(st->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "old\n", 4), 4);
+        close(fd);
+    }
+    /* numbers compare as numbers (10 after 9); names we would not make are not ours */
+    open_sized(st, 100, T0);
+    snprintf(expected, sizeof(expected), "%s/httperr10.log", st->dir);
+    assert_string_equal(logf_path(st->l, T0, st->path, sizeof(st->path)), expected);
+    put(st, "new\n", T0);
+    assert_string_equal(slurp(st, "httperr10.log"), "old\n" SIZED_HEADER "new\n");
+    assert_string_equal(slurp(st, "httperr9.log"), "old\n");
+}
+
+static void test_size_bad_spec(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256] = "";
+    struct logf_spec spec = {.pattern = "httperr.log", .period = LOGF_SIZE, .max_bytes = 64};
+
+    assert_null(logf_open_spec(st->dir, &spec, T0, err, sizeof(err)));
+    assert_string_equal(err,
+                        "log file name httperr.log: a numbered log needs one %n and no other %");
+    spec.pattern = "h%n_%y%n.log";
+    assert_null(logf_open_spec(st->dir, &spec, T0, err, sizeof(err)));
+    spec.pattern = NUMBERED;
+    spec.max_bytes = 0;
+    assert_null(logf_open_spec(st->dir, &spec, T0, err, sizeof(err)));
+    assert_string_equal(err, "log file name httperr%n.log: a numbered log needs a size limit");
+    /* nothing was created */
+    assert_int_equal(access(st->dir, F_OK), -1);
+}
+
+static void test_size_rollover_fails(void **pstate)
+{
+    struct state *st = *pstate;
+
+    open_sized(st, 40, T0);
+    /* the next file cannot be opened: lines stay in the full one, one attempt a minute */
+    snprintf(st->path, sizeof(st->path), "%s/httperr2.log", st->dir);
+    assert_int_equal(logf_mkdirs(st->path, 0755), 0);
+    put(st, "a.......\n", T0);
+    capture_stderr(st);
+    put(st, "b\n", T0);
+    put(st, "c\n", T0 + 30);
+    put(st, "d\n", T0 + 60);
+    captured(st);
+    assert_int_equal(count(st->text, "cannot open "), 2);
+    assert_int_equal(count(st->text, "Is a directory; still writing to "), 2);
+    assert_string_equal(slurp(st, "httperr1.log"), SIZED_HEADER "a.......\nb\nc\nd\n");
+    /* once it can be opened, the rollover happens */
+    assert_int_equal(rmdir(st->path), 0);
+    put(st, "e\n", T0 + 120);
+    assert_string_equal(slurp(st, "httperr2.log"), "#Opened: 1722527220 by sized\r\ne\n");
+}
+
+static void test_size_threads(void **pstate)
+{
+    struct state *st = *pstate;
+    static unsigned char seen[NTHREADS][NLINES];
+    const uint64_t max = 64 * 1024;
+    size_t lines = 0;
+    int n;
+
+    memset(seen, 0, sizeof(seen));
+    open_sized(st, max, T0);
+    capture_stderr(st);
+    run_writers(st->l, T0, 0);
+    assert_string_equal(captured(st), "");
+    /* files 1, 2, ... without a gap; each begins with its header and holds whole lines only;
+     * none passes the limit, and none was begun before the last one was nearly full */
+    for (n = 1;; n++) {
+        char name[32];
+        size_t len;
+
+        snprintf(name, sizeof(name), "httperr%d.log", n);
+        snprintf(st->path, sizeof(st->path), "%s/%s", st->dir, name);
+        if (access(st->path, F_OK) != 0)
+            break;
+        slurp(st, name);
+        len = st->len;
+        lines += check_lines(st->text, seen, T0);
+        assert_int_equal(count(st->text, "#"), 1);
+        assert_true(len <= max);
+        if (lines < NTHREADS * NLINES)
+            assert_true(len > max - LINE_MAX_LEN);
+    }
+    assert_int_equal(lines, NTHREADS * NLINES);
+    /* the lines take some 12 MB: many rollovers, each with writers racing */
+    assert_true(n > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -653,6 +874,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_error_warned_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollover_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_numbered_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_long_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_resumes_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_numbering_from_existing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_bad_spec, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_rollover_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_threads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
