@@ -22,6 +22,7 @@
 #include "httperr.h"
 #include "log.h"
 #include "logfile.h"
+#include "util.h"
 
 struct line_ctx;
 struct httperr_field;
@@ -306,7 +307,7 @@ size_t httperr_format(char *buf, size_t len, const struct httperr_entry *e)
 
     pthread_once(&compiled.once, compile);
     if (len < HTTPERR_LINE_MAX || httperr_reason_name(e->reason) == NULL ||
-        logf_gmtime(t, &ctx.tm) == NULL)
+        util_gmtime(t, &ctx.tm) == NULL)
         return 0;
     for (i = 0; i < HTTPERR_NFIELDS; i++) {
         if (i != 0)
