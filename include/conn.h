@@ -52,6 +52,7 @@ struct conn {
     size_t stage;      /* the next connection stage */
     char local_ip[48]; /* numeric addresses of both ends, read once at accept */
     char peer_ip[48];
+    unsigned peer_port;
     struct {
         const struct conn_key *key;
         void *data;

@@ -21,6 +21,7 @@
 #include <h2o.h>
 
 #include "conn.h"
+#include "httperr.h"
 #include "iis.h"
 #include "scenario.h"
 
@@ -98,6 +99,9 @@ struct flow_answer {
     const char *reason;       /* a reason phrase other than IIS's for ST (WCF's 415) */
     const char *refusal;      /* FLOW_BY_FRONTEND: the HttpProxy module refused the request itself
                                  with this exception message (GenericErrors) */
+    enum httperr_reason httperr_reason; /* FLOW_BY_HTTPSYS: s-reason of its HTTPERR line */
+    const char *queue; /* FLOW_BY_HTTPSYS: the application pool whose queue it was (s-queuename);
+                          NULL: none */
 };
 
 struct flow {
@@ -120,8 +124,11 @@ struct flow {
     struct iis_status st;
     unsigned logs;       /* FLOW_LOG_* */
     const char *refusal; /* see struct flow_answer */
+    enum httperr_reason httperr_reason;
+    const char *queue;
     char request_id[37]; /* request-id header and cafeReqId */
     char local_ip[48], peer_ip[48]; /* s-ip and c-ip */
+    unsigned peer_port;             /* c-port */
     char why[512];                  /* "stage: decision; ..." */
     size_t why_len;
     /* the pipeline's: where the request is in its stage table */

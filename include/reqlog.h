@@ -12,6 +12,8 @@
 /* The IIS W3C line (FLOW_LOG_W3C), with the front end's cafeReqId in cs-uri-query when the
  * request went through its HttpProxy module (FLOW_LOG_HPLOG). */
 void reqlog_w3c(struct flow *f, const struct timeval *now);
+/* The HTTPERR line of what HTTP.sys answered (FLOW_LOG_HTTPERR). */
+void reqlog_httperr(struct flow *f, const struct timeval *now);
 /* The HttpProxy line (FLOW_LOG_HPLOG). */
 void reqlog_hplog(struct flow *f, const struct timeval *now);
 

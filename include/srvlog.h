@@ -13,6 +13,7 @@
 #ifndef MRSMOCK_SRVLOG_H
 #define MRSMOCK_SRVLOG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "hplog.h"
@@ -22,15 +23,19 @@ struct logf;
 
 /* One server's logs in one generation. */
 struct srvlog {
-    struct logf *w3c;                      /* IIS W3SVC1 */
-    struct logf *httperr;                  /* HTTP.sys's HTTPERR; NULL while not written */
-    struct logf *hplog[HPLOG_NPROTOCOLS];  /* HttpProxy per protocol; NULL on Exchange 2010 */
+    struct logf *w3c;                     /* IIS W3SVC1 */
+    struct logf *hplog[HPLOG_NPROTOCOLS]; /* HttpProxy per protocol; NULL on Exchange 2010 */
+    _Atomic(struct logf *) httperr;       /* HTTP.sys's, opened at its first line: srvlog_httperr */
+    char *logs_dir, *server;
 };
 
 /* The logs of server SV under LOGS_DIR (<state>/logs), opened or shared. NULL with a cause in
  * ERR when a folder or a file cannot be created. */
 struct srvlog *srvlog_open(const char *logs_dir, const struct scn_server *sv, char *err,
                            size_t errlen);
+/* The HTTPERR log of L, opened at its first line (HTTP.sys writes its header block then, not when
+ * it starts); NULL when it cannot be opened (reported once). Any thread. */
+struct logf *srvlog_httperr(struct srvlog *l);
 /* Gives L's files back; each is closed when no generation uses it any more. NULL is ignored. */
 void srvlog_close(struct srvlog *l);
 

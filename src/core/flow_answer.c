@@ -39,6 +39,8 @@ int flow_answer(struct flow *f, const struct flow_answer *a)
     f->by = a->by;
     f->st = a->st;
     f->refusal = a->refusal;
+    f->httperr_reason = a->httperr_reason;
+    f->queue = a->queue;
     f->logs = logs_of(f, a->by);
     req->res.status = a->st.status;
     req->res.reason = a->reason != NULL ? a->reason : iis_reason(a->st.status);

@@ -98,6 +98,7 @@ static const struct flow_stage stages[] = {
 /* What sees every answered request when its pool is released, in order. */
 static const struct flow_logger loggers[] = {
     {"w3c", reqlog_w3c},
+    {"httperr", reqlog_httperr},
     {"hplog", reqlog_hplog},
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "httperr.h"
 #include "log.h"
 #include "logfile.h"
 #include "srvlog.h"
@@ -14,6 +15,7 @@
 /* The kinds of file a server has, as the registry tells them apart. */
 enum kind {
     KIND_W3C,
+    KIND_HTTPERR,
     KIND_HPLOG, /* + protocol */
 };
 
@@ -56,6 +58,8 @@ static struct logf *take(const char *logs_dir, int kind, const struct scn_server
     if (kind == KIND_W3C)
         l = logf_open(w3c_dir(dir, sizeof(dir), logs_dir, sv->name), "u_ex%y%m%d.log",
                       w3c_header, time(NULL), err, errlen);
+    else if (kind == KIND_HTTPERR)
+        l = httperr_open(logs_dir, sv->name, time(NULL), err, errlen);
     else
         l = hplog_open(logs_dir, sv->name, sv->build, (enum hplog_protocol)(kind - KIND_HPLOG),
                        time(NULL), err, errlen);
@@ -93,9 +97,11 @@ static void give(struct logf *l)
 static void close_locked(struct srvlog *l)
 {
     give(l->w3c);
-    give(l->httperr);
+    give(atomic_load(&l->httperr));
     for (int p = 0; p < HPLOG_NPROTOCOLS; p++)
         give(l->hplog[p]);
+    free(l->logs_dir);
+    free(l->server);
     free(l);
 }
 
@@ -104,7 +110,8 @@ struct srvlog *srvlog_open(const char *logs_dir, const struct scn_server *sv, ch
 {
     struct srvlog *l = calloc(1, sizeof(*l));
 
-    if (l == NULL)
+    if (l == NULL || (l->logs_dir = strdup(logs_dir)) == NULL ||
+        (l->server = strdup(sv->name)) == NULL)
         fatalx("out of memory");
     pthread_mutex_lock(&lock);
     if ((l->w3c = take(logs_dir, KIND_W3C, sv, err, errlen)) == NULL)
@@ -120,6 +127,26 @@ fail:
     close_locked(l);
     pthread_mutex_unlock(&lock);
     return NULL;
+}
+
+struct logf *srvlog_httperr(struct srvlog *l)
+{
+    struct logf *h = atomic_load(&l->httperr);
+    char err[512];
+
+    if (h != NULL)
+        return h;
+    pthread_mutex_lock(&lock);
+    if ((h = atomic_load(&l->httperr)) == NULL) {
+        /* only the name matters to the registry for this kind */
+        struct scn_server sv = {.name = l->server};
+        if ((h = take(l->logs_dir, KIND_HTTPERR, &sv, err, sizeof(err))) == NULL)
+            log_warnx("%s", err);
+        else
+            atomic_store(&l->httperr, h);
+    }
+    pthread_mutex_unlock(&lock);
+    return h;
 }
 
 void srvlog_close(struct srvlog *l)

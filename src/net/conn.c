@@ -79,8 +79,10 @@ static void numeric_ends(h2o_socket_t *sock, struct conn *c)
         h2o_socket_getnumerichost((struct sockaddr *)&ss, len, host) != SIZE_MAX)
         snprintf(c->local_ip, sizeof(c->local_ip), "%.47s", host);
     if ((len = h2o_socket_getpeername(sock, (struct sockaddr *)&ss)) != 0 &&
-        h2o_socket_getnumerichost((struct sockaddr *)&ss, len, host) != SIZE_MAX)
+        h2o_socket_getnumerichost((struct sockaddr *)&ss, len, host) != SIZE_MAX) {
         snprintf(c->peer_ip, sizeof(c->peer_ip), "%.47s", host);
+        c->peer_port = (unsigned)h2o_socket_getport((struct sockaddr *)&ss);
+    }
 }
 
 void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock)

@@ -16,9 +16,15 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+
 #include "flow.h"
 #include "gen.h"
+#include "httperr.h"
 #include "log.h"
+#include "reqlog.h"
+#include "srvlog.h"
+#include "w3c.h"
 
 #ifndef MRSMOCK_SRCDIR
 #define MRSMOCK_SRCDIR "."
@@ -350,6 +356,61 @@ static void test_who_answers_decides_headers_and_logs(void **state)
     assert_int_equal(fx->logged_logs, FLOW_LOG_W3C);
 }
 
+static int s_httpsys_503(struct flow *f)
+{
+    return flow_answer(f, &(struct flow_answer){.by = FLOW_BY_HTTPSYS,
+                                                .st = IIS_UNAVAILABLE,
+                                                .httperr_reason = HTTPERR_REASON_DISABLED,
+                                                .queue = "MSExchangeServicesAppPool"});
+}
+
+/* HTTP.sys's answer goes to the server's HTTPERR log (reqlog_httperr), opened at its first
+ * line, and to none of IIS's */
+static void test_httpsys_answer_leaves_an_httperr_line(void **state)
+{
+    struct fixture *fx = *state;
+    static const struct flow_stage stages[] = {{"httpsys", s_httpsys_503}};
+    static const struct flow_logger rows[] = {{"httperr", reqlog_httperr}, {"w3c", reqlog_w3c}};
+    char dir[] = "/tmp/mrsmock-flow-XXXXXX", path[4200], buf[4096], err[256];
+
+    assert_non_null(mkdtemp(dir));
+    fx->gen.servers[0].logs = srvlog_open(dir, &fx->gen.scn->servers[0], err, sizeof(err));
+    assert_non_null(fx->gen.servers[0].logs);
+    h2o_init_request(&fx->req, &fx->hconn, NULL);
+    fx->req_live = 1;
+    fx->req.version = 0x101;
+    fx->req.method = h2o_iovec_init(H2O_STRLIT("POST"));
+    fx->req.path = fx->req.path_normalized = h2o_iovec_init(H2O_STRLIT("/EWS/mrsproxy.svc"));
+    fx->req.query_at = SIZE_MAX;
+    fx->req.pathconf = fx->pathconf;
+    fx->req._ostr_top = &fx->ostr;
+    fx->conn.peer_port = 51544;
+    flow_run(flow_new(&fx->req, &fx->conn, stages, 1, rows, 2));
+    assert_int_equal(fx->req.res.status, 503);
+    assert_string_equal(header(&fx->req, "server"), "Microsoft-HTTPAPI/2.0");
+    dispose_req(fx);
+    srvlog_close(fx->gen.servers[0].logs);
+    fx->gen.servers[0].logs = NULL;
+
+    httperr_dir(path, sizeof(path), dir, "EX1");
+    strcat(path, "/httperr1.log");
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "#Software: Microsoft HTTP API 2.0\r\n"));
+    assert_non_null(strstr(buf, " 127.0.0.2 51544 127.0.0.1 8443 HTTP/1.1 POST /EWS/mrsproxy.svc "
+                                "503 1 Disabled MSExchangeServicesAppPool\r\n"));
+    /* no IIS line: the request never reached IIS (its W3C file holds only its header) */
+    w3c_dir(path, sizeof(path), dir, "EX1");
+    char cmd[4400];
+    snprintf(cmd, sizeof(cmd), "grep -rq mrsproxy '%s'", path);
+    assert_int_not_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_iis_vocabulary(void **state)
 {
     UNUSED(state);
@@ -375,6 +436,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_client_that_leaves_while_a_stage_waits, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_who_answers_decides_headers_and_logs, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_httpsys_answer_leaves_an_httperr_line, setup,
                                         teardown),
         cmocka_unit_test(test_iis_vocabulary),
     };
