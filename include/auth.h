@@ -16,6 +16,9 @@
 #include "flow.h"
 #include "scenario.h"
 
+/* Loads what NTLM needs (ntlm_init). 0, or -1 with a cause in ERR. */
+int auth_init(char *err, size_t errlen);
+
 /* The stage: the route's virtual directory authenticates the request, unless the route is
  * anonymous (FLOW_ROUTE_ANONYMOUS). */
 int auth_stage(struct flow *f);

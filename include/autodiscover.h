@@ -38,10 +38,8 @@ struct ad_ctx {
 
 /* An answer, ready to send. Strings and the body belong to the context's pool. */
 struct ad_answer {
-    int status;
-    unsigned substatus; /* sc-substatus and sc-win32-status of the IIS line */
-    uint32_t win32;
-    int iis_error;            /* 1: IIS's own error page for status (content_type, body unused) */
+    struct iis_status st;     /* the status and the IIS line's substatus and Win32 status */
+    int iis_error;            /* 1: IIS's own error page for st (content_type, body unused) */
     const char *reason;       /* reason phrase other than IIS's usual one, or NULL */
     const char *content_type; /* NULL: no Content-Type */
     const char *location;     /* Location header, or NULL */

@@ -74,6 +74,12 @@ void logf_write(struct logf *l, const char *line, size_t len, time_t now);
 const char *logf_path(struct logf *l, time_t now, char *buf, size_t len);
 void logf_close(struct logf *l);
 
+/* The header block of a log in the W3C extended format (IIS's W3C log, HTTP.sys's HTTPERR):
+ * "#Software: SOFTWARE", "#Version: 1.0", "#Date: " NOW in UTC, then FIELDS_LINE (the
+ * "#Fields: ..." line with its CRLF) into BUF. Returns its length, or 0 when it does not fit (a
+ * cut header would be a broken file). */
+size_t logf_w3c_header(char *buf, size_t len, time_t now, const char *software,
+                       const char *fields_line);
 /* Writes V in decimal at P (at most 20 bytes, no NUL); returns the end. For the formats'
  * renderers (w3c_, hplog_), which build lines without printf. */
 char *logf_put_u64(char *p, uint64_t v);

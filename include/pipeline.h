@@ -13,6 +13,11 @@
 #define H2O_USE_LIBUV 0
 #include <h2o.h>
 
+/* Readies what the stages need before the first request (NTLM's MD4, from OpenSSL's legacy
+ * provider, so that it is not loaded inside the first NTLM request). Returns 0, or -1 with a
+ * cause in ERR: the stages still run, and what they could not ready fails as it would on
+ * Windows (NTLM logons fail). */
+int pipeline_init(char *err, size_t errlen);
 /* Registers the pipeline's handler (and nothing else) on PATHCONF. */
 void pipeline_register(h2o_pathconf_t *pathconf);
 

@@ -13,7 +13,6 @@
 #include "lab.h"
 #include "listener.h"
 #include "log.h"
-#include "ntlm.h"
 #include "pipeline.h"
 #include "pki.h"
 #include "util.h"
@@ -165,7 +164,7 @@ enum lab_result lab_start(const struct lab_opts *o, char **errors)
     }
     /* the legacy provider (MD4) is loaded now, not inside the first NTLM request; without it
      * Basic still works, and NTLM logons fail as with a wrong password */
-    if (ntlm_init(err, sizeof(err)) != 0)
+    if (pipeline_init(err, sizeof(err)) != 0)
         log_warnx("%s: NTLM and Negotiate logons will fail", err);
     if ((current = bring_up(s, errors)) == NULL) {
         scn_unref(s);

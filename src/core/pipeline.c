@@ -113,6 +113,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+int pipeline_init(char *err, size_t errlen)
+{
+    return auth_init(err, errlen);
+}
+
 void pipeline_register(h2o_pathconf_t *pathconf)
 {
     h2o_create_handler(pathconf, sizeof(h2o_handler_t))->on_req = on_req;

@@ -155,7 +155,7 @@ void ad_why(struct ad_answer *a, const char *fmt, ...)
 
 void ad_reply(struct ad_answer *a, int status, const char *content_type, h2o_iovec_t body)
 {
-    a->status = status;
+    a->st = IIS_STATUS(status, 0, 0);
     a->content_type = content_type;
     a->body = body;
 }
@@ -405,7 +405,7 @@ void ad_redirect_answer(const struct scn *s, const struct scn_server *server, co
             hlen > 255) {
             ad_why(a, "invalid Host header");
             a->iis_error = 1;
-            a->status = 400;
+            a->st = IIS_BAD_REQUEST;
             return;
         }
     }
@@ -451,7 +451,7 @@ static int send_answer(struct flow *f, const struct ad_answer *a, enum flow_by b
     if (a->location != NULL && !a->iis_error)
         flow_header(f, "Location", a->location, strlen(a->location));
     return flow_answer(f, &(struct flow_answer){.by = by,
-                                                .st = IIS_STATUS(a->status, a->substatus, a->win32),
+                                                .st = a->st,
                                                 .content_type = a->content_type,
                                                 .body = a->body,
                                                 .iis_page = a->iis_error,

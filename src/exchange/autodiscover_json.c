@@ -166,7 +166,7 @@ void ad_json_answer(const struct ad_ctx *c, h2o_iovec_t tail, struct ad_answer *
     memset(a, 0, sizeof(*a));
     if (c->server->version < SCN_V2013) {
         ad_why(a, "no Autodiscover v2 on Exchange 2010");
-        a->iis_error = 1, a->status = 404, a->win32 = IIS_WIN32_FILE_NOT_FOUND;
+        a->iis_error = 1, a->st = IIS_NOT_FOUND;
         return;
     }
     if (path.len == 0 || h2o_memis(path.base, path.len, H2O_STRLIT("/"))) {
@@ -176,7 +176,7 @@ void ad_json_answer(const struct ad_ctx *c, h2o_iovec_t tail, struct ad_answer *
         email = decode(c, path.base + 6, path.len - 6, 0);
     } else {
         ad_why(a, "no such Autodiscover v2 path");
-        a->iis_error = 1, a->status = 404, a->win32 = IIS_WIN32_FILE_NOT_FOUND;
+        a->iis_error = 1, a->st = IIS_NOT_FOUND;
         return;
     }
     proto = param(c, query, "Protocol");

@@ -321,23 +321,8 @@ size_t httperr_format(char *buf, size_t len, const struct httperr_entry *e)
 
 size_t httperr_header(char *buf, size_t len, time_t now)
 {
-    struct tm tm;
-    int n;
-
     pthread_once(&compiled.once, compile);
-    if (gmtime_r(&now, &tm) == NULL)
-        return 0;
-    n = snprintf(buf, len,
-                 "#Software: Microsoft HTTP API 2.0\r\n"
-                 "#Version: 1.0\r\n"
-                 "#Date: %04d-%02d-%02d %02d:%02d:%02d\r\n"
-                 "%s",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 compiled.fields_line);
-    /* a cut header would be a broken file: write none rather than part of one */
-    if (n < 0 || (size_t)n >= len)
-        return 0;
-    return (size_t)n;
+    return logf_w3c_header(buf, len, now, "Microsoft HTTP API 2.0", compiled.fields_line);
 }
 
 const char *httperr_dir(char *buf, size_t len, const char *logs_dir, const char *server)

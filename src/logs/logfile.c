@@ -603,6 +603,26 @@ static void write_sized(struct logf *l, struct logf_file *f, const char *line, s
         file_warn(f);
 }
 
+size_t logf_w3c_header(char *buf, size_t len, time_t now, const char *software,
+                       const char *fields_line)
+{
+    struct tm tm;
+    int n;
+
+    if (gmtime_r(&now, &tm) == NULL)
+        return 0;
+    n = snprintf(buf, len,
+                 "#Software: %s\r\n"
+                 "#Version: 1.0\r\n"
+                 "#Date: %04d-%02d-%02d %02d:%02d:%02d\r\n"
+                 "%s",
+                 software, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec, fields_line);
+    if (n < 0 || (size_t)n >= len)
+        return 0;
+    return (size_t)n;
+}
+
 char *logf_put_u64(char *p, uint64_t v)
 {
     char tmp[20];

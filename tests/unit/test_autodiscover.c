@@ -240,7 +240,7 @@ static h2o_iovec_t fmt(struct state *st, const char *f, ...)
 static void pox(struct state *st, const char *method, h2o_iovec_t body)
 {
     ad_pox_answer(&st->c, str(method), body, &st->a);
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_string_equal(st->a.content_type, CT_XML);
     parse_xml(st);
 }
@@ -391,7 +391,7 @@ static void test_soap_ewsma(void **pstate)
 
     soap(st, CT_XML, "",
          fmt(st, soap_ewsma, "Exchange2013_SP1", "admin@contoso.com", MIGRATION_SETTINGS));
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_string_equal(st->a.content_type, CT_XML);
     assert_string_equal(xp(st, "/s:Envelope/s:Header/wsa:Action"),
                         ACTION "GetUserSettingsResponse");
@@ -450,7 +450,7 @@ static void test_soap_migration_service(void **pstate)
     st->scn->servers[0].oa_external_host = "autodiscover.contoso.com";
     soap(st, "text/xml; charset=utf-8", "\"" ACTION "GetUserSettings\"",
          fmt(st, soap_asmx, "admin@contoso.com"));
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_string_equal(xp(st, "//ad:UserResponse/ad:ErrorCode"), "NoError");
     assert_string_equal(setting(st, "ExternalMailboxServer"), "autodiscover.contoso.com");
     assert_string_equal(setting(st, "InternalMailboxServer"), "ex1.contoso.com");
@@ -462,7 +462,7 @@ static void test_soap_exchangelib(void **pstate)
     struct state *st = *pstate;
 
     soap(st, CT_XML, "", fmt(st, soap_exchangelib, "user1@contoso.com"));
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_string_equal(xp(st, "//ad:UserResponse/ad:ErrorCode"), "NoError");
     assert_string_equal(setting(st, "ExternalEwsUrl"),
                         "https://mail.contoso.com:8443/EWS/Exchange.asmx");
@@ -561,7 +561,7 @@ static void test_soap12(void **pstate)
     /* the same message in a SOAP 1.2 envelope, the action in the content type only */
     memcpy(env, "http://www.w3.org/2003/05/soap-envelope\"  ", 42);
     soap(st, "application/soap+xml; charset=utf-8; action=\"" ACTION "GetUserSettings\"", "", body);
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_string_equal(st->a.content_type, "application/soap+xml; charset=utf-8");
     assert_string_equal(xp(st, "/s12:Envelope/s12:Header/wsa:Action"),
                         ACTION "GetUserSettingsResponse");
@@ -584,7 +584,7 @@ static void test_soap12_action_at_end_of_content_type(void **pstate)
                    &st->a);
     free(ct);
     parse_xml(st);
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_string_equal(xp(st, "/s12:Envelope/s12:Header/wsa:Action"),
                         ACTION "GetUserSettingsResponse");
 }
@@ -598,7 +598,7 @@ static void test_soap_faults(void **pstate)
 
     memcpy(op + strlen("Autodiscover/"), "GetUserSettingz", 15);
     soap(st, CT_XML, "", body);
-    assert_int_equal(st->a.status, 500);
+    assert_int_equal(st->a.st.status, 500);
     assert_string_equal(xp(st, "//s:Header/wsa:Action"),
                         "http://www.w3.org/2005/08/addressing/fault");
     assert_string_equal(xp(st, "//s:Fault/faultcode"), "a:ActionNotSupported");
@@ -610,7 +610,7 @@ static void test_soap_faults(void **pstate)
 
     /* no action anywhere: Action '' */
     soap(st, CT_XML, "", fmt(st, soap_asmx, "admin@contoso.com"));
-    assert_int_equal(st->a.status, 500);
+    assert_int_equal(st->a.st.status, 500);
     assert_non_null(strstr(xp(st, "//s:Fault/faultstring"), "The message with Action '' cannot"));
 
     /* SOAP 1.2: Sender with the subcode */
@@ -618,7 +618,7 @@ static void test_soap_faults(void **pstate)
     memcpy(strstr(b12.base, "http://schemas.xmlsoap.org/soap/envelope/"),
            "http://www.w3.org/2003/05/soap-envelope\"  ", 42);
     soap(st, "application/soap+xml; charset=utf-8; action=\"urn:nothing\"", "", b12);
-    assert_int_equal(st->a.status, 500);
+    assert_int_equal(st->a.st.status, 500);
     assert_string_equal(xp(st, "//s12:Fault/s12:Code/s12:Value"), "s:Sender");
     assert_string_equal(xp(st, "//s12:Fault/s12:Code/s12:Subcode/s12:Value"),
                         "a:ActionNotSupported");
@@ -639,11 +639,11 @@ static void test_soap_unreadable(void **pstate)
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         soap(st, CT_XML, "", str(bad[i]));
-        assert_int_equal(st->a.status, 400);
+        assert_int_equal(st->a.st.status, 400);
         assert_int_equal(st->a.body.len, 0);
     }
     soap(st, "application/json", "", fmt(st, soap_asmx, "admin@contoso.com"));
-    assert_int_equal(st->a.status, 415);
+    assert_int_equal(st->a.st.status, 415);
     assert_string_equal(st->a.reason, "Cannot process the message because the content type "
                                       "'application/json' was not the expected type "
                                       "'text/xml; charset=utf-8'.");
@@ -652,13 +652,13 @@ static void test_soap_unreadable(void **pstate)
     memcpy(strstr(b12.base, "http://schemas.xmlsoap.org/soap/envelope/"),
            "http://www.w3.org/2003/05/soap-envelope\"  ", 42);
     soap(st, CT_XML, "\"" ACTION "GetUserSettings\"", b12);
-    assert_int_equal(st->a.status, 500);
+    assert_int_equal(st->a.st.status, 500);
     assert_string_equal(xp(st, "//s:Fault/faultcode"), "s:VersionMismatch");
     ad_soap_answer(&st->c, str("GET"), str(""), str(""), str(""), &st->a);
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_non_null(strstr(st->a.body.base, "AutodiscoverService Service"));
     ad_soap_answer(&st->c, str("PUT"), str(CT_XML), str(""), str(""), &st->a);
-    assert_int_equal(st->a.status, 405);
+    assert_int_equal(st->a.st.status, 405);
 }
 
 static void test_soap_requested_server_version(void **pstate)
@@ -668,7 +668,7 @@ static void test_soap_requested_server_version(void **pstate)
         fmt(st, soap_ewsma, "Exchange2099", "admin@contoso.com", "<a:Setting>UserDN</a:Setting>");
 
     soap(st, CT_XML, "", body);
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_string_equal(xp(st, "//ad:GetUserSettingsResponseMessage/ad:Response/ad:ErrorCode"),
                         "InvalidRequest");
     assert_string_equal(xp(st, "//ad:Response/ad:ErrorMessage"),
@@ -710,7 +710,7 @@ static void test_soap_domain_settings(void **pstate)
              "ExternalEwsUrl</a:Setting><a:Setting>ExternalEwsVersion</a:Setting>"
              "</a:RequestedSettings></a:Request></a:GetDomainSettingsRequestMessage></soap:Body>"
              "</soap:Envelope>"));
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_string_equal(xp(st, "//s:Header/wsa:Action"), ACTION "GetDomainSettingsResponse");
     assert_string_equal(xp(st, "//s:Header/wsa:RelatesTo"), "urn:uuid:1");
     assert_string_equal(xp(st, "//ad:DomainResponse/ad:ErrorCode"), "NoError");
@@ -728,13 +728,13 @@ static void test_json(void **pstate)
     struct state *st = *pstate;
 
     json(st, "/v1.0/user1%40contoso.com?Protocol=EWS");
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_string_equal(json_str(st, "Protocol"), "EWS");
     assert_string_equal(json_str(st, "Url"), "https://mail.contoso.com:8443/EWS/Exchange.asmx");
     assert_int_equal(json_object_size(st->json), 2);
     assert_memory_equal(st->a.body.base, "{\"Protocol\":\"EWS\",\"Url\":", 24);
     json(st, "?Email=admin%40contoso.com&Protocol=ActiveSync&RedirectCount=1");
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_string_equal(json_str(st, "Url"),
                         "https://mail.contoso.com:8443/Microsoft-Server-ActiveSync");
     json(st, "?Email=admin@contoso.com&Protocol=autodiscoverv1");
@@ -745,7 +745,7 @@ static void test_json(void **pstate)
     assert_string_equal(json_str(st, "Url"), "https://mail.contoso.com:8443/api");
     /* an address with no mailbox still gets the answering server's URL */
     json(st, "/v1.0/nobody@contoso.com?Protocol=Ews");
-    assert_int_equal(st->a.status, 200);
+    assert_int_equal(st->a.st.status, 200);
     assert_string_equal(json_str(st, "Url"), "https://mail.contoso.com:8443/EWS/Exchange.asmx");
     assert_non_null(strstr(st->a.why, "no mailbox"));
 }
@@ -755,34 +755,34 @@ static void test_json_errors(void **pstate)
     struct state *st = *pstate;
 
     json(st, "/v1.0/user1@contoso.com?Protocol=Imap");
-    assert_int_equal(st->a.status, 400);
+    assert_int_equal(st->a.st.status, 400);
     assert_string_equal(json_str(st, "ErrorCode"), "InvalidProtocol");
     assert_string_equal(json_str(st, "ErrorMessage"),
                         "The given protocol value 'Imap' is invalid. Supported values are "
                         "'Rest,ActiveSync,Ews,AutodiscoverV1'");
     json(st, "/v1.0/user1@contoso.com");
-    assert_int_equal(st->a.status, 400);
+    assert_int_equal(st->a.st.status, 400);
     assert_string_equal(json_str(st, "ErrorCode"), "InvalidProtocol");
     json(st, "/v1.0/user1@contoso.com?Protocol=%22%3Cx%3E%00%FF");
-    assert_int_equal(st->a.status, 400);
+    assert_int_equal(st->a.st.status, 400);
     assert_string_equal(json_str(st, "ErrorMessage"), "The given protocol value '\"<x>?"
                                                       "?' is invalid. Supported values are "
                                                       "'Rest,ActiveSync,Ews,AutodiscoverV1'");
     json(st, "?Protocol=EWS");
-    assert_int_equal(st->a.status, 400);
+    assert_int_equal(st->a.st.status, 400);
     assert_string_equal(json_str(st, "ErrorCode"), "InvalidUser");
     json(st, "/v2.0/x@contoso.com?Protocol=EWS");
     assert_true(st->a.iis_error);
-    assert_int_equal(st->a.status, 404);
+    assert_int_equal(st->a.st.status, 404);
     json(st, "/v1.0/a/b@contoso.com?Protocol=EWS");
     assert_true(st->a.iis_error);
     st->scn->servers[0].version = SCN_V2013;
     json(st, "/v1.0/user1@contoso.com?Protocol=Rest");
-    assert_int_equal(st->a.status, 400);
+    assert_int_equal(st->a.st.status, 400);
     st->scn->servers[0].version = SCN_V2010;
     json(st, "/v1.0/user1@contoso.com?Protocol=EWS");
     assert_true(st->a.iis_error);
-    assert_int_equal(st->a.status, 404);
+    assert_int_equal(st->a.st.status, 404);
 }
 
 /* --- the HTTP redirect -------------------------------------------------------------------- */
@@ -807,7 +807,7 @@ static void test_redirect(void **pstate)
     /* the TLS listener that serves the host asked for */
     ad_redirect_answer(st->scn, &st->scn->servers[0], ports, str("autodiscover.contoso.com:8080"),
                        &st->pool, &st->a);
-    assert_int_equal(st->a.status, 302);
+    assert_int_equal(st->a.st.status, 302);
     assert_string_equal(st->a.location,
                         "https://autodiscover.contoso.com:9443/Autodiscover/Autodiscover.xml");
     assert_non_null(strstr(st->a.body.base, "<h1>Object Moved</h1>"));
@@ -824,7 +824,7 @@ static void test_redirect(void **pstate)
     ad_redirect_answer(st->scn, &st->scn->servers[0], ports, str("evil\"<host>"), &st->pool,
                        &st->a);
     assert_true(st->a.iis_error);
-    assert_int_equal(st->a.status, 400);
+    assert_int_equal(st->a.st.status, 400);
     assert_null(st->a.location);
 }
 
