@@ -279,6 +279,11 @@ struct scn_account *scn_account_by_logon(const struct scn *s, const char *domain
 struct scn_listener *scn_listener_by_name(const struct scn *s, const char *name);
 /* Whether listener L serves host name HOST (LEN bytes, no port), compared without case. */
 int scn_listener_serves(const struct scn_listener *l, const char *host, size_t len);
+/* The index of the listener that serves HOST (LEN bytes, no port) for a URL handed out: OWN
+ * when it serves the host (SIZE_MAX: no own listener), else the first that does, a TLS one
+ * before a plain one; with TLS_ONLY, TLS listeners only. SIZE_MAX when none does. */
+size_t scn_listener_for_host(const struct scn *s, const char *host, size_t len, size_t own,
+                             int tls_only);
 /* The listener that publishes the lab's CRLs (crl="true"), or NULL. */
 const struct scn_listener *scn_crl_listener(const struct scn *s);
 /* Name of TLS alert description CODE ("handshake_failure"), or NULL when not in the table. */

@@ -266,7 +266,7 @@ h2o_iovec_t flow_public_url(struct flow *f, const char *url)
     h2o_mem_pool_t *pool = &f->req->pool;
     const struct scn *s = f->scn;
     const char *p = strstr(url, "://"), *host, *path;
-    size_t hlen, chosen = SIZE_MAX;
+    size_t hlen, chosen;
 
     if (p == NULL)
         return h2o_strdup(pool, url, SIZE_MAX);
@@ -276,14 +276,7 @@ h2o_iovec_t flow_public_url(struct flow *f, const char *url)
     hlen = util_host_strip_port(host, (size_t)(path - host));
     /* The listener serving the URL's host: the request's own when it does, else the first that
      * does, TLS preferred (autodiscover.contoso.com on one listener, EWS on another). */
-    if (scn_listener_serves(f->listener, host, hlen)) {
-        chosen = f->listener_index;
-    } else {
-        for (size_t i = 0; i < s->num_listeners; i++)
-            if (scn_listener_serves(&s->listeners[i], host, hlen) &&
-                (chosen == SIZE_MAX || (s->listeners[i].tls && !s->listeners[chosen].tls)))
-                chosen = i;
-    }
+    chosen = scn_listener_for_host(s, host, hlen, f->listener_index, 0);
     if (chosen == SIZE_MAX)
         return h2o_strdup(pool, url, SIZE_MAX);
     unsigned port = flow_port(f, chosen);

@@ -410,9 +410,7 @@ void ad_redirect_answer(const struct scn *s, const struct scn_server *server, co
         }
     }
     /* the TLS listener that serves the host asked for, else the first TLS listener */
-    for (size_t i = 0; i < s->num_listeners && chosen == SIZE_MAX; i++)
-        if (s->listeners[i].tls && scn_listener_serves(&s->listeners[i], host.base, hlen))
-            chosen = i;
+    chosen = scn_listener_for_host(s, host.base, hlen, SIZE_MAX, 1);
     for (size_t i = 0; i < s->num_listeners && chosen == SIZE_MAX; i++)
         if (s->listeners[i].tls)
             chosen = i;

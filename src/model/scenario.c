@@ -189,6 +189,24 @@ int scn_listener_serves(const struct scn_listener *l, const char *host, size_t l
     return 0;
 }
 
+size_t scn_listener_for_host(const struct scn *s, const char *host, size_t len, size_t own,
+                             int tls_only)
+{
+    size_t chosen = SIZE_MAX;
+
+    if (own < s->num_listeners && (!tls_only || s->listeners[own].tls) &&
+        scn_listener_serves(&s->listeners[own], host, len))
+        return own;
+    for (size_t i = 0; i < s->num_listeners; i++) {
+        const struct scn_listener *l = &s->listeners[i];
+        if ((tls_only && !l->tls) || !scn_listener_serves(l, host, len))
+            continue;
+        if (chosen == SIZE_MAX || (l->tls && !s->listeners[chosen].tls))
+            chosen = i;
+    }
+    return chosen;
+}
+
 struct scn_listener *scn_listener_by_name(const struct scn *s, const char *name)
 {
     for (size_t i = 0; i < s->num_listeners; i++)

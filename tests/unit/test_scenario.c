@@ -693,6 +693,24 @@ static void test_pki_model(void **state)
     scn_unref(s);
 }
 
+/* Which listener a URL handed out for a host goes to. */
+static void test_listener_for_host(void **state)
+{
+    struct scn *s = load_ok(data("tls-kinds.xml"));
+    size_t edge = (size_t)(scn_listener_by_name(s, "edge") - s->listeners);
+    size_t pki = (size_t)(scn_listener_by_name(s, "pki") - s->listeners);
+    (void)state;
+
+    assert_int_equal(scn_listener_for_host(s, "MAIL.contoso.com", 16, SIZE_MAX, 0), edge);
+    assert_int_equal(scn_listener_for_host(s, "mail.contoso.com", 16, pki, 0), edge);
+    assert_int_equal(scn_listener_for_host(s, "crl.contoso.com", 15, edge, 0), pki);
+    assert_int_equal(scn_listener_for_host(s, "crl.contoso.com", 15, pki, 1), SIZE_MAX);
+    assert_int_equal(scn_listener_for_host(s, "other.contoso.com", 17, edge, 0), SIZE_MAX);
+    /* a prefix of a served name is not that name */
+    assert_int_equal(scn_listener_for_host(s, "mail.contoso.co", 15, SIZE_MAX, 0), SIZE_MAX);
+    scn_unref(s);
+}
+
 static void test_tls_listener_model(void **state)
 {
     struct scn *s = load_ok(data("tls-settings.xml"));
@@ -795,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_refcount_and_names),
         cmocka_unit_test(test_pki_model),
         cmocka_unit_test(test_tls_listener_model),
+        cmocka_unit_test(test_listener_for_host),
         cmocka_unit_test(test_tls_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
