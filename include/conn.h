@@ -45,8 +45,8 @@ struct conn_key {
 
 /* What h2o's socket->on_close.data points to for every accepted connection. */
 struct conn {
-    struct gen *gen;   /* the generation it was accepted with; one reference */
-    size_t listener;   /* index of its listener in gen->scn->listeners */
+    struct gen *gen; /* the generation it was accepted with; one reference */
+    size_t listener; /* index of its listener in gen->scn->listeners */
     struct conn_worker *worker;
     h2o_accept_ctx_t accept;
     size_t stage;      /* the next connection stage */

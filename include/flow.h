@@ -50,10 +50,12 @@ enum flow_vdir {
 
 /* What sets a route apart, for the stages that read it. */
 #define FLOW_ROUTE_ANONYMOUS 0x1u /* served without authentication (Autodiscover v2) */
-#define FLOW_ROUTE_MRS 0x2u       /* the MRS Proxy: the front end routes it by the target
-                                     database or to the organisation */
-#define FLOW_ROUTE_ADDRESS_IN_PATH 0x4u /* the mailbox address is the last segment of the path
-                                           (Autodiscover v2): the front end's explicit logon */
+#define FLOW_ROUTE_MRS                                                                             \
+    0x2u /* the MRS Proxy: the front end routes it by the target                                   \
+            database or to the organisation */
+#define FLOW_ROUTE_ADDRESS_IN_PATH                                                                 \
+    0x4u /* the mailbox address is the last segment of the path                                    \
+            (Autodiscover v2): the front end's explicit logon */
 
 /* A row of the routing table: a path (matched case-insensitively, as IIS does), its virtual
  * directory, and what answers it once the stages before the endpoint have passed it. */
@@ -61,11 +63,11 @@ struct flow_route {
     const char *path; /* lower case */
     int prefix;       /* 1: PATH is a folder prefix; 0: exact (a trailing "/" is ignored) */
     enum flow_vdir vdir;
-    unsigned flags;                  /* FLOW_ROUTE_* */
-    int (*endpoint)(struct flow *f); /* NULL: the folder exists but this file does not (404) */
+    unsigned flags;                    /* FLOW_ROUTE_* */
+    int (*endpoint)(struct flow *f);   /* NULL: the folder exists but this file does not (404) */
     int (*plain_http)(struct flow *f); /* what answers it over plain HTTP, where the virtual
                                           directory requires SSL; NULL: 403.4 */
-    const char *const *headers; /* name, value, ...: on every answer of the application */
+    const char *const *headers;        /* name, value, ...: on every answer of the application */
 };
 
 /* Who answers a request; it decides the headers and which logs get a line. */
@@ -126,7 +128,7 @@ struct flow {
     const char *refusal; /* see struct flow_answer */
     enum httperr_reason httperr_reason;
     const char *queue;
-    char request_id[37]; /* request-id header and cafeReqId */
+    char request_id[37];            /* request-id header and cafeReqId */
     char local_ip[48], peer_ip[48]; /* s-ip and c-ip */
     unsigned peer_port;             /* c-port */
     char why[512];                  /* "stage: decision; ..." */

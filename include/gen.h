@@ -38,11 +38,11 @@ struct gen_server {
 
 struct gen {
     atomic_int refcnt;
-    struct scn *scn;                  /* one reference */
-    struct gen_listener *listeners;   /* per listener of scn */
-    struct gen_server *servers;       /* per server of scn */
-    struct pki_crls *crls;            /* what the crl="true" listener publishes; NULL: none */
-    char crl_base[256];               /* that listener's URL, "" without one */
+    struct scn *scn;                /* one reference */
+    struct gen_listener *listeners; /* per listener of scn */
+    struct gen_server *servers;     /* per server of scn */
+    struct pki_crls *crls;          /* what the crl="true" listener publishes; NULL: none */
+    char crl_base[256];             /* that listener's URL, "" without one */
 };
 
 /* What a generation is built from besides its scenario. */

@@ -26,9 +26,9 @@ struct lab_listen {
 };
 
 struct lab_opts {
-    char path[PATH_MAX];          /* the scenario file */
-    char state_dir[PATH_MAX];     /* lab CA, certificates, logs */
-    char logs_dir[PATH_MAX + 8];  /* <state_dir>/logs */
+    char path[PATH_MAX];         /* the scenario file */
+    char state_dir[PATH_MAX];    /* lab CA, certificates, logs */
+    char logs_dir[PATH_MAX + 8]; /* <state_dir>/logs */
     const struct lab_listen *listen;
     size_t num_listen;
     unsigned threads;

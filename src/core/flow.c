@@ -251,8 +251,8 @@ h2o_iovec_t flow_req_header(struct flow *f, const char *name)
     h2o_headers_t *hs = &f->req->headers;
     size_t n = strlen(name);
     const h2o_token_t *token = h2o_lookup_token(name, n);
-    ssize_t i = token != NULL ? h2o_find_header(hs, token, -1)
-                              : h2o_find_header_by_str(hs, name, n, -1);
+    ssize_t i =
+        token != NULL ? h2o_find_header(hs, token, -1) : h2o_find_header_by_str(hs, name, n, -1);
     return i < 0 ? h2o_iovec_init("", 0) : hs->entries[i].value;
 }
 

@@ -43,7 +43,10 @@ static const struct flow_route routes[] = {
      .flags = FLOW_ROUTE_ANONYMOUS | FLOW_ROUTE_ADDRESS_IN_PATH,
      .endpoint = ad_json},
     {.path = "/autodiscover", .prefix = 1, .vdir = FLOW_VDIR_AUTODISCOVER},
-    {.path = "/ews/mrsproxy.svc", .vdir = FLOW_VDIR_EWS, .flags = FLOW_ROUTE_MRS, .endpoint = mrs_svc},
+    {.path = "/ews/mrsproxy.svc",
+     .vdir = FLOW_VDIR_EWS,
+     .flags = FLOW_ROUTE_MRS,
+     .endpoint = mrs_svc},
     {.path = "/ews/exchange.asmx", .vdir = FLOW_VDIR_EWS, .endpoint = ews_asmx},
     {.path = "/ews/services.wsdl", .vdir = FLOW_VDIR_EWS, .endpoint = ews_wsdl},
     {.path = "/ews", .prefix = 1, .vdir = FLOW_VDIR_EWS},
@@ -75,23 +78,23 @@ static int stage_route(struct flow *f)
         }
     }
     flow_why(f, "route", "no virtual directory for this path");
-    return flow_answer(f, &(struct flow_answer){
-                              .by = FLOW_BY_IIS, .st = IIS_NOT_FOUND, .iis_page = 1});
+    return flow_answer(
+        f, &(struct flow_answer){.by = FLOW_BY_IIS, .st = IIS_NOT_FOUND, .iis_page = 1});
 }
 
 static int stage_endpoint(struct flow *f)
 {
     if (f->route->endpoint == NULL) {
         flow_why(f, "endpoint", "no such file in the virtual directory");
-        return flow_answer(f, &(struct flow_answer){
-                                  .by = FLOW_BY_FRONTEND, .st = IIS_NOT_FOUND, .iis_page = 1});
+        return flow_answer(
+            f, &(struct flow_answer){.by = FLOW_BY_FRONTEND, .st = IIS_NOT_FOUND, .iis_page = 1});
     }
     return f->route->endpoint(f);
 }
 
 /* The stages of a request, in order (DESIGN.md): a new stage is its module and one row here. */
 static const struct flow_stage stages[] = {
-    {"route", stage_route},   {"ssl", vdir_require_ssl},      {"auth", auth_stage},
+    {"route", stage_route},      {"ssl", vdir_require_ssl},    {"auth", auth_stage},
     {"limits", vdir_body_limit}, {"endpoint", stage_endpoint},
 };
 

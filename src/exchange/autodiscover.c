@@ -487,8 +487,8 @@ int ad_json(struct flow *f)
     /* the route matched the normalised path; the raw one is what carries the address */
     if (path.len < n || strncasecmp(path.base, JSON_PREFIX, n) != 0) {
         flow_why(f, "autodiscover", "encoded Autodiscover v2 path");
-        return flow_answer(f, &(struct flow_answer){
-                                  .by = FLOW_BY_BACKEND, .st = IIS_NOT_FOUND, .iis_page = 1});
+        return flow_answer(
+            f, &(struct flow_answer){.by = FLOW_BY_BACKEND, .st = IIS_NOT_FOUND, .iis_page = 1});
     }
     ctx_of(f, &c);
     ad_json_answer(&c, h2o_iovec_init(path.base + n, path.len - n), &a);
@@ -498,7 +498,8 @@ int ad_json(struct flow *f)
 int ad_http_redirect(struct flow *f)
 {
     struct ad_answer a;
-    unsigned *ports = h2o_mem_alloc_pool(&f->req->pool, (f->scn->num_listeners + 1) * sizeof(*ports));
+    unsigned *ports =
+        h2o_mem_alloc_pool(&f->req->pool, (f->scn->num_listeners + 1) * sizeof(*ports));
 
     for (size_t i = 0; i < f->scn->num_listeners; i++)
         ports[i] = flow_port(f, i);

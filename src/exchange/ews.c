@@ -300,8 +300,8 @@ int ews_asmx(struct flow *f)
         return ews_wsdl(f);
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         flow_why(f, "ews", "%.*s is not a SOAP request", (int)req->method.len, req->method.base);
-        return flow_answer(f, &(struct flow_answer){
-                                  .by = FLOW_BY_BACKEND, .st = IIS_VERB_DENIED, .iis_page = 1});
+        return flow_answer(
+            f, &(struct flow_answer){.by = FLOW_BY_BACKEND, .st = IIS_VERB_DENIED, .iis_page = 1});
     }
     /* EWS is a WCF service: another content type is refused by the binding with 415 and WCF's
      * reason phrase, before any SOAP is read. */
@@ -314,8 +314,8 @@ int ews_asmx(struct flow *f)
                    .reason = soap_wcf_415_reason(&req->pool, ct, "text/xml; charset=utf-8")});
     }
     if (f->account == NULL) /* cannot happen: the route is not anonymous */
-        return flow_answer(f, &(struct flow_answer){
-                                  .by = FLOW_BY_FRONTEND, .st = IIS_ANONYMOUS, .iis_page = 1});
+        return flow_answer(
+            f, &(struct flow_answer){.by = FLOW_BY_FRONTEND, .st = IIS_ANONYMOUS, .iis_page = 1});
     struct ews_request rq = {.pool = &req->pool,
                              .scn = f->scn,
                              .server = f->server,

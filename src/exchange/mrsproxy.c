@@ -775,22 +775,21 @@ int mrs_svc(struct flow *f)
     if (!f->server->mrsproxy_enabled) {
         flow_why(f, "mrsproxy", "MRSProxyEnabled is false on %s", f->server->name);
         /* the front end's own refusal, never proxied */
-        return flow_answer(
-            f, &(struct flow_answer){
-                   .by = FLOW_BY_FRONTEND,
-                   .st = IIS_FORBIDDEN,
-                   .content_type = "text/html; charset=utf-8",
-                   .body = h2o_iovec_init(disabled_page, sizeof(disabled_page) - 1),
-                   .refusal = "MRS proxy service is disabled"});
+        return flow_answer(f, &(struct flow_answer){
+                                  .by = FLOW_BY_FRONTEND,
+                                  .st = IIS_FORBIDDEN,
+                                  .content_type = "text/html; charset=utf-8",
+                                  .body = h2o_iovec_init(disabled_page, sizeof(disabled_page) - 1),
+                                  .refusal = "MRS proxy service is disabled"});
     }
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
         h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
         flow_why(f, "mrsproxy", "service page");
-        return flow_answer(f, &(struct flow_answer){
-                                  .by = FLOW_BY_BACKEND,
-                                  .st = IIS_OK,
-                                  .content_type = "text/html; charset=UTF-8",
-                                  .body = h2o_iovec_init(help_page, sizeof(help_page) - 1)});
+        return flow_answer(
+            f, &(struct flow_answer){.by = FLOW_BY_BACKEND,
+                                     .st = IIS_OK,
+                                     .content_type = "text/html; charset=UTF-8",
+                                     .body = h2o_iovec_init(help_page, sizeof(help_page) - 1)});
     }
     /* The SOAP 1.2 binding takes nothing else: WCF answers any other content type with 415
      * and this reason phrase. */
@@ -798,11 +797,11 @@ int mrs_svc(struct flow *f)
     h2o_iovec_t ct = i < 0 ? h2o_iovec_init("", 0) : req->headers.entries[i].value;
     if (!soap_media_is(ct, "application/soap+xml")) {
         flow_why(f, "mrsproxy", "content type is not SOAP 1.2");
-        return flow_answer(f, &(struct flow_answer){
-                                  .by = FLOW_BY_BACKEND,
-                                  .st = IIS_UNSUPPORTED_MEDIA,
-                                  .reason = soap_wcf_415_reason(
-                                      &req->pool, ct, "application/soap+xml; charset=utf-8")});
+        return flow_answer(
+            f, &(struct flow_answer){.by = FLOW_BY_BACKEND,
+                                     .st = IIS_UNSUPPORTED_MEDIA,
+                                     .reason = soap_wcf_415_reason(
+                                         &req->pool, ct, "application/soap+xml; charset=utf-8")});
     }
     /* the address the client sent to, without the query: AcksTo when there is no wsa:To */
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
@@ -811,9 +810,9 @@ int mrs_svc(struct flow *f)
     mrs_soap(soap_parse(&req->pool, req->entity), f->server,
              f->account != NULL && f->account->admin, url, &req->pool, &ans);
     flow_why(f, "mrsproxy", "%s", ans.why);
-    return flow_answer(f, &(struct flow_answer){.by = FLOW_BY_BACKEND,
-                                                .st = IIS_STATUS(ans.status, 0, 0),
-                                                .content_type =
-                                                    ans.body.len != 0 ? SOAP12_TYPE : NULL,
-                                                .body = ans.body});
+    return flow_answer(f,
+                       &(struct flow_answer){.by = FLOW_BY_BACKEND,
+                                             .st = IIS_STATUS(ans.status, 0, 0),
+                                             .content_type = ans.body.len != 0 ? SOAP12_TYPE : NULL,
+                                             .body = ans.body});
 }

@@ -25,7 +25,8 @@ void reqlog_httperr(struct flow *f, const struct timeval *now)
     if (!(f->logs & FLOW_LOG_HTTPERR) ||
         (log = srvlog_httperr(f->gen->servers[f->server_index].logs)) == NULL)
         return;
-    snprintf(version, sizeof(version), "HTTP/%d.%d", (req->version >> 8) & 0xff, req->version & 0xff);
+    snprintf(version, sizeof(version), "HTTP/%d.%d", (req->version >> 8) & 0xff,
+             req->version & 0xff);
     const char *s_ip = f->server->ip != NULL ? f->server->ip : f->local_ip;
     struct httperr_entry e = {
         .at = {now->tv_sec, now->tv_usec * 1000},

@@ -56,8 +56,8 @@ static struct logf *take(const char *logs_dir, int kind, const struct scn_server
         return s->log;
     }
     if (kind == KIND_W3C)
-        l = logf_open(w3c_dir(dir, sizeof(dir), logs_dir, sv->name), "u_ex%y%m%d.log",
-                      w3c_header, time(NULL), err, errlen);
+        l = logf_open(w3c_dir(dir, sizeof(dir), logs_dir, sv->name), "u_ex%y%m%d.log", w3c_header,
+                      time(NULL), err, errlen);
     else if (kind == KIND_HTTPERR)
         l = httperr_open(logs_dir, sv->name, time(NULL), err, errlen);
     else

@@ -98,8 +98,8 @@ void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock)
     c->gen = w->gen;
     c->listener = li;
     c->worker = w;
-    c->accept = (h2o_accept_ctx_t){
-        .ctx = w->ctx, .hosts = w->hosts, .ssl_ctx = w->gen->listeners[li].ssl};
+    c->accept =
+        (h2o_accept_ctx_t){.ctx = w->ctx, .hosts = w->hosts, .ssl_ctx = w->gen->listeners[li].ssl};
     numeric_ends(sock, c);
     sock->on_close.cb = on_close;
     sock->on_close.data = c;

@@ -32,8 +32,8 @@ static int on_ports_new(struct gen *g, const struct gen_env *env, char *err, siz
         g->listeners[i].port = env->ports[i];
         g->listeners[i].bound = env->bound[i];
         /* certificates name the CRL listener's real port: ports first, then certificates */
-        if (s->listeners[i].crl && pki_crl_base(&s->listeners[i], env->ports[i], g->crl_base,
-                                                sizeof(g->crl_base)) != 0) {
+        if (s->listeners[i].crl &&
+            pki_crl_base(&s->listeners[i], env->ports[i], g->crl_base, sizeof(g->crl_base)) != 0) {
             snprintf(err, errlen, "listener %s: its CRL URL is too long", s->listeners[i].name);
             return -1;
         }
@@ -47,9 +47,9 @@ static int on_tls_new(struct gen *g, const struct gen_env *env, char *err, size_
 
     for (size_t i = 0; i < s->num_listeners; i++) {
         const struct scn_listener *l = &s->listeners[i];
-        if (l->tls && (g->listeners[i].ssl = tls_build(s, l, env->pki,
-                                                       g->crl_base[0] ? g->crl_base : NULL, err,
-                                                       errlen)) == NULL)
+        if (l->tls &&
+            (g->listeners[i].ssl = tls_build(s, l, env->pki, g->crl_base[0] ? g->crl_base : NULL,
+                                             err, errlen)) == NULL)
             return -1;
     }
     return 0;

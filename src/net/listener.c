@@ -265,8 +265,7 @@ static void *thread_main(void *arg)
         h2o_evloop_run(loop, 20);
     }
     if (t->worker.num_conns != 0)
-        log_warnx("worker %u: %zu connections still open at exit", t->index,
-                  t->worker.num_conns);
+        log_warnx("worker %u: %zu connections still open at exit", t->index, t->worker.num_conns);
     /* h2o_context_request_shutdown() always links this entry; disposing the context with it
      * still linked aborts (reference/libh2o-2.2.5.md, 1.9). */
     if (h2o_timeout_is_linked(&t->ctx.http2._graceful_shutdown_timeout))

@@ -188,8 +188,9 @@ static int logged_on(struct flow *f, const struct scn_vdir *v, const struct scn_
              * handshake. The log tells it from MRSProxyEnabled false (403 0 0) by its Win32
              * status, ERROR_ACCESS_DENIED (the exact substatus IIS writes is unconfirmed). */
             flow_why(f, "authz", "%s is denied by an authorization rule", a->sam);
-            return flow_answer(f, &(struct flow_answer){
-                                      .by = FLOW_BY_FRONTEND, .st = IIS_AUTHZ_DENIED, .iis_page = 1});
+            return flow_answer(f, &(struct flow_answer){.by = FLOW_BY_FRONTEND,
+                                                        .st = IIS_AUTHZ_DENIED,
+                                                        .iis_page = 1});
         }
     }
     return FLOW_NEXT;

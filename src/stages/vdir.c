@@ -13,8 +13,8 @@ int vdir_require_ssl(struct flow *f)
     }
     flow_why(f, "ssl", "plain HTTP on a virtual directory that requires SSL");
     /* IIS refuses it before Exchange's modules run */
-    return flow_answer(f, &(struct flow_answer){
-                              .by = FLOW_BY_IIS, .st = IIS_SSL_REQUIRED, .iis_page = 1});
+    return flow_answer(
+        f, &(struct flow_answer){.by = FLOW_BY_IIS, .st = IIS_SSL_REQUIRED, .iis_page = 1});
 }
 
 /* (Bodies over twice the limit are refused by libh2o before any stage runs; see run.c.) */
@@ -24,6 +24,6 @@ int vdir_body_limit(struct flow *f)
         return FLOW_NEXT;
     flow_why(f, "limits", "body of %zu bytes over max-request-body %zu", f->req->entity.len,
              f->scn->limits.max_request_body);
-    return flow_answer(f, &(struct flow_answer){
-                              .by = FLOW_BY_FRONTEND, .st = IIS_TOO_LARGE, .iis_page = 1});
+    return flow_answer(
+        f, &(struct flow_answer){.by = FLOW_BY_FRONTEND, .st = IIS_TOO_LARGE, .iis_page = 1});
 }
