@@ -173,6 +173,22 @@ static void on_xml_quiet_structured(void *ctx, xmlErrorPtr e)
     UNUSED(ctx), UNUSED(e);
 }
 
+/* Reports what lab_start() or lab_switch() returned RC for: a scenario's errors as they are
+ * ("file:line: message" lines), a runtime failure as the one line it is. Frees ERRORS. */
+static void report(enum lab_result rc, char *errors)
+{
+    size_t n = errors != NULL ? strlen(errors) : 0;
+
+    if (rc == LAB_RUNTIME && n != 0) {
+        if (errors[n - 1] == '\n')
+            errors[n - 1] = '\0';
+        log_warnx("%s", errors);
+    } else if (n != 0) {
+        fputs(errors, stderr);
+    }
+    free(errors);
+}
+
 /* Serves until SIGTERM or SIGINT; returns the exit status. */
 static int serve(const struct lab_opts *o)
 {
@@ -194,8 +210,7 @@ static int serve(const struct lab_opts *o)
     xmlThrDefSetGenericErrorFunc(NULL, on_xml_quiet);
     xmlThrDefSetStructuredErrorFunc(NULL, on_xml_quiet_structured);
     if ((rc = (int)lab_start(o, &errors)) != LAB_OK) {
-        fputs(errors, stderr);
-        free(errors);
+        report((enum lab_result)rc, errors);
         lab_stop(0);
         return rc;
     }
@@ -208,9 +223,9 @@ static int serve(const struct lab_opts *o)
             break;
         /* SIGHUP reloads the scenario file; the running scenario is kept when anything fails */
         log_warnx("SIGHUP: reloading %s", o->path);
-        if (lab_switch(NULL, &errors) != LAB_OK) {
-            fputs(errors, stderr);
-            free(errors);
+        enum lab_result r = lab_switch(NULL, &errors);
+        if (r != LAB_OK) {
+            report(r, errors);
             log_warnx("reload failed; still serving scenario \"%s\"", lab_gen()->scn->name);
         } else {
             log_warnx("now serving scenario \"%s\"", lab_gen()->scn->name);
