@@ -141,7 +141,8 @@ struct flow {
 };
 
 /* A finished request's consumer (a log format, the journal, metrics): called once for every
- * answered request when its pool is released, in the pipeline's order. */
+ * request when its pool is released, in the pipeline's order; one never answered has by
+ * FLOW_BY_NONE and no logs. */
 struct flow_logger {
     const char *name;
     void (*on_log)(struct flow *f, const struct timeval *now);

@@ -37,12 +37,11 @@ static void on_flow_dispose(void *p)
 
     if (f->timer != NULL && h2o_timeout_is_linked(&f->timer->entry))
         h2o_timeout_unlink(&f->timer->entry); /* a client that left while a stage waited */
-    /* A request never answered (an HTTP/2 stream reset while waiting) leaves no line. */
-    if (f->by != FLOW_BY_NONE) {
-        gettimeofday(&now, NULL);
-        for (size_t i = 0; i < fp->num_loggers; i++)
-            fp->loggers[i].on_log(f, &now);
-    }
+    /* every request, answered or not (an HTTP/2 stream reset while a stage waited: f->by is
+     * FLOW_BY_NONE and f->logs 0, so it leaves no line in the Windows logs, only the journal's) */
+    gettimeofday(&now, NULL);
+    for (size_t i = 0; i < fp->num_loggers; i++)
+        fp->loggers[i].on_log(f, &now);
     log_debug("%.*s %.*s -> %d: %s", (int)f->req->method.len, f->req->method.base,
               (int)f->req->path.len, f->req->path.base, f->req->res.status, f->why);
     gen_unref(f->gen);

@@ -8,6 +8,7 @@
 #include "autodiscover.h"
 #include "ews.h"
 #include "flow.h"
+#include "journal.h"
 #include "log.h"
 #include "mrsproxy.h"
 #include "pipeline.h"
@@ -103,6 +104,7 @@ static const struct flow_logger loggers[] = {
     {"w3c", reqlog_w3c},
     {"httperr", reqlog_httperr},
     {"hplog", reqlog_hplog},
+    {"journal", journal_log},
 };
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)

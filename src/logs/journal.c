@@ -1,0 +1,220 @@
+/*
+ * journal — the ring of request entries, written without a lock.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include "flow.h"
+#include "journal.h"
+#include "log.h"
+
+/* A slot's sequence number is 2 * id + 1 while entry ID is being written, 2 * id + 2 once it
+ * is complete (0: never written). */
+struct slot {
+    _Atomic uint64_t seq;
+    struct journal_entry e;
+};
+
+static struct slot *ring;
+static size_t capacity;
+static _Atomic uint64_t last_id; /* the last id handed out */
+static _Atomic uint64_t floor_id; /* entries up to this id were reset away */
+
+void journal_init(size_t n)
+{
+    capacity = n != 0 ? n : 1;
+    atomic_store(&last_id, 0);
+    atomic_store(&floor_id, 0);
+    /* calloc: pages are touched only as entries come, so an idle lab stays small */
+    if ((ring = calloc(capacity, sizeof(*ring))) == NULL)
+        fatalx("out of memory");
+}
+
+void journal_free(void)
+{
+    free(ring);
+    ring = NULL;
+    capacity = 0;
+}
+
+static void copy(char *dst, size_t size, const char *src, size_t len)
+{
+    if (len >= size)
+        len = size - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+#define COPY(field, base, len) copy(e->field, sizeof(e->field), (base), (len))
+#define COPYZ(field, s) COPY(field, (s), (s) != NULL ? strlen(s) : 0)
+
+static const char *by_name(enum flow_by by)
+{
+    static const char *const names[] = {
+        [FLOW_BY_NONE] = "",         [FLOW_BY_DEVICE] = "device",
+        [FLOW_BY_HTTPSYS] = "httpsys", [FLOW_BY_IIS] = "iis",
+        [FLOW_BY_FRONTEND] = "frontend", [FLOW_BY_BACKEND] = "backend",
+    };
+    return (size_t)by < sizeof(names) / sizeof(names[0]) ? names[by] : "";
+}
+
+/* Fills E from F (no locks: E is the writer's own slot). */
+static void fill(struct journal_entry *e, struct flow *f, const struct timeval *now)
+{
+    h2o_req_t *req = f->req;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    int64_t ms = (now->tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000 +
+                 (now->tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000;
+
+    e->at = (struct timespec){req->timestamps.request_begin_at.tv_sec,
+                              req->timestamps.request_begin_at.tv_usec * 1000};
+    e->duration_ms = ms < 0 ? 0 : (uint64_t)ms;
+    COPYZ(listener, f->listener->name);
+    COPYZ(server, f->server->name);
+    COPYZ(client_ip, f->peer_ip);
+    e->client_port = f->peer_port;
+    e->tls_version[0] = e->cipher[0] = '\0';
+    if (sock != NULL && sock->ssl != NULL) {
+        COPYZ(tls_version, h2o_socket_get_ssl_protocol_version(sock));
+        COPYZ(cipher, h2o_socket_get_ssl_cipher(sock));
+    }
+    snprintf(e->http_version, sizeof(e->http_version), req->version >= 0x200 ? "HTTP/2" : "HTTP/1.%d",
+             req->version & 0xff);
+    COPY(method, req->method.base, req->method.len);
+    COPY(host, req->authority.base, req->authority.len);
+    COPY(path, req->path.base, req->path.len);
+    COPYZ(answered_by, by_name(f->by));
+    e->status = f->st.status;
+    e->substatus = f->st.substatus;
+    e->win32 = f->st.win32;
+    COPYZ(auth_scheme, f->auth_scheme);
+    COPY(user, f->username.base, f->username.len);
+    e->logs = f->logs;
+    COPYZ(request_id, f->request_id);
+    COPY(why, f->why, f->why_len);
+}
+
+/* Takes the next id and its slot, marked as being written. */
+static struct slot *reserve(void)
+{
+    uint64_t id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
+    struct slot *s = &ring[(id - 1) % capacity];
+
+    atomic_store_explicit(&s->seq, 2 * id + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    s->e.id = id;
+    return s;
+}
+
+static void commit(struct slot *s)
+{
+    atomic_store_explicit(&s->seq, 2 * s->e.id + 2, memory_order_release);
+}
+
+void journal_log(struct flow *f, const struct timeval *now)
+{
+    struct slot *s;
+
+    if (ring == NULL) /* no journal (a test's own pipeline) */
+        return;
+    s = reserve();
+    fill(&s->e, f, now); /* into the slot itself: no copy */
+    commit(s);
+}
+
+uint64_t journal_add(const struct journal_entry *e)
+{
+    struct slot *s;
+    uint64_t id;
+
+    if (ring == NULL)
+        return 0;
+    s = reserve();
+    id = s->e.id;
+    s->e = *e;
+    s->e.id = id;
+    commit(s);
+    return id;
+}
+
+static int str_is(const char *want, const char *have)
+{
+    return want == NULL || strcasecmp(want, have) == 0;
+}
+
+static int matches(const struct journal_filter *fl, const struct journal_entry *e)
+{
+    if (fl == NULL)
+        return 1;
+    return (fl->status == 0 || fl->status == e->status) && str_is(fl->server, e->server) &&
+           str_is(fl->listener, e->listener) && str_is(fl->method, e->method) &&
+           str_is(fl->user, e->user) &&
+           (fl->host == NULL || strncasecmp(fl->host, e->host, strlen(fl->host)) == 0) &&
+           (fl->path_prefix == NULL ||
+            strncasecmp(fl->path_prefix, e->path, strlen(fl->path_prefix)) == 0);
+}
+
+/* Copies entry ID into OUT if its slot still holds it, whole; 0 if it was overwritten or is
+ * being written. */
+static int read_entry(uint64_t id, struct journal_entry *out)
+{
+    struct slot *s = &ring[(id - 1) % capacity];
+    uint64_t before = atomic_load_explicit(&s->seq, memory_order_acquire);
+
+    if (before != 2 * id + 2)
+        return 0;
+    /* a seqlock's read: the copy may race with a writer reusing the slot; the second load of
+     * the sequence number tells, and a torn copy is thrown away */
+    memcpy(out, &s->e, sizeof(*out));
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&s->seq, memory_order_relaxed) == before;
+}
+
+size_t journal_find(const struct journal_filter *filter, struct journal_entry *out, size_t max,
+                    size_t *total)
+{
+    uint64_t last = atomic_load_explicit(&last_id, memory_order_acquire);
+    uint64_t first = atomic_load_explicit(&floor_id, memory_order_relaxed) + 1;
+    struct journal_entry e;
+    size_t n = 0, all = 0;
+
+    if (last >= capacity && first <= last - capacity)
+        first = last - capacity + 1; /* older ones are overwritten */
+    if (filter != NULL && filter->since >= first)
+        first = filter->since + 1;
+    for (uint64_t id = first; id <= last; id++) {
+        if (!read_entry(id, &e) || !matches(filter, &e))
+            continue;
+        if (n < max)
+            out[n++] = e;
+        all++;
+    }
+    if (total != NULL)
+        *total = all;
+    return n;
+}
+
+void journal_reset(void)
+{
+    atomic_store(&floor_id, atomic_load(&last_id));
+}
+
+uint64_t journal_written(void)
+{
+    return atomic_load(&last_id);
+}
+
+uint64_t journal_dropped(void)
+{
+    uint64_t n = atomic_load(&last_id) - atomic_load(&floor_id);
+    return n > capacity ? n - capacity : 0;
+}
+
+size_t journal_capacity(void)
+{
+    return capacity;
+}
