@@ -19,6 +19,10 @@
 /* Loads what NTLM needs (ntlm_init). 0, or -1 with a cause in ERR. */
 int auth_init(char *err, size_t errlen);
 
+/* Makes every connection forget its handshake and logon (the admin API's reset): each is
+ * challenged anew. Any thread. */
+void auth_reset(void);
+
 /* The stage: the route's virtual directory authenticates the request, unless the route is
  * anonymous (FLOW_ROUTE_ANONYMOUS). */
 int auth_stage(struct flow *f);

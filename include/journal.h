@@ -62,9 +62,11 @@ void journal_log(struct flow *f, const struct timeval *now);
  * connection a handshake fault took). Returns its id; 0 without a ring. */
 uint64_t journal_add(const struct journal_entry *e);
 /* Copies into OUT (up to MAX) the entries matching FILTER, oldest first; returns how many.
- * *TOTAL (if not NULL) gets how many match in all, which may exceed MAX. */
+ * *TOTAL (if not NULL) gets how many match in all, which may exceed MAX. *UPTO (if not NULL)
+ * gets the id up to which every entry was complete when read (an entry still being written
+ * stops it), where a later search can start (its filter's since) without missing one. */
 size_t journal_find(const struct journal_filter *filter, struct journal_entry *out, size_t max,
-                    size_t *total);
+                    size_t *total, uint64_t *upto);
 /* Forgets every entry (ids keep counting). */
 void journal_reset(void);
 /* Entries written since start, and those overwritten before anyone read them. */

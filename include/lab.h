@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <time.h>
 
 struct gen;
 struct pki;
@@ -47,8 +48,12 @@ enum lab_result lab_start(const struct lab_opts *o, char **errors);
 /* Switches to the scenario file PATH (NULL: the running one's file again), with the run
  * options applied. On failure, as lab_start; the running scenario is kept. */
 enum lab_result lab_switch(const char *path, char **errors);
-/* The generation being served (borrowed; valid until the next switch or stop). */
-struct gen *lab_gen(void);
+/* Builds the running scenario's generation anew and serves it: handshake-fault schedules and
+ * the stages' own state (NTLM handshakes, WS-RM sessions) back to their start. */
+enum lab_result lab_reset(char **errors);
+/* The generation being served with a reference the caller drops (gen_unref), the file it was
+ * loaded from (copied into PATH) and when; any thread. */
+struct gen *lab_acquire(char *path, size_t pathlen, time_t *loaded_at);
 /* The lab's PKI (the CA clients trust). */
 struct pki *lab_pki(void);
 /* The order listeners are moved in by --listen ADDR:PORT and reported in the ready line: TLS

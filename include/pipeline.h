@@ -18,6 +18,9 @@
  * cause in ERR: the stages still run, and what they could not ready fails as it would on
  * Windows (NTLM logons fail). */
 int pipeline_init(char *err, size_t errlen);
+/* Brings the stages' own state back to its start: NTLM handshakes and logons held by
+ * connections, WS-RM sessions. Any thread. */
+void pipeline_reset(void);
 /* Registers the pipeline's handler (and nothing else) on PATHCONF. */
 void pipeline_register(h2o_pathconf_t *pathconf);
 

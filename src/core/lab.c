@@ -2,6 +2,7 @@
  * lab — loading, serving and switching the scenario of `mrsmock run`.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,12 @@
 #include "pki.h"
 #include "util.h"
 
+/* Switches come from the main thread (SIGHUP) and the admin API's thread: one at a time. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lab_opts opts;
 static struct pki *pki;
 static struct gen *current;
+static time_t loaded_at;
 static h2o_globalconf_t conf;
 static int conf_ready;
 
@@ -172,38 +176,78 @@ enum lab_result lab_start(const struct lab_opts *o, char **errors)
     }
     config_h2o(s);
     scn_unref(s); /* the generation holds it */
+    loaded_at = time(NULL);
     lsn_start(opts.threads, &conf, current);
     return LAB_OK;
+}
+
+/* Serves G (taking the caller's reference) in place of the current generation; locked. */
+static void publish(struct gen *g)
+{
+    lsn_publish(g);
+    gen_unref(current);
+    current = g;
+    loaded_at = time(NULL);
 }
 
 enum lab_result lab_switch(const char *path, char **errors)
 {
     struct scn *s;
     struct gen *g;
+    char file[PATH_MAX];
 
     *errors = NULL;
-    if (path == NULL)
-        path = opts.path;
-    if ((s = load(path, errors)) == NULL)
+    pthread_mutex_lock(&lock);
+    snprintf(file, sizeof(file), "%s", path != NULL ? path : opts.path);
+    if ((s = load(file, errors)) == NULL) {
+        pthread_mutex_unlock(&lock);
         return LAB_INVALID;
+    }
     if ((g = bring_up(s, errors)) == NULL) {
         scn_unref(s);
+        pthread_mutex_unlock(&lock);
         return LAB_RUNTIME;
     }
     if (memcmp(&s->limits, &current->scn->limits, sizeof(s->limits)) != 0)
         log_warnx("the new <limits> take effect when mrsmock restarts");
     scn_unref(s);
-    if (path != opts.path)
-        snprintf(opts.path, sizeof(opts.path), "%s", path);
-    lsn_publish(g);
-    gen_unref(current);
-    current = g;
+    snprintf(opts.path, sizeof(opts.path), "%s", file);
+    publish(g);
+    pthread_mutex_unlock(&lock);
     return LAB_OK;
 }
 
-struct gen *lab_gen(void)
+enum lab_result lab_reset(char **errors)
 {
-    return current;
+    struct gen *g;
+
+    *errors = NULL;
+    pthread_mutex_lock(&lock);
+    /* the same scenario object: what a reset brings back is the state built from it */
+    if ((g = bring_up(current->scn, errors)) == NULL) {
+        pthread_mutex_unlock(&lock);
+        return LAB_RUNTIME;
+    }
+    pipeline_reset();
+    publish(g);
+    pthread_mutex_unlock(&lock);
+    return LAB_OK;
+}
+
+struct gen *lab_acquire(char *path, size_t pathlen, time_t *at)
+{
+    struct gen *g;
+
+    pthread_mutex_lock(&lock);
+    g = current;
+    if (g != NULL)
+        gen_ref(g);
+    if (path != NULL)
+        snprintf(path, pathlen, "%s", opts.path);
+    if (at != NULL)
+        *at = loaded_at;
+    pthread_mutex_unlock(&lock);
+    return g;
 }
 
 struct pki *lab_pki(void)

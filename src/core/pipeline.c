@@ -15,6 +15,7 @@
 #include "reqlog.h"
 #include "util.h"
 #include "vdir.h"
+#include "wsrm.h"
 
 /* What Autodiscover answers carry, challenges included: EWSMA's SOAP discovery reads them from
  * an unauthenticated GET (reference 1.5; values unconfirmed, any non-empty value counts). */
@@ -121,6 +122,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 int pipeline_init(char *err, size_t errlen)
 {
     return auth_init(err, errlen);
+}
+
+void pipeline_reset(void)
+{
+    auth_reset();
+    wsrm_shutdown(); /* frees every sequence; the table stays usable */
 }
 
 void pipeline_register(h2o_pathconf_t *pathconf)

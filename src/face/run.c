@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 
 #include "commands.h"
 #include "gen.h"
+#include "admin.h"
+#include "journal.h"
 #include "lab.h"
 #include "log.h"
 #include "pki.h"
@@ -37,6 +40,12 @@ static void usage_run(FILE *out)
             "                            $MRSMOCK_STATE_DIR, else $XDG_STATE_HOME/mrsmock, else\n"
             "                            ~/.local/state/mrsmock)\n"
             "  --threads N               worker threads (default: one per core)\n"
+            "  --admin ADDR:PORT         serve the admin API there (plain HTTP, JSON; port 0: a\n"
+            "                            free one); loopback addresses only, unless:\n"
+            "  --admin-token TOKEN       the admin API requires Authorization: Bearer TOKEN and\n"
+            "                            may listen on any address\n"
+            "  --ready-file PATH         also write the ready line to PATH (atomically)\n"
+            "  --journal-size N          requests the journal keeps (default 4096)\n"
             "  -v, --verbose             more diagnostics on standard error (twice: debug)\n"
             "  -h, --help                this text\n"
             "When ready, one line of JSON goes to standard output. SIGHUP reloads the scenario\n"
@@ -58,46 +67,63 @@ static int parse_listen(const char *arg, struct lab_listen *o)
     return 0;
 }
 
-static void print_ready(const struct gen *g, const struct pki *pki, const char *logs_dir)
-{
-    const struct scn *s = g->scn;
-    size_t *order = calloc(s->num_listeners + 1, sizeof(*order)), n;
-    json_t *listeners = json_array();
-    char url[UTIL_HOSTPORT_MAX + 8];
+/* What `run` takes besides the lab's options. */
+struct run_opts {
+    struct lab_opts lab;
+    struct lab_listen *listen; /* lab.listen, owned here */
+    int admin;                 /* --admin given */
+    struct admin_opts admin_opts;
+    const char *ready_file;
+    size_t journal_size;
+};
 
-    if (order == NULL)
-        fatalx("out of memory");
-    n = lab_listener_order(s, order);
-    for (size_t j = 0; j < n; j++) {
-        const struct scn_listener *l = &s->listeners[order[j]];
-        json_t *hosts = json_array();
-        size_t n0 = (size_t)snprintf(url, sizeof(url), "%s://", l->tls ? "https" : "http");
-        for (size_t h = 0; h < l->num_hosts; h++)
-            json_array_append_new(hosts, json_string(l->hosts[h]));
-        util_hostport_format(l->host, g->listeners[order[j]].port, url + n0, sizeof(url) - n0);
-        json_array_append_new(
-            listeners, json_pack("{s:s, s:s, s:o}", "name", l->name, "url", url, "hosts", hosts));
-    }
-    json_t *ready =
-        json_pack("{s:s, s:s, s:o, s:s, s:n, s:s}", "event", "ready", "scenario", s->name,
-                  "listeners", listeners, "ca", pki_ca_path(pki), "admin", "logs", logs_dir);
-    free(order);
-    char *line = json_dumps(ready, JSON_COMPACT | JSON_PRESERVE_ORDER);
+/* The ready line: on standard output and, with --ready-file, into that file (written whole
+ * under another name, then renamed, so that a reader never sees half of it). */
+static int print_ready(const struct run_opts *o, const char *admin_url)
+{
+    struct gen *g = lab_acquire(NULL, 0, NULL);
+    json_t *ready = json_pack("{s:s, s:s, s:o, s:s, s:o, s:s}", "event", "ready", "scenario",
+                              g->scn->name, "listeners", admin_listeners_json(g), "ca",
+                              pki_ca_path(lab_pki()), "admin",
+                              admin_url != NULL ? json_string(admin_url) : json_null(), "logs",
+                              o->lab.logs_dir);
+    char *line = json_dumps(ready, JSON_COMPACT | JSON_PRESERVE_ORDER), tmp[PATH_MAX + 16];
+    int rc = 0;
+
+    gen_unref(g);
+    json_decref(ready);
     if (line == NULL)
         fatalx("cannot render the ready line");
+    if (o->ready_file != NULL) {
+        FILE *fp = NULL;
+        if (snprintf(tmp, sizeof(tmp), "%s.tmp", o->ready_file) >= (int)sizeof(tmp) ||
+            (fp = fopen(tmp, "w")) == NULL || fprintf(fp, "%s\n", line) < 0 ||
+            fclose(fp) != 0 || rename(tmp, o->ready_file) != 0) {
+            log_warn("--ready-file %s", o->ready_file);
+            rc = -1;
+        }
+    }
     printf("%s\n", line);
     fflush(stdout);
     free(line);
-    json_decref(ready);
+    return rc;
 }
 
 /* Options of `run` into O. Returns -1 to go on, or the exit status (after --help, an error). */
-static int parse_run(int argc, char **argv, struct lab_opts *o, struct lab_listen **listen)
+static int parse_run(int argc, char **argv, struct run_opts *ro)
 {
-    static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},  {"state-dir", required_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 't'}, {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"listen", required_argument, NULL, 'l'},
+                                             {"state-dir", required_argument, NULL, 's'},
+                                             {"threads", required_argument, NULL, 't'},
+                                             {"admin", required_argument, NULL, 'a'},
+                                             {"admin-token", required_argument, NULL, 'T'},
+                                             {"ready-file", required_argument, NULL, 'r'},
+                                             {"journal-size", required_argument, NULL, 'j'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    struct lab_opts *o = &ro->lab;
+    struct lab_listen **listen = &ro->listen;
     int c, verbose = 0;
 
     while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -130,6 +156,34 @@ static int parse_run(int argc, char **argv, struct lab_opts *o, struct lab_liste
             o->threads = (unsigned)n;
             break;
         }
+        case 'a':
+            if (util_hostport_parse(optarg, ro->admin_opts.host, sizeof(ro->admin_opts.host),
+                                    &ro->admin_opts.port) != 0) {
+                log_warnx("--admin %s: expected ADDR:PORT", optarg);
+                return EXIT_INVALID;
+            }
+            ro->admin = 1;
+            break;
+        case 'T':
+            if (optarg[0] == '\0') {
+                log_warnx("--admin-token: the token is empty");
+                return EXIT_INVALID;
+            }
+            ro->admin_opts.token = optarg;
+            break;
+        case 'r':
+            ro->ready_file = optarg;
+            break;
+        case 'j': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end != '\0' || n < 1 || n > 1000000) {
+                log_warnx("--journal-size %s: expected a number from 1 to 1000000", optarg);
+                return EXIT_INVALID;
+            }
+            ro->journal_size = (size_t)n;
+            break;
+        }
         case 'v':
             verbose++;
             break;
@@ -144,6 +198,10 @@ static int parse_run(int argc, char **argv, struct lab_opts *o, struct lab_liste
     log_init(verbose);
     if (optind + 1 != argc) {
         usage_run(stderr);
+        return EXIT_INVALID;
+    }
+    if (ro->admin_opts.token != NULL && !ro->admin) {
+        log_warnx("--admin-token needs --admin ADDR:PORT");
         return EXIT_INVALID;
     }
     if (scn_resolve(argv[optind], o->path, sizeof(o->path)) != 0) {
@@ -190,11 +248,13 @@ static void report(enum lab_result rc, char *errors)
 }
 
 /* Serves until SIGTERM or SIGINT; returns the exit status. */
-static int serve(const struct lab_opts *o)
+static int serve(const struct run_opts *ro)
 {
+    const struct lab_opts *o = &ro->lab;
     int rc, sig;
-    char *errors = NULL;
+    char *errors = NULL, admin_url[UTIL_HOSTPORT_MAX + 8], err[512], path[PATH_MAX];
     sigset_t set;
+    struct gen *g;
 
     /* Signals are taken by sigwait() here only: workers (started by lab_start) never run a
      * handler. */
@@ -209,46 +269,69 @@ static int serve(const struct lab_opts *o)
      * these defaults) say nothing. The endpoints answer such bodies as real servers do. */
     xmlThrDefSetGenericErrorFunc(NULL, on_xml_quiet);
     xmlThrDefSetStructuredErrorFunc(NULL, on_xml_quiet_structured);
+    journal_init(ro->journal_size);
     if ((rc = (int)lab_start(o, &errors)) != LAB_OK) {
         report((enum lab_result)rc, errors);
         lab_stop(0);
+        journal_free();
         return rc;
     }
-    print_ready(lab_gen(), lab_pki(), o->logs_dir);
-    log_info("serving scenario \"%s\" with %u worker threads", lab_gen()->scn->name, o->threads);
+    if (ro->admin) {
+        struct admin_opts ao = ro->admin_opts;
+        ao.state_dir = o->state_dir;
+        if ((rc = admin_start(&ao, admin_url, sizeof(admin_url), err, sizeof(err))) != 0) {
+            log_warnx("%s", err);
+            lab_stop(0);
+            journal_free();
+            return rc == -2 ? EXIT_INVALID : EXIT_RUNTIME;
+        }
+    }
+    if (print_ready(ro, ro->admin ? admin_url : NULL) != 0) {
+        admin_stop();
+        lab_stop(0);
+        journal_free();
+        return EXIT_RUNTIME;
+    }
+    g = lab_acquire(NULL, 0, NULL);
+    log_info("serving scenario \"%s\" with %u worker threads", g->scn->name, o->threads);
+    gen_unref(g);
     for (;;) {
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig != SIGHUP)
             break;
         /* SIGHUP reloads the scenario file; the running scenario is kept when anything fails */
-        log_warnx("SIGHUP: reloading %s", o->path);
+        gen_unref(lab_acquire(path, sizeof(path), NULL));
+        log_warnx("SIGHUP: reloading %s", path);
         enum lab_result r = lab_switch(NULL, &errors);
-        if (r != LAB_OK) {
+        if (r != LAB_OK)
             report(r, errors);
-            log_warnx("reload failed; still serving scenario \"%s\"", lab_gen()->scn->name);
-        } else {
-            log_warnx("now serving scenario \"%s\"", lab_gen()->scn->name);
-        }
+        g = lab_acquire(NULL, 0, NULL);
+        if (r != LAB_OK)
+            log_warnx("reload failed; still serving scenario \"%s\"", g->scn->name);
+        else
+            log_warnx("now serving scenario \"%s\"", g->scn->name);
+        gen_unref(g);
     }
     log_info("stopping: finishing the requests in flight");
+    admin_stop();
     lab_stop(DRAIN_MS);
+    journal_free();
     return 0;
 }
 
 int run_main(int argc, char **argv)
 {
-    struct lab_opts o = {.threads = 0};
-    struct lab_listen *listen = NULL;
-    int rc = parse_run(argc, argv, &o, &listen);
+    struct run_opts o = {.journal_size = 4096};
+    int rc = parse_run(argc, argv, &o);
 
     if (rc < 0) {
         xmlInitParser();
         rc = serve(&o);
         xmlCleanupParser();
     }
-    for (size_t i = 0; i < o.num_listen; i++)
-        free((char *)(uintptr_t)listen[i].name);
-    free(listen);
+    for (size_t i = 0; i < o.lab.num_listen; i++)
+        free((char *)(uintptr_t)o.listen[i].name);
+    free(o.listen);
     return rc;
 }

@@ -158,13 +158,15 @@ static int matches(const struct journal_filter *fl, const struct journal_entry *
             strncasecmp(fl->path_prefix, e->path, strlen(fl->path_prefix)) == 0);
 }
 
-/* Copies entry ID into OUT if its slot still holds it, whole; 0 if it was overwritten or is
- * being written. */
+/* Copies entry ID into OUT if its slot holds it, whole: 1; 0 if it was overwritten; -1 if it is
+ * not complete yet (being written, or its writer has not reached the slot). */
 static int read_entry(uint64_t id, struct journal_entry *out)
 {
     struct slot *s = &ring[(id - 1) % capacity];
     uint64_t before = atomic_load_explicit(&s->seq, memory_order_acquire);
 
+    if (before < 2 * id + 2)
+        return -1;
     if (before != 2 * id + 2)
         return 0;
     /* a seqlock's read: the copy may race with a writer reusing the slot; the second load of
@@ -175,19 +177,27 @@ static int read_entry(uint64_t id, struct journal_entry *out)
 }
 
 size_t journal_find(const struct journal_filter *filter, struct journal_entry *out, size_t max,
-                    size_t *total)
+                    size_t *total, uint64_t *upto)
 {
     uint64_t last = atomic_load_explicit(&last_id, memory_order_acquire);
     uint64_t first = atomic_load_explicit(&floor_id, memory_order_relaxed) + 1;
     struct journal_entry e;
     size_t n = 0, all = 0;
+    int complete = 1;
 
     if (last >= capacity && first <= last - capacity)
         first = last - capacity + 1; /* older ones are overwritten */
     if (filter != NULL && filter->since >= first)
         first = filter->since + 1;
+    if (upto != NULL)
+        *upto = first - 1;
     for (uint64_t id = first; id <= last; id++) {
-        if (!read_entry(id, &e) || !matches(filter, &e))
+        int r = ring != NULL ? read_entry(id, &e) : 0;
+        if (r < 0)
+            complete = 0;
+        else if (complete && upto != NULL)
+            *upto = id;
+        if (r <= 0 || !matches(filter, &e))
             continue;
         if (n < max)
             out[n++] = e;

@@ -7,6 +7,7 @@
  * once a connection has logged on by NTLM or Negotiate, IIS keeps that logon for the following
  * requests on it (authPersistSingleRequest is false by default).
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +37,7 @@ struct auth_conn {
     int pending;                     /* a CHALLENGE was sent; the AUTHENTICATE is awaited */
     int negotiate;                   /* the scheme word was Negotiate (else NTLM) */
     int spnego;                      /* ... and the client wraps its tokens in SPNEGO */
+    unsigned epoch;                  /* auth_reset()'s count when it was learnt */
     struct ntlm_state ntlm;          /* the CHALLENGE sent */
     const struct scn_account *logon; /* the connection's logon by NTLM/Negotiate, or NULL */
     const struct scn_server *server; /* the server that challenged (a connection has one) */
@@ -50,17 +52,25 @@ static void on_auth_conn_dispose(void *data)
 }
 
 static const struct conn_key auth_key = {"auth", on_auth_conn_dispose};
+static _Atomic unsigned epoch; /* auth_reset() calls */
+
+void auth_reset(void)
+{
+    atomic_fetch_add(&epoch, 1);
+}
 
 /* The connection's state, NULL if it has none; what was learnt under another scenario (before
  * a reload) is forgotten, as an application pool recycle forgets a connection's logon. */
 static struct auth_conn *conn_state_of(struct flow *f)
 {
     struct auth_conn *ac = flow_conn_data(f, &auth_key);
-    if (ac != NULL && ac->scn != f->scn) {
+    unsigned now = atomic_load_explicit(&epoch, memory_order_relaxed);
+    if (ac != NULL && (ac->scn != f->scn || ac->epoch != now)) {
         scn_unref(ac->scn);
         memset(ac, 0, sizeof(*ac));
         scn_ref(f->scn);
         ac->scn = f->scn;
+        ac->epoch = now;
     }
     return ac;
 }
@@ -73,6 +83,7 @@ static struct auth_conn *conn_state(struct flow *f)
             fatalx("out of memory");
         scn_ref(f->scn);
         ac->scn = f->scn;
+        ac->epoch = atomic_load_explicit(&epoch, memory_order_relaxed);
         flow_conn_attach(f, &auth_key, ac);
     }
     return conn_state_of(f);

@@ -35,20 +35,22 @@ static void test_ids_filters_and_since(void **state)
     assert_int_equal(add("EX1", "/EWS/mrsproxy.svc", 401), 1);
     assert_int_equal(add("EX2", "/EWS/mrsproxy.svc", 200), 2);
     assert_int_equal(add("EX1", "/Autodiscover/Autodiscover.xml", 200), 3);
-    assert_int_equal(journal_find(NULL, out, 8, &total), 3);
+    assert_int_equal(journal_find(NULL, out, 8, &total, NULL), 3);
     assert_int_equal(total, 3);
     assert_int_equal(out[0].id, 1); /* oldest first */
     assert_string_equal(out[2].why, "auth: /Autodiscover/Autodiscover.xml 200");
-    assert_int_equal(journal_find(&(struct journal_filter){.server = "ex1"}, out, 8, NULL), 2);
+    assert_int_equal(journal_find(&(struct journal_filter){.server = "ex1"}, out, 8, NULL, NULL), 2);
     assert_int_equal(journal_find(&(struct journal_filter){.status = 200, .path_prefix = "/ews"},
-                                  out, 8, NULL),
+                                  out, 8, NULL, NULL),
                      1);
     assert_string_equal(out[0].server, "EX2");
-    assert_int_equal(journal_find(&(struct journal_filter){.since = 2}, out, 8, NULL), 1);
+    assert_int_equal(journal_find(&(struct journal_filter){.since = 2}, out, 8, NULL, NULL), 1);
     assert_int_equal(out[0].id, 3);
     /* MAX bounds what is copied, not what is counted */
-    assert_int_equal(journal_find(NULL, out, 1, &total), 1);
+    uint64_t upto;
+    assert_int_equal(journal_find(NULL, out, 1, &total, &upto), 1);
     assert_int_equal(total, 3);
+    assert_int_equal(upto, 3); /* all complete */
     journal_free();
 }
 
@@ -62,14 +64,14 @@ static void test_overwrite_dropped_and_reset(void **state)
         add("EX1", "/EWS/Exchange.asmx", 200 + (unsigned)i);
     assert_int_equal(journal_written(), 10);
     assert_int_equal(journal_dropped(), 6);
-    assert_int_equal(journal_find(NULL, out, 4, NULL), 4);
+    assert_int_equal(journal_find(NULL, out, 4, NULL, NULL), 4);
     assert_int_equal(out[0].id, 7);
     assert_int_equal(out[3].status, 209);
     journal_reset();
-    assert_int_equal(journal_find(NULL, out, 4, NULL), 0);
+    assert_int_equal(journal_find(NULL, out, 4, NULL, NULL), 0);
     assert_int_equal(journal_dropped(), 0);
     assert_int_equal(add("EX1", "/EWS", 401), 11); /* ids keep counting */
-    assert_int_equal(journal_find(NULL, out, 4, NULL), 1);
+    assert_int_equal(journal_find(NULL, out, 4, NULL, NULL), 1);
     journal_free();
 }
 
@@ -98,7 +100,7 @@ static void test_concurrent_writers(void **state)
         assert_int_equal(pthread_create(&t[i], NULL, writer, (void *)i), 0);
     /* a reader meanwhile: whatever it copies is whole (its why matches its path) */
     for (int round = 0; round < 200; round++) {
-        n = journal_find(NULL, out, 256, NULL);
+        n = journal_find(NULL, out, 256, NULL, NULL);
         for (size_t i = 0; i < n; i++) {
             char want[600];
             snprintf(want, sizeof(want), "auth: %s 200", out[i].path);
@@ -109,7 +111,7 @@ static void test_concurrent_writers(void **state)
     for (int i = 0; i < WRITERS; i++)
         pthread_join(t[i], NULL);
     assert_int_equal(journal_written(), WRITERS * PER_WRITER);
-    assert_int_equal(journal_find(NULL, out, 256, NULL), 256); /* the last 256, all there */
+    assert_int_equal(journal_find(NULL, out, 256, NULL, NULL), 256); /* the last 256, all there */
     assert_int_equal(out[255].id, WRITERS * PER_WRITER);
     free(out);
     journal_free();
