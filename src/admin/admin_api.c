@@ -20,6 +20,7 @@
 #include "journal.h"
 #include "lab.h"
 #include "log.h"
+#include "metrics.h"
 #include "scenario.h"
 #include "util.h"
 
@@ -247,11 +248,28 @@ static void on_scenario_put(h2o_req_t *req)
     free(errors);
 }
 
+static void on_metrics(h2o_req_t *req)
+{
+    size_t len = 0;
+    char *text = metrics_render(&len, journal_written(), journal_dropped(),
+                                (uint64_t)(time(NULL) - admin_env.started));
+    h2o_iovec_t out = h2o_strdup(&req->pool, text, len);
+
+    free(text);
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, "Content-Type",
+                   H2O_STRLIT("text/plain; version=0.0.4; charset=utf-8"));
+    req->res.content_length = out.len;
+    h2o_send_inline(req, out.base, out.len);
+}
+
 static void on_reset(h2o_req_t *req)
 {
     char *errors = NULL;
 
     journal_reset();
+    metrics_reset();
     if (lab_reset(&errors) != LAB_OK) {
         admin_reply(req, 500, json_pack("{s:s, s:o}", "error", "reset failed", "errors",
                                         lines_json(errors)));
@@ -464,5 +482,6 @@ const struct admin_route admin_routes[] = {
     {"POST", "/reset", on_reset},
     {"GET", "/requests", on_requests},
     {"GET", "/requests/wait", on_requests_wait},
+    {"GET", "/metrics", on_metrics},
 };
 const size_t admin_num_routes = COUNTOF(admin_routes);

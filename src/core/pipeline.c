@@ -10,6 +10,7 @@
 #include "flow.h"
 #include "journal.h"
 #include "log.h"
+#include "metrics.h"
 #include "mrsproxy.h"
 #include "pipeline.h"
 #include "reqlog.h"
@@ -106,6 +107,7 @@ static const struct flow_logger loggers[] = {
     {"httperr", reqlog_httperr},
     {"hplog", reqlog_hplog},
     {"journal", journal_log},
+    {"metrics", metrics_log},
 };
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)

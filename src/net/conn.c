@@ -10,6 +10,7 @@
 #include "gen.h"
 #include "handshake.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 /* --- the connection stages ------------------------------------------------------------- */
@@ -65,6 +66,7 @@ static void on_close(void *data)
     for (size_t i = 0; i < CONN_MAX_DATA && c->data[i].key != NULL; i++)
         c->data[i].key->dispose(c->data[i].data);
     c->worker->num_conns--;
+    metrics_conn_close();
     gen_unref(c->gen);
     free(c);
 }
@@ -104,6 +106,7 @@ void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock)
     sock->on_close.cb = on_close;
     sock->on_close.data = c;
     w->num_conns++;
+    metrics_conn_open();
     run(c, sock);
 }
 

@@ -176,6 +176,32 @@ class AdminApi(unittest.TestCase):
                     self.assertRegex(head, r"(?i)\nAllow: ")
         self.assertEqual(api(self.s, "GET", "/health")[1]["scenario"], "healthy")
 
+    def test_metrics(self):
+        for i in range(3):
+            self.s.curl("mail.contoso.com", MRS, "--http1.1")
+        self.s.curl("mail.contoso.com", MRS, "-u", ADMIN)
+        api(self.s, "GET", "/requests/wait?count=4&timeout=5000")
+        p = subprocess.run(["curl", "-sS", "-i", self.s.ready["admin"] + "/metrics"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        head, _, text = p.stdout.partition("\n\n")
+        self.assertIn("Content-Type: text/plain; version=0.0.4", head)
+        series = {}
+        for line in text.splitlines():
+            if line.startswith("#"):
+                self.assertRegex(line, r"^# (HELP|TYPE) mrsmock_\w+ ")
+                continue
+            name, value = line.rsplit(" ", 1)
+            series[name] = int(value)
+        self.assertEqual(series['mrsmock_requests_total{server="EX1",endpoint="/ews/mrsproxy.svc",'
+                                'answered_by="frontend",status="401",substatus="2",'
+                                'win32_status="5"}'], 3)
+        self.assertEqual(series['mrsmock_requests_total{server="EX1",endpoint="/ews/mrsproxy.svc",'
+                                'answered_by="backend",status="200",substatus="0",'
+                                'win32_status="0"}'], 1)
+        self.assertGreaterEqual(series["mrsmock_connections_total"], 4)
+        self.assertGreaterEqual(series["mrsmock_journal_entries_total"], 4)
+        self.assertEqual(series["mrsmock_journal_dropped_total"], 0)
+
     def test_http2_fallback_leaves_an_unanswered_entry(self):
         # anonymous over HTTP/2: the stream is reset (HTTP_1_1_REQUIRED), curl retries on 1.1
         self.s.curl("mail.contoso.com", MRS, "--http2")
