@@ -10,9 +10,12 @@
  * row hands the socket to h2o.
  *
  * State that lives with a connection (the NTLM handshake) hangs on it under a key with a
- * destructor, run when the connection closes. A connection holds a reference on the
- * generation it was accepted with, so what such state points into stays alive with it only if
- * the state takes its own reference (the destructor drops it).
+ * destructor, run when the connection closes. A connection holds no generation once h2o has
+ * it (so a reload's old generation, its files and TLS contexts go with its last request): what
+ * such state points into must be held by a reference of its own (the destructor drops it).
+ *
+ * A worker has state of its own too (timeouts of the durations its requests wait for), hung on
+ * it the same way and disposed of when the worker stops (conn_worker_dispose).
  */
 #ifndef MRSMOCK_CONN_H
 #define MRSMOCK_CONN_H
@@ -33,6 +36,10 @@ struct conn_worker {
     struct gen *gen;      /* what new connections and requests are served with; one reference */
     struct hs_thread *hs; /* connections held by handshake faults */
     size_t num_conns;     /* open connections, for the drain at exit */
+    struct {
+        const struct conn_key *key;
+        void *data;
+    } data[4]; /* the worker's own state (conn_worker_data) */
 };
 
 /* A kind of state a connection may hold; DISPOSE frees it when the connection closes. */
@@ -45,8 +52,13 @@ struct conn_key {
 
 /* What h2o's socket->on_close.data points to for every accepted connection. */
 struct conn {
-    struct gen *gen; /* the generation it was accepted with; one reference */
-    size_t listener; /* index of its listener in gen->scn->listeners */
+    struct gen *gen; /* the generation it was accepted with, while the connection stages run
+                        (one reference); NULL once h2o has it: requests are served with the
+                        worker's current generation (conn_current); the TLS context is
+                        the connection's own reference (accept.ssl_ctx) */
+    size_t listener; /* index of its listener in gen->scn->listeners (while gen is set) */
+    size_t bound;    /* index of the socket it was accepted on (listener.c): its listener
+                        in any generation */
     struct conn_worker *worker;
     h2o_accept_ctx_t accept;
     size_t stage;      /* the next connection stage */
@@ -86,6 +98,13 @@ struct gen *conn_current(const struct conn *c, size_t *listener);
 /* The CRLs REQ's connection publishes, when its listener has crl="true"; else NULL (the lookup
  * of pki_crl_register()). */
 const struct pki_crls *conn_crls_of(h2o_req_t *req);
+
+/* The state worker W holds under KEY, or NULL; KEY's dispose frees it in
+ * conn_worker_dispose(). Worker state is only touched on its own thread. */
+void *conn_worker_data(struct conn_worker *w, const struct conn_key *key);
+void conn_worker_attach(struct conn_worker *w, const struct conn_key *key, void *data);
+/* Disposes of W's state (before its loop is destroyed). */
+void conn_worker_dispose(struct conn_worker *w);
 
 /* The state C holds under KEY, or NULL. */
 void *conn_data(struct conn *c, const struct conn_key *key);

@@ -67,7 +67,8 @@ struct flow_route {
     int (*endpoint)(struct flow *f);   /* NULL: the folder exists but this file does not (404) */
     int (*plain_http)(struct flow *f); /* what answers it over plain HTTP, where the virtual
                                           directory requires SSL; NULL: 403.4 */
-    const char *const *headers;        /* name, value, ...: on every answer of the application */
+    const char *const *headers;        /* name, value, ...: the directory's customHeaders, on every
+                                          answer from it (challenges and IIS's pages included) */
 };
 
 /* Who answers a request; it decides the headers and which logs get a line. */

@@ -33,7 +33,7 @@ struct journal_entry {
     char http_version[12]; /* "HTTP/1.1", "HTTP/2" */
     char method[16];
     char host[128];
-    char path[512]; /* with its query */
+    char path[512];       /* with its query */
     char answered_by[12]; /* "backend", "frontend", "iis", "httpsys", "device"; empty: never
                              answered (the client went away) */
     unsigned status, substatus;

@@ -26,6 +26,7 @@ struct srvlog {
     struct logf *w3c;                     /* IIS W3SVC1 */
     struct logf *hplog[HPLOG_NPROTOCOLS]; /* HttpProxy per protocol; NULL on Exchange 2010 */
     _Atomic(struct logf *) httperr;       /* HTTP.sys's, opened at its first line: srvlog_httperr */
+    atomic_int httperr_failed;            /* its open failed: not retried (it was reported) */
     char *logs_dir, *server;
 };
 

@@ -165,8 +165,7 @@ static int is_loopback(const struct sockaddr *sa)
                127;
     if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) ||
-               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
     }
     return 0;
 }
@@ -179,7 +178,8 @@ static int allowed(h2o_req_t *req)
 
     if (A.token == NULL) {
         if (len == 0 || !is_loopback((struct sockaddr *)&ss)) {
-            admin_error(req, 403, "the admin API answers loopback clients only (see --admin-token)");
+            admin_error(req, 403,
+                        "the admin API answers loopback clients only (see --admin-token)");
             return -1;
         }
         return 0;
@@ -224,8 +224,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
                          allow[0] ? ", " : "", admin_routes[i].method);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, "Allow", allow,
                        strlen(allow));
-        admin_error(req, 405, "%.*s is not allowed on %.*s", (int)req->method.len,
-                    req->method.base, (int)path.len, path.base);
+        admin_error(req, 405, "%.*s is not allowed on %.*s", (int)req->method.len, req->method.base,
+                    (int)path.len, path.base);
         return 0;
     }
     admin_error(req, 404, "no such route: %.*s", (int)path.len, path.base);

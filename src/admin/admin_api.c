@@ -72,8 +72,8 @@ static void on_health(h2o_req_t *req)
 
     admin_reply(req, 200,
                 json_pack("{s:s, s:s, s:I, s:s}", "status", "ok", "scenario", g->scn->name,
-                          "uptime_seconds", (json_int_t)(time(NULL) - admin_env.started),
-                          "version", MRSMOCK_VERSION));
+                          "uptime_seconds", (json_int_t)(time(NULL) - admin_env.started), "version",
+                          MRSMOCK_VERSION));
     gen_unref(g);
 }
 
@@ -89,14 +89,14 @@ static json_t *scenario_json(void)
         const struct scn_server *sv = &s->servers[i];
         snprintf(build, sizeof(build), "%u.%u.%u.%u", sv->build[0], sv->build[1], sv->build[2],
                  sv->build[3]);
-        json_array_append_new(servers, json_pack("{s:s, s:s, s:s, s:s}", "name", sv->name, "fqdn",
-                                                 sv->fqdn, "version",
-                                                 scn_version_name(sv->version), "build", build));
+        json_array_append_new(servers,
+                              json_pack("{s:s, s:s, s:s, s:s}", "name", sv->name, "fqdn", sv->fqdn,
+                                        "version", scn_version_name(sv->version), "build", build));
     }
     iso_time(at, sizeof(at), (struct timespec){loaded, 0});
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", s->name, "summary", s->summary,
-                          "file", path, "loaded_at", at, "servers", servers, "listeners",
-                          admin_listeners_json(g));
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", s->name, "summary", s->summary, "file",
+                  path, "loaded_at", at, "servers", servers, "listeners", admin_listeners_json(g));
     gen_unref(g);
     return o;
 }
@@ -271,8 +271,8 @@ static void on_reset(h2o_req_t *req)
     journal_reset();
     metrics_reset();
     if (lab_reset(&errors) != LAB_OK) {
-        admin_reply(req, 500, json_pack("{s:s, s:o}", "error", "reset failed", "errors",
-                                        lines_json(errors)));
+        admin_reply(req, 500,
+                    json_pack("{s:s, s:o}", "error", "reset failed", "errors", lines_json(errors)));
     } else {
         admin_reply(req, 200, json_pack("{s:s}", "status", "reset"));
     }
@@ -301,18 +301,18 @@ static json_t *entry_json(const struct journal_entry *e)
         json_array_append_new(logs, json_string("httpproxy"));
     return json_pack("{s:I, s:s, s:I, s:s, s:s, s:{s:s, s:i}, s:o, s:s, s:s, s:s, s:s, s:s, "
                      "s:i, s:i, s:I, s:o, s:o, s:s, s:o, s:o}",
-                     "id", (json_int_t)e->id, "time", at, "duration_ms",
-                     (json_int_t)e->duration_ms, "listener", e->listener, "server", e->server,
-                     "client", "ip", e->client_ip, "port", (int)e->client_port, "tls",
-                     e->tls_version[0] ? json_pack("{s:s, s:s}", "version", e->tls_version,
-                                                   "cipher", e->cipher)
-                                       : json_null(),
-                     "http_version", e->http_version, "method", e->method, "host", e->host,
-                     "path", e->path, "answered_by", e->answered_by, "status", (int)e->status,
-                     "substatus", (int)e->substatus, "win32_status", (json_int_t)e->win32,
-                     "auth_scheme", e->auth_scheme[0] ? json_string(e->auth_scheme) : json_null(),
-                     "user", e->user[0] ? json_string(e->user) : json_null(), "request_id",
-                     e->request_id, "logs", logs, "why", why);
+                     "id", (json_int_t)e->id, "time", at, "duration_ms", (json_int_t)e->duration_ms,
+                     "listener", e->listener, "server", e->server, "client", "ip", e->client_ip,
+                     "port", (int)e->client_port, "tls",
+                     e->tls_version[0]
+                         ? json_pack("{s:s, s:s}", "version", e->tls_version, "cipher", e->cipher)
+                         : json_null(),
+                     "http_version", e->http_version, "method", e->method, "host", e->host, "path",
+                     e->path, "answered_by", e->answered_by, "status", (int)e->status, "substatus",
+                     (int)e->substatus, "win32_status", (json_int_t)e->win32, "auth_scheme",
+                     e->auth_scheme[0] ? json_string(e->auth_scheme) : json_null(), "user",
+                     e->user[0] ? json_string(e->user) : json_null(), "request_id", e->request_id,
+                     "logs", logs, "why", why);
 }
 
 /* What a GET /requests or /requests/wait asks for. */
@@ -400,8 +400,9 @@ static void reply_entries(h2o_req_t *req, const struct query *q, int wait, int t
     free(out);
     json_t *o = json_pack("{s:o, s:I, s:I, s:I}", "requests", list, "total", (json_int_t)total,
                           "dropped", (json_int_t)journal_dropped(), "next_since",
-                          (json_int_t)(n != 0 ? upto : q->filter.since > upto ? q->filter.since
-                                                                              : upto));
+                          (json_int_t)(n != 0                   ? upto
+                                       : q->filter.since > upto ? q->filter.since
+                                                                : upto));
     if (wait)
         json_object_set_new(o, "timed_out", json_boolean(timed_out));
     admin_reply(req, 200, o);
@@ -476,12 +477,9 @@ static void on_requests_wait(h2o_req_t *req)
 }
 
 const struct admin_route admin_routes[] = {
-    {"GET", "/health", on_health},
-    {"GET", "/scenario", on_scenario_get},
-    {"PUT", "/scenario", on_scenario_put},
-    {"POST", "/reset", on_reset},
-    {"GET", "/requests", on_requests},
-    {"GET", "/requests/wait", on_requests_wait},
+    {"GET", "/health", on_health},         {"GET", "/scenario", on_scenario_get},
+    {"PUT", "/scenario", on_scenario_put}, {"POST", "/reset", on_reset},
+    {"GET", "/requests", on_requests},     {"GET", "/requests/wait", on_requests_wait},
     {"GET", "/metrics", on_metrics},
 };
 const size_t admin_num_routes = COUNTOF(admin_routes);

@@ -2,7 +2,6 @@
  * flow — the per-request context: making it, running its stages, waiting, the why trail, and
  * what stages read of the request and its connection.
  */
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,9 +94,10 @@ void flow_run(struct flow *f)
 
 /*
  * libh2o 2.2.5's timeouts have one fixed duration each, and the loop walks all of them on
- * every turn: each worker context keeps a few, one per distinct delay (reference/libh2o-2.2.5.md,
- * 1.7), in the context's storage so that they are disposed with it. Past FLOW_MAX_DELAYS
- * distinct delays, a wait takes the nearest one already there.
+ * every turn: each worker keeps a few, one per distinct delay (reference/libh2o-2.2.5.md, 1.7),
+ * as state of its own (conn_worker_data), disposed of when it stops. Past FLOW_MAX_DELAYS
+ * distinct delays, a wait takes the nearest one already there (what a fault rule with more
+ * distinct delays than that will see; unlikely in a scenario).
  */
 #define FLOW_MAX_DELAYS 32
 
@@ -110,41 +110,27 @@ struct delays {
     } rows[FLOW_MAX_DELAYS];
 };
 
-static size_t delays_key = SIZE_MAX;
-static pthread_mutex_t delays_lock = PTHREAD_MUTEX_INITIALIZER; /* the key's first use only */
-static __thread h2o_context_t *delays_ctx;
-static __thread struct delays *delays_of_ctx;
-
 static void on_delays_dispose(void *p)
 {
     struct delays *d = p;
     for (size_t i = 0; i < d->n; i++)
         h2o_timeout_dispose(d->loop, &d->rows[i].to);
-    if (delays_of_ctx == d)
-        delays_ctx = NULL, delays_of_ctx = NULL;
     free(d);
 }
 
-static h2o_timeout_t *delay_of(h2o_context_t *ctx, uint64_t ms)
+static const struct conn_key delays_key = {"delays", on_delays_dispose};
+
+static h2o_timeout_t *delay_of(struct conn_worker *w, uint64_t ms)
 {
-    struct delays *d;
+    struct delays *d = conn_worker_data(w, &delays_key);
     size_t best = 0;
 
-    if (delays_ctx != ctx) {
-        /* h2o_context_get_storage() assigns the process-wide key on first use, unlocked */
-        pthread_mutex_lock(&delays_lock);
-        void **slot = h2o_context_get_storage(ctx, &delays_key, on_delays_dispose);
-        pthread_mutex_unlock(&delays_lock);
-        if (*slot == NULL) {
-            if ((d = calloc(1, sizeof(*d))) == NULL)
-                fatalx("out of memory");
-            d->loop = ctx->loop;
-            *slot = d;
-        }
-        delays_ctx = ctx;
-        delays_of_ctx = *slot;
+    if (d == NULL) {
+        if ((d = calloc(1, sizeof(*d))) == NULL)
+            fatalx("out of memory");
+        d->loop = w->ctx->loop;
+        conn_worker_attach(w, &delays_key, d);
     }
-    d = delays_of_ctx;
     for (size_t i = 0; i < d->n; i++) {
         if (d->rows[i].ms == ms)
             return &d->rows[i].to;
@@ -178,7 +164,7 @@ static void on_flow_timer(h2o_timeout_entry_t *entry)
 
 int flow_wait(struct flow *f, uint64_t ms, int (*on_timer)(struct flow *f))
 {
-    h2o_context_t *ctx = f->req->conn->ctx;
+    struct conn_worker *w = f->conn->worker;
     struct flow_timer *t = &H2O_STRUCT_FROM_MEMBER(struct flow_private, f, f)->timer;
 
     memset(t, 0, sizeof(*t));
@@ -186,7 +172,7 @@ int flow_wait(struct flow *f, uint64_t ms, int (*on_timer)(struct flow *f))
     t->f = f;
     f->timer = t;
     f->on_timer = on_timer;
-    h2o_timeout_link(ctx->loop, delay_of(ctx, ms), &t->entry);
+    h2o_timeout_link(w->ctx->loop, delay_of(w, ms), &t->entry);
     return FLOW_WAIT;
 }
 

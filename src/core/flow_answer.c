@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "log.h"
 #include <h2o/http2.h> /* after h2o.h (flow.h); these two for flow_require_http11() */
 #include <h2o/http2_internal.h>
 
@@ -33,9 +34,15 @@ int flow_answer(struct flow *f, const struct flow_answer *a)
     /* an answer of Exchange's ASP.NET applications (IIS's own pages are not) */
     int app = (a->by == FLOW_BY_FRONTEND || a->by == FLOW_BY_BACKEND) && !a->iis_page;
     int fe = sv->version >= SCN_V2013; /* 2013+: a front end proxies to a back end */
-    h2o_iovec_t body = a->iis_page ? iis_error_page(&req->pool, a->st) : a->body;
+    h2o_iovec_t body;
     const char *type = a->iis_page ? "text/html" : a->content_type;
 
+    if (f->by != FLOW_BY_NONE) { /* a stage's bug: the first answer stands */
+        log_warnx("%.*s: answered twice (%u, then %u); the second is dropped", (int)req->path.len,
+                  req->path.base, f->st.status, a->st.status);
+        return FLOW_DONE;
+    }
+    body = a->iis_page ? iis_error_page(&req->pool, a->st) : a->body;
     f->by = a->by;
     f->st = a->st;
     f->refusal = a->refusal;
@@ -52,10 +59,13 @@ int flow_answer(struct flow *f, const struct flow_answer *a)
     }
     if (type != NULL)
         flow_header(f, "Content-Type", type, strlen(type));
-    if (app) {
+    /* the route's headers are the virtual directory's customHeaders (web.config): IIS adds them
+     * to whatever it sends from there, its own error pages included */
+    if (a->by == FLOW_BY_FRONTEND || a->by == FLOW_BY_BACKEND)
         for (const char *const *h = f->route != NULL ? f->route->headers : NULL;
              h != NULL && *h != NULL; h += 2)
             flow_header(f, h[0], h[1], strlen(h[1]));
+    if (app) {
         flow_header(f, "Cache-Control", H2O_STRLIT("private"));
         if (fe) {
             flow_header(f, "request-id", f->request_id, strlen(f->request_id));

@@ -58,10 +58,21 @@ static int parse_listen(const char *arg, struct lab_listen *o)
 {
     const char *eq = strchr(arg, '=');
 
+    const char *a = eq != NULL ? eq + 1 : arg, *colon = strrchr(a, ':');
+
     memset(o, 0, sizeof(*o));
-    if (eq == arg ||
-        util_hostport_parse(eq != NULL ? eq + 1 : arg, o->host, sizeof(o->host), &o->port) != 0)
+    if (eq == arg)
         return -1;
+    if (util_hostport_parse(a, o->host, sizeof(o->host), &o->port) != 0) {
+        /* a bare IPv6 address before the port ("::1:0"), as earlier versions took it: the
+         * port is after the last colon */
+        char tmp[sizeof(o->host) + 16];
+        if (a[0] == '[' || colon == NULL || strchr(a, ':') == colon ||
+            snprintf(tmp, sizeof(tmp), "[%.*s]%s", (int)(colon - a), a, colon) >=
+                (int)sizeof(tmp) ||
+            util_hostport_parse(tmp, o->host, sizeof(o->host), &o->port) != 0)
+            return -1;
+    }
     if (eq != NULL && (o->name = strndup(arg, (size_t)(eq - arg))) == NULL)
         fatalx("out of memory");
     return 0;
@@ -82,11 +93,10 @@ struct run_opts {
 static int print_ready(const struct run_opts *o, const char *admin_url)
 {
     struct gen *g = lab_acquire(NULL, 0, NULL);
-    json_t *ready = json_pack("{s:s, s:s, s:o, s:s, s:o, s:s}", "event", "ready", "scenario",
-                              g->scn->name, "listeners", admin_listeners_json(g), "ca",
-                              pki_ca_path(lab_pki()), "admin",
-                              admin_url != NULL ? json_string(admin_url) : json_null(), "logs",
-                              o->lab.logs_dir);
+    json_t *ready = json_pack(
+        "{s:s, s:s, s:o, s:s, s:o, s:s}", "event", "ready", "scenario", g->scn->name, "listeners",
+        admin_listeners_json(g), "ca", pki_ca_path(lab_pki()), "admin",
+        admin_url != NULL ? json_string(admin_url) : json_null(), "logs", o->lab.logs_dir);
     char *line = json_dumps(ready, JSON_COMPACT | JSON_PRESERVE_ORDER), tmp[PATH_MAX + 16];
     int rc = 0;
 
@@ -97,8 +107,8 @@ static int print_ready(const struct run_opts *o, const char *admin_url)
     if (o->ready_file != NULL) {
         FILE *fp = NULL;
         if (snprintf(tmp, sizeof(tmp), "%s.tmp", o->ready_file) >= (int)sizeof(tmp) ||
-            (fp = fopen(tmp, "w")) == NULL || fprintf(fp, "%s\n", line) < 0 ||
-            fclose(fp) != 0 || rename(tmp, o->ready_file) != 0) {
+            (fp = fopen(tmp, "w")) == NULL || fprintf(fp, "%s\n", line) < 0 || fclose(fp) != 0 ||
+            rename(tmp, o->ready_file) != 0) {
             log_warn("--ready-file %s", o->ready_file);
             rc = -1;
         }
@@ -128,17 +138,19 @@ static int parse_run(int argc, char **argv, struct run_opts *ro)
 
     while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'l':
-            *listen = realloc(*listen, (o->num_listen + 1) * sizeof(**listen));
-            if (*listen == NULL)
+        case 'l': {
+            struct lab_listen *more = realloc(*listen, (o->num_listen + 1) * sizeof(**listen));
+            if (more == NULL)
                 fatalx("out of memory");
-            o->listen = *listen;
+            *listen = more;
+            o->listen = more;
             if (parse_listen(optarg, &(*listen)[o->num_listen]) != 0) {
                 log_warnx("--listen %s: expected ADDR:PORT or NAME=ADDR:PORT", optarg);
                 return EXIT_INVALID;
             }
             o->num_listen++;
             break;
+        }
         case 's':
             if (snprintf(o->state_dir, sizeof(o->state_dir), "%s", optarg) >=
                 (int)sizeof(o->state_dir)) {
@@ -252,7 +264,7 @@ static int serve(const struct run_opts *ro)
 {
     const struct lab_opts *o = &ro->lab;
     int rc, sig;
-    char *errors = NULL, admin_url[UTIL_HOSTPORT_MAX + 8], err[512], path[PATH_MAX];
+    char *errors = NULL, admin_url[UTIL_HOSTPORT_MAX + 8] = "", err[512], path[PATH_MAX];
     sigset_t set;
     struct gen *g;
 

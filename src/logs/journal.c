@@ -21,7 +21,7 @@ struct slot {
 
 static struct slot *ring;
 static size_t capacity;
-static _Atomic uint64_t last_id; /* the last id handed out */
+static _Atomic uint64_t last_id;  /* the last id handed out */
 static _Atomic uint64_t floor_id; /* entries up to this id were reset away */
 
 void journal_init(size_t n)
@@ -45,7 +45,8 @@ static void copy(char *dst, size_t size, const char *src, size_t len)
 {
     if (len >= size)
         len = size - 1;
-    memcpy(dst, src, len);
+    if (len != 0) /* SRC may be NULL when empty (a request without a Host) */
+        memcpy(dst, src, len);
     dst[len] = '\0';
 }
 
@@ -55,9 +56,8 @@ static void copy(char *dst, size_t size, const char *src, size_t len)
 static const char *by_name(enum flow_by by)
 {
     static const char *const names[] = {
-        [FLOW_BY_NONE] = "",         [FLOW_BY_DEVICE] = "device",
-        [FLOW_BY_HTTPSYS] = "httpsys", [FLOW_BY_IIS] = "iis",
-        [FLOW_BY_FRONTEND] = "frontend", [FLOW_BY_BACKEND] = "backend",
+        [FLOW_BY_NONE] = "",   [FLOW_BY_DEVICE] = "device",     [FLOW_BY_HTTPSYS] = "httpsys",
+        [FLOW_BY_IIS] = "iis", [FLOW_BY_FRONTEND] = "frontend", [FLOW_BY_BACKEND] = "backend",
     };
     return (size_t)by < sizeof(names) / sizeof(names[0]) ? names[by] : "";
 }
@@ -82,8 +82,8 @@ static void fill(struct journal_entry *e, struct flow *f, const struct timeval *
         COPYZ(tls_version, h2o_socket_get_ssl_protocol_version(sock));
         COPYZ(cipher, h2o_socket_get_ssl_cipher(sock));
     }
-    snprintf(e->http_version, sizeof(e->http_version), req->version >= 0x200 ? "HTTP/2" : "HTTP/1.%d",
-             req->version & 0xff);
+    snprintf(e->http_version, sizeof(e->http_version),
+             req->version >= 0x200 ? "HTTP/2" : "HTTP/1.%d", req->version & 0xff);
     COPY(method, req->method.base, req->method.len);
     COPY(host, req->authority.base, req->authority.len);
     COPY(path, req->path.base, req->path.len);

@@ -29,9 +29,8 @@ static _Atomic uint64_t overflow, conns_total, conns_open;
 static const char *by_name(enum flow_by by)
 {
     static const char *const names[] = {
-        [FLOW_BY_NONE] = "none",         [FLOW_BY_DEVICE] = "device",
-        [FLOW_BY_HTTPSYS] = "httpsys",   [FLOW_BY_IIS] = "iis",
-        [FLOW_BY_FRONTEND] = "frontend", [FLOW_BY_BACKEND] = "backend",
+        [FLOW_BY_NONE] = "none", [FLOW_BY_DEVICE] = "device",     [FLOW_BY_HTTPSYS] = "httpsys",
+        [FLOW_BY_IIS] = "iis",   [FLOW_BY_FRONTEND] = "frontend", [FLOW_BY_BACKEND] = "backend",
     };
     return (size_t)by < sizeof(names) / sizeof(names[0]) ? names[by] : "none";
 }
@@ -143,7 +142,8 @@ char *metrics_render(size_t *len, uint64_t journal_written, uint64_t journal_dro
         put_label(fp, s->server);
         fputs("\",endpoint=\"", fp);
         put_label(fp, s->endpoint);
-        fprintf(fp, "\",answered_by=\"%s\",status=\"%u\",substatus=\"%u\",win32_status=\"%u\"} %llu\n",
+        fprintf(fp,
+                "\",answered_by=\"%s\",status=\"%u\",substatus=\"%u\",win32_status=\"%u\"} %llu\n",
                 s->by, s->status, s->substatus, (unsigned)s->win32,
                 (unsigned long long)atomic_load_explicit(&s->count, memory_order_relaxed));
     }
@@ -166,7 +166,8 @@ char *metrics_render(size_t *len, uint64_t journal_written, uint64_t journal_dro
             "# HELP mrsmock_uptime_seconds Seconds since mrsmock started.\n"
             "# TYPE mrsmock_uptime_seconds gauge\n"
             "mrsmock_uptime_seconds %llu\n",
-            (unsigned long long)atomic_load(&overflow), (unsigned long long)atomic_load(&conns_total),
+            (unsigned long long)atomic_load(&overflow),
+            (unsigned long long)atomic_load(&conns_total),
             (unsigned long long)atomic_load(&conns_open), (unsigned long long)journal_written,
             (unsigned long long)journal_dropped, (unsigned long long)uptime);
     if (fclose(fp) != 0)

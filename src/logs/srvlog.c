@@ -134,15 +134,16 @@ struct logf *srvlog_httperr(struct srvlog *l)
     struct logf *h = atomic_load(&l->httperr);
     char err[512];
 
-    if (h != NULL)
+    if (h != NULL || atomic_load(&l->httperr_failed))
         return h;
     pthread_mutex_lock(&lock);
     if ((h = atomic_load(&l->httperr)) == NULL) {
         /* only the name matters to the registry for this kind */
         struct scn_server sv = {.name = l->server};
-        if ((h = take(l->logs_dir, KIND_HTTPERR, &sv, err, sizeof(err))) == NULL)
-            log_warnx("%s", err);
-        else
+        if ((h = take(l->logs_dir, KIND_HTTPERR, &sv, err, sizeof(err))) == NULL) {
+            log_warnx("%s (no HTTPERR lines for %s until a reload)", err, l->server);
+            atomic_store(&l->httperr_failed, 1);
+        } else
             atomic_store(&l->httperr, h);
     }
     pthread_mutex_unlock(&lock);

@@ -31,10 +31,16 @@ static enum conn_result stage_handshake_fault(struct conn *c, h2o_socket_t *sock
     return CONN_WAIT;
 }
 
-/* h2o takes the socket: the TLS handshake, then HTTP/1.1 or HTTP/2 by ALPN. */
+/* h2o takes the socket: the TLS handshake, then HTTP/1.1 or HTTP/2 by ALPN. The TLS context is
+ * the connection's own reference (h2o makes the SSL object later, from the loop); the accept
+ * generation is let go (a socket h2o closes at once frees C: it is not touched after). */
 static enum conn_result stage_h2o(struct conn *c, h2o_socket_t *sock)
 {
+    struct gen *g = c->gen;
+
+    c->gen = NULL;
     h2o_accept(&c->accept, sock);
+    gen_unref(g);
     return CONN_DONE;
 }
 
@@ -68,6 +74,7 @@ static void on_close(void *data)
     c->worker->num_conns--;
     metrics_conn_close();
     gen_unref(c->gen);
+    SSL_CTX_free(c->accept.ssl_ctx);
     free(c);
 }
 
@@ -99,9 +106,12 @@ void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock)
     gen_ref(w->gen);
     c->gen = w->gen;
     c->listener = li;
+    c->bound = bound;
     c->worker = w;
     c->accept =
         (h2o_accept_ctx_t){.ctx = w->ctx, .hosts = w->hosts, .ssl_ctx = w->gen->listeners[li].ssl};
+    if (c->accept.ssl_ctx != NULL)
+        SSL_CTX_up_ref(c->accept.ssl_ctx); /* it outlives the generation: see stage_h2o */
     numeric_ends(sock, c);
     sock->on_close.cb = on_close;
     sock->on_close.data = c;
@@ -119,12 +129,10 @@ struct conn *conn_of(h2o_req_t *req)
 struct gen *conn_current(const struct conn *c, size_t *listener)
 {
     struct gen *g = c->worker->gen;
-    size_t i = gen_listener_of_bound(g, c->gen->listeners[c->listener].bound);
+    size_t i = gen_listener_of_bound(g, c->bound);
 
-    if (i == SIZE_MAX) { /* not reached: a reload keeps every listener (lsn_bind) */
-        *listener = c->listener;
-        return c->gen;
-    }
+    if (i == SIZE_MAX) /* not reached: a reload keeps every listener (lsn_bind) */
+        fatalx("a connection's listener is in no generation");
     *listener = i;
     return g;
 }
@@ -132,10 +140,41 @@ struct gen *conn_current(const struct conn *c, size_t *listener)
 const struct pki_crls *conn_crls_of(h2o_req_t *req)
 {
     struct conn *c = conn_of(req);
+    size_t li;
+    struct gen *g;
 
-    if (c == NULL || !c->gen->scn->listeners[c->listener].crl)
+    if (c == NULL)
         return NULL;
-    return c->gen->crls;
+    g = conn_current(c, &li);
+    return g->scn->listeners[li].crl ? g->crls : NULL;
+}
+
+void *conn_worker_data(struct conn_worker *w, const struct conn_key *key)
+{
+    for (size_t i = 0; i < COUNTOF(w->data) && w->data[i].key != NULL; i++)
+        if (w->data[i].key == key)
+            return w->data[i].data;
+    return NULL;
+}
+
+void conn_worker_attach(struct conn_worker *w, const struct conn_key *key, void *data)
+{
+    for (size_t i = 0; i < COUNTOF(w->data); i++) {
+        if (w->data[i].key == NULL) {
+            w->data[i].key = key;
+            w->data[i].data = data;
+            return;
+        }
+    }
+    fatalx("worker state %s: no room", key->name);
+}
+
+void conn_worker_dispose(struct conn_worker *w)
+{
+    for (size_t i = 0; i < COUNTOF(w->data) && w->data[i].key != NULL; i++) {
+        w->data[i].key->dispose(w->data[i].data);
+        w->data[i].key = NULL;
+    }
 }
 
 void *conn_data(struct conn *c, const struct conn_key *key)

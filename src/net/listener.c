@@ -274,6 +274,7 @@ static void *thread_main(void *arg)
     hs_thread_free(t->worker.hs);
     t->worker.hs = NULL;
     if (t->worker.num_conns == 0) {
+        conn_worker_dispose(&t->worker);
         h2o_context_dispose(&t->ctx);
         h2o_evloop_destroy(loop);
     }

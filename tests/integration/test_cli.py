@@ -169,6 +169,56 @@ class ReloadKeepAlive(unittest.TestCase):
                 conn.close()
 
 
+    def test_old_generation_goes_with_its_last_request(self):
+        # A connection opened before a reload does not keep the old generation (its TLS
+        # contexts, its server's log files) alive: once its last request is logged, the
+        # HttpProxy files of the old build are closed, though the connection stays open.
+        import base64
+        import http.client
+        import ssl
+
+        def hplog_fds(pid):
+            d = "/proc/%d/fd" % pid
+            names = []
+            for fd in os.listdir(d):
+                try:
+                    names.append(os.readlink(os.path.join(d, fd)))
+                except OSError:
+                    pass
+            return sorted(n for n in names if "HttpProxy" in n)
+
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "lab.xml")
+            write(path, overlay('<server name="EX1" build="15.1.2507.6"/>'))
+            with Server(path) as s:
+                ctx = ssl.create_default_context(cafile=s.ca)
+                conn = http.client.HTTPSConnection("mail.contoso.com", s.port, context=ctx)
+                conn.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port), 10),
+                                            server_hostname="mail.contoso.com")
+                auth = {"Authorization": "Basic " + base64.b64encode(ADMIN.encode()).decode()}
+
+                def get():
+                    conn.request("GET", "/EWS/mrsproxy.svc", headers=auth)
+                    r = conn.getresponse()
+                    r.read()
+                    return r.status
+                self.assertEqual(get(), 200)
+                before = hplog_fds(s.proc.pid)
+                self.assertEqual(len(before), 2)  # Ews and Autodiscover of 15.1.2507.6
+                write(path, overlay('<server name="EX1" build="15.1.2507.9"/>'))
+                s.proc.send_signal(signal.SIGHUP)
+                s.wait_stderr(r'now serving scenario "lab"')
+                self.assertEqual(get(), 200)
+                s.w3c_wait(2)  # the second request is logged: its pool was released
+                after = hplog_fds(s.proc.pid)
+                # the old build's two descriptors are closed (else four); the new ones append
+                # to the hour's files under a header block naming the new build
+                self.assertEqual(len(after), 2, after)
+                with open(after[0], encoding="utf-8-sig") as f:
+                    self.assertIn("#Version: 15.01.2507.009", f.read())
+                conn.close()
+
+
 class Limits(unittest.TestCase):
     def test_body_limit_is_413(self):
         with tempfile.TemporaryDirectory() as d:

@@ -39,7 +39,8 @@ static void test_ids_filters_and_since(void **state)
     assert_int_equal(total, 3);
     assert_int_equal(out[0].id, 1); /* oldest first */
     assert_string_equal(out[2].why, "auth: /Autodiscover/Autodiscover.xml 200");
-    assert_int_equal(journal_find(&(struct journal_filter){.server = "ex1"}, out, 8, NULL, NULL), 2);
+    assert_int_equal(journal_find(&(struct journal_filter){.server = "ex1"}, out, 8, NULL, NULL),
+                     2);
     assert_int_equal(journal_find(&(struct journal_filter){.status = 200, .path_prefix = "/ews"},
                                   out, 8, NULL, NULL),
                      1);
