@@ -65,6 +65,8 @@ struct conn {
     char local_ip[48]; /* numeric addresses of both ends, read once at accept */
     char peer_ip[48];
     unsigned peer_port;
+    struct timespec accepted_at;
+    unsigned requests; /* requests it carried (flow_new counts them) */
     struct {
         const struct conn_key *key;
         void *data;
@@ -82,6 +84,25 @@ struct conn_stage {
     const char *name;
     enum conn_result (*run)(struct conn *c, h2o_socket_t *sock);
 };
+
+/* How a connection ended, for the observers (the journal, metrics). */
+struct conn_report {
+    const char *listener; /* its listener's name */
+    const char *peer_ip;
+    unsigned peer_port;
+    struct timespec accepted_at;
+    uint64_t duration_ms;
+    unsigned requests;
+    const char *why; /* what is known of how it ended: "conn: ..." */
+};
+
+/* Who hears of connections opening and closing (registered before the workers start). */
+struct conn_observer {
+    void (*on_open)(void);
+    void (*on_close)(const struct conn_report *r);
+};
+/* Adds O (kept, not copied) to the observers; at most 4. */
+void conn_observe(const struct conn_observer *o);
 
 /* Takes SOCK, just accepted by worker W on bound socket BOUND: makes its connection and runs
  * the connection stages. */

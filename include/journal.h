@@ -58,6 +58,8 @@ void journal_init(size_t capacity);
 void journal_free(void);
 /* The pipeline's logger row: F's entry. */
 void journal_log(struct flow *f, const struct timeval *now);
+/* What adds an entry for a connection that ends without a request (conn_observe). */
+extern const struct conn_observer journal_conn_observer;
 /* Adds a copy of E (its id ignored) as the next entry: what ends without a request (a
  * connection a handshake fault took). Returns its id; 0 without a ring. */
 uint64_t journal_add(const struct journal_entry *e);

@@ -17,9 +17,8 @@ struct timeval;
 
 /* The pipeline's logger row: counts F. */
 void metrics_log(struct flow *f, const struct timeval *now);
-/* A connection was accepted / closed (conn.c). */
-void metrics_conn_open(void);
-void metrics_conn_close(void);
+/* What counts connections (conn_observe). */
+extern const struct conn_observer metrics_conn_observer;
 /* Appends the exposition text of every series to BUF (malloc'ed, *LEN bytes; the caller frees
  * it). JOURNAL_*: the journal's counts, UPTIME in seconds. */
 char *metrics_render(size_t *len, uint64_t journal_written, uint64_t journal_dropped,

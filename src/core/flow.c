@@ -65,6 +65,7 @@ struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *s
      * for its TLS context. Copied, not pointed at: the connection may be gone when the pool
      * is released. */
     f->conn = c;
+    c->requests++;
     f->gen = conn_current(c, &f->listener_index);
     gen_ref(f->gen);
     memcpy(f->local_ip, c->local_ip, sizeof(f->local_ip));

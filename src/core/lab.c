@@ -13,7 +13,9 @@
 #include "gen.h"
 #include "lab.h"
 #include "listener.h"
+#include "journal.h"
 #include "log.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "pki.h"
 #include "util.h"
@@ -170,6 +172,8 @@ enum lab_result lab_start(const struct lab_opts *o, char **errors)
      * Basic still works, and NTLM logons fail as with a wrong password */
     if (pipeline_init(err, sizeof(err)) != 0)
         log_warnx("%s: NTLM and Negotiate logons will fail", err);
+    conn_observe(&journal_conn_observer);
+    conn_observe(&metrics_conn_observer);
     if ((current = bring_up(s, errors)) == NULL) {
         scn_unref(s);
         return LAB_RUNTIME;

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "conn.h"
 #include "flow.h"
 #include "journal.h"
 #include "log.h"
@@ -223,6 +224,21 @@ uint64_t journal_dropped(void)
     uint64_t n = atomic_load(&last_id) - atomic_load(&floor_id);
     return n > capacity ? n - capacity : 0;
 }
+
+static void on_conn_close(const struct conn_report *r)
+{
+    struct journal_entry entry = {.at = r->accepted_at, .duration_ms = r->duration_ms}, *e = &entry;
+
+    if (r->requests != 0 || ring == NULL)
+        return;
+    COPYZ(listener, r->listener);
+    COPYZ(client_ip, r->peer_ip);
+    e->client_port = r->peer_port;
+    COPYZ(why, r->why);
+    journal_add(e);
+}
+
+const struct conn_observer journal_conn_observer = {NULL, on_conn_close};
 
 size_t journal_capacity(void)
 {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn.h"
 #include "flow.h"
 #include "log.h"
 #include "metrics.h"
@@ -87,16 +88,19 @@ void metrics_log(struct flow *f, const struct timeval *now)
     atomic_fetch_add_explicit(&overflow, 1, memory_order_relaxed);
 }
 
-void metrics_conn_open(void)
+static void on_conn_open(void)
 {
     atomic_fetch_add_explicit(&conns_total, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&conns_open, 1, memory_order_relaxed);
 }
 
-void metrics_conn_close(void)
+static void on_conn_close(const struct conn_report *r)
 {
+    UNUSED(r);
     atomic_fetch_sub_explicit(&conns_open, 1, memory_order_relaxed);
 }
+
+const struct conn_observer metrics_conn_observer = {on_conn_open, on_conn_close};
 
 void metrics_reset(void)
 {

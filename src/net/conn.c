@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "conn.h"
 #include "gen.h"
 #include "handshake.h"
 #include "log.h"
-#include "metrics.h"
 #include "util.h"
 
 /* --- the connection stages ------------------------------------------------------------- */
@@ -65,6 +65,45 @@ void conn_resume(struct conn *c, h2o_socket_t *sock)
 
 /* --- connections -------------------------------------------------------------------------- */
 
+static const struct conn_observer *observers[4];
+static size_t num_observers;
+
+void conn_observe(const struct conn_observer *o)
+{
+    if (num_observers == COUNTOF(observers))
+        fatalx("too many connection observers");
+    observers[num_observers++] = o;
+}
+
+/* Tells the observers that C ends. */
+static void report(struct conn *c)
+{
+    struct timespec now;
+    size_t li;
+    struct gen *g = c->gen != NULL ? c->gen : conn_current(c, &li);
+    struct conn_report r = {
+        .listener = g->scn->listeners[c->gen != NULL ? c->listener : li].name,
+        .peer_ip = c->peer_ip,
+        .peer_port = c->peer_port,
+        .accepted_at = c->accepted_at,
+        .requests = c->requests,
+        /* a connection still in the connection stages ends there (a handshake fault closed
+         * it, or the client left while one held it); past them, h2o saw no request: the TLS
+         * handshake failed (a client that refused the certificate), or the client sent none */
+        .why = c->gen != NULL ? "conn: closed during the connection stages (handshake fault)"
+                              : "conn: closed without a request (TLS handshake refused or "
+                                "no request sent)",
+    };
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t ms = (now.tv_sec - c->accepted_at.tv_sec) * 1000 +
+                 (now.tv_nsec - c->accepted_at.tv_nsec) / 1000000;
+    r.duration_ms = ms < 0 ? 0 : (uint64_t)ms;
+    for (size_t i = 0; i < num_observers; i++)
+        if (observers[i]->on_close != NULL)
+            observers[i]->on_close(&r);
+}
+
 static void on_close(void *data)
 {
     struct conn *c = data;
@@ -72,7 +111,7 @@ static void on_close(void *data)
     for (size_t i = 0; i < CONN_MAX_DATA && c->data[i].key != NULL; i++)
         c->data[i].key->dispose(c->data[i].data);
     c->worker->num_conns--;
-    metrics_conn_close();
+    report(c);
     gen_unref(c->gen);
     SSL_CTX_free(c->accept.ssl_ctx);
     free(c);
@@ -116,7 +155,10 @@ void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock)
     sock->on_close.cb = on_close;
     sock->on_close.data = c;
     w->num_conns++;
-    metrics_conn_open();
+    clock_gettime(CLOCK_REALTIME, &c->accepted_at);
+    for (size_t i = 0; i < num_observers; i++)
+        if (observers[i]->on_open != NULL)
+            observers[i]->on_open();
     run(c, sock);
 }
 

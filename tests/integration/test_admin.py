@@ -202,6 +202,20 @@ class AdminApi(unittest.TestCase):
         self.assertGreaterEqual(series["mrsmock_journal_entries_total"], 4)
         self.assertEqual(series["mrsmock_journal_dropped_total"], 0)
 
+    def test_a_connection_without_a_request_leaves_an_entry(self):
+        import socket
+        import ssl
+        ctx = ssl.create_default_context()  # the system's trust store: not the lab CA
+        with socket.create_connection(("127.0.0.1", self.s.port), TIMEOUT) as raw:
+            with self.assertRaises(ssl.SSLCertVerificationError):
+                ctx.wrap_socket(raw, server_hostname="mail.contoso.com")
+        st, body, _ = api(self.s, "GET", "/requests/wait?count=1&timeout=5000")
+        e = body["requests"][0]
+        self.assertEqual((e["listener"], e["client"]["ip"], e["method"], e["answered_by"]),
+                         ("edge", "127.0.0.1", "", ""))
+        self.assertEqual(e["why"], ["conn: closed without a request (TLS handshake refused or "
+                                    "no request sent)"])
+
     def test_http2_fallback_leaves_an_unanswered_entry(self):
         # anonymous over HTTP/2: the stream is reset (HTTP_1_1_REQUIRED), curl retries on 1.1
         self.s.curl("mail.contoso.com", MRS, "--http2")
