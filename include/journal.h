@@ -54,7 +54,7 @@ struct journal_filter {
 
 /* Makes the ring hold CAPACITY entries (at least 1). Called once, before the workers start. */
 void journal_init(size_t capacity);
-/* Frees the ring. */
+/* Frees the ring (stopping the journal file first). */
 void journal_free(void);
 /* The pipeline's logger row: F's entry. */
 void journal_log(struct flow *f, const struct timeval *now);
@@ -69,6 +69,13 @@ uint64_t journal_add(const struct journal_entry *e);
  * stops it), where a later search can start (its filter's since) without missing one. */
 size_t journal_find(const struct journal_filter *filter, struct journal_entry *out, size_t max,
                     size_t *total, uint64_t *upto);
+/* An entry as JSON (the admin API's and the journal file's shape); a new reference. */
+struct json_t *journal_entry_json(const struct journal_entry *e);
+/* Appends every entry from now on to PATH as JSON lines, from a thread of its own; 0, or -1
+ * with a cause in ERR. journal_file_stop() writes what is left and closes it. */
+int journal_file_start(const char *path, char *err, size_t errlen);
+void journal_file_stop(void);
+
 /* Forgets every entry (ids keep counting). */
 void journal_reset(void);
 /* Entries written since start, and those overwritten before anyone read them. */

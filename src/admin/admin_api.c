@@ -281,40 +281,6 @@ static void on_reset(h2o_req_t *req)
 
 /* --- the journal ---------------------------------------------------------------------------- */
 
-static json_t *entry_json(const struct journal_entry *e)
-{
-    char at[80];
-    json_t *why = json_array(), *logs = json_array();
-
-    iso_time(at, sizeof(at), e->at);
-    for (const char *p = e->why; *p != '\0';) {
-        const char *sep = strstr(p, "; ");
-        size_t n = sep != NULL ? (size_t)(sep - p) : strlen(p);
-        json_array_append_new(why, json_stringn(p, n));
-        p = sep != NULL ? sep + 2 : p + n;
-    }
-    if (e->logs & FLOW_LOG_W3C)
-        json_array_append_new(logs, json_string("w3c"));
-    if (e->logs & FLOW_LOG_HTTPERR)
-        json_array_append_new(logs, json_string("httperr"));
-    if (e->logs & FLOW_LOG_HPLOG)
-        json_array_append_new(logs, json_string("httpproxy"));
-    return json_pack("{s:I, s:s, s:I, s:s, s:s, s:{s:s, s:i}, s:o, s:s, s:s, s:s, s:s, s:s, "
-                     "s:i, s:i, s:I, s:o, s:o, s:s, s:o, s:o}",
-                     "id", (json_int_t)e->id, "time", at, "duration_ms", (json_int_t)e->duration_ms,
-                     "listener", e->listener, "server", e->server, "client", "ip", e->client_ip,
-                     "port", (int)e->client_port, "tls",
-                     e->tls_version[0]
-                         ? json_pack("{s:s, s:s}", "version", e->tls_version, "cipher", e->cipher)
-                         : json_null(),
-                     "http_version", e->http_version, "method", e->method, "host", e->host, "path",
-                     e->path, "answered_by", e->answered_by, "status", (int)e->status, "substatus",
-                     (int)e->substatus, "win32_status", (json_int_t)e->win32, "auth_scheme",
-                     e->auth_scheme[0] ? json_string(e->auth_scheme) : json_null(), "user",
-                     e->user[0] ? json_string(e->user) : json_null(), "request_id", e->request_id,
-                     "logs", logs, "why", why);
-}
-
 /* What a GET /requests or /requests/wait asks for. */
 struct query {
     struct journal_filter filter;
@@ -396,7 +362,7 @@ static void reply_entries(h2o_req_t *req, const struct query *q, int wait, int t
         fatalx("out of memory");
     n = journal_find(&q->filter, out, cap, &total, &upto);
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, entry_json(&out[i]));
+        json_array_append_new(list, journal_entry_json(&out[i]));
     free(out);
     json_t *o = json_pack("{s:o, s:I, s:I, s:I}", "requests", list, "total", (json_int_t)total,
                           "dropped", (json_int_t)journal_dropped(), "next_since",

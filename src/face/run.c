@@ -46,6 +46,8 @@ static void usage_run(FILE *out)
             "                            may listen on any address\n"
             "  --ready-file PATH         also write the ready line to PATH (atomically)\n"
             "  --journal-size N          requests the journal keeps (default 4096)\n"
+            "  --journal-jsonl           also append every journal entry to\n"
+            "                            <state>/journal.jsonl (one JSON object a line)\n"
             "  -v, --verbose             more diagnostics on standard error (twice: debug)\n"
             "  -h, --help                this text\n"
             "When ready, one line of JSON goes to standard output. SIGHUP reloads the scenario\n"
@@ -86,6 +88,7 @@ struct run_opts {
     struct admin_opts admin_opts;
     const char *ready_file;
     size_t journal_size;
+    int journal_jsonl; /* --journal-jsonl: <state>/journal.jsonl */
 };
 
 /* The ready line: on standard output and, with --ready-file, into that file (written whole
@@ -129,6 +132,7 @@ static int parse_run(int argc, char **argv, struct run_opts *ro)
                                              {"admin-token", required_argument, NULL, 'T'},
                                              {"ready-file", required_argument, NULL, 'r'},
                                              {"journal-size", required_argument, NULL, 'j'},
+                                             {"journal-jsonl", no_argument, NULL, 'J'},
                                              {"verbose", no_argument, NULL, 'v'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
@@ -196,6 +200,9 @@ static int parse_run(int argc, char **argv, struct run_opts *ro)
             ro->journal_size = (size_t)n;
             break;
         }
+        case 'J':
+            ro->journal_jsonl = 1;
+            break;
         case 'v':
             verbose++;
             break;
@@ -288,6 +295,16 @@ static int serve(const struct run_opts *ro)
         journal_free();
         return rc;
     }
+    if (ro->journal_jsonl) {
+        char file[PATH_MAX + 16];
+        snprintf(file, sizeof(file), "%s/journal.jsonl", o->state_dir);
+        if (journal_file_start(file, err, sizeof(err)) != 0) {
+            log_warnx("%s", err);
+            lab_stop(0);
+            journal_free();
+            return EXIT_RUNTIME;
+        }
+    }
     if (ro->admin) {
         struct admin_opts ao = ro->admin_opts;
         ao.state_dir = o->state_dir;
@@ -328,6 +345,7 @@ static int serve(const struct run_opts *ro)
     log_info("stopping: finishing the requests in flight");
     admin_stop();
     lab_stop(DRAIN_MS);
+    journal_file_stop(); /* after the last request: it is in the file */
     journal_free();
     return 0;
 }

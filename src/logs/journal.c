@@ -1,17 +1,24 @@
 /*
  * journal — the ring of request entries, written without a lock.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "conn.h"
 #include "flow.h"
 #include "journal.h"
 #include "log.h"
+#include "util.h"
 
 /* A slot's sequence number is 2 * id + 1 while entry ID is being written, 2 * id + 2 once it
  * is complete (0: never written). */
@@ -35,8 +42,11 @@ void journal_init(size_t n)
         fatalx("out of memory");
 }
 
+static void file_stop(void);
+
 void journal_free(void)
 {
+    file_stop(); /* its thread reads the ring */
     free(ring);
     ring = NULL;
     capacity = 0;
@@ -239,6 +249,153 @@ static void on_conn_close(const struct conn_report *r)
 }
 
 const struct conn_observer journal_conn_observer = {NULL, on_conn_close};
+
+json_t *journal_entry_json(const struct journal_entry *e)
+{
+    char at[80];
+    json_t *why = json_array(), *logs = json_array();
+
+    struct tm tm;
+
+    if (util_gmtime(e->at.tv_sec, &tm) != NULL)
+        snprintf(at, sizeof(at), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(e->at.tv_nsec / 1000000 % 1000));
+    else
+        snprintf(at, sizeof(at), "-");
+    for (const char *p = e->why; *p != '\0';) {
+        const char *sep = strstr(p, "; ");
+        size_t n = sep != NULL ? (size_t)(sep - p) : strlen(p);
+        json_array_append_new(why, json_stringn(p, n));
+        p = sep != NULL ? sep + 2 : p + n;
+    }
+    if (e->logs & FLOW_LOG_W3C)
+        json_array_append_new(logs, json_string("w3c"));
+    if (e->logs & FLOW_LOG_HTTPERR)
+        json_array_append_new(logs, json_string("httperr"));
+    if (e->logs & FLOW_LOG_HPLOG)
+        json_array_append_new(logs, json_string("httpproxy"));
+    return json_pack("{s:I, s:s, s:I, s:s, s:s, s:{s:s, s:i}, s:o, s:s, s:s, s:s, s:s, s:s, "
+                     "s:i, s:i, s:I, s:o, s:o, s:s, s:o, s:o}",
+                     "id", (json_int_t)e->id, "time", at, "duration_ms", (json_int_t)e->duration_ms,
+                     "listener", e->listener, "server", e->server, "client", "ip", e->client_ip,
+                     "port", (int)e->client_port, "tls",
+                     e->tls_version[0]
+                         ? json_pack("{s:s, s:s}", "version", e->tls_version, "cipher", e->cipher)
+                         : json_null(),
+                     "http_version", e->http_version, "method", e->method, "host", e->host, "path",
+                     e->path, "answered_by", e->answered_by, "status", (int)e->status, "substatus",
+                     (int)e->substatus, "win32_status", (json_int_t)e->win32, "auth_scheme",
+                     e->auth_scheme[0] ? json_string(e->auth_scheme) : json_null(), "user",
+                     e->user[0] ? json_string(e->user) : json_null(), "request_id", e->request_id,
+                     "logs", logs, "why", why);
+}
+
+/* --- the JSON-lines file --------------------------------------------------------------------- */
+
+/* A thread appends what the ring holds to the file, a few times a second, and once more when
+ * it stops: workers never write it. What the ring overwrote before the thread read it is
+ * counted. */
+static struct {
+    int fd;
+    pthread_t tid;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int stop, running;
+    uint64_t since; /* written up to this id */
+    _Atomic uint64_t missed;
+} file = {.fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void drain(void)
+{
+    struct journal_entry *out = calloc(256, sizeof(*out));
+    size_t n;
+    uint64_t upto;
+
+    if (out == NULL)
+        fatalx("out of memory");
+    do {
+        struct journal_filter f = {.since = file.since};
+        n = journal_find(&f, out, 256, NULL, &upto);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t from = atomic_load(&floor_id); /* a reset's are not missed: forgotten */
+            if (from < file.since)
+                from = file.since;
+            if (out[i].id > from + 1)
+                atomic_fetch_add(&file.missed, out[i].id - from - 1);
+            json_t *o = journal_entry_json(&out[i]);
+            char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            json_decref(o);
+            if (line == NULL)
+                fatalx("cannot render a journal entry");
+            size_t len = strlen(line);
+            line[len] = '\n'; /* in place of the NUL: one write per line */
+            if (write(file.fd, line, len + 1) != (ssize_t)(len + 1))
+                log_warn("journal file");
+            free(line);
+            file.since = out[i].id;
+        }
+        if (n == 0 && upto > file.since)
+            file.since = upto; /* complete but filtered away: nothing is (reset ones) */
+    } while (n == 256);
+    free(out);
+}
+
+static void *file_main(void *arg)
+{
+    UNUSED(arg);
+    pthread_mutex_lock(&file.lock);
+    while (!file.stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200 * 1000000L;
+        if (until.tv_nsec >= 1000000000L)
+            until.tv_sec++, until.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&file.cond, &file.lock, &until);
+        pthread_mutex_unlock(&file.lock);
+        drain();
+        pthread_mutex_lock(&file.lock);
+    }
+    pthread_mutex_unlock(&file.lock);
+    drain(); /* what came before the stop */
+    return NULL;
+}
+
+int journal_file_start(const char *path, char *err, size_t errlen)
+{
+    if ((file.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+        snprintf(err, errlen, "cannot open the journal file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    file.since = atomic_load(&last_id);
+    if (pthread_create(&file.tid, NULL, file_main, NULL) != 0)
+        fatal("cannot start the journal file's thread");
+    file.running = 1;
+    return 0;
+}
+
+void journal_file_stop(void)
+{
+    file_stop();
+}
+
+static void file_stop(void)
+{
+    if (!file.running)
+        return;
+    pthread_mutex_lock(&file.lock);
+    file.stop = 1;
+    pthread_cond_signal(&file.cond);
+    pthread_mutex_unlock(&file.lock);
+    pthread_join(file.tid, NULL);
+    if (atomic_load(&file.missed) != 0)
+        log_warnx("journal file: %llu entries were overwritten before they were written (a "
+                  "larger --journal-size keeps them)",
+                  (unsigned long long)atomic_load(&file.missed));
+    close(file.fd);
+    file.fd = -1;
+    file.running = 0;
+}
 
 size_t journal_capacity(void)
 {

@@ -305,6 +305,19 @@ class AdminAccess(unittest.TestCase):
             self.assertTrue(s.ready["admin"].startswith("http://127.0.0.2:"))
             self.assertEqual(api(s, "GET", "/health")[0], 200)
 
+    def test_journal_jsonl(self):
+        with tempfile.TemporaryDirectory() as d:
+            with Server("healthy", "--admin", "127.0.0.1:0", "--journal-jsonl",
+                        state_dir=d) as s:
+                s.curl("mail.contoso.com", MRS, "--http1.1")
+                s.curl("mail.contoso.com", MRS, "-u", ADMIN)
+                api(s, "GET", "/requests/wait?count=2&timeout=5000")
+                s.stop()  # the file is complete once mrsmock has stopped
+            with open(os.path.join(d, "journal.jsonl")) as f:
+                entries = [json.loads(line) for line in f]
+            self.assertEqual([(e["id"], e["status"]) for e in entries], [(1, 401), (2, 200)])
+            self.assertIn("auth: anonymous: challenged", entries[0]["why"])
+
     def test_ready_file(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "ready.json")
