@@ -60,6 +60,9 @@ void hs_thread_close_all(struct hs_thread *t);
 void hs_accept(struct hs_listener *h, struct hs_thread *t, h2o_socket_t *sock,
                hs_proceed_cb proceed, void *data);
 
+/* How often the handshake faults of action A (enum scn_hs_action) have acted since start. */
+uint64_t hs_fired(int action);
+
 /* --- exposed for tests ---------------------------------------------------------------------- */
 
 /* Whether handshake N (from 1) is on the schedule FIRST / EVERY (0: unbounded). */

@@ -291,5 +291,7 @@ const char *scn_alert_name(unsigned code);
 
 /* "Exchange2016"-style product name and the ServerVersionInfo/"Version" string of a server. */
 const char *scn_version_name(enum scn_version v);
+/* Name of handshake fault action A as scenarios write it ("hang"), or NULL. */
+const char *scn_hs_action_name(enum scn_hs_action a);
 
 #endif

@@ -23,4 +23,14 @@
 SSL_CTX *tls_build(const struct scn *s, const struct scn_listener *l, struct pki *pki,
                    const char *crl_base, char *err, size_t errlen);
 
+/* What the listeners' TLS stacks have done since start: handshakes completed by protocol
+ * version (TLS 1.0 to 1.3), and alerts received from clients and sent to them by description
+ * code (a client that refuses the certificate sends one). Counted without a lock. */
+struct tls_stats {
+    uint64_t handshakes[4];
+    uint64_t alerts_received[256];
+    uint64_t alerts_sent[256];
+};
+void tls_stats(struct tls_stats *out);
+
 #endif

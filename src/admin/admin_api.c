@@ -22,6 +22,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "scenario.h"
+#include "handshake.h"
+#include "tls.h"
 #include "util.h"
 
 #define LIST_DEFAULT 1000 /* entries a GET /requests returns unless limit says otherwise */
@@ -248,12 +250,65 @@ static void on_scenario_put(h2o_req_t *req)
     free(errors);
 }
 
+/* The TLS stacks' and the handshake faults' counters, in the exposition format. */
+static h2o_iovec_t tls_text(h2o_mem_pool_t *pool)
+{
+    static const char *const versions[] = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+    struct tls_stats *st = calloc(1, sizeof(*st));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    if (st == NULL || fp == NULL)
+        fatalx("out of memory");
+    tls_stats(st);
+    fputs("# HELP mrsmock_tls_handshakes_total TLS handshakes completed, by protocol version.\n"
+          "# TYPE mrsmock_tls_handshakes_total counter\n",
+          fp);
+    for (size_t i = 0; i < 4; i++)
+        fprintf(fp, "mrsmock_tls_handshakes_total{version=\"%s\"} %llu\n", versions[i],
+                (unsigned long long)st->handshakes[i]);
+    for (int dir = 0; dir < 2; dir++) {
+        const uint64_t *a = dir == 0 ? st->alerts_received : st->alerts_sent;
+        const char *name = dir == 0 ? "received" : "sent";
+        fprintf(fp,
+                "# HELP mrsmock_tls_alerts_%s_total Fatal TLS alerts %s, by description (a "
+                "client refusing the certificate sends one).\n"
+                "# TYPE mrsmock_tls_alerts_%s_total counter\n",
+                name, dir == 0 ? "received from clients" : "sent to clients", name);
+        for (unsigned i = 0; i < 256; i++) {
+            const char *alert = scn_alert_name(i);
+            if (a[i] == 0)
+                continue;
+            if (alert != NULL)
+                fprintf(fp, "mrsmock_tls_alerts_%s_total{alert=\"%s\"} %llu\n", name, alert,
+                        (unsigned long long)a[i]);
+            else
+                fprintf(fp, "mrsmock_tls_alerts_%s_total{alert=\"%u\"} %llu\n", name, i,
+                        (unsigned long long)a[i]);
+        }
+    }
+    fputs("# HELP mrsmock_handshake_faults_total Handshake faults that acted, by action.\n"
+          "# TYPE mrsmock_handshake_faults_total counter\n",
+          fp);
+    for (int a = SCN_HS_NONE + 1; a <= SCN_HS_PLAIN_HTTP; a++)
+        if (scn_hs_action_name((enum scn_hs_action)a) != NULL)
+            fprintf(fp, "mrsmock_handshake_faults_total{action=\"%s\"} %llu\n",
+                    scn_hs_action_name((enum scn_hs_action)a), (unsigned long long)hs_fired(a));
+    if (fclose(fp) != 0)
+        fatalx("out of memory");
+    free(st);
+    h2o_iovec_t out = h2o_strdup(pool, buf, len);
+    free(buf);
+    return out;
+}
+
 static void on_metrics(h2o_req_t *req)
 {
     size_t len = 0;
     char *text = metrics_render(&len, journal_written(), journal_dropped(),
                                 (uint64_t)(time(NULL) - admin_env.started));
-    h2o_iovec_t out = h2o_strdup(&req->pool, text, len);
+    h2o_iovec_t out = h2o_concat(&req->pool, h2o_iovec_init(text, len), tls_text(&req->pool));
 
     free(text);
     req->res.status = 200;

@@ -96,6 +96,14 @@ const char *scn_alert_name(unsigned code)
     return NULL;
 }
 
+const char *scn_hs_action_name(enum scn_hs_action a)
+{
+    for (const struct scn_enum *e = scn_hs_actions; e->name != NULL; e++)
+        if (e->value == (int)a)
+            return e->name;
+    return NULL;
+}
+
 const char *scn_version_name(enum scn_version v)
 {
     for (size_t i = 0; i < COUNTOF(versions); i++)

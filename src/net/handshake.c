@@ -375,6 +375,13 @@ close:
     conn_close(c);
 }
 
+static _Atomic uint64_t fired[SCN_HS_PLAIN_HTTP + 1];
+
+uint64_t hs_fired(int action)
+{
+    return action >= 0 && action <= SCN_HS_PLAIN_HTTP ? atomic_load(&fired[action]) : 0;
+}
+
 /* The fault's action on C, whose ClientHello has begun to arrive (or, silent, at accept). */
 static void act(struct hs_conn *c)
 {
@@ -384,6 +391,8 @@ static void act(struct hs_conn *c)
 
     if (h2o_timeout_is_linked(&c->repoll))
         h2o_timeout_unlink(&c->repoll);
+    if (c->h->fault.action >= 0 && c->h->fault.action <= SCN_HS_PLAIN_HTTP)
+        atomic_fetch_add_explicit(&fired[c->h->fault.action], 1, memory_order_relaxed);
     switch (c->h->fault.action) {
     case SCN_HS_HANG:
     case SCN_HS_SILENT:

@@ -11,6 +11,7 @@
  * once the balancer has picked the server, and the SNI choice stays as it is.
  */
 #include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <openssl/err.h>
@@ -182,6 +183,32 @@ static int set_chain(SSL_CTX *ctx, const struct scn_cert *cert, STACK_OF(X509) *
     return n == 0 || SSL_CTX_set1_chain(ctx, chain) == 1;
 }
 
+static _Atomic uint64_t handshakes[4], alerts_received[256], alerts_sent[256];
+
+/* OpenSSL's account of each connection's handshake, for the metrics. */
+static void on_info(const SSL *ssl, int where, int ret)
+{
+    if (where & SSL_CB_HANDSHAKE_DONE) {
+        int v = SSL_version(ssl) - TLS1_VERSION;
+        if (v >= 0 && v < 4)
+            atomic_fetch_add_explicit(&handshakes[v], 1, memory_order_relaxed);
+    } else if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL) {
+        atomic_fetch_add_explicit(
+            (where & SSL_CB_READ) ? &alerts_received[ret & 0xff] : &alerts_sent[ret & 0xff], 1,
+            memory_order_relaxed);
+    }
+}
+
+void tls_stats(struct tls_stats *out)
+{
+    for (size_t i = 0; i < 4; i++)
+        out->handshakes[i] = atomic_load_explicit(&handshakes[i], memory_order_relaxed);
+    for (size_t i = 0; i < 256; i++) {
+        out->alerts_received[i] = atomic_load_explicit(&alerts_received[i], memory_order_relaxed);
+        out->alerts_sent[i] = atomic_load_explicit(&alerts_sent[i], memory_order_relaxed);
+    }
+}
+
 /* A context with the listener's protocol settings and one certificate. */
 static SSL_CTX *new_ctx(const struct scn *s, const struct scn_listener *l,
                         const struct scn_cert *cert, struct pki *pki, const char *crl_base,
@@ -227,6 +254,7 @@ static SSL_CTX *new_ctx(const struct scn *s, const struct scn_listener *l,
         goto fail;
     }
     h2o_ssl_register_alpn_protocols(ctx, l->http2 ? h2o_alpn_protocols : alpn_http1_only);
+    SSL_CTX_set_info_callback(ctx, on_info);
     X509_free(x);
     EVP_PKEY_free(key);
     sk_X509_pop_free(chain, X509_free);

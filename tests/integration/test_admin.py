@@ -198,6 +198,7 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(series['mrsmock_requests_total{server="EX1",endpoint="/ews/mrsproxy.svc",'
                                 'answered_by="backend",status="200",substatus="0",'
                                 'win32_status="0"}'], 1)
+        self.assertGreaterEqual(series['mrsmock_tls_handshakes_total{version="TLSv1.3"}'], 4)
         self.assertGreaterEqual(series["mrsmock_connections_total"], 4)
         self.assertGreaterEqual(series["mrsmock_journal_entries_total"], 4)
         self.assertEqual(series["mrsmock_journal_dropped_total"], 0)
@@ -215,6 +216,10 @@ class AdminApi(unittest.TestCase):
                          ("edge", "127.0.0.1", "", ""))
         self.assertEqual(e["why"], ["conn: closed without a request (TLS handshake refused or "
                                     "no request sent)"])
+        # the client's alert is counted by its name
+        p = subprocess.run(["curl", "-sS", self.s.ready["admin"] + "/metrics"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertRegex(p.stdout, r'\nmrsmock_tls_alerts_received_total\{alert="unknown_ca"\} [1-9]')
 
     def test_http2_fallback_leaves_an_unanswered_entry(self):
         # anonymous over HTTP/2: the stream is reset (HTTP_1_1_REQUIRED), curl retries on 1.1
@@ -275,6 +280,24 @@ class AdminApi(unittest.TestCase):
         self.assertGreater(done[0], 0)
         st, body, _ = api(self.s, "GET", "/requests/wait?count=%d&timeout=5000" % done[0])
         self.assertEqual(body["total"], done[0])  # every request is in the journal
+
+
+class AdminHandshakeFault(unittest.TestCase):
+    def test_a_fault_that_acts_is_counted_and_journaled(self):
+        import socket
+        import ssl
+        with Server("handshake-hang", "--admin", "127.0.0.1:0") as s:
+            ctx = ssl.create_default_context(cafile=s.ca)
+            with socket.create_connection(("127.0.0.1", s.port), TIMEOUT) as raw:
+                raw.settimeout(0.5)  # the device swallows the handshake: the client gives up
+                with self.assertRaises((socket.timeout, TimeoutError)):
+                    ctx.wrap_socket(raw, server_hostname="mail.contoso.com")
+            st, body, _ = api(s, "GET", "/requests/wait?count=1&timeout=5000")
+            self.assertEqual(body["requests"][0]["why"],
+                             ["conn: closed during the connection stages (handshake fault)"])
+            p = subprocess.run(["curl", "-sS", s.ready["admin"] + "/metrics"],
+                               capture_output=True, text=True, timeout=TIMEOUT)
+            self.assertIn('\nmrsmock_handshake_faults_total{action="hang"} 1\n', p.stdout)
 
 
 class AdminAccess(unittest.TestCase):
