@@ -130,6 +130,8 @@ struct flow {
     enum httperr_reason httperr_reason;
     const char *queue;
     char request_id[37];            /* request-id header and cafeReqId */
+    char rm_sequence[128];          /* an MRS Proxy message's WS-RM sequence ("" for none) */
+    uint64_t rm_message;            /* and its message number */
     char local_ip[48], peer_ip[48]; /* s-ip and c-ip */
     unsigned peer_port;             /* c-port */
     char why[512];                  /* "stage: decision; ..." */

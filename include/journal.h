@@ -42,6 +42,8 @@ struct journal_entry {
     char user[128];       /* cs-username as IIS logs it */
     unsigned logs;        /* FLOW_LOG_* of the lines it left */
     char request_id[37];
+    char rm_sequence[128]; /* the WS-RM sequence and message number of an MRS Proxy message */
+    uint64_t rm_message;
     char why[512];
 };
 

@@ -19,6 +19,7 @@
 #include <libxml/tree.h>
 
 #include "flow.h"
+#include "wsrm.h"
 
 /* Endpoint of /EWS/mrsproxy.svc (after authentication). FLOW_DONE. */
 int mrs_svc(struct flow *f);
@@ -28,6 +29,8 @@ struct mrs_answer {
     int status;       /* 200, 202 (nothing to answer), 400 (not a SOAP 1.2 envelope) or 500 */
     h2o_iovec_t body; /* a SOAP 1.2 envelope; empty with 202 and 400 */
     char why[200];    /* what was decided, for the why trail */
+    char seq_id[WSRM_ID_MAX]; /* a sequenced message's sequence ("" otherwise) and number */
+    uint64_t number;
 };
 
 /*

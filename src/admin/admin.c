@@ -21,7 +21,8 @@
 #include "log.h"
 #include "util.h"
 
-#define ADMIN_BODY_MAX (2u << 20) /* a scenario document is at most 1 MiB (scn_load) */
+#define ADMIN_DOC_MAX (1u << 20)   /* a scenario document is at most 1 MiB (scn_load) */
+#define ADMIN_BODY_MAX (16u << 20) /* what h2o reads before it answers 413 itself (its text) */
 #define ADMIN_TICK_MS 2
 
 struct admin_env admin_env;
@@ -206,6 +207,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
     if (allowed(req) != 0)
         return 0;
+    if (req->entity.len > ADMIN_DOC_MAX) {
+        admin_error(req, 413, "a body of %zu bytes: at most %u", req->entity.len, ADMIN_DOC_MAX);
+        return 0;
+    }
     for (size_t i = 0; i < admin_num_routes; i++) {
         const struct admin_route *r = &admin_routes[i];
         if (!h2o_memis(path.base, path.len, r->path, strlen(r->path)))

@@ -761,6 +761,10 @@ void mrs_soap(xmlDoc *doc, const struct scn_server *server, int caller_allowed, 
     } else {
         outside_session(&rq, out);
     }
+    if (rq.has_seq) {
+        snprintf(out->seq_id, sizeof(out->seq_id), "%s", rq.seq_id);
+        out->number = rq.number;
+    }
 }
 
 /* --- HTTP --------------------------------------------------------------------------------- */
@@ -810,6 +814,8 @@ int mrs_svc(struct flow *f)
     mrs_soap(soap_parse(&req->pool, req->entity), f->server,
              f->account != NULL && f->account->admin, url, &req->pool, &ans);
     flow_why(f, "mrsproxy", "%s", ans.why);
+    snprintf(f->rm_sequence, sizeof(f->rm_sequence), "%s", ans.seq_id);
+    f->rm_message = ans.number;
     return flow_answer(f,
                        &(struct flow_answer){.by = FLOW_BY_BACKEND,
                                              .st = IIS_STATUS(ans.status, 0, 0),

@@ -106,6 +106,8 @@ static void fill(struct journal_entry *e, struct flow *f, const struct timeval *
     COPY(user, f->username.base, f->username.len);
     e->logs = f->logs;
     COPYZ(request_id, f->request_id);
+    COPYZ(rm_sequence, f->rm_sequence);
+    e->rm_message = f->rm_message;
     COPY(why, f->why, f->why_len);
 }
 
@@ -275,20 +277,25 @@ json_t *journal_entry_json(const struct journal_entry *e)
         json_array_append_new(logs, json_string("httperr"));
     if (e->logs & FLOW_LOG_HPLOG)
         json_array_append_new(logs, json_string("httpproxy"));
-    return json_pack("{s:I, s:s, s:I, s:s, s:s, s:{s:s, s:i}, s:o, s:s, s:s, s:s, s:s, s:s, "
-                     "s:i, s:i, s:I, s:o, s:o, s:s, s:o, s:o}",
-                     "id", (json_int_t)e->id, "time", at, "duration_ms", (json_int_t)e->duration_ms,
-                     "listener", e->listener, "server", e->server, "client", "ip", e->client_ip,
-                     "port", (int)e->client_port, "tls",
-                     e->tls_version[0]
-                         ? json_pack("{s:s, s:s}", "version", e->tls_version, "cipher", e->cipher)
-                         : json_null(),
-                     "http_version", e->http_version, "method", e->method, "host", e->host, "path",
-                     e->path, "answered_by", e->answered_by, "status", (int)e->status, "substatus",
-                     (int)e->substatus, "win32_status", (json_int_t)e->win32, "auth_scheme",
-                     e->auth_scheme[0] ? json_string(e->auth_scheme) : json_null(), "user",
-                     e->user[0] ? json_string(e->user) : json_null(), "request_id", e->request_id,
-                     "logs", logs, "why", why);
+    json_t *o = json_pack(
+        "{s:I, s:s, s:I, s:s, s:s, s:{s:s, s:i}, s:o, s:s, s:s, s:s, s:s, s:s, "
+        "s:i, s:i, s:I, s:o, s:o, s:s, s:o, s:o}",
+        "id", (json_int_t)e->id, "time", at, "duration_ms", (json_int_t)e->duration_ms, "listener",
+        e->listener, "server", e->server, "client", "ip", e->client_ip, "port", (int)e->client_port,
+        "tls",
+        e->tls_version[0] ? json_pack("{s:s, s:s}", "version", e->tls_version, "cipher", e->cipher)
+                          : json_null(),
+        "http_version", e->http_version, "method", e->method, "host", e->host, "path", e->path,
+        "answered_by", e->answered_by, "status", (int)e->status, "substatus", (int)e->substatus,
+        "win32_status", (json_int_t)e->win32, "auth_scheme",
+        e->auth_scheme[0] ? json_string(e->auth_scheme) : json_null(), "user",
+        e->user[0] ? json_string(e->user) : json_null(), "request_id", e->request_id, "logs", logs,
+        "why", why);
+    if (e->rm_sequence[0] != '\0')
+        json_object_set_new(o, "wsrm",
+                            json_pack("{s:s, s:I}", "sequence", e->rm_sequence, "message",
+                                      (json_int_t)e->rm_message));
+    return o;
 }
 
 /* --- the JSON-lines file --------------------------------------------------------------------- */
