@@ -193,9 +193,9 @@ static void on_info(const SSL *ssl, int where, int ret)
         if (v >= 0 && v < 4)
             atomic_fetch_add_explicit(&handshakes[v], 1, memory_order_relaxed);
     } else if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL) {
-        atomic_fetch_add_explicit(
-            (where & SSL_CB_READ) ? &alerts_received[ret & 0xff] : &alerts_sent[ret & 0xff], 1,
-            memory_order_relaxed);
+        atomic_fetch_add_explicit((where & SSL_CB_READ) ? &alerts_received[ret & 0xff]
+                                                        : &alerts_sent[ret & 0xff],
+                                  1, memory_order_relaxed);
     }
 }
 
