@@ -67,6 +67,7 @@ struct conn {
     unsigned peer_port;
     struct timespec accepted_at;
     unsigned requests; /* requests it carried (flow_new counts them) */
+    char sni[128];     /* the server name its ClientHello asked for (tls.c); "" for none */
     struct {
         const struct conn_key *key;
         void *data;
@@ -110,6 +111,8 @@ void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock);
 /* Goes on with the stage after the one that answered CONN_WAIT. */
 void conn_resume(struct conn *c, h2o_socket_t *sock);
 
+/* The connection of SOCK, or NULL if it is not one of ours. */
+struct conn *conn_of_socket(h2o_socket_t *sock);
 /* The connection of REQ; NULL for a request that came without one of ours (tests). */
 struct conn *conn_of(h2o_req_t *req);
 /* The generation C's worker serves new requests with (after a reload, newer than the

@@ -134,6 +134,7 @@ struct flow {
     uint64_t rm_message;            /* and its message number */
     char local_ip[48], peer_ip[48]; /* s-ip and c-ip */
     unsigned peer_port;             /* c-port */
+    char sni[128];                  /* the connection's SNI name; "" for none */
     char why[512];                  /* "stage: decision; ..." */
     size_t why_len;
     /* the pipeline's: where the request is in its stage table */

@@ -30,6 +30,7 @@ struct journal_entry {
     unsigned client_port;
     char tls_version[16]; /* "TLSv1.3"; empty for plain HTTP */
     char cipher[64];
+    char sni[128];         /* the server name the client's TLS handshake asked for */
     char http_version[12]; /* "HTTP/1.1", "HTTP/2" */
     char method[16];
     char host[128];

@@ -88,10 +88,11 @@ static void fill(struct journal_entry *e, struct flow *f, const struct timeval *
     COPYZ(server, f->server->name);
     COPYZ(client_ip, f->peer_ip);
     e->client_port = f->peer_port;
-    e->tls_version[0] = e->cipher[0] = '\0';
+    e->tls_version[0] = e->cipher[0] = e->sni[0] = '\0';
     if (sock != NULL && sock->ssl != NULL) {
         COPYZ(tls_version, h2o_socket_get_ssl_protocol_version(sock));
         COPYZ(cipher, h2o_socket_get_ssl_cipher(sock));
+        COPYZ(sni, f->sni);
     }
     snprintf(e->http_version, sizeof(e->http_version),
              req->version >= 0x200 ? "HTTP/2" : "HTTP/1.%d", req->version & 0xff);
@@ -283,7 +284,8 @@ json_t *journal_entry_json(const struct journal_entry *e)
         "id", (json_int_t)e->id, "time", at, "duration_ms", (json_int_t)e->duration_ms, "listener",
         e->listener, "server", e->server, "client", "ip", e->client_ip, "port", (int)e->client_port,
         "tls",
-        e->tls_version[0] ? json_pack("{s:s, s:s}", "version", e->tls_version, "cipher", e->cipher)
+        e->tls_version[0] ? json_pack("{s:s, s:s, s:s?}", "version", e->tls_version, "cipher",
+                                      e->cipher, "sni", e->sni[0] ? e->sni : NULL)
                           : json_null(),
         "http_version", e->http_version, "method", e->method, "host", e->host, "path", e->path,
         "answered_by", e->answered_by, "status", (int)e->status, "substatus", (int)e->substatus,

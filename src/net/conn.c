@@ -162,10 +162,14 @@ void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock)
     run(c, sock);
 }
 
+struct conn *conn_of_socket(h2o_socket_t *sock)
+{
+    return sock != NULL && sock->on_close.cb == on_close ? sock->on_close.data : NULL;
+}
+
 struct conn *conn_of(h2o_req_t *req)
 {
-    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-    return sock != NULL && sock->on_close.cb == on_close ? sock->on_close.data : NULL;
+    return conn_of_socket(req->conn->callbacks->get_socket(req->conn));
 }
 
 struct gen *conn_current(const struct conn *c, size_t *listener)

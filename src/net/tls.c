@@ -20,6 +20,7 @@
 #include <h2o.h>
 
 #include "log.h"
+#include "conn.h"
 #include "tls.h"
 #include "util.h"
 
@@ -55,12 +56,29 @@ static void init_index(void)
     sni_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, on_sni_table_free);
 }
 
+/* Keeps NAME on the connection of SSL, for the journal: libh2o 2.2.5 has no getter. Only an SSL
+ * of h2o's sockets is one of a connection (its BIO carries the h2o socket: the pitfall of
+ * reference/libh2o-2.2.5.md, 1.5); the handshake faults' own SSL objects read memory BIOs. */
+static void remember_sni(SSL *ssl, const char *name)
+{
+    BIO *rb = SSL_get_rbio(ssl);
+    const char *method = rb != NULL ? BIO_method_name(rb) : NULL;
+    struct conn *c;
+
+    if (method == NULL || strcmp(method, "h2o_socket") != 0 ||
+        (c = conn_of_socket(BIO_get_data(rb))) == NULL)
+        return;
+    snprintf(c->sni, sizeof(c->sni), "%s", name);
+}
+
 static int on_servername(SSL *ssl, int *al, void *arg)
 {
     struct sni_table *t = arg;
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     UNUSED(al);
 
+    if (name != NULL)
+        remember_sni(ssl, name);
     if (name == NULL || t == NULL)
         return SSL_TLSEXT_ERR_NOACK;
     /* <sni> names are DNS names, never patterns: this is the case-insensitive comparison */
@@ -277,8 +295,11 @@ SSL_CTX *tls_build(const struct scn *s, const struct scn_listener *l, struct pki
     pthread_once(&sni_once, init_index);
     if ((def = new_ctx(s, l, l->cert, pki, crl_base, err, errlen)) == NULL)
         return NULL;
-    if (l->num_sni == 0)
+    if (l->num_sni == 0) {
+        /* no names to choose among: the callback only notes the name asked for */
+        SSL_CTX_set_tlsext_servername_callback(def, on_servername);
         return def;
+    }
 
     if ((t = calloc(1, sizeof(*t))) == NULL ||
         (t->names = calloc(l->num_sni, sizeof(*t->names))) == NULL ||

@@ -81,6 +81,7 @@ class AdminApi(unittest.TestCase):
         self.assertEqual((good["status"], good["user"], good["auth_scheme"]), (200, "admin", "Basic"))
         self.assertEqual(good["server"], "EX1")
         self.assertEqual(good["tls"]["version"][:4], "TLSv")
+        self.assertEqual(good["tls"]["sni"], "mail.contoso.com")
         self.assertGreater(good["id"], bad["id"])
         # filters
         st, body, _ = api(self.s, "GET", "/requests?status=200")
