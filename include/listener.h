@@ -22,6 +22,13 @@ struct gen;
  * one-line cause in ERR ("listener edge: cannot bind 127.0.0.1:8443: Address already in use"),
  * also when a running server would have to add, move or remove a listener. */
 int lsn_bind(const struct scn *s, char *err, size_t errlen);
+struct sockaddr;
+/* A listening TCP socket on numeric address HOST and PORT (0: a free one; the port bound into
+ * *BOUND), non-blocking, close-on-exec. CHECK (if not NULL) may refuse the address first
+ * (non-zero). Returns the descriptor, -2 when CHECK refused, or -1, with a one-line cause in
+ * ERR ("cannot listen on 127.0.0.1:8443: Address already in use"). */
+int lsn_listen(const char *host, unsigned port, int (*check)(const struct sockaddr *sa),
+               unsigned *bound, char *err, size_t errlen);
 /* For each listener of S (bound by lsn_bind), the port it is bound to and the index of its
  * socket, into PORTS and BOUND. Returns 0, or -1 with a cause in ERR. */
 int lsn_ports(const struct scn *s, unsigned *ports, size_t *bound, char *err, size_t errlen);

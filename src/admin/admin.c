@@ -18,6 +18,7 @@
 
 #include "admin.h"
 #include "admin_int.h"
+#include "listener.h"
 #include "log.h"
 #include "util.h"
 
@@ -300,43 +301,25 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+static int not_loopback(const struct sockaddr *sa)
+{
+    return !is_loopback(sa);
+}
+
 static int bind_admin(const struct admin_opts *o, unsigned *port, char *err, size_t errlen)
 {
-    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
-                             .ai_socktype = SOCK_STREAM},
-                    *ai = NULL;
-    struct sockaddr_storage ss;
-    socklen_t sslen = sizeof(ss);
-    char p[8], where[UTIL_HOSTPORT_MAX];
-    int fd = -1, on = 1, rc;
+    char why[512], where[UTIL_HOSTPORT_MAX];
+    int fd = lsn_listen(o->host, o->port, o->token == NULL ? not_loopback : NULL, port, why,
+                        sizeof(why));
 
     util_hostport_format(o->host, o->port, where, sizeof(where));
-    snprintf(p, sizeof(p), "%u", o->port);
-    if ((rc = getaddrinfo(o->host, p, &hints, &ai)) != 0) {
-        snprintf(err, errlen, "--admin %s: bad address: %s", where, gai_strerror(rc));
-        return -1;
-    }
-    if (o->token == NULL && !is_loopback(ai->ai_addr)) {
+    if (fd == -2)
         snprintf(err, errlen,
                  "--admin %s: not a loopback address; give --admin-token to serve the admin API "
                  "elsewhere",
                  where);
-        freeaddrinfo(ai);
-        return -2;
-    }
-    if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0) {
-        snprintf(err, errlen, "--admin %s: cannot listen: %s", where, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(ai);
-        return -1;
-    }
-    freeaddrinfo(ai);
-    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                           : ((struct sockaddr_in *)&ss)->sin_port);
+    else if (fd < 0)
+        snprintf(err, errlen, "--admin: %s", why);
     return fd;
 }
 

@@ -71,21 +71,27 @@ static struct bound *find_bound(const char *name)
     return NULL;
 }
 
-static int bind_one(const struct scn_listener *l, struct bound *b, char *err, size_t errlen)
+int lsn_listen(const char *host, unsigned port, int (*check)(const struct sockaddr *sa),
+               unsigned *bound, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
                              .ai_socktype = SOCK_STREAM},
                     *ai = NULL;
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
-    char port[8], port_s[UTIL_HOSTPORT_MAX];
+    char p[8], where[UTIL_HOSTPORT_MAX];
     int fd = -1, on = 1, rc;
 
-    snprintf(port, sizeof(port), "%u", l->port);
-    if ((rc = getaddrinfo(l->host, port, &hints, &ai)) != 0) {
-        snprintf(err, errlen, "listener %s: bad address %s: %s", l->name, l->host,
-                 gai_strerror(rc));
+    util_hostport_format(host, port, where, sizeof(where));
+    snprintf(p, sizeof(p), "%u", port);
+    if ((rc = getaddrinfo(host, p, &hints, &ai)) != 0) {
+        snprintf(err, errlen, "bad address %s: %s", host, gai_strerror(rc));
         return -1;
+    }
+    if (check != NULL && check(ai->ai_addr) != 0) {
+        snprintf(err, errlen, "%s: not an address allowed here", where);
+        freeaddrinfo(ai);
+        return -2;
     }
     if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
         goto fail;
@@ -96,24 +102,35 @@ static int bind_one(const struct scn_listener *l, struct bound *b, char *err, si
         getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
         goto fail;
     freeaddrinfo(ai);
-    b->name = strdup(l->name);
-    b->host = strdup(l->host);
-    b->want_port = l->port;
-    b->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                             : ((struct sockaddr_in *)&ss)->sin_port);
-    b->fd = fd;
-    if (b->name == NULL || b->host == NULL)
-        fatalx("out of memory");
-    return 0;
+    *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                            : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
 
 fail:
     rc = errno;
-    util_hostport_format(l->host, l->port, port_s, sizeof(port_s));
-    snprintf(err, errlen, "listener %s: cannot listen on %s: %s", l->name, port_s, strerror(rc));
+    snprintf(err, errlen, "cannot listen on %s: %s", where, strerror(rc));
     if (fd >= 0)
         close(fd);
     freeaddrinfo(ai);
     return -1;
+}
+
+static int bind_one(const struct scn_listener *l, struct bound *b, char *err, size_t errlen)
+{
+    char why[512];
+    int fd = lsn_listen(l->host, l->port, NULL, &b->port, why, sizeof(why));
+
+    if (fd < 0) {
+        snprintf(err, errlen, "listener %s: %s", l->name, why);
+        return -1;
+    }
+    b->name = strdup(l->name);
+    b->host = strdup(l->host);
+    b->want_port = l->port;
+    b->fd = fd;
+    if (b->name == NULL || b->host == NULL)
+        fatalx("out of memory");
+    return 0;
 }
 
 int lsn_bind(const struct scn *s, char *err, size_t errlen)
