@@ -116,8 +116,9 @@ struct conn *conn_of_socket(h2o_socket_t *sock);
 /* The connection of REQ; NULL for a request that came without one of ours (tests). */
 struct conn *conn_of(h2o_req_t *req);
 /* The generation C's worker serves new requests with (after a reload, newer than the
- * connection's own) and, in *LISTENER, the index there of C's listener. Borrowed: valid while
- * the caller's request runs on that worker; take a reference to keep it. */
+ * connection's own) and, in *LISTENER, the index there of C's listener; NULL when a switch
+ * removed that listener. Borrowed: valid while the caller's request runs on that worker; take
+ * a reference to keep it. */
 struct gen *conn_current(const struct conn *c, size_t *listener);
 /* The CRLs REQ's connection publishes, when its listener has crl="true"; else NULL (the lookup
  * of pki_crl_register()). */

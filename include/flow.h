@@ -154,7 +154,8 @@ struct flow_logger {
 
 /* Makes the flow of REQ in its pool, on connection C (NULL: REQ's own), to run STAGES; the
  * LOGGERS (NUM_LOGGERS of them) see it when its pool is released. NULL when REQ came on no
- * connection of ours. The tables must outlive the request. */
+ * connection of ours, or on one whose listener a switch removed. The tables must outlive the
+ * request. */
 struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *stages,
                       size_t num_stages, const struct flow_logger *loggers, size_t num_loggers);
 /* Runs the stages from the next one until one answers or waits. */

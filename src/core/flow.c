@@ -52,7 +52,10 @@ struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *s
     struct flow_private *fp;
     struct flow *f;
 
-    if (c == NULL && (c = conn_of(req)) == NULL)
+    struct gen *g;
+    size_t li;
+
+    if ((c == NULL && (c = conn_of(req)) == NULL) || (g = conn_current(c, &li)) == NULL)
         return NULL;
     fp = h2o_mem_alloc_shared(&req->pool, sizeof(*fp), on_flow_dispose);
     memset(fp, 0, sizeof(*fp));
@@ -66,7 +69,8 @@ struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *s
      * is released. */
     f->conn = c;
     c->requests++;
-    f->gen = conn_current(c, &f->listener_index);
+    f->gen = g;
+    f->listener_index = li;
     gen_ref(f->gen);
     memcpy(f->local_ip, c->local_ip, sizeof(f->local_ip));
     memcpy(f->peer_ip, c->peer_ip, sizeof(f->peer_ip));

@@ -2,6 +2,7 @@
  * pipeline — the routing table, the request stages and the loggers, and the one h2o handler.
  */
 #include <string.h>
+#include <sys/socket.h>
 #include <strings.h>
 
 #include "auth.h"
@@ -112,8 +113,18 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct flow *f = flow_new(req, NULL, stages, COUNTOF(stages), loggers, COUNTOF(loggers));
     UNUSED(self);
 
-    if (f == NULL)
-        return -1; /* not one of our connections: not reached */
+    if (f == NULL) {
+        /* a keep-alive connection whose listener a switch removed: its port is closed now, so
+         * the connection is reset, as a port that stops listening resets what it held (the
+         * RST goes out at once; h2o frees the connection on its failed write) */
+        h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+        struct sockaddr sa = {.sa_family = AF_UNSPEC};
+        if (sock != NULL)
+            (void)connect(h2o_socket_get_fd(sock), &sa, sizeof(sa));
+        req->http1_is_persistent = 0;
+        h2o_send_error_503(req, "Service Unavailable", "", H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION);
+        return 0;
+    }
     flow_run(f);
     return 0;
 }

@@ -82,7 +82,8 @@ static void report(struct conn *c)
     size_t li;
     struct gen *g = c->gen != NULL ? c->gen : conn_current(c, &li);
     struct conn_report r = {
-        .listener = g->scn->listeners[c->gen != NULL ? c->listener : li].name,
+        /* its listener, unless a switch removed it */
+        .listener = g == NULL ? "" : g->scn->listeners[c->gen != NULL ? c->listener : li].name,
         .peer_ip = c->peer_ip,
         .peer_port = c->peer_port,
         .accepted_at = c->accepted_at,
@@ -140,8 +141,11 @@ void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock)
 
     if (c == NULL)
         fatalx("out of memory");
-    if (li == SIZE_MAX) /* not reached: a reload keeps every listener (lsn_bind) */
-        fatalx("accepted on a socket no listener is bound to");
+    if (li == SIZE_MAX) { /* accepted as a switch removed its listener: a closed port */
+        free(c);
+        h2o_socket_close(sock);
+        return;
+    }
     gen_ref(w->gen);
     c->gen = w->gen;
     c->listener = li;
@@ -177,8 +181,10 @@ struct gen *conn_current(const struct conn *c, size_t *listener)
     struct gen *g = c->worker->gen;
     size_t i = gen_listener_of_bound(g, c->bound);
 
-    if (i == SIZE_MAX) /* not reached: a reload keeps every listener (lsn_bind) */
-        fatalx("a connection's listener is in no generation");
+    if (i == SIZE_MAX) { /* a switch removed its listener: served with the one it had */
+        *listener = c->listener;
+        return NULL;
+    }
     *listener = i;
     return g;
 }
@@ -192,7 +198,7 @@ const struct pki_crls *conn_crls_of(h2o_req_t *req)
     if (c == NULL)
         return NULL;
     g = conn_current(c, &li);
-    return g->scn->listeners[li].crl ? g->crls : NULL;
+    return g != NULL && g->scn->listeners[li].crl ? g->crls : NULL;
 }
 
 void *conn_worker_data(struct conn_worker *w, const struct conn_key *key)

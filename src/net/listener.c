@@ -33,6 +33,7 @@ struct lsock {
     struct lsn_thread *thread;
     size_t bound;
     h2o_socket_t *sock;
+    int reading; /* accepting: the current generation has a listener on it */
 };
 
 struct lsn_thread {
@@ -41,7 +42,8 @@ struct lsn_thread {
     h2o_globalconf_t *conf;
     h2o_context_t ctx;
     h2o_multithread_receiver_t notify;
-    struct lsock *lsocks;
+    struct lsock **lsocks; /* one per bound socket the worker has taken up */
+    size_t num_lsocks;
     struct conn_worker worker; /* what its connections share: the current generation */
     int stop_seen;             /* the stop message arrived: the worker may leave its loop */
 };
@@ -146,25 +148,21 @@ int lsn_bind(const struct scn *s, char *err, size_t errlen)
             }
             continue;
         }
-        if (threads != NULL) {
-            snprintf(err, errlen, "listener %s is new; restart mrsmock to add listeners", l->name);
-            return -1;
-        }
-        bounds = realloc(bounds, (num_bounds + 1) * sizeof(*bounds));
-        if (bounds == NULL)
+        /* A new listener, at start or in a switch: the workers take its socket up when the
+         * generation that has it is published (on_message). Only the main thread or the one
+         * switching binds, under the lab's lock; workers read BOUNDS while a publication
+         * waits for them, never while it changes. */
+        struct bound *more = realloc(bounds, (num_bounds + 1) * sizeof(*bounds));
+        if (more == NULL)
             fatalx("out of memory");
+        bounds = more;
         if (bind_one(l, &bounds[num_bounds], err, errlen) != 0)
             return -1;
         num_bounds++;
     }
-    /* the workers accept on every bound socket: a reload keeps them all */
-    for (size_t i = 0; threads != NULL && i < num_bounds; i++) {
-        if (scn_listener_by_name(s, bounds[i].name) == NULL) {
-            snprintf(err, errlen, "listener %s was removed; restart mrsmock to remove listeners",
-                     bounds[i].name);
-            return -1;
-        }
-    }
+    /* A listener the scenario no longer has keeps its socket (and its port, for a switch back):
+     * the workers stop accepting on it. Connections then wait in the socket's backlog, as
+     * SYNs wait at a port whose service is paused. */
     return 0;
 }
 
@@ -197,6 +195,41 @@ static void on_accept(h2o_socket_t *ls, const char *err)
         conn_accept(&t->worker, l->bound, sock);
 }
 
+/* Takes up the sockets bound since the worker last looked, and accepts on those, and only
+ * those, that the current generation has a listener on. */
+static void sync_sockets(struct lsn_thread *t)
+{
+    if (t->num_lsocks < num_bounds) {
+        struct lsock **more = realloc(t->lsocks, num_bounds * sizeof(*more));
+        if (more == NULL)
+            fatalx("out of memory");
+        t->lsocks = more;
+        for (size_t i = t->num_lsocks; i < num_bounds; i++) {
+            struct lsock *l = calloc(1, sizeof(*l));
+            int fd = dup(bounds[i].fd);
+            if (l == NULL)
+                fatalx("out of memory");
+            if (fd < 0)
+                fatal("dup");
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+            *l = (struct lsock){.thread = t, .bound = i};
+            l->sock = h2o_evloop_socket_create(t->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+            l->sock->data = l;
+            t->lsocks[i] = l;
+        }
+        t->num_lsocks = num_bounds;
+    }
+    for (size_t i = 0; i < t->num_lsocks; i++) {
+        struct lsock *l = t->lsocks[i];
+        int want = gen_listener_of_bound(t->worker.gen, i) != SIZE_MAX;
+        if (want && !l->reading)
+            h2o_socket_read_start(l->sock, on_accept);
+        else if (!want && l->reading)
+            h2o_socket_read_stop(l->sock);
+        l->reading = want;
+    }
+}
+
 static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     struct lsn_thread *t = H2O_STRUCT_FROM_MEMBER(struct lsn_thread, notify, receiver);
@@ -207,6 +240,7 @@ static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
         if (m->gen != NULL) {
             gen_unref(t->worker.gen);
             t->worker.gen = m->gen; /* the message carried a reference for us */
+            sync_sockets(t);
             pthread_mutex_lock(&swap_lock);
             swapped++;
             pthread_cond_signal(&swap_cond);
@@ -248,19 +282,7 @@ static void *thread_main(void *arg)
     t->worker.ctx = &t->ctx;
     t->worker.hosts = t->conf->hosts;
     t->worker.hs = hs_thread_new(loop, t->conf->handshake_timeout);
-    t->lsocks = calloc(num_bounds, sizeof(*t->lsocks));
-    if (t->lsocks == NULL)
-        fatalx("out of memory");
-    for (size_t i = 0; i < num_bounds; i++) {
-        int fd = dup(bounds[i].fd);
-        if (fd < 0)
-            fatal("dup");
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-        t->lsocks[i] = (struct lsock){.thread = t, .bound = i};
-        t->lsocks[i].sock = h2o_evloop_socket_create(loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-        t->lsocks[i].sock->data = &t->lsocks[i];
-        h2o_socket_read_start(t->lsocks[i].sock, on_accept);
-    }
+    sync_sockets(t);
     pthread_barrier_wait(&started);
 
     /* Until the stop message itself has been taken: a worker that left on a flag alone could
@@ -269,9 +291,10 @@ static void *thread_main(void *arg)
         h2o_evloop_run(loop, INT32_MAX);
 
     /* Drain: stop accepting, finish what is in flight, close idle connections. */
-    for (size_t i = 0; i < num_bounds; i++) {
-        h2o_socket_read_stop(t->lsocks[i].sock);
-        h2o_socket_close(t->lsocks[i].sock);
+    for (size_t i = 0; i < t->num_lsocks; i++) {
+        if (t->lsocks[i]->reading)
+            h2o_socket_read_stop(t->lsocks[i]->sock);
+        h2o_socket_close(t->lsocks[i]->sock);
     }
     /* what a handshake fault holds (a hang) has no request in flight: it ends now */
     hs_thread_close_all(t->worker.hs);
@@ -295,6 +318,8 @@ static void *thread_main(void *arg)
         h2o_context_dispose(&t->ctx);
         h2o_evloop_destroy(loop);
     }
+    for (size_t i = 0; i < t->num_lsocks; i++)
+        free(t->lsocks[i]);
     free(t->lsocks);
     return NULL;
 }

@@ -155,6 +155,30 @@ class AdminApi(unittest.TestCase):
         st, hdrs, _, _, _ = self.s.curl("mail.contoso.com", MRS, "--http1.1")
         self.assertNotIn(("WWW-Authenticate", 'Basic realm="mail.contoso.com"'), hdrs)
 
+    def test_every_bundled_scenario_in_turn(self):
+        p = subprocess.run([os.environ["MRSMOCK_BIN"], "list"], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        names = [line.split()[0] for line in p.stdout.splitlines()]
+        self.assertIn("autodiscover-no-mrsproxy", names)
+        ports = {}
+        for name in names + names:  # twice: a listener added and dropped keeps its port
+            st, body, _ = api(self.s, "PUT", "/scenario", body=json.dumps({"name": name}))
+            self.assertEqual(st, 200, (name, body))
+            self.assertEqual(body["name"], name)
+            for l in body["listeners"]:
+                self.assertEqual(ports.setdefault(l["name"], l["url"]), l["url"], name)
+        # a listener a switch adds answers at once (autodiscover-no-mrsproxy has two)
+        st, body, _ = api(self.s, "PUT", "/scenario",
+                          body='{"name": "autodiscover-no-mrsproxy"}')
+        extra = [l for l in body["listeners"] if l["name"] != "edge"][0]
+        port = int(extra["url"].rsplit(":", 1)[1])
+        host = extra["hosts"][0]
+        p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                            "--cacert", self.s.ca, "--resolve", "%s:%d:127.0.0.1" % (host, port),
+                            "https://%s:%d/EWS/mrsproxy.svc" % (host, port)],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(p.stdout, "401", p.stderr)
+
     def test_invalid_scenario_is_400_with_file_line_errors_and_the_old_one_stays(self):
         doc = '<scenario xmlns="urn:mrsmock:scenario:1" name="x" extends="healthy"><bogus/></scenario>'
         st, body, _ = api(self.s, "PUT", "/scenario", body=doc, ctype="application/xml")
