@@ -118,7 +118,10 @@ class AdminApi(unittest.TestCase):
         th.start()
         for i in range(2):
             self.s.curl("mail.contoso.com", MRS, "--http1.1")
-        time.sleep(0.3)  # the poll must still be waiting: two requests are not three
+        # two requests are not three: a wait of its own for three runs out with two, and
+        # meanwhile the first one, which looked every few milliseconds, still waits
+        st, body, _ = api(self.s, "GET", "/requests/wait?count=3&timeout=300")
+        self.assertEqual((body["timed_out"], len(body["requests"])), (True, 2))
         self.assertTrue(th.is_alive(), "the wait returned before its third request")
         sent = time.monotonic()
         self.s.curl("mail.contoso.com", MRS, "--http1.1")
