@@ -111,6 +111,11 @@ void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock);
 /* Goes on with the stage after the one that answered CONN_WAIT. */
 void conn_resume(struct conn *c, h2o_socket_t *sock);
 
+/* Keeps NAME as the SNI name of the connection SSL belongs to, for the journal (libh2o 2.2.5
+ * has no getter): tls_observe_sni's callback. An SSL of h2o's sockets is told apart by its BIO,
+ * which carries the h2o socket (reference/libh2o-2.2.5.md, 1.5); a handshake fault's own SSL
+ * objects read memory BIOs and are left alone. */
+void conn_note_sni(SSL *ssl, const char *name);
 /* The connection of SOCK, or NULL if it is not one of ours. */
 struct conn *conn_of_socket(h2o_socket_t *sock);
 /* The connection of REQ; NULL for a request that came without one of ours (tests). */

@@ -23,6 +23,10 @@
 SSL_CTX *tls_build(const struct scn *s, const struct scn_listener *l, struct pki *pki,
                    const char *crl_base, char *err, size_t errlen);
 
+/* CB is told the server name each ClientHello asks for (with the SSL object it is for: one of
+ * h2o's connections, or a handshake fault's own); set before the workers start. */
+void tls_observe_sni(void (*cb)(SSL *ssl, const char *name));
+
 /* What the listeners' TLS stacks have done since start: handshakes completed by protocol
  * version (TLS 1.0 to 1.3), and alerts received from clients and sent to them by description
  * code (a client that refuses the certificate sends one). Counted without a lock. */

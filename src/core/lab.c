@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "pki.h"
+#include "tls.h"
 #include "util.h"
 
 /* Switches come from the main thread (SIGHUP) and the admin API's thread: one at a time. */
@@ -172,6 +173,7 @@ enum lab_result lab_start(const struct lab_opts *o, char **errors)
      * Basic still works, and NTLM logons fail as with a wrong password */
     if (pipeline_init(err, sizeof(err)) != 0)
         log_warnx("%s: NTLM and Negotiate logons will fail", err);
+    tls_observe_sni(conn_note_sni);
     conn_observe(&journal_conn_observer);
     conn_observe(&metrics_conn_observer);
     if ((current = bring_up(s, errors)) == NULL) {

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -164,6 +165,18 @@ void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock)
         if (observers[i]->on_open != NULL)
             observers[i]->on_open();
     run(c, sock);
+}
+
+void conn_note_sni(SSL *ssl, const char *name)
+{
+    BIO *rb = SSL_get_rbio(ssl);
+    const char *method = rb != NULL ? BIO_method_name(rb) : NULL;
+    struct conn *c;
+
+    if (method == NULL || strcmp(method, "h2o_socket") != 0 ||
+        (c = conn_of_socket(BIO_get_data(rb))) == NULL)
+        return;
+    snprintf(c->sni, sizeof(c->sni), "%s", name);
 }
 
 struct conn *conn_of_socket(h2o_socket_t *sock)

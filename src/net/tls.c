@@ -20,7 +20,6 @@
 #include <h2o.h>
 
 #include "log.h"
-#include "conn.h"
 #include "tls.h"
 #include "util.h"
 
@@ -56,19 +55,11 @@ static void init_index(void)
     sni_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, on_sni_table_free);
 }
 
-/* Keeps NAME on the connection of SSL, for the journal: libh2o 2.2.5 has no getter. Only an SSL
- * of h2o's sockets is one of a connection (its BIO carries the h2o socket: the pitfall of
- * reference/libh2o-2.2.5.md, 1.5); the handshake faults' own SSL objects read memory BIOs. */
-static void remember_sni(SSL *ssl, const char *name)
-{
-    BIO *rb = SSL_get_rbio(ssl);
-    const char *method = rb != NULL ? BIO_method_name(rb) : NULL;
-    struct conn *c;
+static void (*sni_observer)(SSL *ssl, const char *name);
 
-    if (method == NULL || strcmp(method, "h2o_socket") != 0 ||
-        (c = conn_of_socket(BIO_get_data(rb))) == NULL)
-        return;
-    snprintf(c->sni, sizeof(c->sni), "%s", name);
+void tls_observe_sni(void (*cb)(SSL *ssl, const char *name))
+{
+    sni_observer = cb;
 }
 
 static int on_servername(SSL *ssl, int *al, void *arg)
@@ -77,8 +68,8 @@ static int on_servername(SSL *ssl, int *al, void *arg)
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     UNUSED(al);
 
-    if (name != NULL)
-        remember_sni(ssl, name);
+    if (name != NULL && sni_observer != NULL)
+        sni_observer(ssl, name);
     if (name == NULL || t == NULL)
         return SSL_TLSEXT_ERR_NOACK;
     /* <sni> names are DNS names, never patterns: this is the case-insensitive comparison */
