@@ -214,11 +214,16 @@ static json_t *lines_json(const char *text)
     return a;
 }
 
+/* The uploaded document being served, if one is: the only one kept (a reload reads it again);
+ * the admin thread's alone. */
+static char served_upload[PATH_MAX];
+
 static void on_scenario_put(h2o_req_t *req)
 {
     h2o_iovec_t type = media_type(req);
     char path[PATH_MAX], err[512], *errors = NULL;
     enum lab_result r;
+    int uploaded = 0;
 
     if (h2o_memis(type.base, type.len, H2O_STRLIT("application/json"))) {
         if (named_file(req, path, sizeof(path)) != 0)
@@ -229,6 +234,7 @@ static void on_scenario_put(h2o_req_t *req)
             admin_error(req, 500, "%s", err);
             return;
         }
+        uploaded = 1;
     } else {
         admin_error(req, 415,
                     "send application/json ({\"name\": ...} or {\"file\": ...}) or a scenario "
@@ -237,6 +243,9 @@ static void on_scenario_put(h2o_req_t *req)
     }
     if ((r = lab_switch(path, &errors)) == LAB_OK) {
         log_warnx("admin API: now serving scenario from %s", path);
+        if (served_upload[0] != '\0' && strcmp(served_upload, path) != 0)
+            unlink(served_upload);
+        snprintf(served_upload, sizeof(served_upload), "%s", uploaded ? path : "");
         admin_reply(req, 200, scenario_json());
     } else if (r == LAB_INVALID) {
         admin_reply(req, 400,
@@ -247,6 +256,8 @@ static void on_scenario_put(h2o_req_t *req)
                     json_pack("{s:s, s:o}", "error", "cannot switch; the running scenario is kept",
                               "errors", lines_json(errors)));
     }
+    if (r != LAB_OK && uploaded)
+        unlink(path);
     free(errors);
 }
 

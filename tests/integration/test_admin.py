@@ -155,6 +155,12 @@ class AdminApi(unittest.TestCase):
         st, body, _ = api(self.s, "PUT", "/scenario", body=doc, ctype="application/xml")
         self.assertEqual(st, 200, body)
         self.assertEqual(api(self.s, "GET", "/health")[1]["scenario"], "uploaded")
+        st, again, _ = api(self.s, "PUT", "/scenario", body=doc, ctype="application/xml")
+        self.assertEqual(st, 200, again)
+        # only the document served is kept (a reload reads it again)
+        uploads = os.listdir(os.path.join(self.s.state_dir, "admin"))
+        self.assertEqual([os.path.join(self.s.state_dir, "admin", u) for u in uploads],
+                         [again["file"]])
         st, hdrs, _, _, _ = self.s.curl("mail.contoso.com", MRS, "--http1.1")
         self.assertNotIn(("WWW-Authenticate", 'Basic realm="mail.contoso.com"'), hdrs)
 
