@@ -69,13 +69,24 @@ struct scn_account {
 };
 
 /* One IIS virtual directory of an Exchange server (EWS or Autodiscover). */
+/* The state of the IIS application pool a virtual directory runs in. */
+enum scn_app_pool {
+    SCN_POOL_STARTED,
+    SCN_POOL_STOPPED,    /* stopped by an administrator: HTTP.sys answers 503, "Disabled" */
+    SCN_POOL_RAPID_FAIL, /* stopped by rapid-fail protection (its worker kept crashing): 503,
+                            "AppOffline" */
+};
+
 struct scn_vdir {
     const char *internal_url;  /* absolute https URL, or NULL ($null) */
     const char *external_url;  /* absolute https URL, or NULL ($null) */
     unsigned auth;             /* SCN_AUTH_* enabled on the directory */
     struct scn_account **deny; /* IIS authorization rule: accounts denied after logon (403) */
     size_t num_deny;
-    const char *redirect_url; /* Autodiscover only: answer every request with redirectUrl */
+    const char *redirect_url;   /* Autodiscover only: answer every request with redirectUrl */
+    enum scn_app_pool app_pool; /* its application pool's state; default started */
+    const char *app_pool_name;  /* MSExchangeServicesAppPool (EWS, the MRS Proxy) or
+                                   MSExchangeAutodiscoverAppPool */
     struct scn_where at;
 };
 

@@ -9,6 +9,7 @@
 #include "autodiscover.h"
 #include "ews.h"
 #include "flow.h"
+#include "httpsys.h"
 #include "journal.h"
 #include "log.h"
 #include "metrics.h"
@@ -98,8 +99,8 @@ static int stage_endpoint(struct flow *f)
 
 /* The stages of a request, in order (DESIGN.md): a new stage is its module and one row here. */
 static const struct flow_stage stages[] = {
-    {"route", stage_route},      {"ssl", vdir_require_ssl},    {"auth", auth_stage},
-    {"limits", vdir_body_limit}, {"endpoint", stage_endpoint},
+    {"route", stage_route}, {"httpsys", httpsys_stage},  {"ssl", vdir_require_ssl},
+    {"auth", auth_stage},   {"limits", vdir_body_limit}, {"endpoint", stage_endpoint},
 };
 
 /* What sees every answered request when its pool is released, in order. */

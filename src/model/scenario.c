@@ -41,6 +41,11 @@ static const struct {
 const struct scn_enum scn_chains[] = {
     {"full", SCN_CHAIN_FULL}, {"leaf", SCN_CHAIN_LEAF}, {"root", SCN_CHAIN_ROOT}, {NULL, 0}};
 
+const struct scn_enum scn_app_pools[] = {{"started", SCN_POOL_STARTED},
+                                         {"stopped", SCN_POOL_STOPPED},
+                                         {"rapid-fail", SCN_POOL_RAPID_FAIL},
+                                         {NULL, 0}};
+
 const struct scn_enum scn_client_certs[] = {{"ignore", SCN_CLIENT_CERT_IGNORE},
                                             {"accept", SCN_CLIENT_CERT_ACCEPT},
                                             {"require", SCN_CLIENT_CERT_REQUIRE},
@@ -466,6 +471,9 @@ static void build_servers(struct scn *s, struct scn_draft *d, struct scn_errors 
         }
         build_vdir(&v->ews, &ds->ews, &ds->m);
         build_vdir(&v->autodiscover, &ds->autodiscover, &ds->m);
+        /* the pools Exchange's setup creates for these directories */
+        v->ews.app_pool_name = "MSExchangeServicesAppPool";
+        v->autodiscover.app_pool_name = "MSExchangeAutodiscoverAppPool";
         if (unset(&ds->ews, SCN_A_EWS_MRSMAX))
             v->mrsproxy_max_connections = 100;
         if (unset(&ds->oa, SCN_A_OA_EXTERNAL))

@@ -138,10 +138,11 @@ enum {
     SCN_A_VDIR_EXTERNAL,
     SCN_A_VDIR_AUTH,
     SCN_A_VDIR_DENY,
+    SCN_A_VDIR_APP_POOL,
     SCN_A_EWS_MRSPROXY,
     SCN_A_EWS_MRSMAX
 };
-enum { SCN_A_AD_REDIRECT = SCN_A_VDIR_DENY + 1 };
+enum { SCN_A_AD_REDIRECT = SCN_A_VDIR_APP_POOL + 1 };
 enum { SCN_A_OA_EXTERNAL };
 enum {
     SCN_A_LISTENER_NAME,
@@ -229,6 +230,7 @@ struct scn_draft {
 };
 
 /* The vocabularies of SCN_T_ENUM rows (scenario.c). */
+extern const struct scn_enum scn_app_pools[];
 extern const struct scn_enum scn_chains[], scn_client_certs[], scn_hs_actions[], scn_hs_snis[],
     scn_alerts[];
 

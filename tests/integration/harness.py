@@ -175,6 +175,29 @@ class Server:
                 return heads, lines
             time.sleep(0.01)  # polling with a deadline, not a fixed wait
 
+    def httperr_lines(self, server="EX1"):
+        """The HTTPERR log of SERVER (HTTP.sys's): (header lines, data lines split into fields),
+        over its numbered files in order."""
+        d = os.path.join(self.ready["logs"], server, "Windows", "System32", "LogFiles", "HTTPERR")
+        heads, lines = [], []
+        files = glob.glob(os.path.join(d, "httperr*.log"))
+        for f in sorted(files, key=lambda p: int(re.sub(r"\D", "", os.path.basename(p)))):
+            for line in read_bytes(f).decode("utf-8").split("\r\n"):
+                if line.startswith("#"):
+                    heads.append(line)
+                elif line:
+                    lines.append(line.split(" "))
+        return heads, lines
+
+    def httperr_wait(self, total, server="EX1", timeout=TIMEOUT):
+        """The HTTPERR log once it holds at least TOTAL lines (written after the answer)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            heads, lines = self.httperr_lines(server)
+            if len(lines) >= total or time.monotonic() > deadline:
+                return heads, lines
+            time.sleep(0.01)  # polling with a deadline, not a fixed wait
+
     def stop(self, sig=signal.SIGTERM):
         if self.stopped:
             return self.proc.returncode

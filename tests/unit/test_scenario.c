@@ -693,6 +693,24 @@ static void test_pki_model(void **state)
     scn_unref(s);
 }
 
+/* A virtual directory's application pool: its state from the scenario, its name from setup. */
+static void test_app_pool(void **state)
+{
+    char path[PATH_MAX];
+    struct scn *s;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s", MRSMOCK_SRCDIR "/scenarios/app-pool-stopped.xml");
+    s = load_ok(path);
+    assert_int_equal(s->servers[0].ews.app_pool, SCN_POOL_STOPPED);
+    assert_string_equal(s->servers[0].ews.app_pool_name, "MSExchangeServicesAppPool");
+    assert_int_equal(s->servers[0].autodiscover.app_pool, SCN_POOL_STARTED); /* default */
+    assert_string_equal(s->servers[0].autodiscover.app_pool_name, "MSExchangeAutodiscoverAppPool");
+    scn_unref(s);
+    EXPECT("bad-app-pool.xml",
+           "3: bad value \"paused\" for app-pool: expected started, stopped or rapid-fail");
+}
+
 /* Which listener a URL handed out for a host goes to. */
 static void test_listener_for_host(void **state)
 {
@@ -814,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_pki_model),
         cmocka_unit_test(test_tls_listener_model),
         cmocka_unit_test(test_listener_for_host),
+        cmocka_unit_test(test_app_pool),
         cmocka_unit_test(test_tls_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

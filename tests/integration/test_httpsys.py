@@ -1,0 +1,71 @@
+"""HTTP.sys's own answers: a stopped application pool (the bundled app-pool-stopped, and a
+rapid-fail stop of one's own) gets HTTP.sys's 503, a line in the server's HTTPERR log and none
+in its IIS log, while a directory in another pool keeps working."""
+import os
+import tempfile
+import unittest
+
+from harness import Server
+
+ADMIN = "admin:P@ssw0rd!"
+MRS = "/EWS/mrsproxy.svc"
+FIELDS = ("#Fields: date time c-ip c-port s-ip s-port cs-version cs-method cs-uri sc-status "
+          "s-siteid s-reason s-queuename")
+
+
+class AppPoolStopped(unittest.TestCase):
+    def test_http_sys_answers_and_logs(self):
+        with Server("app-pool-stopped") as s:
+            answers = [s.curl("mail.contoso.com", MRS, "--http1.1"),
+                       s.curl("mail.contoso.com", MRS, "-u", ADMIN, "--http1.1"),
+                       s.curl("mail.contoso.com", MRS + "?wsdl", "--http2")]
+            for st, hdrs, body, rc, err in answers:
+                self.assertEqual((st, rc), (503, 0), err)
+                h = {k.lower(): v for k, v in hdrs}
+                self.assertEqual(h["server"], "Microsoft-HTTPAPI/2.0")
+                self.assertEqual(h["content-type"], "text/html; charset=us-ascii")
+                self.assertNotIn("www-authenticate", h)  # IIS never saw it
+                self.assertNotIn("x-powered-by", h)
+                self.assertIn(b"<h2>Service Unavailable</h2>", body)
+                self.assertIn(b"HTTP Error 503. The service is unavailable.", body)
+            # Autodiscover runs in a pool of its own: it still answers
+            st, _, _, _, _ = s.curl("autodiscover.contoso.com", "/autodiscover/autodiscover.xml",
+                                    "-u", ADMIN, "--http1.1")
+            self.assertNotEqual(st, 503)  # IIS answered it: its line is checked below
+            heads, lines = s.httperr_wait(3)
+            self.assertEqual(heads[:2], ["#Software: Microsoft HTTP API 2.0", "#Version: 1.0"])
+            self.assertRegex(heads[2], r"^#Date: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+            self.assertEqual(heads[3], FIELDS)
+            self.assertEqual(len(lines), 3)
+            for f, version, uri in zip(lines, ("HTTP/1.1", "HTTP/1.1", "HTTP/2.0"),
+                                       (MRS, MRS, MRS + "?wsdl")):
+                self.assertEqual(len(f), 13, f)
+                self.assertEqual(f[2], "127.0.0.1")
+                self.assertTrue(f[3].isdigit())
+                self.assertEqual(f[5], str(s.port))
+                self.assertEqual(f[6:], [version, "GET", uri, "503", "1", "Disabled",
+                                         "MSExchangeServicesAppPool"])
+            # the IIS log has the Autodiscover request only: no /EWS line at all
+            _, w3c = s.w3c_wait(1)
+            self.assertEqual(len(w3c), 1)
+            self.assertTrue(w3c[0][4].lower().startswith("/autodiscover/"), w3c)
+
+    def test_rapid_fail_is_app_offline(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "lab.xml")
+            with open(path, "w") as f:
+                f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="lab" extends="healthy">'
+                        '<server name="EX1"><autodiscover app-pool="rapid-fail"/></server>'
+                        '</scenario>\n')
+            with Server(path) as s:
+                st, _, _, _, _ = s.curl("autodiscover.contoso.com",
+                                        "/autodiscover/autodiscover.xml", "--http1.1")
+                self.assertEqual(st, 503)
+                self.assertEqual(s.curl("mail.contoso.com", MRS, "-u", ADMIN)[0], 200)
+                _, lines = s.httperr_wait(1)
+                self.assertEqual(lines[0][-4:],
+                                 ["503", "1", "AppOffline", "MSExchangeAutodiscoverAppPool"])
+
+
+if __name__ == "__main__":
+    unittest.main()
