@@ -9,6 +9,7 @@
 #include "autodiscover.h"
 #include "ews.h"
 #include "flow.h"
+#include "healthcheck.h"
 #include "httpsys.h"
 #include "journal.h"
 #include "log.h"
@@ -47,6 +48,10 @@ static const struct flow_route routes[] = {
      .vdir = FLOW_VDIR_AUTODISCOVER,
      .flags = FLOW_ROUTE_ANONYMOUS | FLOW_ROUTE_ADDRESS_IN_PATH,
      .endpoint = ad_json},
+    {.path = "/autodiscover/healthcheck.htm",
+     .vdir = FLOW_VDIR_AUTODISCOVER,
+     .flags = FLOW_ROUTE_ANONYMOUS,
+     .endpoint = hc_page},
     {.path = "/autodiscover", .prefix = 1, .vdir = FLOW_VDIR_AUTODISCOVER},
     {.path = "/ews/mrsproxy.svc",
      .vdir = FLOW_VDIR_EWS,
@@ -54,6 +59,10 @@ static const struct flow_route routes[] = {
      .endpoint = mrs_svc},
     {.path = "/ews/exchange.asmx", .vdir = FLOW_VDIR_EWS, .endpoint = ews_asmx},
     {.path = "/ews/services.wsdl", .vdir = FLOW_VDIR_EWS, .endpoint = ews_wsdl},
+    {.path = "/ews/healthcheck.htm",
+     .vdir = FLOW_VDIR_EWS,
+     .flags = FLOW_ROUTE_ANONYMOUS,
+     .endpoint = hc_page},
     {.path = "/ews", .prefix = 1, .vdir = FLOW_VDIR_EWS},
 };
 

@@ -50,6 +50,24 @@ class AppPoolStopped(unittest.TestCase):
             self.assertEqual(len(w3c), 1)
             self.assertTrue(w3c[0][4].lower().startswith("/autodiscover/"), w3c)
 
+    def test_healthcheck_follows_the_pool(self):
+        # Managed Availability's page, as a balancer's HTTP check reads it: anonymous, 200 while
+        # the protocol's pool runs, HTTP.sys's 503 once it is stopped
+        with Server("healthy") as s:
+            st, _, body, _, _ = s.curl("mail.contoso.com", "/EWS/healthcheck.htm")
+            self.assertEqual((st, body), (200, b"200 OK<br/>ex1.contoso.com"))
+        with Server("app-pool-stopped") as s:
+            self.assertEqual(s.curl("mail.contoso.com", "/EWS/HealthCheck.htm")[0], 503)
+            self.assertEqual(s.curl("autodiscover.contoso.com",
+                                    "/Autodiscover/healthcheck.htm")[0], 200)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "lab.xml")
+            with open(path, "w") as f:
+                f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="lab" extends="healthy">'
+                        '<server name="EX1" version="2010"/></scenario>\n')
+            with Server(path) as s:  # Exchange 2010 has no such page
+                self.assertEqual(s.curl("mail.contoso.com", "/EWS/healthcheck.htm")[0], 404)
+
     def test_rapid_fail_is_app_offline(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "lab.xml")
