@@ -427,14 +427,14 @@ static void reply_entries(h2o_req_t *req, const struct query *q, int wait, int t
     if (out == NULL)
         fatalx("out of memory");
     n = journal_find(&q->filter, out, cap, &total, &upto);
+    /* where a next call continues (its since): after the last entry returned when the limit
+     * cut the list; else after everything complete when read */
+    uint64_t next = n < total ? out[n - 1].id : upto > q->filter.since ? upto : q->filter.since;
     for (size_t i = 0; i < n; i++)
         json_array_append_new(list, journal_entry_json(&out[i]));
     free(out);
     json_t *o = json_pack("{s:o, s:I, s:I, s:I}", "requests", list, "total", (json_int_t)total,
-                          "dropped", (json_int_t)journal_dropped(), "next_since",
-                          (json_int_t)(n != 0                   ? upto
-                                       : q->filter.since > upto ? q->filter.since
-                                                                : upto));
+                          "dropped", (json_int_t)journal_dropped(), "next_since", (json_int_t)next);
     if (wait)
         json_object_set_new(o, "timed_out", json_boolean(timed_out));
     admin_reply(req, 200, o);

@@ -92,6 +92,12 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(len(body["requests"]), 1)
         st, body, _ = api(self.s, "GET", "/requests?host=autodiscover.contoso.com")
         self.assertEqual(body["requests"], [])
+        # paging: a limit cuts the list, next_since continues it
+        st, page, _ = api(self.s, "GET", "/requests?limit=1")
+        self.assertEqual(([r["id"] for r in page["requests"]], page["total"]), ([bad["id"]], 2))
+        st, rest, _ = api(self.s, "GET", "/requests?since=%d" % page["next_since"])
+        self.assertEqual([r["id"] for r in rest["requests"]], [good["id"]])
+        self.assertEqual(rest["next_since"], good["id"])
 
     def test_an_mrs_message_names_its_wsrm_sequence(self):
         import mrs_util as m
