@@ -53,6 +53,8 @@ struct journal_filter {
     uint64_t since; /* entries with a larger id only */
     const char *server, *listener, *host, *path_prefix, *method, *user;
     unsigned status;
+    int complete_only; /* stop at the first entry still being written: what is counted then
+                          never needs counting again from *upto (a long poll's looks) */
 };
 
 /* Makes the ring hold CAPACITY entries (at least 1). Called once, before the workers start. */

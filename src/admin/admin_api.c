@@ -499,6 +499,7 @@ static void on_requests_wait(h2o_req_t *req)
         return;
     w->req = req;
     w->fresh = w->q.filter;
+    w->fresh.complete_only = 1;
     w->entry.cb = on_tick;
     w->deadline = h2o_now(admin_env.loop) + w->q.timeout_ms;
     if (look(w)) {

@@ -207,6 +207,8 @@ size_t journal_find(const struct journal_filter *filter, struct journal_entry *o
         *upto = first - 1;
     for (uint64_t id = first; id <= last; id++) {
         int r = ring != NULL ? read_entry(id, &e) : 0;
+        if (r < 0 && filter != NULL && filter->complete_only)
+            break;
         if (r < 0)
             complete = 0;
         else if (complete && upto != NULL)

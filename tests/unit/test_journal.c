@@ -52,6 +52,8 @@ static void test_ids_filters_and_since(void **state)
     assert_int_equal(journal_find(NULL, out, 1, &total, &upto), 1);
     assert_int_equal(total, 3);
     assert_int_equal(upto, 3); /* all complete */
+    assert_int_equal(
+        journal_find(&(struct journal_filter){.complete_only = 1}, out, 8, &total, &upto), 3);
     journal_free();
 }
 
