@@ -74,8 +74,13 @@ void admin_reply(h2o_req_t *req, int status, json_t *body)
     h2o_iovec_t out;
 
     json_decref(body);
-    if (text == NULL)
-        fatalx("cannot render JSON");
+    if (text == NULL) { /* not reached: every string is made valid first */
+        log_warnx("admin API: an answer could not be rendered as JSON");
+        text = strdup("{\"error\":\"internal error: the answer could not be rendered\"}");
+        status = 500;
+        if (text == NULL)
+            fatalx("out of memory");
+    }
     out = h2o_strdup(&req->pool, text, strlen(text) + 1); /* with a newline in place of NUL */
     out.base[out.len - 1] = '\n';
     free(text);
@@ -97,6 +102,11 @@ void admin_error(h2o_req_t *req, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* a message may quote the client (a path, a parameter): keep it printable ASCII, so that
+     * it is always a JSON string */
+    for (char *c = msg; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            *c = '?';
     admin_reply(req, status, json_pack("{s:s}", "error", msg));
 }
 

@@ -255,11 +255,40 @@ static void on_conn_close(const struct conn_report *r)
 
 const struct conn_observer journal_conn_observer = {NULL, on_conn_close};
 
+/* The N bytes at S as a JSON string, valid UTF-8 whatever the client sent (a path, a user name,
+ * a field the journal cut in the middle of a character): bytes that do not make UTF-8 become
+ * '?'. A new reference. */
+static json_t *text_n(const char *s, size_t n)
+{
+    json_t *j = json_stringn(s, n);
+    char *c;
+
+    if (j != NULL)
+        return j;
+    if ((c = malloc(n + 1)) == NULL)
+        fatalx("out of memory");
+    for (size_t i = 0; i < n; i++)
+        c[i] = (unsigned char)s[i] >= 0x80 ? '?' : s[i];
+    j = json_stringn(c, n);
+    free(c);
+    return j != NULL ? j : json_string("");
+}
+
+static json_t *text(const char *s)
+{
+    return text_n(s, strlen(s));
+}
+
+/* S, or null when it is empty. */
+static json_t *text_or_null(const char *s)
+{
+    return s[0] != '\0' ? text(s) : json_null();
+}
+
 json_t *journal_entry_json(const struct journal_entry *e)
 {
     char at[80];
-    json_t *why = json_array(), *logs = json_array();
-
+    json_t *why = json_array(), *logs = json_array(), *o = json_object();
     struct tm tm;
 
     if (util_gmtime(e->at.tv_sec, &tm) != NULL)
@@ -271,7 +300,7 @@ json_t *journal_entry_json(const struct journal_entry *e)
     for (const char *p = e->why; *p != '\0';) {
         const char *sep = strstr(p, "; ");
         size_t n = sep != NULL ? (size_t)(sep - p) : strlen(p);
-        json_array_append_new(why, json_stringn(p, n));
+        json_array_append_new(why, text_n(p, n));
         p = sep != NULL ? sep + 2 : p + n;
     }
     if (e->logs & FLOW_LOG_W3C)
@@ -280,24 +309,35 @@ json_t *journal_entry_json(const struct journal_entry *e)
         json_array_append_new(logs, json_string("httperr"));
     if (e->logs & FLOW_LOG_HPLOG)
         json_array_append_new(logs, json_string("httpproxy"));
-    json_t *o = json_pack(
-        "{s:I, s:s, s:I, s:s, s:s, s:{s:s, s:i}, s:o, s:s, s:s, s:s, s:s, s:s, "
-        "s:i, s:i, s:I, s:o, s:o, s:s, s:o, s:o}",
-        "id", (json_int_t)e->id, "time", at, "duration_ms", (json_int_t)e->duration_ms, "listener",
-        e->listener, "server", e->server, "client", "ip", e->client_ip, "port", (int)e->client_port,
-        "tls",
-        e->tls_version[0] ? json_pack("{s:s, s:s, s:s?}", "version", e->tls_version, "cipher",
-                                      e->cipher, "sni", e->sni[0] ? e->sni : NULL)
-                          : json_null(),
-        "http_version", e->http_version, "method", e->method, "host", e->host, "path", e->path,
-        "answered_by", e->answered_by, "status", (int)e->status, "substatus", (int)e->substatus,
-        "win32_status", (json_int_t)e->win32, "auth_scheme",
-        e->auth_scheme[0] ? json_string(e->auth_scheme) : json_null(), "user",
-        e->user[0] ? json_string(e->user) : json_null(), "request_id", e->request_id, "logs", logs,
-        "why", why);
+    json_object_set_new(o, "id", json_integer((json_int_t)e->id));
+    json_object_set_new(o, "time", json_string(at));
+    json_object_set_new(o, "duration_ms", json_integer((json_int_t)e->duration_ms));
+    json_object_set_new(o, "listener", text(e->listener));
+    json_object_set_new(o, "server", text(e->server));
+    json_object_set_new(
+        o, "client",
+        json_pack("{s:o, s:i}", "ip", text(e->client_ip), "port", (int)e->client_port));
+    json_object_set_new(o, "tls",
+                        e->tls_version[0]
+                            ? json_pack("{s:o, s:o, s:o}", "version", text(e->tls_version),
+                                        "cipher", text(e->cipher), "sni", text_or_null(e->sni))
+                            : json_null());
+    json_object_set_new(o, "http_version", text(e->http_version));
+    json_object_set_new(o, "method", text(e->method));
+    json_object_set_new(o, "host", text(e->host));
+    json_object_set_new(o, "path", text(e->path));
+    json_object_set_new(o, "answered_by", text(e->answered_by));
+    json_object_set_new(o, "status", json_integer(e->status));
+    json_object_set_new(o, "substatus", json_integer(e->substatus));
+    json_object_set_new(o, "win32_status", json_integer((json_int_t)e->win32));
+    json_object_set_new(o, "auth_scheme", text_or_null(e->auth_scheme));
+    json_object_set_new(o, "user", text_or_null(e->user));
+    json_object_set_new(o, "request_id", text(e->request_id));
+    json_object_set_new(o, "logs", logs);
+    json_object_set_new(o, "why", why);
     if (e->rm_sequence[0] != '\0')
         json_object_set_new(o, "wsrm",
-                            json_pack("{s:s, s:I}", "sequence", e->rm_sequence, "message",
+                            json_pack("{s:o, s:I}", "sequence", text(e->rm_sequence), "message",
                                       (json_int_t)e->rm_message));
     return o;
 }

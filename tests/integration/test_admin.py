@@ -277,6 +277,26 @@ class AdminApi(unittest.TestCase):
                            capture_output=True, text=True, timeout=TIMEOUT)
         self.assertRegex(p.stdout, r'\nmrsmock_tls_alerts_received_total\{alert="unknown_ca"\} [1-9]')
 
+    def test_hostile_bytes_stay_valid_json(self):
+        import base64
+        import socket
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.s.ca)
+        cred = base64.b64encode(b"\xff\xfeadmin:x").decode()
+        with socket.create_connection(("127.0.0.1", self.s.port), TIMEOUT) as raw:
+            with ctx.wrap_socket(raw, server_hostname="mail.contoso.com") as t:
+                t.sendall(b"GET /EWS/\xc3\x28\xff?q=\xfe HTTP/1.1\r\nHost: mail.contoso.com\r\n"
+                          b"Authorization: Basic " + cred.encode() + b"\r\n"
+                          b"Connection: close\r\n\r\n")
+                self.assertIn(b" 401 ", t.recv(65536))
+        st, body, _ = api(self.s, "GET", "/requests/wait?count=1&timeout=5000")
+        self.assertEqual(st, 200)
+        e = body["requests"][0]
+        self.assertEqual(e["path"], "/EWS/?(??q=?")
+        self.assertIn('auth: Basic logon of "??admin" failed', e["why"])
+        st, body, _ = api(self.s, "GET", "/requests?path=%FF")
+        self.assertEqual(st, 200)  # a filter of any bytes is no error either
+
     def test_http2_fallback_leaves_an_unanswered_entry(self):
         # anonymous over HTTP/2: the stream is reset (HTTP_1_1_REQUIRED), curl retries on 1.1
         self.s.curl("mail.contoso.com", MRS, "--http2")
