@@ -8,6 +8,7 @@
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 SHAREDIR ?= $(PREFIX)/share/mrsmock
+MANDIR   ?= $(PREFIX)/share/man
 
 ifeq ($(SANITIZE),1)
 BUILD    := build/san
@@ -39,7 +40,7 @@ UNIT_SRCS:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_OK  := build/.deps-ok
 
-.PHONY: all test unit integration run lint clean install
+.PHONY: all test unit integration run lint clean install uninstall
 all: $(BIN)
 
 # Installs (as root) or names (otherwise) the Debian packages the build and the tests need.
@@ -83,7 +84,12 @@ lint:
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mrsmock
 	install -d $(DESTDIR)$(SHAREDIR)/scenarios
-	install -m 0644 scenarios/*.xml scenarios/*.rng $(DESTDIR)$(SHAREDIR)/scenarios/
+	install -m 0644 scenarios/*.xml scenarios/*.rng scenarios/README.md $(DESTDIR)$(SHAREDIR)/scenarios/
+	install -D -m 0644 man/mrsmock.1 $(DESTDIR)$(MANDIR)/man1/mrsmock.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/mrsmock $(DESTDIR)$(MANDIR)/man1/mrsmock.1
+	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:
 	rm -rf build
