@@ -9,6 +9,7 @@ VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 SHAREDIR ?= $(PREFIX)/share/mrsmock
 MANDIR   ?= $(PREFIX)/share/man
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
 
 ifeq ($(SANITIZE),1)
 BUILD    := build/san
@@ -86,9 +87,13 @@ install: $(BIN)
 	install -d $(DESTDIR)$(SHAREDIR)/scenarios
 	install -m 0644 scenarios/*.xml scenarios/*.rng scenarios/README.md $(DESTDIR)$(SHAREDIR)/scenarios/
 	install -D -m 0644 man/mrsmock.1 $(DESTDIR)$(MANDIR)/man1/mrsmock.1
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|' dist/mrsmock@.service.in > $(DESTDIR)$(UNITDIR)/mrsmock@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mrsmock@.service
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/mrsmock $(DESTDIR)$(MANDIR)/man1/mrsmock.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/mrsmock $(DESTDIR)$(MANDIR)/man1/mrsmock.1 \
+	    $(DESTDIR)$(UNITDIR)/mrsmock@.service
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:

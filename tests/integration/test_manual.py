@@ -47,6 +47,7 @@ class Manual(unittest.TestCase):
                                capture_output=True, text=True, timeout=TIMEOUT * 6)
             self.assertEqual(p.returncode, 0, p.stderr)
             for f in ("usr/local/bin/mrsmock", "usr/local/share/man/man1/mrsmock.1",
+                      "usr/local/lib/systemd/system/mrsmock@.service",
                       "usr/local/share/mrsmock/scenarios/healthy.xml",
                       "usr/local/share/mrsmock/scenarios/scenario.rng"):
                 self.assertTrue(os.path.isfile(os.path.join(d, f)), f)
@@ -55,6 +56,32 @@ class Manual(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             left = [os.path.join(r, f) for r, _, fs in os.walk(d) for f in fs]
             self.assertEqual(left, [])
+
+
+    def test_service_unit_verifies(self):
+        # installed under a real prefix, so that its ExecStart and its manual page exist
+        with tempfile.TemporaryDirectory() as d:
+            prefix = os.path.join(d, "usr")
+            san = ["SANITIZE=1"] if "/build/san/" in os.environ["MRSMOCK_BIN"] else []
+            p = subprocess.run(["make", "-s", "-C", ROOT, "install", "PREFIX=" + prefix] + san,
+                               capture_output=True, text=True, timeout=TIMEOUT * 6)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            unit_dir = os.path.join(prefix, "lib", "systemd", "system")
+            with open(os.path.join(unit_dir, "mrsmock@.service")) as f:
+                unit = f.read()
+            self.assertIn("ExecStart=%s/bin/mrsmock run %%I --state-dir ${STATE_DIRECTORY}"
+                          % prefix, unit)
+            for line in ("DynamicUser=yes", "StateDirectory=mrsmock/%i",
+                         "ExecReload=/bin/kill -HUP $MAINPID", "NoNewPrivileges=yes",
+                         "ProtectSystem=strict",
+                         "AmbientCapabilities=CAP_NET_BIND_SERVICE"):
+                self.assertIn("\n" + line + "\n", unit)
+            os.symlink("mrsmock@.service", os.path.join(unit_dir, "mrsmock@healthy.service"))
+            p = subprocess.run(["systemd-analyze", "verify",
+                                os.path.join(unit_dir, "mrsmock@healthy.service")],
+                               capture_output=True, text=True, timeout=TIMEOUT,
+                               env=dict(os.environ, MANPATH=os.path.join(prefix, "share", "man")))
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
 
 if __name__ == "__main__":
