@@ -41,7 +41,7 @@ UNIT_SRCS:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_OK  := build/.deps-ok
 
-.PHONY: all test unit integration run lint clean install uninstall
+.PHONY: all test unit integration run lint clean install uninstall certs
 all: $(BIN)
 
 # Installs (as root) or names (otherwise) the Debian packages the build and the tests need.
@@ -76,6 +76,13 @@ test: unit integration
 
 run: $(BIN)
 	$(BIN) run healthy
+
+# The lab CA (and each bundled scenario's bundle) for trainee machines (certs/README.md).
+certs: $(BIN)
+	@mkdir -p certs
+	$(BIN) certs --export certs
+	@for f in scenarios/*.xml; do $(BIN) certs "$$f" --export certs > /dev/null || exit 1; done
+	@ls certs
 
 lint:
 	clang-format --dry-run --Werror src/*/*.c src/*/*.h include/*.h tests/unit/*.c

@@ -58,6 +58,26 @@ class Manual(unittest.TestCase):
             self.assertEqual(left, [])
 
 
+    def test_make_certs(self):
+        # the lab CA for trainee machines, into the checkout's certs/ (ignored by git)
+        with tempfile.TemporaryDirectory() as state:
+            san = ["SANITIZE=1"] if "/build/san/" in os.environ["MRSMOCK_BIN"] else []
+            p = subprocess.run(["make", "-s", "-C", ROOT, "certs"] + san, capture_output=True,
+                               text=True, timeout=TIMEOUT * 6,
+                               env=dict(os.environ, MRSMOCK_STATE_DIR=state))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            certs = os.path.join(ROOT, "certs")
+            ca = os.path.join(state, "pki", "ca.crt")
+            with open(ca) as f, open(os.path.join(certs, "mrsmock-lab-ca.crt")) as g:
+                self.assertEqual(f.read(), g.read())
+            p = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-subject", "-in",
+                                os.path.join(certs, "mrsmock-lab-ca.cer")],
+                               capture_output=True, text=True, timeout=TIMEOUT)
+            self.assertIn("mrsmock Lab Root CA", p.stdout)
+            with open(os.path.join(certs, "missing-intermediate-bundle.pem")) as f:
+                self.assertEqual(f.read().count("BEGIN CERTIFICATE"), 2)  # root + intermediate
+            self.assertFalse(any(n.endswith(".key") for n in os.listdir(certs)))
+
     def test_service_unit_verifies(self):
         # installed under a real prefix, so that its ExecStart and its manual page exist
         with tempfile.TemporaryDirectory() as d:
