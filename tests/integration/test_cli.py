@@ -139,28 +139,35 @@ class Signals(unittest.TestCase):
                 self.assertEqual(st, 403)
 
 
+def keepalive(s):
+    """One keep-alive TLS connection to S as the admin: (the connection, a function that GETs
+    the MRS Proxy on it and returns the status)."""
+    import base64
+    import http.client
+    import ssl
+    ctx = ssl.create_default_context(cafile=s.ca)
+    conn = http.client.HTTPSConnection("mail.contoso.com", s.port, context=ctx)
+    conn.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port), 10),
+                                server_hostname="mail.contoso.com")
+    auth = {"Authorization": "Basic " + base64.b64encode(ADMIN.encode()).decode()}
+
+    def get():
+        conn.request("GET", "/EWS/mrsproxy.svc", headers=auth)
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    return conn, get
+
+
 class ReloadKeepAlive(unittest.TestCase):
     """A reload applies to the requests that follow, on connections opened before it too."""
 
     def test_open_connection_sees_the_new_scenario(self):
-        import base64
-        import http.client
-        import ssl
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "lab.xml")
             write(path, overlay(""))
             with Server(path) as s:
-                ctx = ssl.create_default_context(cafile=s.ca)
-                conn = http.client.HTTPSConnection("mail.contoso.com", s.port, context=ctx)
-                conn.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port), 10),
-                                            server_hostname="mail.contoso.com")
-                auth = {"Authorization": "Basic " + base64.b64encode(ADMIN.encode()).decode()}
-
-                def get():
-                    conn.request("GET", "/EWS/mrsproxy.svc", headers=auth)
-                    r = conn.getresponse()
-                    r.read()
-                    return r.status
+                conn, get = keepalive(s)
                 self.assertEqual(get(), 200)
                 write(path, overlay('<server name="EX1"><ews mrsproxy="false"/></server>'))
                 s.proc.send_signal(signal.SIGHUP)
@@ -173,10 +180,6 @@ class ReloadKeepAlive(unittest.TestCase):
         # A connection opened before a reload does not keep the old generation (its TLS
         # contexts, its server's log files) alive: once its last request is logged, the
         # HttpProxy files of the old build are closed, though the connection stays open.
-        import base64
-        import http.client
-        import ssl
-
         def hplog_fds(pid):
             d = "/proc/%d/fd" % pid
             names = []
@@ -191,17 +194,7 @@ class ReloadKeepAlive(unittest.TestCase):
             path = os.path.join(d, "lab.xml")
             write(path, overlay('<server name="EX1" build="15.1.2507.6"/>'))
             with Server(path) as s:
-                ctx = ssl.create_default_context(cafile=s.ca)
-                conn = http.client.HTTPSConnection("mail.contoso.com", s.port, context=ctx)
-                conn.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port), 10),
-                                            server_hostname="mail.contoso.com")
-                auth = {"Authorization": "Basic " + base64.b64encode(ADMIN.encode()).decode()}
-
-                def get():
-                    conn.request("GET", "/EWS/mrsproxy.svc", headers=auth)
-                    r = conn.getresponse()
-                    r.read()
-                    return r.status
+                conn, get = keepalive(s)
                 self.assertEqual(get(), 200)
                 before = hplog_fds(s.proc.pid)
                 self.assertEqual(len(before), 2)  # Ews and Autodiscover of 15.1.2507.6
