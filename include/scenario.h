@@ -66,6 +66,38 @@ struct scn_account {
     const char *redirect_addr;    /* the mailbox moved (to the cloud): Autodiscover answers
                                      redirectAddr to this address; NULL: no redirect */
     struct scn_where at;
+    /* added with issue 9 */
+    const char **proxy_addresses; /* further SMTP addresses (proxyAddresses "smtp:"), as written
+                                     without their prefix; the primary is mailbox */
+    size_t num_proxy_addresses;
+};
+
+/* An accepted domain of the organisation (Get-AcceptedDomain). */
+enum scn_domain_type {
+    SCN_DOMAIN_AUTHORITATIVE,
+    SCN_DOMAIN_INTERNAL_RELAY,
+    SCN_DOMAIN_EXTERNAL_RELAY,
+};
+
+struct scn_accepted_domain {
+    const char *name; /* DNS name, e.g. "contoso.com" */
+    enum scn_domain_type type;
+    int is_default; /* the default accepted domain (the organisation's domain) */
+    struct scn_where at;
+};
+
+/* What a server is, beyond its version: a running machine, one whose Exchange services are
+ * disabled ("passive"), or an object left in Active Directory whose machine is gone ("dead"). */
+enum scn_server_state {
+    SCN_SERVER_RUNNING,
+    SCN_SERVER_PASSIVE,
+    SCN_SERVER_DEAD,
+};
+
+/* The Windows services whose state the model knows (what Get-Service prints). */
+enum scn_service_id {
+    SCN_SVC_MRS, /* MSExchangeMailboxReplication: the MRS Proxy's back end needs it */
+    SCN_SVC_COUNT,
 };
 
 /* One IIS virtual directory of an Exchange server (EWS or Autodiscover). */
@@ -104,6 +136,11 @@ struct scn_server {
                                      and ExternalMailboxServer; default: the host of the EWS
                                      external URL; NULL: none */
     struct scn_where at;
+    /* added with issue 9 */
+    enum scn_server_state state;        /* default running */
+    int service_running[SCN_SVC_COUNT]; /* per service: 1 running, 0 stopped; default running,
+                                           stopped on a passive server; nothing runs on a dead
+                                           one */
 };
 
 enum scn_key_type {
@@ -198,6 +235,50 @@ struct scn_hs_fault {
     struct scn_where at;
 };
 
+/* How a balancer decides (<balancer policy>). */
+enum scn_lb_policy {
+    SCN_LB_ROUND_ROBIN,       /* members in turn (default) */
+    SCN_LB_LEAST_CONNECTIONS, /* the member with the fewest open connections, then in order */
+    SCN_LB_SOURCE,            /* source-address affinity: a hash of the client's address */
+    SCN_LB_COOKIE,            /* layer 7: the member named by its cookie, else in turn */
+    SCN_LB_NONE,              /* no balancing: the first member that is up (fail-over) */
+};
+
+/* The balancer's health check (<balancer check>). */
+enum scn_lb_check {
+    SCN_LB_CHECK_TCP,  /* the member accepts a connection (default) */
+    SCN_LB_CHECK_HTTP, /* the member's check path answers 200 (healthcheck.htm) */
+    SCN_LB_CHECK_NONE, /* every member is taken as up */
+};
+
+/* A deterministic schedule (<member down>): arrivals FROM..TO of every PERIOD (0: once), or the
+ * seconds FROM..TO since the scenario came up, of every PERIOD seconds. FROM 0: never. */
+struct scn_flap {
+    unsigned from, to, period;
+    int seconds;
+};
+
+struct scn_member {
+    struct scn_server *server;
+    struct scn_cert *cert; /* layer 4: the certificate its IIS binding serves; NULL: the
+                              listener's */
+    struct scn_flap down;  /* when its application pools are offline (rapid-fail) */
+    struct scn_where at;
+};
+
+/* A load balancer on a listener (<balancer>): a device of its own, with its log. */
+struct scn_balancer {
+    const char *name; /* required: its log folder under <state>/logs */
+    int layer7;       /* 0: layer 4 (default), per connection before TLS, the member's own
+                         certificate; 1: layer 7, TLS ends on the balancer, per request */
+    enum scn_lb_policy policy;
+    enum scn_lb_check check;
+    const char *check_path; /* for an HTTP check; default /EWS/healthcheck.htm */
+    struct scn_member *members;
+    size_t num_members;
+    struct scn_where at;
+};
+
 struct scn_listener {
     const char *name;      /* required, unique */
     const char *host;      /* numeric address to bind, e.g. "127.0.0.1" or "::1" */
@@ -208,7 +289,8 @@ struct scn_listener {
     size_t num_sni;
     unsigned tls_min, tls_max; /* SCN_TLS1x; default 1.2 .. 1.3 */
     int http2;                 /* offer h2 by ALPN; default 1 */
-    struct scn_server *server; /* the server behind the listener (required) */
+    struct scn_server *server; /* the server behind the listener (required without a balancer;
+                                  with one, its first member) */
     const char **hosts;        /* host names served (ready line, URLs): the hosts attribute, or
                                   derived, see scn_load() */
     size_t num_hosts;
@@ -219,6 +301,8 @@ struct scn_listener {
     enum scn_client_cert client_cert;
     int crl;                /* also publishes the lab's CRLs at /pki/<ca>.crl */
     struct scn_hs_fault hs; /* action SCN_HS_NONE when there is none */
+    /* added with issue 9 */
+    struct scn_balancer *balancer; /* NULL: the server behind it takes every connection */
 };
 
 /* Server-wide limits, as IIS and HTTP.sys have them. */
@@ -249,6 +333,9 @@ struct scn {
     _Atomic int refcnt; /* managed by scn_ref / scn_unref */
     struct scn_ca *cas; /* the <ca> elements, each after the CA that issues it */
     size_t num_cas;
+    /* added with issue 9 */
+    struct scn_accepted_domain *accepted_domains; /* default: the organisation's domain */
+    size_t num_accepted_domains;
 };
 
 /* Messages of a failed load: lines "file:line: message\n", all errors of one run. */
@@ -299,6 +386,17 @@ size_t scn_listener_for_host(const struct scn *s, const char *host, size_t len, 
 const struct scn_listener *scn_crl_listener(const struct scn *s);
 /* Name of TLS alert description CODE ("handshake_failure"), or NULL when not in the table. */
 const char *scn_alert_name(unsigned code);
+
+/* Whether DOMAIN (LEN bytes) is an accepted domain of S, compared without case. */
+int scn_domain_accepted(const struct scn *s, const char *domain, size_t len);
+/* The service's name and display name (Get-Service), for ID. */
+const char *scn_service_name(enum scn_service_id id);
+const char *scn_service_display_name(enum scn_service_id id);
+/* Whether server SV's service ID runs. */
+int scn_service_runs(const struct scn_server *sv, enum scn_service_id id);
+/* Names as scenarios write them. */
+const char *scn_server_state_name(enum scn_server_state st);
+const char *scn_lb_policy_name(enum scn_lb_policy p);
 
 /* "Exchange2016"-style product name and the ServerVersionInfo/"Version" string of a server. */
 const char *scn_version_name(enum scn_version v);

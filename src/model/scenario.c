@@ -589,19 +589,24 @@ static void add_host(h2o_mem_pool_t *pool, struct scn_listener *l, const char *u
 /* The hosts attribute when written and not "", else derived from the server's URLs. */
 static void build_hosts(struct scn *s, const struct scn_mark *m, struct scn_listener *l)
 {
-    const struct scn_server *sv = l->server;
     const char **written = l->hosts;
     size_t num_written = unset(m, SCN_A_LISTENER_HOSTS) ? 0 : l->num_hosts;
+    size_t num_servers = l->balancer != NULL ? l->balancer->num_members : 1;
     char buf[300];
 
-    l->hosts = h2o_mem_alloc_pool(&s->pool, (num_written + 5) * sizeof(*l->hosts));
+    l->hosts =
+        h2o_mem_alloc_pool(&s->pool, (num_written + 4 * num_servers + 1) * sizeof(*l->hosts));
     l->num_hosts = 0;
     if (num_written != 0) {
         for (size_t i = 0; i < num_written; i++)
             add_name(&s->pool, l, written[i], strlen(written[i]));
         return;
     }
-    if (sv != NULL) {
+    for (size_t i = 0; i < num_servers; i++) {
+        const struct scn_server *sv =
+            l->balancer != NULL ? l->balancer->members[i].server : l->server;
+        if (sv == NULL)
+            continue;
         add_host(&s->pool, l, sv->ews.external_url);
         add_host(&s->pool, l, sv->ews.internal_url);
         add_host(&s->pool, l, sv->autodiscover.external_url);
@@ -705,10 +710,13 @@ static void build_listeners(struct scn *s, struct scn_draft *d, struct scn_error
         else if (dl->cert != NULL && (v->cert = cert_by_id(s, dl->cert)) == NULL)
             scn_error(errs, where(m, SCN_A_LISTENER_CERT),
                       "listener \"%s\": certificate \"%s\" is not defined", v->name, dl->cert);
-        if (missing(m, SCN_A_LISTENER_SERVER, dl->server))
+        scn_build_balancer(s, dl, v, errs);
+        /* with a balancer, its members are the servers behind the listener */
+        if (v->balancer == NULL && missing(m, SCN_A_LISTENER_SERVER, dl->server))
             scn_error(errs, &m->at,
                       "missing required attribute \"server\" on <listener name=\"%s\">", v->name);
-        else if (dl->server != NULL && (v->server = scn_server_by_name(s, dl->server)) == NULL)
+        else if (v->balancer == NULL && dl->server != NULL &&
+                 (v->server = scn_server_by_name(s, dl->server)) == NULL)
             scn_error(errs, where(m, SCN_A_LISTENER_SERVER),
                       "listener \"%s\": server \"%s\" does not exist", v->name, dl->server);
         build_sni(s, dl, v, errs);
@@ -747,9 +755,11 @@ int scn_build(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
     s->summary = first_line(&s->pool, s->description);
     build_organization(s, d, errs);
     build_servers(s, d, errs);
+    scn_build_topology(s, d, errs);
     scn_build_pki(s, d, errs);
     build_accounts(s, d, errs);
     build_deny(s, d, errs);
     build_listeners(s, d, errs);
+    scn_check_balancers(s, errs);
     return errs->count == before ? 0 : -1;
 }

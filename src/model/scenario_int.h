@@ -63,6 +63,9 @@ enum scn_type {
     SCN_T_ENUM,      /* one name of the row's table -> int (the matching value) */
     SCN_T_CIPHERS,   /* an OpenSSL cipher string OpenSSL accepts -> const char * */
     SCN_T_SUITES,    /* OpenSSL TLS 1.3 ciphersuites OpenSSL accepts -> const char * */
+    SCN_T_ADDRS,     /* SMTP addresses, each may start with "smtp:" -> const char ** at off (the
+                        prefix dropped), size_t count at off2 */
+    SCN_T_FLAP,      /* "A-B[/P]" arrivals, or "As-Bs[/Ps]" seconds -> struct scn_flap */
 };
 
 /* One name of a fixed vocabulary and what it stores (SCN_T_ENUM); tables end with a NULL name. */
@@ -101,7 +104,9 @@ enum {
     SCN_A_ACCOUNT_SERVER,
     SCN_A_ACCOUNT_STATE,
     SCN_A_ACCOUNT_REDIRECT,
+    SCN_A_ACCOUNT_PROXY,
 };
+enum { SCN_A_DOMAIN_NAME, SCN_A_DOMAIN_TYPE };
 enum {
     SCN_A_CERT_ID,
     SCN_A_CERT_NAMES,
@@ -130,8 +135,10 @@ enum {
     SCN_A_SERVER_FQDN,
     SCN_A_SERVER_VERSION,
     SCN_A_SERVER_BUILD,
-    SCN_A_SERVER_IP
+    SCN_A_SERVER_IP,
+    SCN_A_SERVER_STATE,
 };
+enum { SCN_A_SERVICE_NAME, SCN_A_SERVICE_STATUS };
 /* ews and autodiscover share their first four rows */
 enum {
     SCN_A_VDIR_INTERNAL,
@@ -159,6 +166,8 @@ enum {
     SCN_A_LISTENER_CRL,
 };
 enum { SCN_A_SNI_NAME, SCN_A_SNI_CERT };
+enum { SCN_A_LB_NAME, SCN_A_LB_MODE, SCN_A_LB_POLICY, SCN_A_LB_CHECK, SCN_A_LB_CHECK_PATH };
+enum { SCN_A_MEMBER_SERVER, SCN_A_MEMBER_CERT, SCN_A_MEMBER_DOWN };
 enum { SCN_A_HS_ACTION, SCN_A_HS_ALERT, SCN_A_HS_SNI, SCN_A_HS_FIRST, SCN_A_HS_EVERY };
 
 /* Where an object and each of its attributes were last written. */
@@ -182,6 +191,11 @@ struct scn_d_account {
     const char *server;
 };
 
+struct scn_d_domain {
+    struct scn_mark m;
+    struct scn_accepted_domain v;
+};
+
 struct scn_d_cert {
     struct scn_mark m;
     struct scn_cert v;
@@ -200,10 +214,18 @@ struct scn_d_names {
     size_t num;
 };
 
+/* A <service> of a server: its name as written, and whether it runs. */
+struct scn_d_service {
+    struct scn_mark m;
+    const char *name;
+    int running;
+};
+
 struct scn_d_server {
     struct scn_mark m, ews, autodiscover, oa; /* oa: <outlook-anywhere> */
     struct scn_server v;
     struct scn_d_names ews_deny, autodiscover_deny;
+    struct scn_vec services; /* struct scn_d_service * */
 };
 
 struct scn_d_sni {
@@ -212,11 +234,20 @@ struct scn_d_sni {
     const char *cert;
 };
 
+struct scn_d_member {
+    struct scn_mark m;
+    const char *server; /* the key */
+    const char *cert;
+    struct scn_flap down;
+};
+
 struct scn_d_listener {
-    struct scn_mark m, hs; /* hs: <handshake-fault> */
+    struct scn_mark m, hs, lb; /* hs: <handshake-fault>; lb: <balancer> */
     struct scn_listener v;
     const char *cert, *server;
     struct scn_vec sni; /* struct scn_d_sni * */
+    struct scn_balancer lb_v;
+    struct scn_vec members; /* struct scn_d_member * */
 };
 
 /* The whole draft; the scenario-level values are kept here until scn_build copies them. */
@@ -227,10 +258,12 @@ struct scn_draft {
     struct scn_limits limits_v;
     struct scn_vec accounts, certs, servers, listeners; /* struct scn_d_<kind> * */
     struct scn_vec cas;                                 /* struct scn_d_ca * */
+    struct scn_vec domains;                             /* struct scn_d_domain * */
 };
 
 /* The vocabularies of SCN_T_ENUM rows (scenario.c). */
-extern const struct scn_enum scn_app_pools[];
+extern const struct scn_enum scn_app_pools[], scn_domain_types[], scn_server_states[],
+    scn_service_statuses[], scn_lb_modes[], scn_lb_policies[], scn_lb_checks[];
 extern const struct scn_enum scn_chains[], scn_client_certs[], scn_hs_actions[], scn_hs_snis[],
     scn_alerts[];
 
@@ -287,6 +320,15 @@ int scn_build(struct scn *s, struct scn_draft *d, struct scn_errors *errs);
  * only to know whether one publishes CRLs. Problems go to ERRS.
  */
 void scn_build_pki(struct scn *s, struct scn_draft *d, struct scn_errors *errs);
+/*
+ * The topology part of scn_build (scenario_topology.c): accepted domains, servers' states and
+ * services (after the servers are built); a listener's <balancer> (before its hosts are derived,
+ * which come from its members); then the checks across listeners.
+ */
+void scn_build_topology(struct scn *s, struct scn_draft *d, struct scn_errors *errs);
+void scn_build_balancer(struct scn *s, struct scn_d_listener *dl, struct scn_listener *v,
+                        struct scn_errors *errs);
+void scn_check_balancers(struct scn *s, struct scn_errors *errs);
 /* Whether a mark's attribute I was never written, or its value rejected: the default applies. */
 int scn_unset(const struct scn_mark *m, int i);
 /* Where attribute I was written, else where the object was. */

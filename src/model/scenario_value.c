@@ -310,6 +310,32 @@ static int parse_build(const char *v, unsigned b[4])
     return 0;
 }
 
+/* "A-B[/P]", every number with an "s" suffix or none: arrivals or seconds, 1 <= A <= B (<= P). */
+static int parse_flap(const char *v, struct scn_flap *out)
+{
+    int64_t n[3] = {0, 0, 0};
+    int secs[3] = {0, 0, 0};
+    size_t k = 0;
+
+    for (;; k++) {
+        if (parse_digits(&v, &n[k]) != 0 || n[k] < 1 || n[k] > 1000000000)
+            return -1;
+        if (*v == 's')
+            secs[k] = 1, v++;
+        if (k == 0 && *v == '-')
+            v++;
+        else if (k == 1 && *v == '/')
+            v++;
+        else
+            break;
+    }
+    if (*v != '\0' || k == 0 || n[1] < n[0] || (k == 2 && n[2] < n[1]) || secs[1] != secs[0] ||
+        (k == 2 && secs[2] != secs[0]))
+        return -1;
+    *out = (struct scn_flap){(unsigned)n[0], (unsigned)n[1], (unsigned)n[2], secs[0]};
+    return 0;
+}
+
 /* One item of a list of TYPE (SCN_T_NAMES, SCN_T_HOSTS or SCN_T_SAMS), LEN bytes at P. */
 static int is_list_item(enum scn_type type, const char *p, size_t len)
 {
@@ -320,6 +346,16 @@ static int is_list_item(enum scn_type type, const char *p, size_t len)
         return is_ip(p, len) || is_dns(p + 2 * wild, len - 2 * wild);
     case SCN_T_HOSTS:
         return is_dns(p, len);
+    case SCN_T_ADDRS: {
+        char buf[400];
+        if (len > 5 && strncasecmp(p, "smtp:", 5) == 0)
+            p += 5, len -= 5;
+        if (len >= sizeof(buf))
+            return 0;
+        memcpy(buf, p, len);
+        buf[len] = '\0';
+        return is_mailaddr(buf);
+    }
     default:
         return is_sam(p, len);
     }
@@ -387,7 +423,7 @@ int scn_parse_value(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *
 
     if (*v == '\0' && (a->flags & SCN_F_EMPTY) != 0) {
         FIELD(const char *, base, a->off) = NULL;
-        if (a->type == SCN_T_HOSTS || a->type == SCN_T_SAMS)
+        if (a->type == SCN_T_HOSTS || a->type == SCN_T_SAMS || a->type == SCN_T_ADDRS)
             FIELD(size_t, base, a->off2) = 0; /* the empty list */
         return 0;
     }
@@ -490,6 +526,22 @@ int scn_parse_value(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *
         expected = a->type == SCN_T_NAMES ? "1 to 32 DNS names or IP addresses separated by spaces"
                    : a->type == SCN_T_HOSTS ? "1 to 32 DNS names separated by spaces, or \"\""
                                             : "0 to 32 account names separated by spaces";
+        break;
+    case SCN_T_ADDRS:
+        ok = parse_list(pool, a, v, &FIELD(const char **, base, a->off),
+                        &FIELD(size_t, base, a->off2)) == 0;
+        for (size_t i = 0; ok && i < FIELD(size_t, base, a->off2); i++) {
+            const char **item = &FIELD(const char **, base, a->off)[i];
+            if (strncasecmp(*item, "smtp:", 5) == 0)
+                *item += 5; /* the type prefix of proxyAddresses: kept without it */
+        }
+        expected = "0 to 32 SMTP addresses separated by spaces, each as user@domain or "
+                   "smtp:user@domain";
+        break;
+    case SCN_T_FLAP:
+        ok = parse_flap(v, &FIELD(struct scn_flap, base, a->off)) == 0;
+        expected = "a window of arrivals such as 3-4 or 3-4/10 (arrivals 3 to 4 of every 10), or "
+                   "of seconds such as 10s-20s/60s";
         break;
     case SCN_T_STATE:
         for (size_t i = 0; i < COUNTOF(account_states); i++)

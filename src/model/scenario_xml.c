@@ -100,6 +100,14 @@ static const struct scn_attr account_attrs[] = {
     [SCN_A_ACCOUNT_STATE] = ATTR("state", SCN_T_STATE, 0, struct scn_d_account, v.state),
     [SCN_A_ACCOUNT_REDIRECT] =
         ATTR("redirect-addr", SCN_T_MAILADDR, SCN_F_EMPTY, struct scn_d_account, v.redirect_addr),
+    [SCN_A_ACCOUNT_PROXY] = PAIR("proxy-addresses", SCN_T_ADDRS, SCN_F_EMPTY, struct scn_d_account,
+                                 v.proxy_addresses, v.num_proxy_addresses),
+};
+
+static const struct scn_attr domain_attrs[] = {
+    [SCN_A_DOMAIN_NAME] = ATTR("name", SCN_T_DNS, SCN_F_REQUIRED, struct scn_d_domain, v.name),
+    [SCN_A_DOMAIN_TYPE] = ENUM("type", struct scn_d_domain, v.type, scn_domain_types,
+                               "authoritative, internal-relay or external-relay"),
 };
 
 static const struct scn_attr certificate_attrs[] = {
@@ -138,6 +146,14 @@ static const struct scn_attr server_attrs[] = {
     [SCN_A_SERVER_VERSION] = ATTR("version", SCN_T_VERSION, 0, struct scn_d_server, v.version),
     [SCN_A_SERVER_BUILD] = ATTR("build", SCN_T_BUILD, 0, struct scn_d_server, v.build),
     [SCN_A_SERVER_IP] = ATTR("ip", SCN_T_IP, SCN_F_EMPTY, struct scn_d_server, v.ip),
+    [SCN_A_SERVER_STATE] =
+        ENUM("state", struct scn_d_server, v.state, scn_server_states, "running, passive or dead"),
+};
+
+static const struct scn_attr service_attrs[] = {
+    [SCN_A_SERVICE_NAME] = ATTR("name", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_service, name),
+    [SCN_A_SERVICE_STATUS] =
+        ENUM("status", struct scn_d_service, running, scn_service_statuses, "running or stopped"),
 };
 
 static const struct scn_attr ews_attrs[] = {
@@ -207,6 +223,25 @@ static const struct scn_attr handshake_fault_attrs[] = {
     [SCN_A_HS_EVERY] = RANGE("every", SCN_T_UINT, struct scn_d_listener, v.hs.every, 0, 1000000000),
 };
 
+static const struct scn_attr balancer_attrs[] = {
+    [SCN_A_LB_NAME] = ATTR("name", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_listener, lb_v.name),
+    [SCN_A_LB_MODE] =
+        ENUM("mode", struct scn_d_listener, lb_v.layer7, scn_lb_modes, "layer4 or layer7"),
+    [SCN_A_LB_POLICY] = ENUM("policy", struct scn_d_listener, lb_v.policy, scn_lb_policies,
+                             "round-robin, least-connections, source, cookie or none"),
+    [SCN_A_LB_CHECK] =
+        ENUM("check", struct scn_d_listener, lb_v.check, scn_lb_checks, "tcp, http or none"),
+    [SCN_A_LB_CHECK_PATH] =
+        ATTR("check-path", SCN_T_TEXT, 0, struct scn_d_listener, lb_v.check_path),
+};
+
+static const struct scn_attr member_attrs[] = {
+    [SCN_A_MEMBER_SERVER] =
+        ATTR("server", SCN_T_COMPUTER, SCN_F_REQUIRED, struct scn_d_member, server),
+    [SCN_A_MEMBER_CERT] = ATTR("certificate", SCN_T_NAME, 0, struct scn_d_member, cert),
+    [SCN_A_MEMBER_DOWN] = ATTR("down", SCN_T_FLAP, 0, struct scn_d_member, down),
+};
+
 static const struct scn_attr sni_attrs[] = {
     [SCN_A_SNI_NAME] = ATTR("name", SCN_T_DNS, SCN_F_REQUIRED, struct scn_d_sni, v.name),
     [SCN_A_SNI_CERT] = ATTR("certificate", SCN_T_NAME, 0, struct scn_d_sni, cert),
@@ -246,7 +281,9 @@ struct elem {
 
 static const struct elem account_elem =
     KEYED("account", account_attrs, struct scn_d_account, struct scn_draft, accounts);
-static const struct elem *const organization_kids[] = {&account_elem, NULL};
+static const struct elem domain_elem =
+    KEYED("accepted-domain", domain_attrs, struct scn_d_domain, struct scn_draft, domains);
+static const struct elem *const organization_kids[] = {&account_elem, &domain_elem, NULL};
 static const struct elem organization_elem = {SINGLE("organization", organization_attrs,
                                                      COUNTOF(organization_attrs), struct scn_draft,
                                                      organization),
@@ -267,8 +304,10 @@ static const struct elem autodiscover_elem = {SINGLE("autodiscover", autodiscove
 static const struct elem outlook_anywhere_elem = {SINGLE("outlook-anywhere", outlook_anywhere_attrs,
                                                          COUNTOF(outlook_anywhere_attrs),
                                                          struct scn_d_server, oa)};
+static const struct elem service_elem =
+    KEYED("service", service_attrs, struct scn_d_service, struct scn_d_server, services);
 static const struct elem *const server_kids[] = {&ews_elem, &autodiscover_elem,
-                                                 &outlook_anywhere_elem, NULL};
+                                                 &outlook_anywhere_elem, &service_elem, NULL};
 static const struct elem server_elem = {
     .name = "server",
     .attrs = server_attrs,
@@ -283,7 +322,14 @@ static const struct elem sni_elem =
 static const struct elem handshake_fault_elem = {SINGLE("handshake-fault", handshake_fault_attrs,
                                                         COUNTOF(handshake_fault_attrs),
                                                         struct scn_d_listener, hs)};
-static const struct elem *const listener_kids[] = {&sni_elem, &handshake_fault_elem, NULL};
+static const struct elem member_elem =
+    KEYED("member", member_attrs, struct scn_d_member, struct scn_d_listener, members);
+static const struct elem *const balancer_kids[] = {&member_elem, NULL};
+static const struct elem balancer_elem = {
+    SINGLE("balancer", balancer_attrs, COUNTOF(balancer_attrs), struct scn_d_listener, lb),
+    .children = balancer_kids};
+static const struct elem *const listener_kids[] = {&sni_elem, &handshake_fault_elem, &balancer_elem,
+                                                   NULL};
 static const struct elem listener_elem = {
     .name = "listener",
     .attrs = listener_attrs,
@@ -308,7 +354,7 @@ static const struct elem scenario_elem = {
 
 /* Every element that has children, to say where a misplaced one belongs. */
 static const struct elem *const parents[] = {&scenario_elem, &organization_elem, &pki_elem,
-                                             &server_elem, &listener_elem};
+                                             &server_elem,   &listener_elem,     &balancer_elem};
 
 /* One scn_load() call. */
 struct load {
