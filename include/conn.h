@@ -66,8 +66,11 @@ struct conn {
     char peer_ip[48];
     unsigned peer_port;
     struct timespec accepted_at;
-    unsigned requests; /* requests it carried (flow_new counts them) */
-    char sni[128];     /* the server name its ClientHello asked for (tls.c); "" for none */
+    unsigned requests;   /* requests it carried (flow_new counts them) */
+    char sni[128];       /* the server name its ClientHello asked for (tls.c); "" for none */
+    char member[16];     /* a layer 4 balancer gave it to this server (balancer.c); "" none */
+    int member_offline;  /* and that member's application pools are offline on its schedule */
+    uint64_t bytes_sent; /* bytes sent to the client by the end of its last request */
     struct {
         const struct conn_key *key;
         void *data;

@@ -53,6 +53,8 @@ enum flow_vdir {
 #define FLOW_ROUTE_MRS                                                                             \
     0x2u /* the MRS Proxy: the front end routes it by the target                                   \
             database or to the organisation */
+#define FLOW_ROUTE_LOCAL                                                                           \
+    0x8u /* answered by the front end itself, never proxied (healthcheck.htm) */
 #define FLOW_ROUTE_ADDRESS_IN_PATH                                                                 \
     0x4u /* the mailbox address is the last segment of the path                                    \
             (Autodiscover v2): the front end's explicit logon */
@@ -114,8 +116,16 @@ struct flow {
     size_t listener_index; /* in scn->listeners and gen->listeners */
     struct scn *scn;       /* gen->scn */
     const struct scn_listener *listener;
-    struct scn_server *server; /* the server that answers */
+    struct scn_server *server; /* the server the request reached (a balancer's member) */
     size_t server_index;
+    int pool_offline;      /* that member's application pools are offline on its down schedule */
+    size_t lb_member;      /* a layer 7 balancer's member for it (balance.h); SIZE_MAX: none */
+    int lb_chosen;         /* that balancer decided (a line in its log is due) */
+    const char *lb_cookie; /* the persistence cookie it inserted; NULL: none */
+    /* the front end's routing (2013+, frontend.h): where it proxies the request */
+    struct scn_server *backend;     /* NULL: not proxied (2010, or not routed yet) */
+    unsigned backend_status;        /* what the back end answered; 0: no answer (or not proxied) */
+    const char *proxy_error;        /* GenericErrors of a proxy that failed; NULL: none */
     const struct flow_route *route; /* NULL until routed */
     const struct scn_vdir *vdir;    /* NULL outside a virtual directory */
     /* what authentication found */
@@ -143,6 +153,13 @@ struct flow {
     int (*on_timer)(struct flow *f);
     struct flow_timer *timer;
 };
+
+/* The server whose application answers: the back end the front end proxies to, else the server
+ * the request reached. */
+static inline struct scn_server *flow_backend(const struct flow *f)
+{
+    return f->backend != NULL ? f->backend : f->server;
+}
 
 /* A finished request's consumer (a log format, the journal, metrics): called once for every
  * request when its pool is released, in the pipeline's order; one never answered has by

@@ -21,6 +21,7 @@
 struct pki;
 struct pki_crls;
 struct hs_listener;
+struct lb;
 struct srvlog;
 
 /* What a listener of the scenario runs with. */
@@ -29,6 +30,7 @@ struct gen_listener {
     size_t bound;           /* the index of its bound socket (listener.c): stable over reloads */
     SSL_CTX *ssl;           /* its TLS context; NULL for plain HTTP */
     struct hs_listener *hs; /* its handshake fault, NULL for none */
+    struct lb *lb;          /* its balancer, NULL for none (balancer.h) */
 };
 
 /* What a server of the scenario runs with. */

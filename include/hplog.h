@@ -60,6 +60,8 @@ struct hplog_entry {
                                        TargetServer, TargetServerVersion, RoutingType, ResponseBytes,
                                        the proxy's latencies and RoutingStatus stay empty */
     struct hplog_str target_server; /* the back end's FQDN */
+    int target_attempted; /* proxying to TARGET_SERVER was tried and got no answer (a dead back
+                             end): the proxy's fields are written, BackEndStatus stays empty */
     struct hplog_str routing_hint;
     uint64_t request_bytes;  /* the request's body */
     uint64_t response_bytes; /* the response's body (written when proxied) */

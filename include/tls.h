@@ -23,6 +23,12 @@
 SSL_CTX *tls_build(const struct scn *s, const struct scn_listener *l, struct pki *pki,
                    const char *crl_base, char *err, size_t errlen);
 
+/* The same with CERT served instead of the listener's own certificate (a layer 4 balancer's
+ * member, whose IIS binding has a certificate of its own); its <sni> names still apply. */
+SSL_CTX *tls_build_with(const struct scn *s, const struct scn_listener *l,
+                        const struct scn_cert *cert, struct pki *pki, const char *crl_base,
+                        char *err, size_t errlen);
+
 /* CB is told the server name each ClientHello asks for (with the SSL object it is for: one of
  * h2o's connections, or a handshake fault's own); set before the workers start. */
 void tls_observe_sni(void (*cb)(SSL *ssl, const char *name));

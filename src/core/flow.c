@@ -36,6 +36,10 @@ static void on_flow_dispose(void *p)
 
     if (f->timer != NULL && h2o_timeout_is_linked(&f->timer->entry))
         h2o_timeout_unlink(&f->timer->entry); /* a client that left while a stage waited */
+    /* h2o disposes of a connection's requests before its socket: both are still there */
+    h2o_socket_t *sock = f->req->conn->callbacks->get_socket(f->req->conn);
+    if (sock != NULL && conn_of_socket(sock) == f->conn)
+        f->conn->bytes_sent = sock->bytes_written;
     /* every request, answered or not (an HTTP/2 stream reset while a stage waited: f->by is
      * FLOW_BY_NONE and f->logs 0, so it leaves no line in the Windows logs, only the journal's) */
     gettimeofday(&now, NULL);
@@ -79,7 +83,13 @@ struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *s
     f->scn = f->gen->scn;
     f->listener = &f->scn->listeners[f->listener_index];
     f->server = f->listener->server;
+    if (c->member[0] != '\0') { /* a layer 4 balancer's member (a switch may have removed it) */
+        struct scn_server *sv = scn_server_by_name(f->scn, c->member);
+        if (sv != NULL)
+            f->server = sv, f->pool_offline = c->member_offline;
+    }
     f->server_index = (size_t)(f->server - f->scn->servers);
+    f->lb_member = SIZE_MAX;
     f->stages = stages;
     f->num_stages = num_stages;
     util_guid_random(f->request_id); /* as the front end's Guid.NewGuid() */

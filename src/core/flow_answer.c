@@ -69,7 +69,8 @@ int flow_answer(struct flow *f, const struct flow_answer *a)
         flow_header(f, "Cache-Control", H2O_STRLIT("private"));
         if (fe) {
             flow_header(f, "request-id", f->request_id, strlen(f->request_id));
-            flow_header(f, "X-CalculatedBETarget", sv->fqdn, strlen(sv->fqdn));
+            const char *be = flow_backend(f)->fqdn;
+            flow_header(f, "X-CalculatedBETarget", be, strlen(be));
         }
         flow_header(f, "X-AspNet-Version", H2O_STRLIT("4.0.30319"));
     }

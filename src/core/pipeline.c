@@ -6,9 +6,11 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "balance.h"
 #include "autodiscover.h"
 #include "ews.h"
 #include "flow.h"
+#include "frontend.h"
 #include "healthcheck.h"
 #include "httpsys.h"
 #include "journal.h"
@@ -50,7 +52,7 @@ static const struct flow_route routes[] = {
      .endpoint = ad_json},
     {.path = "/autodiscover/healthcheck.htm",
      .vdir = FLOW_VDIR_AUTODISCOVER,
-     .flags = FLOW_ROUTE_ANONYMOUS,
+     .flags = FLOW_ROUTE_ANONYMOUS | FLOW_ROUTE_LOCAL,
      .endpoint = hc_page},
     {.path = "/autodiscover", .prefix = 1, .vdir = FLOW_VDIR_AUTODISCOVER},
     {.path = "/ews/mrsproxy.svc",
@@ -61,7 +63,7 @@ static const struct flow_route routes[] = {
     {.path = "/ews/services.wsdl", .vdir = FLOW_VDIR_EWS, .endpoint = ews_wsdl},
     {.path = "/ews/healthcheck.htm",
      .vdir = FLOW_VDIR_EWS,
-     .flags = FLOW_ROUTE_ANONYMOUS,
+     .flags = FLOW_ROUTE_ANONYMOUS | FLOW_ROUTE_LOCAL,
      .endpoint = hc_page},
     {.path = "/ews", .prefix = 1, .vdir = FLOW_VDIR_EWS},
 };
@@ -108,14 +110,15 @@ static int stage_endpoint(struct flow *f)
 
 /* The stages of a request, in order (DESIGN.md): a new stage is its module and one row here. */
 static const struct flow_stage stages[] = {
-    {"route", stage_route}, {"httpsys", httpsys_stage},  {"ssl", vdir_require_ssl},
-    {"auth", auth_stage},   {"limits", vdir_body_limit}, {"endpoint", stage_endpoint},
+    {"balancer", balance_stage},  {"route", stage_route},       {"httpsys", httpsys_stage},
+    {"ssl", vdir_require_ssl},    {"auth", auth_stage},         {"limits", vdir_body_limit},
+    {"frontend", frontend_stage}, {"endpoint", stage_endpoint},
 };
 
 /* What sees every answered request when its pool is released, in order. */
 static const struct flow_logger loggers[] = {
     {"w3c", reqlog_w3c},      {"httperr", reqlog_httperr}, {"hplog", reqlog_hplog},
-    {"journal", journal_log}, {"metrics", metrics_log},
+    {"journal", journal_log}, {"metrics", metrics_log},    {"balancer", balance_log},
 };
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -147,6 +150,7 @@ int pipeline_init(char *err, size_t errlen)
 void pipeline_reset(void)
 {
     auth_reset();
+    frontend_reset();
     wsrm_shutdown(); /* frees every sequence; the table stays usable */
 }
 

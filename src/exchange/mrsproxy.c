@@ -811,7 +811,7 @@ int mrs_svc(struct flow *f)
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     h2o_iovec_t url = h2o_concat(&req->pool, h2o_iovec_init(H2O_STRLIT("https://")), flow_host(f),
                                  h2o_iovec_init(req->path.base, plen));
-    mrs_soap(soap_parse(&req->pool, req->entity), f->server,
+    mrs_soap(soap_parse(&req->pool, req->entity), flow_backend(f),
              f->account != NULL && f->account->admin, url, &req->pool, &ans);
     flow_why(f, "mrsproxy", "%s", ans.why);
     snprintf(f->rm_sequence, sizeof(f->rm_sequence), "%s", ans.seq_id);

@@ -378,7 +378,7 @@ static char *r_uint(char *p, const struct line_ctx *ctx, const struct hplog_fiel
 static char *r_backend_status(char *p, const struct line_ctx *ctx, const struct hplog_field *f)
 {
     UNUSED(f);
-    return ctx->proxied ? logf_put_u64(p, ctx->e->backend_status) : p;
+    return ctx->e->backend_status != 0 ? logf_put_u64(p, ctx->e->backend_status) : p;
 }
 
 static char *r_proxied_text(char *p, const struct line_ctx *ctx, const struct hplog_field *f)
@@ -495,7 +495,7 @@ static char *r_generic_info(char *p, const struct line_ctx *ctx, const struct hp
 
 size_t hplog_format(char *buf, size_t len, const struct hplog_entry *e)
 {
-    struct line_ctx ctx = {.e = e, .proxied = e->backend_status != 0};
+    struct line_ctx ctx = {.e = e, .proxied = e->backend_status != 0 || e->target_attempted};
     time_t t = e->end.tv_sec;
     char *p = buf;
     size_t i;

@@ -138,7 +138,7 @@ void reqlog_hplog(struct flow *f, const struct timeval *now)
 {
     h2o_req_t *req = f->req;
     int proxied = f->by == FLOW_BY_BACKEND;
-    char line[HPLOG_LINE_MAX], user[256] = "", anchor[400] = "", errors[256] = "";
+    char line[HPLOG_LINE_MAX], user[256] = "", anchor[400] = "", errors[640] = "";
     size_t stem_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     h2o_iovec_t xff, crid;
 
@@ -159,6 +159,8 @@ void reqlog_hplog(struct flow *f, const struct timeval *now)
     if (f->refusal != NULL)
         snprintf(errors, sizeof(errors),
                  "OnUnhandledException=System.Web.HttpException (0x80004005): %s;", f->refusal);
+    else if (f->proxy_error != NULL)
+        snprintf(errors, sizeof(errors), "%s", f->proxy_error);
     struct hplog_entry e = {
         .begin = {req->timestamps.request_begin_at.tv_sec,
                   req->timestamps.request_begin_at.tv_usec * 1000},
@@ -184,15 +186,18 @@ void reqlog_hplog(struct flow *f, const struct timeval *now)
         .server_host_name = {f->server->name, strlen(f->server->name)},
         .http_status = f->st.status,
         .method = hp_str(req->method),
-        .backend_status = proxied ? f->st.status : 0,
-        .target_server = {f->server->fqdn, strlen(f->server->fqdn)},
+        .backend_status = f->backend_status != 0 ? f->backend_status
+                          : proxied              ? f->st.status
+                                                 : 0,
+        .target_server = {flow_backend(f)->fqdn, strlen(flow_backend(f)->fqdn)},
+        .target_attempted = f->backend != NULL,
         .request_bytes = req->entity.len,
         .response_bytes = req->bytes_sent,
         .total_ms = reqlog_taken_ms(req, now),
         .generic_errors = {errors, strlen(errors)},
     };
     memcpy(e.build, f->server->build, sizeof(e.build));
-    if (proxied)
+    if (proxied || f->backend != NULL)
         hp_routing(f, &e, anchor, sizeof(anchor));
     size_t n = hplog_format(line, sizeof(line), &e);
     logf_write(log, line, n, now->tv_sec);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "balancer.h"
 #include "conn.h"
 #include "gen.h"
 #include "handshake.h"
@@ -47,6 +48,7 @@ static enum conn_result stage_h2o(struct conn *c, h2o_socket_t *sock)
 
 static const struct conn_stage stages[] = {
     {"handshake-fault", stage_handshake_fault},
+    {"balancer", lb_conn_stage},
     {"http", stage_h2o},
 };
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "balancer.h"
 #include "gen.h"
 #include "handshake.h"
 #include "log.h"
@@ -75,6 +76,25 @@ static void on_handshake_free(struct gen *g)
         hs_listener_free(g->listeners[i].hs);
 }
 
+static int on_balancers_new(struct gen *g, const struct gen_env *env, char *err, size_t errlen)
+{
+    const struct lb_env le = {.pki = env->pki,
+                              .crl_base = g->crl_base[0] ? g->crl_base : NULL,
+                              .logs_dir = env->logs_dir};
+
+    for (size_t i = 0; i < g->scn->num_listeners; i++)
+        if (g->scn->listeners[i].balancer != NULL &&
+            (g->listeners[i].lb = lb_new(g->scn, i, g->listeners[i].ssl, &le, err, errlen)) == NULL)
+            return -1;
+    return 0;
+}
+
+static void on_balancers_free(struct gen *g)
+{
+    for (size_t i = 0; i < g->scn->num_listeners; i++)
+        lb_unref(g->listeners[i].lb);
+}
+
 static int on_crls_new(struct gen *g, const struct gen_env *env, char *err, size_t errlen)
 {
     if (g->crl_base[0] == '\0')
@@ -106,6 +126,7 @@ static const struct gen_part parts[] = {
     {"ports", on_ports_new, NULL},
     {"tls", on_tls_new, on_tls_free},
     {"handshake-faults", on_handshake_new, on_handshake_free},
+    {"balancers", on_balancers_new, on_balancers_free},
     {"crls", on_crls_new, on_crls_free},
     {"server-logs", on_logs_new, on_logs_free},
 };

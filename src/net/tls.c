@@ -280,11 +280,18 @@ fail:
 SSL_CTX *tls_build(const struct scn *s, const struct scn_listener *l, struct pki *pki,
                    const char *crl_base, char *err, size_t errlen)
 {
+    return tls_build_with(s, l, l->cert, pki, crl_base, err, errlen);
+}
+
+SSL_CTX *tls_build_with(const struct scn *s, const struct scn_listener *l,
+                        const struct scn_cert *cert, struct pki *pki, const char *crl_base,
+                        char *err, size_t errlen)
+{
     SSL_CTX *def = NULL;
     struct sni_table *t = NULL;
 
     pthread_once(&sni_once, init_index);
-    if ((def = new_ctx(s, l, l->cert, pki, crl_base, err, errlen)) == NULL)
+    if ((def = new_ctx(s, l, cert, pki, crl_base, err, errlen)) == NULL)
         return NULL;
     if (l->num_sni == 0) {
         /* no names to choose among: the callback only notes the name asked for */

@@ -17,9 +17,10 @@ int httpsys_stage(struct flow *f)
     const struct scn_vdir *v = f->vdir;
     int rapid;
 
-    if (v == NULL || v->app_pool == SCN_POOL_STARTED)
+    if (v == NULL || (v->app_pool == SCN_POOL_STARTED && !f->pool_offline))
         return FLOW_NEXT;
-    rapid = v->app_pool == SCN_POOL_RAPID_FAIL;
+    /* a balancer member down on its schedule: its pools crash and rapid-fail takes them offline */
+    rapid = v->app_pool == SCN_POOL_RAPID_FAIL || f->pool_offline;
     flow_why(f, "httpsys", "application pool %s of %s is %s: its queue is disabled",
              v->app_pool_name, f->server->name,
              rapid ? "stopped by rapid-fail protection" : "stopped");

@@ -1,0 +1,76 @@
+/*
+ * balancer — a load balancer in front of a listener's servers (<balancer>), in one generation:
+ * which member takes a connection (layer 4) or a request (layer 7), the members' health as the
+ * balancer's checks see it, and its log (halog.h).
+ *
+ * Deterministic by design: arrivals (connections at layer 4, requests at layer 7) are counted
+ * from 1 in arrival order across the worker threads, and a member's down schedule and the
+ * round-robin turn are functions of that count, so a test can say which arrival lands where.
+ * Health is not probed on a timer: a check's verdict is what the member would answer at that
+ * arrival (a TCP check fails only on a dead machine; an HTTP check also on its check path's
+ * application pool being stopped or offline on its schedule, and on a 2010 server, which has
+ * no healthcheck.htm). A verdict that changes is logged as HAProxy logs it.
+ */
+#ifndef MRSMOCK_BALANCER_H
+#define MRSMOCK_BALANCER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#include "conn.h"
+#include "halog.h"
+#include "scenario.h"
+
+struct lb;
+struct pki;
+
+/* What a balancer is built with besides its listener. */
+struct lb_env {
+    struct pki *pki;
+    const char *crl_base; /* NULL: none */
+    const char *logs_dir; /* <state>/logs */
+};
+
+/* Builds the balancer of listener LI of S (which has one), with LISTENER_SSL the listener's
+ * own TLS context (shared, not owned). NULL with a cause in ERR. */
+struct lb *lb_new(const struct scn *s, size_t li, SSL_CTX *listener_ssl, const struct lb_env *env,
+                  char *err, size_t errlen);
+void lb_ref(struct lb *b);
+/* Drops a reference; the last frees B and closes its log. NULL is ignored. */
+void lb_unref(struct lb *b);
+
+/* The connection stage of a layer 4 balancer (conn.h): the member is chosen before TLS, the
+ * connection handshakes with that member's certificate and is served by that member's server
+ * (conn->member); its tcplog line is written when it closes. A layer 7 balancer, or none,
+ * passes. */
+enum conn_result lb_conn_stage(struct conn *c, h2o_socket_t *sock);
+
+/* A balancer's decision for one arrival. */
+struct lb_choice {
+    size_t member;    /* in the balancer's members; SIZE_MAX: none is up ("<NOSRV>") */
+    int offline;      /* that member's application pools are offline on its schedule */
+    int unreachable;  /* that member's machine is gone (its checks are off): connect fails */
+    uint64_t arrival; /* its number, from 1 */
+};
+
+/* Chooses the member for the next arrival from CLIENT_IP; COOKIE (layer 7, may be NULL) is the
+ * member its persistence cookie names. The choice counts as one open connection of the
+ * member (least-connections) until lb_release(). */
+void lb_choose(struct lb *b, const char *client_ip, const char *cookie, struct lb_choice *out);
+void lb_release(struct lb *b, size_t member);
+
+/* The TLS context a connection given to MEMBER handshakes with (layer 4): the member's own
+ * certificate when it has one, else the listener's. Borrowed. */
+SSL_CTX *lb_member_ssl(const struct lb *b, size_t member);
+/* The balancer's model. */
+const struct scn_balancer *lb_model(const struct lb *b);
+/* Open connections now, balancer-wide (HAProxy's actconn) and of MEMBER. */
+unsigned lb_active(const struct lb *b);
+unsigned lb_member_active(const struct lb *b, size_t member);
+
+/* Writes one line of E (tcplog at layer 4, httplog at layer 7), filling in frontend, backend
+ * and the counters. */
+void lb_log(struct lb *b, struct halog_entry *e);
+
+#endif
