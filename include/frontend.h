@@ -9,9 +9,9 @@
  * back end of the organisation "at random": the 2013+ servers in turn, in arrival order across
  * the worker threads, dead ones and passive ones included, as a server object left in Active
  * Directory still is. Before routing an MRS Proxy request, the caller's recipient is resolved:
- * an address of it in a domain the organisation does not accept fails that lookup. A back end whose machine is gone
- * does not answer; one whose Mailbox Replication service is stopped answers the MRS Proxy's
- * request with HTTP.sys's 503. The front end then answers 503 itself and its HttpProxy line
+ * an address of it in a domain the organisation does not accept fails that lookup. A back end whose
+ * machine is gone does not answer; one whose Mailbox Replication service is stopped answers the MRS
+ * Proxy's request with HTTP.sys's 503. The front end then answers 503 itself and its HttpProxy line
  * says why (TargetServer, BackEndStatus, GenericErrors).
  */
 #ifndef MRSMOCK_FRONTEND_H
