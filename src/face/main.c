@@ -23,7 +23,7 @@ static void usage_main(FILE *out)
             "       mrsmock check FILE...            validate scenario files\n"
             "       mrsmock list                     list the bundled scenarios\n"
             "       mrsmock certs [SCENARIO] [options] print or export the lab CA (see --help)\n"
-            "       mrsmock shell SCENARIO [CMDLET] [--server NAME]\n"
+            "       mrsmock shell SCENARIO [CMDLET [ARG]] [--server NAME]\n"
             "                                        the servers' virtual directories as the\n"
             "                                        Exchange Management Shell shows them\n"
             "       mrsmock --help | --version\n");

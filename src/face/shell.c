@@ -18,7 +18,17 @@ static const struct {
     {"Get-WebServicesVirtualDirectory", SHELL_EWS},
     {"Get-AutodiscoverVirtualDirectory", SHELL_AUTODISCOVER},
     {"Get-OutlookAnywhere", SHELL_OUTLOOK_ANYWHERE},
+    {"Get-ExchangeServer", SHELL_EXCHANGE_SERVER},
+    {"Get-AcceptedDomain", SHELL_ACCEPTED_DOMAIN},
+    {"Get-Mailbox", SHELL_MAILBOX},
+    {"Get-Service", SHELL_SERVICE},
+    {"Test-MRSHealth", SHELL_MRS_HEALTH},
 };
+
+#define CMDLET_LIST                                                                                \
+    "Get-WebServicesVirtualDirectory, Get-AutodiscoverVirtualDirectory, Get-OutlookAnywhere, "     \
+    "Get-ExchangeServer, Get-AcceptedDomain, Get-Mailbox IDENTITY, Get-Service NAME, "             \
+    "Test-MRSHealth"
 
 unsigned shell_cmdlet_of(const char *name)
 {
@@ -130,11 +140,11 @@ int shell_print(FILE *out, const struct scn *s, const char *server, unsigned whi
     return found || server == NULL ? 0 : -1;
 }
 
-/* `mrsmock shell SCENARIO [CMDLET] [--server NAME]`: Get-WebServicesVirtualDirectory,
- * Get-AutodiscoverVirtualDirectory and Get-OutlookAnywhere of the scenario, | Format-List. */
+/* `mrsmock shell SCENARIO [CMDLET [ARG]] [--server NAME]`: the virtual directories of the
+ * scenario, | Format-List (one or all three), or one of the organisation's cmdlets. */
 int shell_main(int argc, char **argv)
 {
-    const char *scenario = NULL, *server = NULL;
+    const char *scenario = NULL, *server = NULL, *arg = NULL;
     unsigned which = 0;
     char path[PATH_MAX];
     struct scn_errors errs = {0};
@@ -146,14 +156,23 @@ int shell_main(int argc, char **argv)
             server = argv[++i];
         } else if (scenario == NULL && argv[i][0] != '-') {
             scenario = argv[i];
-        } else if (argv[i][0] != '-' && shell_cmdlet_of(argv[i]) != 0) {
+        } else if (argv[i][0] != '-' && shell_cmdlet_of(argv[i]) != 0 &&
+                   (which & ~SHELL_ALL) == 0 &&
+                   (which == 0 || shell_cmdlet_of(argv[i]) <= SHELL_ALL)) {
             which |= shell_cmdlet_of(argv[i]);
+        } else if (argv[i][0] != '-' && (which == SHELL_MAILBOX || which == SHELL_SERVICE) &&
+                   arg == NULL) {
+            arg = argv[i];
         } else {
-            log_warnx("shell: unknown argument \"%s\" (cmdlets: Get-WebServicesVirtualDirectory, "
-                      "Get-AutodiscoverVirtualDirectory, Get-OutlookAnywhere)",
-                      argv[i]);
+            log_warnx("shell: unknown argument \"%s\" (cmdlets: " CMDLET_LIST ")", argv[i]);
             return EXIT_INVALID;
         }
+    }
+    if ((which == SHELL_MAILBOX || which == SHELL_SERVICE) && arg == NULL) {
+        log_warnx("shell: %s needs %s", which == SHELL_MAILBOX ? "Get-Mailbox" : "Get-Service",
+                  which == SHELL_MAILBOX ? "an identity (Get-Mailbox admin)"
+                                         : "a name (Get-Service MSExchangeMailboxReplication)");
+        return EXIT_INVALID;
     }
     if (scenario == NULL) {
         log_warnx("shell: name a scenario");
@@ -169,8 +188,16 @@ int shell_main(int argc, char **argv)
         return EXIT_INVALID;
     }
     scn_errors_free(&errs);
-    if ((rc = shell_print(stdout, s, server, which != 0 ? which : SHELL_ALL)) != 0)
+    if (which > SHELL_ALL) {
+        if (server != NULL && scn_server_by_name(s, server) == NULL) {
+            log_warnx("shell: the scenario has no server \"%s\"", server);
+            rc = -1;
+        } else {
+            rc = shell_org_print(stdout, s, which, server, arg);
+        }
+    } else if ((rc = shell_print(stdout, s, server, which != 0 ? which : SHELL_ALL)) != 0) {
         log_warnx("shell: the scenario has no server \"%s\"", server);
+    }
     scn_unref(s);
     return rc != 0 ? EXIT_INVALID : 0;
 }

@@ -2,6 +2,7 @@
 import os
 import signal
 import socket
+import re
 import tempfile
 import textwrap
 import unittest
@@ -77,6 +78,61 @@ class Commands(unittest.TestCase):
         p = mrsmock("shell", "healthy", "--server", "EX9")
         self.assertEqual(p.returncode, 1)
         self.assertIn("EX9", p.stderr)
+
+    def test_shell_shows_the_organisation_and_mrs_health(self):
+        """Troubleshooting step 2 against the lab: the servers, the accepted domains, an
+        account's addresses, the Mailbox Replication service and Test-MRSHealth, from the
+        model (each table parsed by its dashes, as PowerShell lays it out)."""
+        def table(text):
+            lines = [l for l in text.splitlines() if l]
+            dashes = lines[1]
+            cols, start = [], 0
+            for m in re.finditer(r"-+", dashes):
+                cols.append(m.start())
+            rows = []
+            for l in lines[2:]:
+                rows.append([l[a:b].strip() for a, b in zip(cols, cols[1:] + [None])])
+            return [c.strip() for c in re.split(r"\s{2,}|(?<=\S) (?=\S)", lines[0])], rows
+
+        p = mrsmock("shell", "dead-server", "Get-ExchangeServer")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        head, rows = table(p.stdout)
+        self.assertEqual(head, ["Name", "Site", "ServerRole", "Edition", "AdminDisplayVersion"])
+        self.assertEqual([r[0] for r in rows], ["EX1", "EX2", "EX3"])  # the dead one is listed
+        self.assertEqual(rows[2][4], "Version 15.1 (Build 2507.6)")
+        self.assertEqual(rows[0][1], "contoso.com/Confi...")
+        p = mrsmock("shell", "lb-no-affinity", "Get-ExchangeServer", "--server", "EX2")
+        self.assertEqual([r[4] for r in table(p.stdout)[1]], ["Version 14.3 (Build 123.4)"])
+
+        p = mrsmock("shell", "service-unavailable", "Get-AcceptedDomain")
+        self.assertEqual(table(p.stdout)[1], [["contoso.com", "contoso.com", "Authoritative",
+                                               "True"]])
+        p = mrsmock("shell", "service-unavailable", "Get-Mailbox", "admin")
+        self.assertEqual(p.stdout.strip(),
+                         "EmailAddresses : {SMTP:admin@contoso.com, smtp:admin@fabrikam-old.com}")
+        p = mrsmock("shell", "healthy", "Get-Mailbox", "nobody")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("couldn't be found", p.stderr)
+
+        p = mrsmock("shell", "passive-server", "Get-Service", "MSExchangeMailboxReplication",
+                    "--server", "EX2")
+        self.assertEqual(table(p.stdout)[1], [["Stopped", "MSExchangeMailb...",
+                                               "Microsoft Exchange Mailbox Replication"]])
+        p = mrsmock("shell", "passive-server", "Get-Service", "MSExchangeMailboxReplication")
+        self.assertEqual(table(p.stdout)[1][0][0], "Running")  # the local server, EX1
+        p = mrsmock("shell", "passive-server", "Test-MRSHealth", "--server", "ex2")
+        checks = re.findall(r"Check    : (\w+)\nPassed   : (\w+)", p.stdout)
+        self.assertEqual(checks, [("ServiceCheck", "False"), ("RPCPingCheck", "False"),
+                                  ("QueueScanCheck", "False")])
+        p = mrsmock("shell", "healthy", "Test-MRSHealth")
+        self.assertIn("Passed   : True\nMessage  : The Mailbox Replication service is running.",
+                      p.stdout)
+        p = mrsmock("shell", "dead-server", "Test-MRSHealth", "--server", "EX3")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("The RPC server is unavailable", p.stderr)
+        p = mrsmock("shell", "healthy", "Get-Service")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("needs a name", p.stderr)
 
     def test_run_errors_are_one_line(self):
         p = mrsmock("run", "no-such-scenario")
