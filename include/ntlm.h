@@ -49,6 +49,8 @@ struct ntlm_auth {
     size_t nt_len;
     const uint8_t *lm_resp;
     size_t lm_len;
+    const uint8_t *enc_key; /* EncryptedRandomSessionKey (16 bytes with KEY_EXCH), into it too */
+    size_t enc_key_len;
 };
 
 /* 1, 2 or 3 for a well-formed NTLMSSP header, -1 otherwise. */
@@ -77,6 +79,27 @@ int ntlm_parse_authenticate(const uint8_t *tok, size_t len, struct ntlm_auth *a)
  * included); comparisons in constant time.
  */
 int ntlm_verify_v2(const struct ntlm_auth *a, const struct ntlm_state *st, const char *password);
+
+/*
+ * The ExportedSessionKey of an NTLMv2 logon that ntlm_verify_v2 accepts (MS-NLMP 3.3.2,
+ * 3.4.5.1): SessionBaseKey = HMAC_MD5(NTOWFv2, NTProofStr), and with NTLMSSP_NEGOTIATE_KEY_EXCH
+ * (in both A->flags and ST->flags) the client's random key, RC4-decrypted from A's
+ * EncryptedRandomSessionKey. Into KEY (16 bytes); 0, or -1 when the response does not verify.
+ */
+int ntlm_session_key_v2(const struct ntlm_auth *a, const struct ntlm_state *st,
+                        const char *password, uint8_t key[16]);
+
+/* The length of an NTLMSSP message signature: Version 1 (4), checksum (8), SeqNum (4). */
+#define NTLM_SIGNATURE_LEN 16
+
+/*
+ * The signature of LEN bytes at MSG with sequence number SEQ under ExportedSessionKey KEY and
+ * the negotiated FLAGS (MS-NLMP 3.4.4.2, GSS_GetMIC with extended session security), by the
+ * server (SERVER true: the server-to-client signing and sealing keys) or the client: what SPNEGO
+ * puts in its mechListMIC. 0, or -1 (FLAGS without extended session security, crypto failure).
+ */
+int ntlm_sign(const uint8_t key[16], uint32_t flags, int server, uint32_t seq, const uint8_t *msg,
+              size_t len, uint8_t sig[NTLM_SIGNATURE_LEN]);
 
 /*
  * Verifies the 24-byte NTLMv1 response of A for the challenge in ST and PASSWORD (UTF-8), as a

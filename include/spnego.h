@@ -30,6 +30,10 @@ struct spnego_in {
     unsigned first_mech;  /* the client's preferred (first) mech, one SPNEGO_MECH_* bit */
     const uint8_t *token; /* the mechToken / responseToken (or the raw token), into the input */
     size_t token_len;     /* 0 when there is none */
+    /* NegTokenInit's mechTypes, the whole DER SEQUENCE (tag and length included), into the
+     * input: what both sides' mechListMIC sign (RFC 4178 5). NULL for other kinds. */
+    const uint8_t *mech_list;
+    size_t mech_list_len;
 };
 
 /* Recognises and unwraps TOK. Always fills *IN; returns 0, or -1 with kind SPNEGO_INVALID. */
@@ -46,5 +50,13 @@ int spnego_unwrap(const uint8_t *tok, size_t len, struct spnego_in *in);
  */
 size_t spnego_wrap_resp(int neg_state, int with_mech, const uint8_t *inner, size_t inner_len,
                         uint8_t *out, size_t outlen);
+
+/*
+ * Writes the server's last NegTokenResp after an NTLM logon: negState accept-completed and
+ * mechListMIC MIC (the NTLM signature of the client's mechTypes), as Windows writes it
+ * (a1 1b 30 19 a0 03 0a 01 00 a3 12 04 10 <16 bytes>). Returns its length, or 0 when OUTLEN is
+ * too small or MIC is empty.
+ */
+size_t spnego_wrap_final(const uint8_t *mic, size_t mic_len, uint8_t *out, size_t outlen);
 
 #endif

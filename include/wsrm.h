@@ -114,6 +114,12 @@ enum wsrm_result wsrm_close(const char *server, const char *id, struct wsrm_stat
  * WSRM_EARLY_TERMINATE (forgotten as well: WCF faults the session). */
 enum wsrm_result wsrm_terminate(const char *server, const char *id, struct wsrm_state *out);
 
+/* A WS-RM fault from the client about ID on SERVER (SequenceTerminated when WCF's client aborts
+ * its session, or any other): ID is either side's sequence of the session, the server's own or
+ * the offered one. The session is forgotten, as WCF's reliable channel faults it. WSRM_OK (OUT
+ * gets its last state) or WSRM_UNKNOWN. */
+enum wsrm_result wsrm_abandon(const char *server, const char *id, struct wsrm_state *out);
+
 /* Live sequences of SERVER (expired ones are dropped first). */
 unsigned wsrm_active(const char *server);
 

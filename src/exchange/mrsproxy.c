@@ -27,9 +27,9 @@
 #define NS_MRS                                                                                     \
     "http://schemas.datacontract.org/2004/07/Microsoft.Exchange.MailboxReplicationService"
 #define NS_XSI SOAP_NS_XSI
-/* WCF's dispatcher faults (AccessDenied) */
-#define NS_DISPATCHER                                                                              \
-    "http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher"
+/* WS-Security 1.0 (January 2004): the namespace of the FailedAuthentication fault code that
+ * WCF's service authorization answers with */
+#define NS_WSSE "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 #define NS_ARRAYS "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
 /* The contract has no namespace of its own: WCF's default (reference 4.2). */
 #define CONTRACT "http://tempuri.org/IMailboxReplicationProxyService/"
@@ -573,12 +573,16 @@ static int operation(const struct request *rq, const struct wsrm_state *st, stru
 
     if (op != NULL && !rq->caller_allowed) {
         /* The service authorizes the caller when an operation is dispatched (the reliable
-         * session itself opened): an account without the Exchange rights to move mailboxes
-         * gets WCF's SecurityAccessDeniedException as a fault, which the migration service
-         * reports as "The call to '.../EWS/mrsproxy.svc' failed. Error details: Access is
-         * denied.." (reference 6; which check Exchange makes is unconfirmed). */
-        session_start(&o, rq, st, NS_DISPATCHER "/fault");
-        fault_start(&o, "s:Sender", NS_DISPATCHER, "AccessDenied", "Access is denied.");
+         * session itself opened). WCF's AuthorizationBehavior refuses with a FaultException of
+         * code Sender / wsse:FailedAuthentication and reason "Access is denied.", sent with
+         * WS-Addressing's default fault action; the client's ServiceChannel turns exactly that
+         * code into SecurityAccessDeniedException, which the migration service reports as "The
+         * call to '.../EWS/mrsproxy.svc' failed. Error details: Access is denied.." (reference
+         * 6; which check Exchange makes is unconfirmed). A subcode in another namespace (the
+         * dispatcher's, as this mock wrote before) reaches the caller as a plain
+         * FaultException: found with WCF. */
+        session_start(&o, rq, st, SOAP_WSA_SOAP_FAULT);
+        fault_start(&o, "s:Sender", NS_WSSE, "FailedAuthentication", "Access is denied.");
         xmlTextWriterEndElement(o.w);
         snprintf(out->why, sizeof(out->why), "%s refused: the caller has no MRS rights", op->name);
         return reply_end(&o, out, 500);
@@ -712,6 +716,45 @@ static int on_terminate_sequence(const struct request *rq, struct mrs_answer *ou
     return reply_end(&o, out, 200);
 }
 
+/*
+ * A SOAP fault the client sends outside any sequence. WCF's reliable session sends one when it
+ * faults or is aborted on the client's side: action WS-Addressing's soap/fault (February 2005),
+ * code Receiver or Sender, a subcode in the WS-RM namespace (SequenceTerminated: "Due to a user
+ * abort the reliable session cannot continue.") and r:Identifier in the detail, naming one of
+ * the session's two sequences. WCF's service faults that session and answers nothing (202).
+ * Returns 0 when RQ is no such fault (then it is answered as any message outside a session).
+ */
+static int on_client_fault(const struct request *rq, struct mrs_answer *out)
+{
+    xmlNode *f = soap_child(rq->body, NS_SOAP12, "Fault"), *value, *detail;
+    xmlNs *ns;
+    char id[WSRM_ID_MAX], sub[64], name[41];
+    struct wsrm_state st;
+
+    if (!is_action(rq, rq->rm->fault) || f == NULL)
+        return 0;
+    value = soap_child(soap_child(soap_child(f, NS_SOAP12, "Code"), NS_SOAP12, "Subcode"),
+                       NS_SOAP12, "Value");
+    const char *qname = text_of(rq, value), *colon = strchr(qname, ':');
+    /* the subcode is a QName: its prefix is bound where the value is */
+    snprintf(sub, sizeof(sub), "%.*s", colon != NULL ? (int)(colon - qname) : 0, qname);
+    ns =
+        value != NULL ? xmlSearchNs(value->doc, value, sub[0] != '\0' ? BAD_CAST sub : NULL) : NULL;
+    detail = soap_child(f, NS_SOAP12, "Detail");
+    if (ns == NULL || strcmp((const char *)ns->href, rq->rm->ns) != 0 || detail == NULL ||
+        read_id(rq, detail, id) != 0)
+        return 0;
+    snprintf(name, sizeof(name), "%s", colon != NULL ? colon + 1 : qname);
+    if (wsrm_abandon(rq->server->name, id, &st) == WSRM_OK)
+        snprintf(out->why, sizeof(out->why),
+                 "%s fault from the client for %.50s: session %.50s dropped", name, id, st.id);
+    else
+        snprintf(out->why, sizeof(out->why), "%s fault from the client for unknown %.60s", name,
+                 id);
+    out->status = 202;
+    return 1;
+}
+
 /* Outside any sequence. The service requires a session, so its reliable channel listener sees
  * an operation's message with no WS-RM header and answers ActionNotSupported (February 2005;
  * WCF's WS-RM 1.0 notes, B1602; wording unconfirmed) or WSRMRequired (1.1). */
@@ -758,6 +801,8 @@ void mrs_soap(xmlDoc *doc, const struct scn_server *server, int caller_allowed, 
         on_ack_requested(&rq, out);
     } else if (rq.has_ack) {
         drop(out, "SequenceAcknowledgement alone");
+    } else if (on_client_fault(&rq, out)) {
+        /* answered: 202 */
     } else {
         outside_session(&rq, out);
     }

@@ -385,6 +385,29 @@ enum wsrm_result wsrm_terminate(const char *server, const char *id, struct wsrm_
     return res;
 }
 
+enum wsrm_result wsrm_abandon(const char *server, const char *id, struct wsrm_state *out)
+{
+    struct server_rec *r;
+    struct seq *s;
+
+    pthread_mutex_lock(&lock);
+    if ((s = seq_find(server, id, table.now())) == NULL && (r = server_find(server, 0)) != NULL) {
+        /* the offered identifier is not hashed: a walk, for an event as rare as an abort */
+        for (s = table.oldest; s != NULL; s = s->next)
+            if (s->server == r && strcasecmp(s->st.offer, id) == 0)
+                break;
+    }
+    if (s == NULL) {
+        pthread_mutex_unlock(&lock);
+        return WSRM_UNKNOWN;
+    }
+    copy_out(s, out, 0);
+    seq_remove(s);
+    out->active = out->active - 1;
+    pthread_mutex_unlock(&lock);
+    return WSRM_OK;
+}
+
 unsigned wsrm_active(const char *server)
 {
     struct server_rec *r;

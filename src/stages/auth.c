@@ -27,6 +27,9 @@
  * IIS's header limit (MaxFieldLength, 64 KB). */
 #define AUTH_MAX_B64 ((NTLM_MAX_TOKEN + 2) / 3 * 4)
 #define AUTH_MAX_NEGOTIATE_B64 65536
+/* Longest mechTypes list kept for the mechListMIC: Windows offers four mechanisms (about 50
+ * bytes); a longer list gets no MIC (the client then refuses the logon, as it should). */
+#define AUTH_MECH_LIST_MAX 128
 
 /* What one connection remembers between the legs of a handshake, and after it. It holds a
  * reference on the scenario it was learnt under, which its account and server point into: a
@@ -41,6 +44,9 @@ struct auth_conn {
     struct ntlm_state ntlm;          /* the CHALLENGE sent */
     const struct scn_account *logon; /* the connection's logon by NTLM/Negotiate, or NULL */
     const struct scn_server *server; /* the server that challenged (a connection has one) */
+    /* the client's NegTokenInit mechTypes (DER), which the final mechListMIC signs; 0: none */
+    size_t mech_list_len;
+    uint8_t mech_list[AUTH_MECH_LIST_MAX];
 };
 
 static void on_auth_conn_dispose(void *data)
@@ -252,6 +258,36 @@ static uint64_t filetime_now(void)
     return ((uint64_t)ts.tv_sec + 11644473600ull) * 10000000ull + (uint64_t)ts.tv_nsec / 100;
 }
 
+/*
+ * SPNEGO's last word on the answer to a successful AUTHENTICATE: negState accept-completed and
+ * the mechListMIC, the NTLM signature (server to client, sequence 0) of the mechTypes the client
+ * offered, under the logon's session key. Windows' IIS sends it (a1 1b 30 19 a0 03 0a 01 00 a3
+ * 12 04 10 ...), and a client that sent its own mechListMIC, as SSPI and GSSAPI's SPNEGO do
+ * with NTLM, verifies it: without it .NET's HttpClient fails the request ("Authentication
+ * validation failed with error - InvalidToken", found with WCF). Without a mechTypes list (a
+ * client that never sent NegTokenInit on this connection) or an NTLMv2 session key, only the
+ * negState is sent.
+ */
+static void final_token(struct flow *f, struct auth_conn *ac, const struct ntlm_auth *na,
+                        const char *password)
+{
+    uint8_t key[16], sig[NTLM_SIGNATURE_LEN], out[64];
+    size_t n = 0;
+
+    if (ac->mech_list_len > 0 && ntlm_session_key_v2(na, &ac->ntlm, password, key) == 0 &&
+        ntlm_sign(key, na->flags & ac->ntlm.flags, 1, 0, ac->mech_list, ac->mech_list_len, sig) ==
+            0)
+        n = spnego_wrap_final(sig, sizeof(sig), out, sizeof(out));
+    OPENSSL_cleanse(key, sizeof(key));
+    if (n == 0)
+        n = spnego_wrap_resp(SPNEGO_ACCEPT_COMPLETED, 0, NULL, 0, out, sizeof(out));
+    char b64[UTIL_B64_LEN(sizeof(out)) + 1];
+    int bn = util_b64_encode(out, n, b64, sizeof(b64));
+    h2o_iovec_t value = h2o_concat(&f->req->pool, h2o_iovec_init(H2O_STRLIT("Negotiate ")),
+                                   h2o_iovec_init(b64, (size_t)bn));
+    flow_header(f, "WWW-Authenticate", value.base, value.len);
+}
+
 /* The final leg: verify the AUTHENTICATE against the account it names. */
 static int authenticate(struct flow *f, const struct scn_vdir *v, struct auth_conn *ac,
                         const uint8_t *tok, size_t len)
@@ -286,17 +322,8 @@ static int authenticate(struct flow *f, const struct scn_vdir *v, struct auth_co
         return challenge(f, v, IIS_LOGON_REFUSED(st));
     }
     ac->logon = a;
-    if (ac->spnego) {
-        /* SPNEGO's last word, accept-completed, on the answer (IIS sends it; unconfirmed
-         * whether always). */
-        uint8_t out[32];
-        size_t n = spnego_wrap_resp(SPNEGO_ACCEPT_COMPLETED, 0, NULL, 0, out, sizeof(out));
-        char b64[UTIL_B64_LEN(sizeof(out)) + 1];
-        int bn = util_b64_encode(out, n, b64, sizeof(b64));
-        h2o_iovec_t value = h2o_concat(&f->req->pool, h2o_iovec_init(H2O_STRLIT("Negotiate ")),
-                                       h2o_iovec_init(b64, (size_t)bn));
-        flow_header(f, "WWW-Authenticate", value.base, value.len);
-    }
+    if (ac->spnego)
+        final_token(f, ac, &na, a->password);
     f->auth_scheme = ac->negotiate ? "Negotiate" : "NTLM";
     return logged_on(f, v, a, domain_user(f, a), ac->negotiate ? "Negotiate" : "NTLM");
 }
@@ -338,6 +365,10 @@ static int windows(struct flow *f, const struct scn_vdir *v, h2o_iovec_t b64, in
             return challenge(f, v, IIS_KERBEROS_WRONG_PRINCIPAL);
         }
         ac->spnego = in.kind != SPNEGO_RAW_NTLM;
+        if (in.kind == SPNEGO_INIT) {
+            ac->mech_list_len = in.mech_list_len <= sizeof(ac->mech_list) ? in.mech_list_len : 0;
+            memcpy(ac->mech_list, in.mech_list, ac->mech_list_len);
+        }
         tok = in.token;
         tlen = in.token_len;
         if (in.kind == SPNEGO_INIT && ntlm_message_type(tok, tlen) != NTLM_NEGOTIATE) {

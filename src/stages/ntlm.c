@@ -31,7 +31,7 @@
  *   NTLMv1 NtChallengeResponse = 24 bytes, DESL(NTOWFv1, challenge); with extended session
  *   security the LmChallengeResponse is ClientChallenge (8) + 16 zero bytes.
  *
- * Crypto is OpenSSL's only: MD4 and DES-ECB from the legacy provider, MD5 and HMAC from the
+ * Crypto is OpenSSL's only: MD4, DES-ECB and RC4 from the legacy provider, MD5 and HMAC from the
  * default one, all in a library context private to this module (created once, shared read-only
  * by all threads); a MAC or cipher context per call, random bytes from RAND_bytes, comparisons
  * with CRYPTO_memcmp.
@@ -105,7 +105,7 @@ static struct {
     OSSL_LIB_CTX *libctx;
     OSSL_PROVIDER *legacy, *deflt;
     EVP_MD *md4, *md5;
-    EVP_CIPHER *des;
+    EVP_CIPHER *des, *rc4;
     EVP_MAC *hmac;
     int ok;
     char err[200];
@@ -116,6 +116,7 @@ static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
 static void crypto_free(void)
 {
     EVP_MAC_free(crypto.hmac);
+    EVP_CIPHER_free(crypto.rc4);
     EVP_CIPHER_free(crypto.des);
     EVP_MD_free(crypto.md5);
     EVP_MD_free(crypto.md4);
@@ -147,6 +148,8 @@ static void on_crypto_init(void)
         what = "fetching MD5";
     else if ((crypto.des = EVP_CIPHER_fetch(crypto.libctx, "DES-ECB", NULL)) == NULL)
         what = "fetching DES-ECB";
+    else if ((crypto.rc4 = EVP_CIPHER_fetch(crypto.libctx, "RC4", NULL)) == NULL)
+        what = "fetching RC4";
     else if ((crypto.hmac = EVP_MAC_fetch(crypto.libctx, "HMAC", NULL)) == NULL)
         what = "fetching HMAC";
     if (what != NULL) {
@@ -595,6 +598,8 @@ int ntlm_parse_authenticate(const uint8_t *tok, size_t len, struct ntlm_auth *a)
         memset(a, 0, sizeof(*a));
         return reject("AUTHENTICATE", "a field lies outside the token");
     }
+    a->enc_key = key;
+    a->enc_key_len = key_len;
     a->flags = get32(tok + 60);
     unicode = (a->flags & NTLM_F_UNICODE) != 0;
     decode_name(dom, dom_len, unicode, a->domain, sizeof(a->domain));
@@ -628,11 +633,14 @@ static int ntowf_v1(const char *password, uint8_t out[16])
     return rc;
 }
 
-int ntlm_verify_v2(const struct ntlm_auth *a, const struct ntlm_state *st, const char *password)
+/* NTOWFv2 and NTProofStr of A's NTLMv2 response for ST's challenge and PASSWORD, and whether
+ * the proof matches the response's (0) or not (-1, also on any failure). */
+static int v2_proof(const struct ntlm_auth *a, const struct ntlm_state *st, const char *password,
+                    uint8_t ntowf[16], uint8_t proof[16])
 {
     /* user and domain are at most 255 UTF-8 bytes each: at most 2 UTF-16LE bytes per byte */
     uint8_t names[2 * (sizeof(a->user) + sizeof(a->domain))];
-    uint8_t nt_hash[16], ntowf[16], proof[16];
+    uint8_t nt_hash[16];
     struct wbuf who = {.p = names, .cap = sizeof(names)};
     char user[sizeof(a->user)], domain[sizeof(a->domain)];
     int rc = -1;
@@ -655,7 +663,103 @@ int ntlm_verify_v2(const struct ntlm_auth *a, const struct ntlm_state *st, const
     rc = CRYPTO_memcmp(proof, a->nt_resp, NTLM_PROOF_LEN) == 0 ? 0 : -1;
 done:
     OPENSSL_cleanse(nt_hash, sizeof(nt_hash));
+    return rc;
+}
+
+int ntlm_verify_v2(const struct ntlm_auth *a, const struct ntlm_state *st, const char *password)
+{
+    uint8_t ntowf[16], proof[16];
+    int rc = v2_proof(a, st, password, ntowf, proof);
+
     OPENSSL_cleanse(ntowf, sizeof(ntowf));
+    return rc;
+}
+
+/* RC4 of N bytes of IN with a fresh 16-byte KEY into OUT (a new cipher handle each call). */
+static int rc4(const uint8_t key[16], const uint8_t *in, size_t n, uint8_t *out)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, rc = -1;
+
+    if (ctx != NULL && n <= INT32_MAX &&
+        EVP_EncryptInit_ex2(ctx, crypto.rc4, key, NULL, NULL) == 1 &&
+        EVP_EncryptUpdate(ctx, out, &len, in, (int)n) == 1 && (size_t)len == n)
+        rc = 0;
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+int ntlm_session_key_v2(const struct ntlm_auth *a, const struct ntlm_state *st,
+                        const char *password, uint8_t key[16])
+{
+    uint8_t ntowf[16], proof[16], base[16];
+    int rc = -1;
+
+    if (key == NULL || v2_proof(a, st, password, ntowf, proof) != 0 ||
+        hmac_md5(ntowf, 16, proof, 16, NULL, 0, base) < 0)
+        goto done;
+    /* NTLMv2: KeyExchangeKey = SessionBaseKey; with KEY_EXCH the client chose a random key and
+     * sent it RC4-encrypted under that one (MS-NLMP 3.2.5.1.2, 3.4.5.1) */
+    if ((a->flags & st->flags & NTLM_F_KEY_EXCH) != 0) {
+        if (a->enc_key == NULL || a->enc_key_len != 16 || rc4(base, a->enc_key, 16, key) != 0)
+            goto done;
+    } else {
+        memcpy(key, base, 16);
+    }
+    rc = 0;
+done:
+    OPENSSL_cleanse(ntowf, sizeof(ntowf));
+    OPENSSL_cleanse(base, sizeof(base));
+    return rc;
+}
+
+/* MD5(D1 || D2) into OUT (16 bytes). */
+static int md5_2(const uint8_t *d1, size_t n1, const void *d2, size_t n2, uint8_t out[16])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int rc = -1;
+
+    if (ctx != NULL && EVP_DigestInit_ex2(ctx, crypto.md5, NULL) == 1 &&
+        EVP_DigestUpdate(ctx, d1, n1) == 1 && EVP_DigestUpdate(ctx, d2, n2) == 1 &&
+        EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == 16)
+        rc = 0;
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+int ntlm_sign(const uint8_t key[16], uint32_t flags, int server, uint32_t seq, const uint8_t *msg,
+              size_t len, uint8_t sig[NTLM_SIGNATURE_LEN])
+{
+    /* MS-NLMP 3.4.5.2 SIGNKEY and 3.4.5.3 SEALKEY: the magic constants include their NUL */
+    static const char sign_s[] = "session key to server-to-client signing key magic constant";
+    static const char sign_c[] = "session key to client-to-server signing key magic constant";
+    static const char seal_s[] = "session key to server-to-client sealing key magic constant";
+    static const char seal_c[] = "session key to client-to-server sealing key magic constant";
+    uint8_t sign_key[16], seal_key[16], seq_le[4], mac[16];
+    size_t seal_len = (flags & NTLM_F_128) ? 16 : (flags & NTLM_F_56) ? 7 : 5;
+    int rc = -1;
+
+    /* only extended session security, which every NTLMv2 client negotiates */
+    if (key == NULL || sig == NULL || (msg == NULL && len > 0) ||
+        !(flags & NTLM_F_EXTENDED_SESSIONSECURITY) || crypto_ready() < 0)
+        return -1;
+    set32(seq_le, seq);
+    if (md5_2(key, 16, server ? sign_s : sign_c, sizeof(sign_s), sign_key) != 0 ||
+        md5_2(key, seal_len, server ? seal_s : seal_c, sizeof(seal_s), seal_key) != 0 ||
+        hmac_md5(sign_key, 16, seq_le, 4, msg, len, mac) != 0)
+        goto done;
+    /* 3.4.4.2: with KEY_EXCH the checksum is RC4-encrypted with the sealing key's handle, which
+     * for a MIC alone (GSS_GetMIC) starts fresh */
+    if ((flags & NTLM_F_KEY_EXCH) && rc4(seal_key, mac, 8, mac) != 0)
+        goto done;
+    set32(sig, 1);
+    memcpy(sig + 4, mac, 8);
+    memcpy(sig + 12, seq_le, 4);
+    rc = 0;
+done:
+    OPENSSL_cleanse(sign_key, sizeof(sign_key));
+    OPENSSL_cleanse(seal_key, sizeof(seal_key));
     return rc;
 }
 

@@ -144,6 +144,8 @@ static int parse_mech_types(const struct tlv *field, struct spnego_in *in)
 
     if (explicit_one(field, V_ASN1_SEQUENCE, 1, &seq) != 0 || seq.len == 0)
         return -1;
+    in->mech_list = seq.der;
+    in->mech_list_len = seq.der_len;
     for (p = seq.val, end = seq.val + seq.len; p != end;) {
         if (expect(&p, end, CLS_UNIVERSAL, V_ASN1_OBJECT, 0, &oid) != 0 || oid.len == 0)
             return -1;
@@ -353,5 +355,26 @@ size_t spnego_wrap_resp(int neg_state, int with_mech, const uint8_t *inner, size
         memcpy(p, inner, inner_len);
         p += inner_len;
     }
+    return (size_t)(p - out);
+}
+
+size_t spnego_wrap_final(const uint8_t *mic, size_t mic_len, uint8_t *out, size_t outlen)
+{
+    size_t state_len = der_size(der_size(1)); /* a0 03 0a 01 00 */
+    size_t mic_field = der_size(der_size(mic_len));
+    size_t seq_len = state_len + mic_field, total = der_size(der_size(seq_len));
+    uint8_t *p = out;
+
+    if (mic == NULL || mic_len == 0 || mic_len > SPNEGO_MAX_INNER || out == NULL || outlen < total)
+        return 0;
+    p = der_header(p, 0xa1, der_size(seq_len));
+    p = der_header(p, 0x30, seq_len);
+    p = der_header(p, 0xa0, der_size(1));
+    p = der_header(p, V_ASN1_ENUMERATED, 1);
+    *p++ = SPNEGO_ACCEPT_COMPLETED;
+    p = der_header(p, 0xa3, der_size(mic_len));
+    p = der_header(p, V_ASN1_OCTET_STRING, mic_len);
+    memcpy(p, mic, mic_len);
+    p += mic_len;
     return (size_t)(p - out);
 }

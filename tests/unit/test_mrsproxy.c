@@ -90,6 +90,18 @@ static const char terminate_sequence[] =
                    "<r:TerminateSequence><r:Identifier>%s</r:Identifier></r:TerminateSequence>"
                    "</s:Body></s:Envelope>";
 
+/* %s: the offered sequence. What WCF's client sends when the application aborts its channel
+ * (recorded from System.ServiceModel 10.1.0): outside any sequence, a SequenceTerminated fault
+ * naming its own (offered) sequence. */
+static const char client_abort[] =
+    "<s:Envelope xmlns:s=\"" NS_S "\" xmlns:a=\"" NS_A "\"><s:Header><a:Action "
+    "s:mustUnderstand=\"1\">http://www.w3.org/2005/08/addressing/soap/fault</a:Action><a:To "
+    "s:mustUnderstand=\"1\">" URL "</a:To></s:Header><s:Body><s:Fault><s:Code><s:Value>"
+    "s:Receiver</s:Value><s:Subcode><s:Value xmlns:a=\"" NS_R "\">a:SequenceTerminated"
+    "</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang=\"\">Due to a user abort the "
+    "reliable session cannot continue.</s:Text></s:Reason><s:Detail><r:Identifier xmlns:r=\"" NS_R
+    "\">%s</r:Identifier></s:Detail></s:Fault></s:Body></s:Envelope>";
+
 struct state {
     h2o_mem_pool_t pool;
     struct scn_server ex1, ex2;
@@ -282,7 +294,8 @@ static void test_session(void **pstate)
 }
 
 /* An account without the rights opens a session, and its first operation is refused with
- * WCF's access-denied fault, in the session. */
+ * WCF's access-denied fault, in the session: the code WCF's client turns into
+ * SecurityAccessDeniedException (wsse:FailedAuthentication), with the default fault action. */
 static void test_caller_without_rights(void **pstate)
 {
     struct state *st = *pstate;
@@ -291,12 +304,47 @@ static void test_caller_without_rights(void **pstate)
     st->caller_allowed = 0;
     seq = open_session(st);
     assert_int_equal(sendf(st, exchange_version, seq, 1, seq), 500);
-    assert_string_equal(xp(st, "string(//s:Fault/s:Code/s:Subcode/s:Value)"), "a:AccessDenied");
-    assert_string_equal(subcode_ns(st),
-                        "http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/"
-                        "dispatcher");
+    assert_string_equal(xp(st, "string(//a:Action)"),
+                        "http://www.w3.org/2005/08/addressing/soap/fault");
+    assert_string_equal(xp(st, "string(//s:Fault/s:Code/s:Value)"), "s:Sender");
+    assert_string_equal(xp(st, "string(//s:Fault/s:Code/s:Subcode/s:Value)"),
+                        "a:FailedAuthentication");
+    assert_string_equal(subcode_ns(st), "http://docs.oasis-open.org/wss/2004/01/"
+                                        "oasis-200401-wss-wssecurity-secext-1.0.xsd");
     assert_string_equal(xp(st, "string(//s:Fault/s:Reason/s:Text)"), "Access is denied.");
     assert_string_equal(xp(st, "string(//r:SequenceAcknowledgement/r:Identifier)"), seq);
+}
+
+static void expect_unknown_sequence(struct state *st, const char *seq);
+
+/* WCF's client aborts its session with a SequenceTerminated fault: the service forgets the
+ * session and answers nothing (202), where it answered ActionNotSupported before (found with
+ * WCF). A fault naming no known sequence is taken the same way; a fault whose subcode is not
+ * WS-RM's is still a message outside the session. */
+static void test_client_abort(void **pstate)
+{
+    struct state *st = *pstate;
+    const char *seq = open_session(st);
+
+    assert_int_equal(sendf(st, exchange_version, seq, 1, seq), 200);
+    assert_int_equal(wsrm_active("EX1"), 1);
+    assert_int_equal(sendf(st, client_abort, OFFER), 202);
+    assert_null(st->doc);
+    assert_non_null(strstr(st->why, "SequenceTerminated fault from the client"));
+    assert_int_equal(wsrm_active("EX1"), 0);
+    assert_int_equal(sendf(st, exchange_version, seq, 2, seq), 500);
+    expect_unknown_sequence(st, seq);
+    assert_int_equal(sendf(st, client_abort, OFFER), 202);
+    assert_non_null(strstr(st->why, "for unknown"));
+
+    char other[sizeof(client_abort) + 64];
+    snprintf(other, sizeof(other), client_abort, OFFER);
+    char *ns = strstr(other, "xmlns:a=\"" NS_R "\">a:SequenceTerminated");
+    assert_non_null(ns);
+    memcpy(ns + strlen("xmlns:a=\""), "urn:not-rm:", strlen("urn:not-rm:"));
+    assert_int_equal(send_to(st, &st->ex1, other), 500);
+    assert_string_equal(xp(st, "string(//s:Fault/s:Code/s:Subcode/s:Value)"),
+                        "a:ActionNotSupported");
 }
 
 static void expect_unknown_sequence(struct state *st, const char *seq)
@@ -480,6 +528,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refusals_and_drops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retransmission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_caller_without_rights, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_abort, setup, teardown),
     };
     int rc;
 

@@ -292,6 +292,77 @@ static void test_spec_vectors(void **pstate)
     assert_int_equal(ntlm_verify_v1(&a, &st, "Password"), -1); /* a v2 response is no v1 one */
 }
 
+/* MS-NLMP 4.2.4 again: the session key (SessionBaseKey 8d e4 0c ca ..., the client's
+ * RandomSessionKey 55.. RC4-encrypted to c5 da d2 54 ...) and the server's signature of a
+ * SPNEGO mechTypes list, the mechListMIC of the final NegTokenResp, which .NET's HttpClient
+ * (GSSAPI's SPNEGO) refused the logon without. The expected signature was computed apart from
+ * OpenSSL, with Python's hashlib and hmac and RC4 written out, from MS-NLMP 3.4.4.2 and 3.4.5. */
+static void test_session_key_and_sign(void **pstate)
+{
+    static const uint8_t proof[16] = {0x68, 0xcd, 0x0a, 0xb8, 0x51, 0xe5, 0x1c, 0x96,
+                                      0xaa, 0xbc, 0x92, 0x7b, 0xeb, 0xef, 0x6a, 0x1c};
+    static const uint8_t base_key[16] = {0x8d, 0xe4, 0x0c, 0xca, 0xdb, 0xc1, 0x4a, 0x82,
+                                         0xf1, 0x5c, 0xb0, 0xad, 0x0d, 0xe9, 0x5c, 0xa3};
+    static const uint8_t enc_key[16] = {0xc5, 0xda, 0xd2, 0x54, 0x4f, 0xc9, 0x79, 0x90,
+                                        0x94, 0xce, 0x1c, 0xe9, 0x0b, 0xc9, 0xd0, 0x3e};
+    /* mechTypes of gss-ntlmssp's NegTokenInit: SEQUENCE { NTLMSSP } */
+    static const uint8_t mech_list[] = {0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01,
+                                        0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
+    static const uint8_t server_sig[16] = {0x01, 0x00, 0x00, 0x00, 0x7d, 0xd6, 0xda, 0x05,
+                                           0x64, 0x8a, 0x73, 0xae, 0x00, 0x00, 0x00, 0x00};
+    static const uint8_t client_sig[16] = {0x01, 0x00, 0x00, 0x00, 0x22, 0xa3, 0x98, 0x4f,
+                                           0xef, 0xbb, 0x9c, 0x32, 0x00, 0x00, 0x00, 0x00};
+    const uint32_t flags = 0xe28a8233u; /* the spec's: KEY_EXCH, 128, 56, ESS, SIGN, SEAL... */
+    struct state *s = *pstate;
+    struct ntlm_state st = {.server_challenge = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef},
+                            .flags = flags};
+    struct u16 user = ascii16("User"), domain = ascii16("Domain");
+    uint8_t nt[16 + 28 + sizeof(spec_av) + 4] = {0}, lm[24] = {0}, key[16], sig[16];
+    static const uint8_t random_key[16] = {0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+                                           0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55};
+    struct ntlm_auth a;
+
+    memcpy(nt, proof, 16);
+    nt[16] = nt[17] = 1;
+    memset(nt + 16 + 16, 0xaa, 8);
+    memcpy(nt + 16 + 28, spec_av, sizeof(spec_av));
+    size_t len = build_auth(s, &(struct auth_spec){.flags = flags,
+                                                   .lm = lm,
+                                                   .lm_len = sizeof(lm),
+                                                   .nt = nt,
+                                                   .nt_len = sizeof(nt),
+                                                   .domain = domain.b,
+                                                   .domain_len = domain.n,
+                                                   .user = user.b,
+                                                   .user_len = user.n});
+    assert_int_equal(ntlm_parse_authenticate(s->tok, len, &a), 0);
+    assert_int_equal(a.enc_key_len, 0);
+    /* without KEY_EXCH the exported key is SessionBaseKey itself */
+    st.flags = flags & ~0x40000000u;
+    assert_int_equal(ntlm_session_key_v2(&a, &st, "Password", key), 0);
+    assert_memory_equal(key, base_key, 16);
+    /* with it, the client's random key; a missing EncryptedRandomSessionKey is refused */
+    st.flags = flags;
+    assert_int_equal(ntlm_session_key_v2(&a, &st, "Password", key), -1);
+    a.enc_key = enc_key;
+    a.enc_key_len = sizeof(enc_key);
+    assert_int_equal(ntlm_session_key_v2(&a, &st, "Password", key), 0);
+    assert_memory_equal(key, random_key, 16);
+    assert_int_equal(ntlm_session_key_v2(&a, &st, "Passw0rd", key), -1);
+
+    assert_int_equal(ntlm_sign(random_key, flags, 1, 0, mech_list, sizeof(mech_list), sig), 0);
+    assert_memory_equal(sig, server_sig, 16);
+    assert_int_equal(ntlm_sign(random_key, flags, 0, 0, mech_list, sizeof(mech_list), sig), 0);
+    assert_memory_equal(sig, client_sig, 16);
+    /* the sequence number is signed and carried */
+    assert_int_equal(ntlm_sign(random_key, flags, 1, 1, mech_list, sizeof(mech_list), sig), 0);
+    assert_int_equal(sig[12], 1);
+    assert_memory_not_equal(sig + 4, server_sig + 4, 8);
+    /* only extended session security */
+    assert_int_equal(
+        ntlm_sign(random_key, flags & ~0x00080000u, 1, 0, mech_list, sizeof(mech_list), sig), -1);
+}
+
 /* ---- (1b) MS-NLMP 4.2.2 and 4.2.3: NTLMv1, without and with extended session security ---- */
 
 /* Challenge flags of 4.2.2 (33 82 02 e2) and 4.2.3 (33 82 0a 82, with ESS). */
@@ -898,6 +969,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_spec_vectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_key_and_sign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spec_vectors_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_challenge_curl, setup, teardown),

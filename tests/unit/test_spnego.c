@@ -547,6 +547,33 @@ static void test_wrap_completed(void **state)
     assert_int_equal(spnego_wrap_resp(0, 0, NULL, 5, out, sizeof(out)), 0);
 }
 
+/* The server's last token after an NTLM logon, with the mechListMIC .NET's HttpClient (GSSAPI's
+ * SPNEGO) insists on: byte for byte what gss-ntlmssp as acceptor writes (real_srv_done); and the
+ * mechTypes list it signs, as NegTokenInit carried it. */
+static void test_wrap_final(void **state)
+{
+    static const uint8_t mechs[] = {0x30, 0x0c, NTLM_OID};
+    uint8_t out[64];
+    struct spnego_in in;
+    (void)state;
+
+    assert_int_equal(spnego_wrap_final(real_srv_done + 13, 16, out, sizeof(out)),
+                     sizeof(real_srv_done));
+    assert_memory_equal(out, real_srv_done, sizeof(real_srv_done));
+    assert_int_equal(unwrap_checked(out, sizeof(real_srv_done), &in), 0);
+    assert_int_equal(in.kind, SPNEGO_RESP);
+    assert_null(in.mech_list);
+    for (size_t n = 0; n < sizeof(real_srv_done); n++)
+        assert_int_equal(spnego_wrap_final(real_srv_done + 13, 16, out, n), 0);
+    assert_int_equal(spnego_wrap_final(NULL, 16, out, sizeof(out)), 0);
+    assert_int_equal(spnego_wrap_final(real_srv_done + 13, 0, out, sizeof(out)), 0);
+
+    assert_int_equal(unwrap_checked(real_init, sizeof(real_init), &in), 0);
+    assert_int_equal(in.mech_list_len, sizeof(mechs));
+    assert_memory_equal(in.mech_list, mechs, sizeof(mechs));
+    assert_ptr_equal(in.mech_list, real_init + 16);
+}
+
 /* Every OUTLEN short of the need gives 0 and writes nothing past OUTLEN (ASan). */
 static void test_wrap_too_small(void **state)
 {
@@ -700,14 +727,14 @@ static void test_random(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_real_init),      cmocka_unit_test(test_real_resp),
-        cmocka_unit_test(test_built_resp),     cmocka_unit_test(test_raw_ntlm),
-        cmocka_unit_test(test_kerberos_only),  cmocka_unit_test(test_shapes),
-        cmocka_unit_test(test_wrap_small),     cmocka_unit_test(test_wrap_like_real_server),
-        cmocka_unit_test(test_wrap_long),      cmocka_unit_test(test_wrap_completed),
-        cmocka_unit_test(test_wrap_too_small), cmocka_unit_test(test_truncations),
-        cmocka_unit_test(test_lengths),        cmocka_unit_test(test_tiny),
-        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_real_init),     cmocka_unit_test(test_real_resp),
+        cmocka_unit_test(test_built_resp),    cmocka_unit_test(test_raw_ntlm),
+        cmocka_unit_test(test_kerberos_only), cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_wrap_small),    cmocka_unit_test(test_wrap_like_real_server),
+        cmocka_unit_test(test_wrap_long),     cmocka_unit_test(test_wrap_completed),
+        cmocka_unit_test(test_wrap_final),    cmocka_unit_test(test_wrap_too_small),
+        cmocka_unit_test(test_truncations),   cmocka_unit_test(test_lengths),
+        cmocka_unit_test(test_tiny),          cmocka_unit_test(test_random),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -207,6 +207,34 @@ static void test_terminate(void **state)
     assert_int_equal(wsrm_active("EX1"), 0);
 }
 
+/* A fault from the client (WCF's abort) drops the session it names by either identifier, on
+ * its own server only. */
+static void test_abandon(void **state)
+{
+    struct wsrm_state st;
+    char id[WSRM_ID_MAX], other[WSRM_ID_MAX];
+    UNUSED(state);
+
+    create("EX1", WSRM_2005, id);
+    create("EX1", WSRM_2005, other);
+    assert_int_equal(wsrm_message("EX1", id, 1, 0, &st), WSRM_OK);
+    /* by the offered identifier, as WCF's SequenceTerminated names it; the other session and
+     * another server's table are untouched */
+    assert_int_equal(wsrm_abandon("EX2", "urn:uuid:offer", &st), WSRM_UNKNOWN);
+    assert_int_equal(wsrm_abandon("EX1", "URN:UUID:OFFER", &st), WSRM_OK);
+    assert_int_equal(wsrm_active("EX1"), 1);
+    assert_int_equal(wsrm_abandon("EX1", "urn:uuid:offer", &st), WSRM_OK);
+    assert_int_equal(wsrm_active("EX1"), 0);
+    assert_int_equal(wsrm_message("EX1", id, 2, 0, &st), WSRM_UNKNOWN);
+    assert_int_equal(wsrm_message("EX1", other, 1, 0, &st), WSRM_UNKNOWN);
+    /* by the server's own identifier */
+    create("EX1", WSRM_2005, id);
+    assert_int_equal(wsrm_abandon("EX1", id, &st), WSRM_OK);
+    assert_string_equal(st.id, id);
+    assert_int_equal(wsrm_active("EX1"), 0);
+    assert_int_equal(wsrm_abandon("EX1", id, &st), WSRM_UNKNOWN);
+}
+
 static void test_expiry(void **state)
 {
     struct wsrm_state st;
@@ -419,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_numbering_and_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limit_per_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
