@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -39,17 +40,44 @@ static CURL *connect_handle(struct probe_ctx *c, const char *url, char *errbuf)
     return k;
 }
 
-static void address_of(CURL *k, const char *host, char *out, size_t len)
+/* Where the connection to HOST:443 went, or was meant to go: libcurl's primary address, else
+ * the --connect-to entry for it (libcurl leaves the address empty when the connect fails). */
+static void address_of(struct probe_ctx *c, CURL *k, const char *host, char *out, size_t len)
 {
     char *ip = NULL;
     long port = 0;
+    struct probe_connect_to ct;
+
     curl_easy_getinfo(k, CURLINFO_PRIMARY_IP, &ip);
     curl_easy_getinfo(k, CURLINFO_PRIMARY_PORT, &port);
-    if (ip != NULL && *ip != '\0')
-        snprintf(out, len, "%s%s%s:%ld", strchr(ip, ':') ? "[" : "", ip, strchr(ip, ':') ? "]" : "",
-                 port != 0 ? port : 443);
-    else
-        snprintf(out, len, "%s:443", host);
+    if (ip != NULL && *ip != '\0') {
+        int v6 = strchr(ip, ':') != NULL;
+        snprintf(out, len, "%s%s%s:%ld", v6 ? "[" : "", ip, v6 ? "]" : "", port != 0 ? port : 443);
+        return;
+    }
+    for (size_t i = 0; i < c->o->n_connect_to; i++) {
+        if (probe_parse_connect_to(c->o->connect_to[i], &ct) != 0 ||
+            (ct.host[0] != '\0' && strcasecmp(ct.host, host) != 0) ||
+            (ct.port != 0 && ct.port != 443))
+            continue;
+        snprintf(out, len, "%s:%u", ct.addr[0] ? ct.addr : host, ct.port2 ? ct.port2 : 443);
+        return;
+    }
+    snprintf(out, len, "%s:443", host);
+}
+
+/* "TLSv1" as people write it: "TLS 1.0". */
+static const char *version_name(const char *v)
+{
+    static const char *const names[][2] = {{"TLSv1", "TLS 1.0"},
+                                           {"TLSv1.1", "TLS 1.1"},
+                                           {"TLSv1.2", "TLS 1.2"},
+                                           {"TLSv1.3", "TLS 1.3"},
+                                           {"SSLv3", "SSL 3.0"}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(v, names[i][0]) == 0)
+            return names[i][1];
+    return v;
 }
 
 #define NEXT_NETWORK                                                                               \
@@ -70,7 +98,7 @@ static int reach_tcp(struct probe_ctx *c, const char *host, const char *url,
     if ((k = connect_handle(c, u, errbuf)) == NULL)
         fatalx("libcurl: cannot make a handle");
     rc = curl_easy_perform(k);
-    address_of(k, host, addr, sizeof(addr));
+    address_of(c, k, host, addr, sizeof(addr));
     curl_easy_cleanup(k);
     probe_words_no_endpoint(endpoint, sizeof(endpoint), url);
     snprintf(out->next_step, sizeof(out->next_step), NEXT_NETWORK, host);
@@ -296,7 +324,7 @@ static void judge(struct probe_ctx *c, const char *host, const struct seen *s,
     size_t dl = sizeof(out->tls_detail);
     X509 *leaf;
 
-    snprintf(d, dl, "%s, %s", s->version, s->cipher);
+    snprintf(d, dl, "%s, %s", version_name(s->version), s->cipher);
     if (chain == NULL || sk_X509_num(chain) == 0) {
         cat(d, dl, "; the server sent no certificate");
         v.problems |= P_OTHER;
@@ -493,7 +521,7 @@ static void reach_tls(struct probe_ctx *c, const char *host, const char *url,
                       errbuf, &old) == 0) {
             cat(out->tls_detail, sizeof(out->tls_detail),
                 "; the server speaks %s only, older than the TLS 1.2 the migration service needs",
-                old.version[0] ? old.version : "an older TLS");
+                old.version[0] ? version_name(old.version) : "an older TLS");
             seen_free(&old);
         }
         snprintf(out->inner, sizeof(out->inner),
