@@ -10,8 +10,9 @@
  *
  * Ownership: struct probe_opts points into argv (and owns only the password, freed by
  * probe_opts_free()); struct probe_report is plain data its caller owns. The module keeps no
- * state between calls; probe_run() calls curl_global_init() itself is NOT done: the caller
- * (face/probe.c) initialises libcurl and libxml2 once per process.
+ * state between calls. probe_run() does not initialise libcurl or libxml2: its caller
+ * (face/probe.c) does, once per process. probe_run() sets NTLM_USER_FILE in the environment
+ * for the run (Negotiate) and removes it after: not for a threaded caller.
  */
 #ifndef MRSMOCK_PROBE_H
 #define MRSMOCK_PROBE_H
