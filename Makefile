@@ -19,7 +19,7 @@ BUILD    := build
 SANFLAGS :=
 endif
 
-PKGS     := libh2o-evloop openssl libxml-2.0 jansson
+PKGS     := libh2o-evloop openssl libxml-2.0 jansson libcurl
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

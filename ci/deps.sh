@@ -2,7 +2,7 @@
 # Debian packages that mrsmock needs to build and to run its tests. When a package is missing:
 # installed with apt-get when run as root, otherwise the exact command is printed and we fail.
 set -eu
-PKGS="make gcc pkg-config libh2o-evloop-dev libssl-dev libxml2-dev libcmocka-dev libjansson-dev \
+PKGS="make gcc pkg-config libh2o-evloop-dev libssl-dev libxml2-dev libcmocka-dev libjansson-dev libcurl4-openssl-dev \
 openssl curl python3 python3-exchangelib python3-requests-ntlm python3-pytest gss-ntlmssp testssl.sh groff-base systemd"
 
 missing=""

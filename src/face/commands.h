@@ -14,6 +14,7 @@ struct scn_errors;
 int run_main(int argc, char **argv);   /* run.c */
 int certs_main(int argc, char **argv); /* certs.c */
 int shell_main(int argc, char **argv); /* shell.c */
+int probe_main(int argc, char **argv); /* probe.c */
 
 /* The state folder when --state-dir is not given (README, "The state folder"); 0 or -1 when
  * the path does not fit. */

@@ -26,6 +26,10 @@ static void usage_main(FILE *out)
             "       mrsmock shell SCENARIO [CMDLET [ARG]] [--server NAME]\n"
             "                                        the servers' virtual directories as the\n"
             "                                        Exchange Management Shell shows them\n"
+            "       mrsmock probe (--server HOST | --autodiscover --email ADDRESS) --user "
+            "DOMAIN\\name\n"
+            "                                        test a migration endpoint step by step\n"
+            "                                        (see mrsmock probe --help)\n"
             "       mrsmock --help | --version\n");
 }
 
@@ -120,6 +124,8 @@ int main(int argc, char **argv)
         return cmd_list();
     if (strcmp(argv[1], "shell") == 0)
         return shell_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "probe") == 0)
+        return probe_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "certs") == 0) {
         int rc;
         xmlInitParser();

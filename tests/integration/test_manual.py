@@ -29,14 +29,14 @@ class Manual(unittest.TestCase):
         page, warnings = rendered()
         self.assertEqual(warnings, "")
         helps = [mrsmock("--help").stdout, mrsmock("run", "--help").stdout,
-                 mrsmock("certs", "--help").stdout]
+                 mrsmock("certs", "--help").stdout, mrsmock("probe", "--help").stdout]
         self.assertTrue(all(helps))
         listed = set().union(*(options(h) for h in helps))
         self.assertIn("--journal-jsonl", listed)  # the extraction finds them
         missing = sorted(o for o in listed if not re.search(r"(?<![\w-])%s\b" % re.escape(o),
                                                             page))
         self.assertEqual(missing, [])
-        for sub in ("run", "check", "list", "certs", "shell"):
+        for sub in ("run", "check", "list", "certs", "shell", "probe"):
             self.assertRegex(page, r"\n     %s\b" % sub)  # each sub-command has its entry
 
     def test_make_install_lays_it_out(self):
