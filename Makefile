@@ -10,6 +10,9 @@ PREFIX   ?= /usr/local
 SHAREDIR ?= $(PREFIX)/share/mrsmock
 MANDIR   ?= $(PREFIX)/share/man
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
+# The checkout whose scenarios/ a binary run from its build/ reads (an installed one reads
+# $(SHAREDIR)/scenarios). Empty for a package build: no build path in the binary, no checkout read.
+CHECKOUT ?= $(CURDIR)
 
 ifeq ($(SANITIZE),1)
 BUILD    := build/san
@@ -26,7 +29,7 @@ CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissin
             -Wcast-qual -Wpointer-arith -Wformat=2 -Wvla $(SANFLAGS)
 CPPFLAGS += -Iinclude -Iinclude/compat -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
             -DMRSMOCK_VERSION='"$(VERSION)"' -DMRSMOCK_SHAREDIR='"$(SHAREDIR)"' \
-            -DMRSMOCK_SRCDIR='"$(CURDIR)"' -MMD -MP
+            -DMRSMOCK_SRCDIR='"$(CHECKOUT)"' -MMD -MP
 LDFLAGS  += $(SANFLAGS)
 PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -41,7 +44,7 @@ UNIT_SRCS:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_OK  := build/.deps-ok
 
-.PHONY: all test unit integration run lint clean install uninstall certs
+.PHONY: FORCE all test unit integration run lint clean install uninstall certs
 all: $(BIN)
 
 # Installs (as root) or names (otherwise) the Debian packages the build and the tests need.
@@ -49,7 +52,15 @@ $(DEPS_OK): ci/deps.sh
 	@ci/deps.sh
 	@mkdir -p $(@D) && touch $@
 
-$(BUILD)/obj/%.o: src/%.c | $(DEPS_OK)
+# What is compiled into the objects besides the sources: when it changes (make install PREFIX=/usr
+# after a plain make), they are rebuilt, so that an installed binary looks in its own SHAREDIR.
+BUILT_FOR := $(VERSION) $(SHAREDIR) $(CHECKOUT)
+FORCE:
+$(BUILD)/.built-for: FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(BUILT_FOR)' ] || echo '$(BUILT_FOR)' > $@
+
+$(BUILD)/obj/%.o: src/%.c $(BUILD)/.built-for | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -59,7 +70,7 @@ $(LIB): $(OBJS)
 $(BIN): $(BUILD)/obj/face/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%.o: tests/unit/%.c | $(DEPS_OK)
+$(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/.built-for | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 

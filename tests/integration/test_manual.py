@@ -78,30 +78,93 @@ class Manual(unittest.TestCase):
                 self.assertEqual(f.read().count("BEGIN CERTIFICATE"), 2)  # root + intermediate
             self.assertFalse(any(n.endswith(".key") for n in os.listdir(certs)))
 
+
+class Installed(unittest.TestCase):
+    """One build for a prefix other than the checkout's (in a build folder of its own, so that
+    the checkout's build/ is not rebuilt for it), installed there: its binary reads the
+    scenarios of its SHAREDIR and not the checkout's, unless MRSMOCK_SHAREDIR names another."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.prefix = os.path.join(cls.tmp.name, "usr")
+        p = subprocess.run(["make", "-s", "-j2", "-C", ROOT, "install", "PREFIX=" + cls.prefix,
+                            "BUILD=" + os.path.join(cls.tmp.name, "build")],
+                           capture_output=True, text=True, timeout=TIMEOUT * 10)
+        assert p.returncode == 0, p.stderr
+        cls.bin = os.path.join(cls.prefix, "bin", "mrsmock")
+        cls.share = os.path.join(cls.prefix, "share", "mrsmock", "scenarios")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def installed(self, *args, env=None):
+        e = {k: v for k, v in os.environ.items() if k != "MRSMOCK_SHAREDIR"}
+        return subprocess.run([self.bin, *args], capture_output=True, text=True,
+                              timeout=TIMEOUT, env=dict(e, **(env or {})))
+
+    def names(self, listing):
+        return [line.split()[0] for line in listing.splitlines()]
+
+    def test_installed_binary_reads_its_share_folder(self):
+        bundled = sorted(f[:-4] for f in os.listdir(os.path.join(ROOT, "scenarios"))
+                         if f.endswith(".xml"))
+        p = self.installed("list")
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        self.assertEqual(self.names(p.stdout), bundled)
+        # a scenario only the share folder has is listed and served by name: not the checkout's
+        extra = os.path.join(self.share, "only-installed.xml")
+        with open(os.path.join(self.share, "healthy.xml")) as f:
+            text = f.read().replace('name="healthy"', 'name="only-installed"', 1)
+        with open(extra, "w") as f:
+            f.write(text)
+        try:
+            self.assertIn("only-installed", self.names(self.installed("list").stdout))
+            p = self.installed("check", "only-installed")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(extra, p.stdout)
+            self.assertNotIn("only-installed", self.names(mrsmock("list").stdout))
+        finally:
+            os.unlink(extra)
+        # the checkout's own build still reads the checkout's scenarios
+        p = mrsmock("check", "healthy")
+        self.assertIn(os.path.join(ROOT, "scenarios", "healthy.xml"), p.stdout)
+
+    def test_mrsmock_sharedir_overrides(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.mkdir(os.path.join(d, "scenarios"))
+            with open(os.path.join(self.share, "healthy.xml")) as f, \
+                    open(os.path.join(d, "scenarios", "healthy.xml"), "w") as g:
+                g.write(f.read())
+            p = self.installed("list", env={"MRSMOCK_SHAREDIR": d})
+            self.assertEqual((p.returncode, self.names(p.stdout)), (0, ["healthy"]), p.stderr)
+            p = self.installed("list", env={"MRSMOCK_SHAREDIR": os.path.join(d, "none")})
+            self.assertEqual(p.returncode, 2)
+            self.assertIn(os.path.join(d, "none", "scenarios"), p.stderr)
+
     def test_service_unit_verifies(self):
         # installed under a real prefix, so that its ExecStart and its manual page exist
-        with tempfile.TemporaryDirectory() as d:
-            prefix = os.path.join(d, "usr")
-            san = ["SANITIZE=1"] if "/build/san/" in os.environ["MRSMOCK_BIN"] else []
-            p = subprocess.run(["make", "-s", "-C", ROOT, "install", "PREFIX=" + prefix] + san,
-                               capture_output=True, text=True, timeout=TIMEOUT * 6)
-            self.assertEqual(p.returncode, 0, p.stderr)
-            unit_dir = os.path.join(prefix, "lib", "systemd", "system")
-            with open(os.path.join(unit_dir, "mrsmock@.service")) as f:
-                unit = f.read()
-            self.assertIn("ExecStart=%s/bin/mrsmock run %%I --state-dir ${STATE_DIRECTORY}"
-                          % prefix, unit)
-            for line in ("DynamicUser=yes", "StateDirectory=mrsmock/%i",
-                         "ExecReload=/bin/kill -HUP $MAINPID", "NoNewPrivileges=yes",
-                         "ProtectSystem=strict",
-                         "AmbientCapabilities=CAP_NET_BIND_SERVICE"):
-                self.assertIn("\n" + line + "\n", unit)
-            os.symlink("mrsmock@.service", os.path.join(unit_dir, "mrsmock@healthy.service"))
-            p = subprocess.run(["systemd-analyze", "verify",
-                                os.path.join(unit_dir, "mrsmock@healthy.service")],
-                               capture_output=True, text=True, timeout=TIMEOUT,
+        prefix = self.prefix
+        unit_dir = os.path.join(prefix, "lib", "systemd", "system")
+        with open(os.path.join(unit_dir, "mrsmock@.service")) as f:
+            unit = f.read()
+        self.assertIn("ExecStart=%s/bin/mrsmock run %%I --state-dir ${STATE_DIRECTORY}"
+                      % prefix, unit)
+        for line in ("DynamicUser=yes", "StateDirectory=mrsmock/%i",
+                     "ExecReload=/bin/kill -HUP $MAINPID", "NoNewPrivileges=yes",
+                     "ProtectSystem=strict",
+                     "AmbientCapabilities=CAP_NET_BIND_SERVICE"):
+            self.assertIn("\n" + line + "\n", unit)
+        link = os.path.join(unit_dir, "mrsmock@healthy.service")
+        os.symlink("mrsmock@.service", link)
+        try:
+            p = subprocess.run(["systemd-analyze", "verify", link], capture_output=True,
+                               text=True, timeout=TIMEOUT,
                                env=dict(os.environ, MANPATH=os.path.join(prefix, "share", "man")))
-            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        finally:
+            os.unlink(link)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
 
 if __name__ == "__main__":
