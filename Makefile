@@ -40,12 +40,13 @@ SRCS     := $(filter-out src/face/main.c,$(wildcard src/*/*.c))
 OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libmrsmock.a
 BIN      := $(BUILD)/mrsmock
+MAN5     := $(BUILD)/man/mrsmock-scenario.5
 UNIT_SRCS:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_OK  := build/.deps-ok
 
 .PHONY: FORCE all test unit integration run lint clean install uninstall certs
-all: $(BIN)
+all: $(BIN) $(MAN5)
 
 # Installs (as root) or names (otherwise) the Debian packages the build and the tests need.
 $(DEPS_OK): ci/deps.sh
@@ -70,6 +71,15 @@ $(LIB): $(OBJS)
 $(BIN): $(BUILD)/obj/face/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# mrsmock-scenario(5) is made from scenarios/README.md, the one description of the format, by
+# pandoc and man/mrsmock-scenario.lua; its date is the package's (SOURCE_DATE_EPOCH) or the README's.
+MAN_DATE = $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(stat -c %Y scenarios/README.md)} +%Y-%m-%d)
+$(MAN5): scenarios/README.md man/mrsmock-scenario.lua $(BUILD)/.built-for | $(DEPS_OK)
+	@mkdir -p $(@D)
+	pandoc -f gfm -t man -s --lua-filter man/mrsmock-scenario.lua -M title=MRSMOCK-SCENARIO \
+	    -M section=5 -M 'header=File Formats Manual' -M 'footer=mrsmock $(VERSION)' \
+	    -M date=$(MAN_DATE) -M 'sharedir=$(SHAREDIR)' -o $@ scenarios/README.md
+
 $(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/.built-for | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
@@ -80,7 +90,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIB)
 unit: $(UNIT_BINS)
 	@ci/run-unit.sh $(UNIT_BINS)
 
-integration: $(BIN)
+integration: $(BIN) $(MAN5)
 	MRSMOCK_BIN=$(CURDIR)/$(BIN) /usr/bin/python3 -m unittest discover -s tests/integration -t tests/integration -v
 
 test: unit integration
@@ -100,17 +110,19 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	    -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=0 src
 
-install: $(BIN)
+install: $(BIN) $(MAN5)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mrsmock
 	install -d $(DESTDIR)$(SHAREDIR)/scenarios
 	install -m 0644 scenarios/*.xml scenarios/*.rng scenarios/README.md $(DESTDIR)$(SHAREDIR)/scenarios/
 	install -D -m 0644 man/mrsmock.1 $(DESTDIR)$(MANDIR)/man1/mrsmock.1
+	install -D -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/mrsmock-scenario.5
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|@BINDIR@|$(PREFIX)/bin|' dist/mrsmock@.service.in > $(DESTDIR)$(UNITDIR)/mrsmock@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mrsmock@.service
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mrsmock $(DESTDIR)$(MANDIR)/man1/mrsmock.1 \
+	    $(DESTDIR)$(MANDIR)/man5/mrsmock-scenario.5 \
 	    $(DESTDIR)$(UNITDIR)/mrsmock@.service
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
