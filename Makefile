@@ -45,7 +45,7 @@ UNIT_SRCS:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_OK  := build/.deps-ok
 
-.PHONY: FORCE all test unit integration run lint clean install uninstall certs
+.PHONY: FORCE all test unit integration run lint clean install uninstall certs deb deb-check
 all: $(BIN) $(MAN5)
 
 # Installs (as root) or names (otherwise) the Debian packages the build and the tests need.
@@ -125,6 +125,27 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/mrsmock-scenario.5 \
 	    $(DESTDIR)$(UNITDIR)/mrsmock@.service
 	rm -rf $(DESTDIR)$(SHAREDIR)
+
+# The Debian package (debian/): dpkg-buildpackage runs in a copy of the sources under build/deb/,
+# so that its clean step does not empty the checkout's build/ and the files it writes beside the
+# source tree land in build/deb/: mrsmock_$(VERSION)_amd64.deb, its -dbgsym, .buildinfo, .changes.
+DEB_DIR  := build/deb
+DEB_SRC  := $(DEB_DIR)/mrsmock-$(VERSION)
+DEB      := $(DEB_DIR)/mrsmock_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+deb: | $(DEPS_OK)
+	@[ "$$(dpkg-parsechangelog -S Version)" = '$(VERSION)' ] || \
+	    { echo "debian/changelog is not at version $(VERSION)" >&2; exit 1; }
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./build --exclude=./.git --exclude='./certs/*' --exclude=__pycache__ . \
+	    | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_SRC)
+	@ls $(DEB_DIR)
+
+# The package checked as a user gets it (tests/package): its contents, lintian, and the binary
+# unpacked into a temporary root serving its installed scenarios. Run once by .ci/run.
+deb-check: deb
+	MRSMOCK_DEB=$(CURDIR)/$(DEB) /usr/bin/python3 -m unittest discover -s tests/package -t tests/package -v
 
 clean:
 	rm -rf build
