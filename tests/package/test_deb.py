@@ -73,6 +73,26 @@ class Package(unittest.TestCase):
         with open(os.path.join(ROOTFS, "usr", "bin", "mrsmock"), "rb") as f:
             self.assertNotIn(b"/build/deb/", f.read())  # no build path compiled in
 
+    def test_make_install_lays_out_the_same_files(self):
+        # as debian/rules calls it, in a build folder of its own (the checkout's build/ is not
+        # rebuilt for /usr); the package adds only its documentation and compresses the pages
+        with tempfile.TemporaryDirectory() as d:
+            dest = os.path.join(d, "root")
+            p = run("make", "-s", "-j2", "-C", harness.ROOT, "install", "BUILD=" + os.path.join(
+                d, "build"), "PREFIX=/usr", "UNITDIR=/lib/systemd/system", "CHECKOUT=",
+                "DESTDIR=" + dest, timeout=TIMEOUT * 10)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            installed = sorted("/" + os.path.relpath(os.path.join(r, f), dest)
+                               for r, _, fs in os.walk(dest) for f in fs)
+        packaged = sorted(re.sub(r"(/man/man\d/.*)\.gz$", r"\1", f)
+                          for f in self.files() if not f.startswith("/usr/share/doc/"))
+        self.assertEqual(installed, packaged)
+
+    def files(self):
+        p = run("dpkg-deb", "-c", DEB)
+        return [line.split()[5].lstrip(".") for line in p.stdout.splitlines()
+                if not line.startswith("d")]
+
     def test_service_template_is_neither_enabled_nor_started(self):
         with open(os.path.join(ROOTFS, "lib/systemd/system/mrsmock@.service")) as f:
             unit = f.read()
