@@ -4,6 +4,8 @@
 #   make SANITIZE=1 test   the same under AddressSanitizer and UndefinedBehaviorSanitizer
 #   make run          start the `healthy` scenario
 #   make lint         clang-format check and cppcheck
+#   make install      PREFIX (/usr/local), DESTDIR, SHAREDIR, MANDIR, UNITDIR; make uninstall
+#   make deb          the Debian package, in build/deb/; make deb-check builds and checks it
 
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
