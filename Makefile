@@ -4,12 +4,17 @@
 #   make SANITIZE=1 test   the same under AddressSanitizer and UndefinedBehaviorSanitizer
 #   make run          start the `healthy` scenario
 #   make lint         clang-format check and cppcheck
+#   make install      PREFIX (/usr/local), DESTDIR, SHAREDIR, MANDIR, UNITDIR; make uninstall
+#   make deb          the Debian package, in build/deb/; make deb-check builds and checks it
 
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 SHAREDIR ?= $(PREFIX)/share/mrsmock
 MANDIR   ?= $(PREFIX)/share/man
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
+# The checkout whose scenarios/ a binary run from its build/ reads (an installed one reads
+# $(SHAREDIR)/scenarios). Empty for a package build: no build path in the binary, no checkout read.
+CHECKOUT ?= $(CURDIR)
 
 ifeq ($(SANITIZE),1)
 BUILD    := build/san
@@ -26,7 +31,7 @@ CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissin
             -Wcast-qual -Wpointer-arith -Wformat=2 -Wvla $(SANFLAGS)
 CPPFLAGS += -Iinclude -Iinclude/compat -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
             -DMRSMOCK_VERSION='"$(VERSION)"' -DMRSMOCK_SHAREDIR='"$(SHAREDIR)"' \
-            -DMRSMOCK_SRCDIR='"$(CURDIR)"' -MMD -MP
+            -DMRSMOCK_SRCDIR='"$(CHECKOUT)"' -MMD -MP
 LDFLAGS  += $(SANFLAGS)
 PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -37,19 +42,28 @@ SRCS     := $(filter-out src/face/main.c,$(wildcard src/*/*.c))
 OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libmrsmock.a
 BIN      := $(BUILD)/mrsmock
+MAN5     := $(BUILD)/man/mrsmock-scenario.5
 UNIT_SRCS:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_OK  := build/.deps-ok
 
-.PHONY: all test unit integration run lint clean install uninstall certs
-all: $(BIN)
+.PHONY: FORCE all test unit integration run lint clean install uninstall certs deb deb-check
+all: $(BIN) $(MAN5)
 
 # Installs (as root) or names (otherwise) the Debian packages the build and the tests need.
 $(DEPS_OK): ci/deps.sh
 	@ci/deps.sh
 	@mkdir -p $(@D) && touch $@
 
-$(BUILD)/obj/%.o: src/%.c | $(DEPS_OK)
+# What is compiled into the objects besides the sources: when it changes (make install PREFIX=/usr
+# after a plain make), they are rebuilt, so that an installed binary looks in its own SHAREDIR.
+BUILT_FOR := $(VERSION) $(SHAREDIR) $(CHECKOUT)
+FORCE:
+$(BUILD)/.built-for: FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(BUILT_FOR)' ] || echo '$(BUILT_FOR)' > $@
+
+$(BUILD)/obj/%.o: src/%.c $(BUILD)/.built-for | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -59,7 +73,16 @@ $(LIB): $(OBJS)
 $(BIN): $(BUILD)/obj/face/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%.o: tests/unit/%.c | $(DEPS_OK)
+# mrsmock-scenario(5) is made from scenarios/README.md, the one description of the format, by
+# pandoc and man/mrsmock-scenario.lua; its date is the package's (SOURCE_DATE_EPOCH) or the README's.
+MAN_DATE = $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(stat -c %Y scenarios/README.md)} +%Y-%m-%d)
+$(MAN5): scenarios/README.md man/mrsmock-scenario.lua $(BUILD)/.built-for | $(DEPS_OK)
+	@mkdir -p $(@D)
+	pandoc -f gfm -t man -s --lua-filter man/mrsmock-scenario.lua -M title=MRSMOCK-SCENARIO \
+	    -M section=5 -M 'header=File Formats Manual' -M 'footer=mrsmock $(VERSION)' \
+	    -M date=$(MAN_DATE) -M 'sharedir=$(SHAREDIR)' -o $@ scenarios/README.md
+
+$(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/.built-for | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -69,7 +92,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIB)
 unit: $(UNIT_BINS)
 	@ci/run-unit.sh $(UNIT_BINS)
 
-integration: $(BIN)
+integration: $(BIN) $(MAN5)
 	MRSMOCK_BIN=$(CURDIR)/$(BIN) /usr/bin/python3 -m unittest discover -s tests/integration -t tests/integration -v
 
 test: unit integration
@@ -89,19 +112,42 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	    -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=0 src
 
-install: $(BIN)
+install: $(BIN) $(MAN5)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mrsmock
 	install -d $(DESTDIR)$(SHAREDIR)/scenarios
 	install -m 0644 scenarios/*.xml scenarios/*.rng scenarios/README.md $(DESTDIR)$(SHAREDIR)/scenarios/
 	install -D -m 0644 man/mrsmock.1 $(DESTDIR)$(MANDIR)/man1/mrsmock.1
+	install -D -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/mrsmock-scenario.5
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|@BINDIR@|$(PREFIX)/bin|' dist/mrsmock@.service.in > $(DESTDIR)$(UNITDIR)/mrsmock@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mrsmock@.service
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mrsmock $(DESTDIR)$(MANDIR)/man1/mrsmock.1 \
+	    $(DESTDIR)$(MANDIR)/man5/mrsmock-scenario.5 \
 	    $(DESTDIR)$(UNITDIR)/mrsmock@.service
 	rm -rf $(DESTDIR)$(SHAREDIR)
+
+# The Debian package (debian/): dpkg-buildpackage runs in a copy of the sources under build/deb/,
+# so that its clean step does not empty the checkout's build/ and the files it writes beside the
+# source tree land in build/deb/: mrsmock_$(VERSION)_amd64.deb, its -dbgsym, .buildinfo, .changes.
+DEB_DIR  := build/deb
+DEB_SRC  := $(DEB_DIR)/mrsmock-$(VERSION)
+DEB      := $(DEB_DIR)/mrsmock_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+deb: | $(DEPS_OK)
+	@[ "$$(dpkg-parsechangelog -S Version)" = '$(VERSION)' ] || \
+	    { echo "debian/changelog is not at version $(VERSION)" >&2; exit 1; }
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./build --exclude=./.git --exclude='./certs/*' --exclude=__pycache__ . \
+	    | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_SRC)
+	@ls $(DEB_DIR)
+
+# The package checked as a user gets it (tests/package): its contents, lintian, and the binary
+# unpacked into a temporary root serving its installed scenarios. Run once by .ci/run.
+deb-check: deb
+	MRSMOCK_DEB=$(CURDIR)/$(DEB) /usr/bin/python3 -m unittest discover -s tests/package -t tests/package -v
 
 clean:
 	rm -rf build

@@ -361,8 +361,10 @@ void scn_errors_free(struct scn_errors *errs);
  * path in OUT, or -1 when there is no such file.
  */
 int scn_resolve(const char *name_or_path, char *out, size_t outlen);
-/* The folder of bundled scenarios: scenarios/ of the source tree the binary was built in,
- * else the installed share folder. Never NULL. */
+/* The folder of bundled scenarios, decided at the first call: $MRSMOCK_SHAREDIR/scenarios when
+ * that is set; scenarios/ of the checkout when this program runs from that checkout's build/;
+ * else the installed share folder (MRSMOCK_SHAREDIR at build time, $(PREFIX)/share/mrsmock).
+ * Never NULL; static storage. */
 const char *scn_bundled_dir(void);
 
 void scn_ref(struct scn *s);

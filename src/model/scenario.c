@@ -7,6 +7,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,13 +119,51 @@ const char *scn_version_name(enum scn_version v)
     return "Exchange2016";
 }
 
+/* Whether this program is one of the checkout's own build tree (build/mrsmock,
+ * build/san/mrsmock, their unit tests in tests/): only those read the checkout's scenarios/.
+ * An installed copy of the same build must not, though the checkout may still be there. */
+static int in_build_tree(void)
+{
+    static const char *const dirs[] = {"", "/san", "/tests", "/san/tests"};
+    char exe[PATH_MAX], top[PATH_MAX], *slash;
+    size_t n;
+
+    if (MRSMOCK_SRCDIR[0] == '\0' || realpath("/proc/self/exe", exe) == NULL ||
+        realpath(MRSMOCK_SRCDIR "/build", top) == NULL || (slash = strrchr(exe, '/')) == NULL)
+        return 0;
+    *slash = '\0';
+    n = strlen(top);
+    if (strncmp(exe, top, n) != 0)
+        return 0;
+    for (size_t i = 0; i < COUNTOF(dirs); i++)
+        if (strcmp(exe + n, dirs[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static char bundled_dir[PATH_MAX];
+static pthread_once_t bundled_once = PTHREAD_ONCE_INIT;
+
+static void find_bundled_dir(void)
+{
+    const char *env = getenv("MRSMOCK_SHAREDIR");
+    struct stat st;
+    int n;
+
+    if (env != NULL && env[0] != '\0')
+        n = snprintf(bundled_dir, sizeof(bundled_dir), "%s/scenarios", env);
+    else if (in_build_tree() && stat(MRSMOCK_SRCDIR "/scenarios", &st) == 0 && S_ISDIR(st.st_mode))
+        n = snprintf(bundled_dir, sizeof(bundled_dir), "%s", MRSMOCK_SRCDIR "/scenarios");
+    else
+        n = snprintf(bundled_dir, sizeof(bundled_dir), "%s", MRSMOCK_SHAREDIR "/scenarios");
+    if (n < 0 || (size_t)n >= sizeof(bundled_dir))
+        snprintf(bundled_dir, sizeof(bundled_dir), "%s", MRSMOCK_SHAREDIR "/scenarios");
+}
+
 const char *scn_bundled_dir(void)
 {
-    struct stat st;
-
-    if (stat(MRSMOCK_SRCDIR "/scenarios", &st) == 0 && S_ISDIR(st.st_mode))
-        return MRSMOCK_SRCDIR "/scenarios";
-    return MRSMOCK_SHAREDIR "/scenarios";
+    pthread_once(&bundled_once, find_bundled_dir);
+    return bundled_dir;
 }
 
 static int is_file(const char *path)
