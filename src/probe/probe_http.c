@@ -124,6 +124,9 @@ int probe_http_init(struct probe_ctx *c, struct probe_http *h, const char *url,
     if ((h->curl = curl_easy_init()) == NULL)
         return -1;
     curl_easy_setopt(h->curl, CURLOPT_URL, url);
+    /* cookies kept for the handle's requests: the migration service sends a 2013+ front end's
+     * X-BackEndCookie back, so that its session stays on the back end that holds it */
+    curl_easy_setopt(h->curl, CURLOPT_COOKIEFILE, "");
     curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
     curl_easy_setopt(h->curl, CURLOPT_CONNECT_TO, c->connect_to);

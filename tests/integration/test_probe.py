@@ -28,6 +28,8 @@ PROBE_TIMEOUT = "3"  # seconds, for each connection and request of the probe
 #   says     texts of the description's "Client sees" that the probe's message must hold
 #   evidence texts of the description the failing step's detail must hold
 #   found    texts of the description's "Found by" that next_step must hold
+UNAVAILABLE = ["The HTTP service located at https://mail.contoso.com/EWS/mrsproxy.svc is "
+               "unavailable.", "The remote server returned an error: (503) Server Unavailable."]
 ROWS = {
     "healthy": dict(args=["--server", "mail.contoso.com"], user="admin", step=None),
     "wrong-credentials": dict(
@@ -113,6 +115,27 @@ ROWS = {
               "unavailable.", "The remote server returned an error: (503) Server Unavailable."],
         evidence=["Microsoft-HTTPAPI/2.0"],
         found=["HTTPERR", "MSExchangeServicesAppPool"]),
+    # the topology: what is intermittent needs --repeat (the balancer and the front ends take
+    # connections and requests in turn), and the round that fails is the last one run
+    "service-unavailable": dict(
+        args=["--server", "mail.contoso.com"], user="admin", step="mrsproxy-auth",
+        says=UNAVAILABLE, found=["HttpProxy"]),
+    "dead-server": dict(
+        args=["--server", "mail.contoso.com", "--repeat", "3"], user="admin", step="repeat-3",
+        says=UNAVAILABLE, found=["HttpProxy", "BackEndStatus"]),
+    "passive-server": dict(
+        args=["--server", "mail.contoso.com", "--repeat", "2"], user="admin", step="repeat-2",
+        says=UNAVAILABLE, found=["HttpProxy", "BackEndStatus"]),
+    "lb-flapping": dict(
+        args=["--server", "mail.contoso.com", "--repeat", "2"], user="admin", step="repeat-2",
+        says=UNAVAILABLE, found=["HTTPERR", "AppOffline", "MSExchangeServicesAppPool"]),
+    # one session on one connection stays on one CAS: the connectivity test passes
+    "lb-no-affinity": dict(args=["--server", "mail.contoso.com"], user="admin", step=None),
+    "secondary-wrong-certificate": dict(
+        args=["--server", "mail.contoso.com"], user="admin", step="tls",
+        says=["Could not establish trust relationship for the SSL/TLS secure channel with "
+              "authority 'mail.contoso.com'."],
+        evidence=["ex2.contoso.com"], found=["Get-ExchangeCertificate"]),
     "autodiscover-unknown-user": dict(
         args=["--autodiscover"], user="admin", step="autodiscover",
         says=["The ExchangeRemote endpoint settings could not be determined from the "

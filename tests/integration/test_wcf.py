@@ -242,6 +242,53 @@ class ClientTexts(unittest.TestCase):
             self.assertEqual(wcf(s, "negotiate")["outcome"], "ok")
 
 
+class Topology(unittest.TestCase):
+    """The topology scenarios, each WCF session a migration service's connectivity test: which
+    sessions fail, in the order the balancer and the front ends decide, with the text the
+    description promises."""
+
+    promised = ClientTexts.promised
+
+    def test_service_unavailable(self):
+        with Server("service-unavailable") as s:
+            e = self.promised("service-unavailable", wcf(s, "basic"), s)
+            self.assertEqual(e["type"], "System.ServiceModel.ServerTooBusyException")
+            # the front end refused the authenticated request itself
+            self.assertEqual(iis_triples(s, 2)[-1], ("503", "0", "0", "CONTOSO\\admin"))
+
+    def test_dead_server_every_third_session(self):
+        # each session's CreateSequence is routed organisation-wide in turn (EX1, EX2, EX3); the
+        # X-BackEndCookie keeps the rest of it there; EX3 is dead
+        with Server("dead-server") as s:
+            runs = [wcf(s, "basic") for _ in range(3)]
+            self.assertEqual([r["outcome"] for r in runs[:2]], ["ok", "ok"], runs)
+            e = self.promised("dead-server", runs[2], s)
+            self.assertEqual(e["type"], "System.ServiceModel.ServerTooBusyException")
+
+    def test_passive_server_every_second_session(self):
+        with Server("passive-server") as s:
+            runs = [wcf(s, "basic") for _ in range(2)]
+            self.assertEqual(runs[0]["outcome"], "ok", runs[0])
+            self.promised("passive-server", runs[1], s)
+
+    @windows_auth
+    def test_no_affinity_connectivity_test_passes(self):
+        # one session on one keep-alive connection stays on one CAS: the connectivity test
+        # passes, as the description says (the break needs a second connection: test_topology)
+        with Server("lb-no-affinity") as s:
+            r = wcf(s, "negotiate")
+            self.assertEqual(r["outcome"], "ok", r)
+            v = r["serverVersion"]
+            self.assertEqual((v["ProductMajor"], v["ProductMinor"]), (14, 3), r)
+
+    def test_secondary_certificate_every_second_connection(self):
+        with Server("secondary-wrong-certificate") as s:
+            runs = [wcf(s, "basic") for _ in range(2)]
+            self.assertEqual(runs[0]["outcome"], "ok", runs[0])
+            e = self.promised("secondary-wrong-certificate", runs[1], s)
+            self.assertEqual(e["type"], "System.ServiceModel.Security.SecurityNegotiationException")
+
+
 class Certificates(unittest.TestCase):
     """The certificate scenarios: WCF's trust failure, with the chain status the description
     names; the inner text is .NET's ("invalid because of errors in the certificate chain: X"),

@@ -209,6 +209,9 @@ namespace MrsMock.Interop.Wcf
             {
                 AuthenticationScheme = scheme,
                 MaxReceivedMessageSize = 10 * 1024 * 1024, // the MRS client's fault size limit
+                // the migration service sends the front end's X-BackEndCookie back (reference
+                // 4.3), so that a 2013+ front end keeps the session on the back end that holds it
+                AllowCookies = true,
             };
             return new CustomBinding(rm, text, https)
             {
