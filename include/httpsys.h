@@ -14,4 +14,11 @@
  * queue's name) and none in IIS's. */
 int httpsys_stage(struct flow *f);
 
+/* The logger (struct flow_logger) behind HTTP.sys's idle timer: a keep-alive HTTP/1.1
+ * connection that carried a request and is then closed by the idle timer (the scenario's
+ * idle-timeout, IIS's connectionTimeout) leaves a Timer_ConnectionIdle line in its server's
+ * HTTPERR log, with its addresses and nothing of a request; one the client closes first
+ * leaves none. (HTTP/2's idle close is h2o's own GOAWAY: not logged.) */
+void httpsys_log(struct flow *f, const struct timeval *now);
+
 #endif

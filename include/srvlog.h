@@ -23,7 +23,8 @@ struct logf;
 
 /* One server's logs in one generation. */
 struct srvlog {
-    struct logf *w3c;                     /* IIS W3SVC1 */
+    struct logf *w3c;                     /* IIS W3SVC1 (Default Web Site: the front end) */
+    struct logf *w3c_backend;             /* W3SVC2 (Exchange Back End); NULL on Exchange 2010 */
     struct logf *hplog[HPLOG_NPROTOCOLS]; /* HttpProxy per protocol; NULL on Exchange 2010 */
     _Atomic(struct logf *) httperr;       /* HTTP.sys's, opened at its first line: srvlog_httperr */
     atomic_int httperr_failed;            /* its open failed: not retried (it was reported) */

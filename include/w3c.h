@@ -40,5 +40,8 @@ size_t w3c_format(char *buf, size_t len, const struct w3c_entry *e);
 
 /* Folder of a server's W3SVC1 log under LOGS_DIR (<state>/logs), written into BUF. */
 const char *w3c_dir(char *buf, size_t len, const char *logs_dir, const char *server);
+/* The same for the IIS site numbered SITE (2: "Exchange Back End", port 444, on 2013+). */
+const char *w3c_site_dir(char *buf, size_t len, const char *logs_dir, const char *server,
+                         unsigned site);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * reqlog_w3c — a finished request as IIS logs it (w3c.h), into its server's W3SVC1 log.
+ * reqlog_w3c — a finished request as IIS logs it (w3c.h), into its server's W3SVC1 log, and,
+ * once a 2013+ front end proxied it to a back end's IIS, into that back end's W3SVC2 log too.
  */
 #include <string.h>
 
@@ -66,4 +67,22 @@ void reqlog_w3c(struct flow *f, const struct timeval *now)
     };
     size_t n = w3c_format(line, sizeof(line), &e);
     logf_write(f->gen->servers[f->server_index].logs->w3c, line, n, now->tv_sec);
+
+    /* The back end's own line, in the Exchange Back End site on port 444, from the front end's
+     * address (real Exchange logs the request on both servers: reference 7.1). The MRS Proxy's
+     * back end is HTTP.sys-hosted by MRS itself, outside IIS: no such line. What the back end
+     * writes in cs-uri-query is not known: the client's query, undecorated. */
+    const struct scn_server *be = f->backend;
+    struct logf *bl;
+    if (f->by != FLOW_BY_BACKEND || be == NULL || (f->route->flags & FLOW_ROUTE_MRS) ||
+        (bl = f->gen->servers[be - f->scn->servers].logs->w3c_backend) == NULL)
+        return;
+    e.c_ip = e.s_ip; /* the front end */
+    e.s_ip = be->ip != NULL ? (struct w3c_str){be->ip, strlen(be->ip)}
+                            : (struct w3c_str){f->local_ip, strlen(f->local_ip)};
+    e.s_port = 444;
+    e.uri_query = (struct w3c_str){req->path.base + stem_len + (req->query_at != SIZE_MAX),
+                                   req->query_at != SIZE_MAX ? req->path.len - stem_len - 1 : 0};
+    n = w3c_format(line, sizeof(line), &e);
+    logf_write(bl, line, n, now->tv_sec);
 }

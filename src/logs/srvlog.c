@@ -15,6 +15,7 @@
 /* The kinds of file a server has, as the registry tells them apart. */
 enum kind {
     KIND_W3C,
+    KIND_W3C_BACKEND, /* 2013+: the Exchange Back End site, W3SVC2 */
     KIND_HTTPERR,
     KIND_HPLOG, /* + protocol */
 };
@@ -55,9 +56,9 @@ static struct logf *take(const char *logs_dir, int kind, const struct scn_server
         s->refs++;
         return s->log;
     }
-    if (kind == KIND_W3C)
-        l = logf_open(w3c_dir(dir, sizeof(dir), logs_dir, sv->name), "u_ex%y%m%d.log", w3c_header,
-                      time(NULL), err, errlen);
+    if (kind == KIND_W3C || kind == KIND_W3C_BACKEND)
+        l = logf_open(w3c_site_dir(dir, sizeof(dir), logs_dir, sv->name, kind == KIND_W3C ? 1 : 2),
+                      "u_ex%y%m%d.log", w3c_header, time(NULL), err, errlen);
     else if (kind == KIND_HTTPERR)
         l = httperr_open(logs_dir, sv->name, time(NULL), err, errlen);
     else
@@ -97,6 +98,7 @@ static void give(struct logf *l)
 static void close_locked(struct srvlog *l)
 {
     give(l->w3c);
+    give(l->w3c_backend);
     give(atomic_load(&l->httperr));
     for (int p = 0; p < HPLOG_NPROTOCOLS; p++)
         give(l->hplog[p]);
@@ -116,7 +118,11 @@ struct srvlog *srvlog_open(const char *logs_dir, const struct scn_server *sv, ch
     pthread_mutex_lock(&lock);
     if ((l->w3c = take(logs_dir, KIND_W3C, sv, err, errlen)) == NULL)
         goto fail;
-    /* Exchange 2010 has no front end, hence no HttpProxy module and no such log */
+    /* Exchange 2010 has no front end, hence no back end site, no HttpProxy module and no such
+     * logs */
+    if (sv->version >= SCN_V2013 &&
+        (l->w3c_backend = take(logs_dir, KIND_W3C_BACKEND, sv, err, errlen)) == NULL)
+        goto fail;
     for (int p = 0; sv->version >= SCN_V2013 && p < HPLOG_NPROTOCOLS; p++)
         if ((l->hplog[p] = take(logs_dir, KIND_HPLOG + p, sv, err, errlen)) == NULL)
             goto fail;

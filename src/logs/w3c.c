@@ -280,7 +280,13 @@ size_t w3c_header(char *buf, size_t len, time_t now)
 
 const char *w3c_dir(char *buf, size_t len, const char *logs_dir, const char *server)
 {
-    int n = snprintf(buf, len, "%s/%s/inetpub/logs/LogFiles/W3SVC1", logs_dir, server);
+    return w3c_site_dir(buf, len, logs_dir, server, 1);
+}
+
+const char *w3c_site_dir(char *buf, size_t len, const char *logs_dir, const char *server,
+                         unsigned site)
+{
+    int n = snprintf(buf, len, "%s/%s/inetpub/logs/LogFiles/W3SVC%u", logs_dir, server, site);
 
     if (n < 0 || (size_t)n >= len)
         return NULL;

@@ -1,7 +1,15 @@
 /*
  * httpsys — HTTP.sys's own answers.
  */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gen.h"
 #include "httpsys.h"
+#include "log.h"
+#include "logfile.h"
+#include "srvlog.h"
 
 /* HTTP.sys's error page, as Windows sends it for a 503 (reference 7.2). */
 static const char unavailable_page[] =
@@ -34,4 +42,71 @@ int httpsys_stage(struct flow *f)
                 * application offline */
                .httperr_reason = rapid ? HTTPERR_REASON_APP_OFFLINE : HTTPERR_REASON_DISABLED,
                .queue = v->app_pool_name});
+}
+
+/* --- the idle timer ----------------------------------------------------------------------------
+ */
+
+/* What a connection that carried requests keeps for HTTP.sys's idle timer: when its last request
+ * ended, and the limit it was held to. Hung on the connection by its first request. */
+struct idle {
+    struct conn *c;
+    struct timespec last_done;
+    unsigned idle_ms;
+};
+
+static void on_idle_dispose(void *p)
+{
+    struct idle *id = p;
+    struct conn *c = id->c;
+    struct timespec now;
+    size_t li;
+    struct gen *g = conn_current(c, &li); /* on the connection's worker, as it closes */
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t ms = (now.tv_sec - id->last_done.tv_sec) * 1000 +
+                 (now.tv_nsec - id->last_done.tv_nsec) / 1000000;
+    /* closed by the server's timer (what h2o does at the idle limit), not by the client before
+     * it: HTTP.sys logs the former only; 50 ms of slack for the loop's timer granularity */
+    if (g != NULL && ms + 50 >= (int64_t)id->idle_ms) {
+        const struct scn_listener *l = &g->scn->listeners[li];
+        struct scn_server *sv = c->member[0] != '\0' ? scn_server_by_name(g->scn, c->member) : NULL;
+        if (sv == NULL)
+            sv = l->server;
+        struct logf *log = srvlog_httperr(g->servers[sv - g->scn->servers].logs);
+        const char *s_ip = sv->ip != NULL ? sv->ip : c->local_ip;
+        struct httperr_entry e = {
+            .at = now,
+            .c_ip = {c->peer_ip, strlen(c->peer_ip)},
+            .c_port = c->peer_port,
+            .s_ip = {s_ip, strlen(s_ip)},
+            .s_port = g->listeners[li].port,
+            .reason = HTTPERR_REASON_TIMER_CONNECTION_IDLE,
+        };
+        char line[HTTPERR_LINE_MAX];
+        size_t n = log != NULL ? httperr_format(line, sizeof(line), &e) : 0;
+        if (n != 0)
+            logf_write(log, line, n, now.tv_sec);
+    }
+    free(id);
+}
+
+static const struct conn_key idle_key = {"httpsys-idle", on_idle_dispose};
+
+void httpsys_log(struct flow *f, const struct timeval *now)
+{
+    struct idle *id;
+
+    /* a request of ours on a connection of ours: h2o releases a connection's requests before
+     * the connection itself, so F's connection is still there */
+    if (f->conn == NULL || f->req->http1_is_persistent == 0 || f->req->version >= 0x200)
+        return;
+    if ((id = flow_conn_data(f, &idle_key)) == NULL) {
+        if ((id = calloc(1, sizeof(*id))) == NULL)
+            fatalx("out of memory");
+        id->c = f->conn;
+        flow_conn_attach(f, &idle_key, id);
+    }
+    id->last_done = (struct timespec){now->tv_sec, now->tv_usec * 1000};
+    id->idle_ms = f->scn->limits.idle_timeout_ms;
 }

@@ -1,7 +1,10 @@
 """HTTP.sys's own answers: a stopped application pool (the bundled app-pool-stopped, and a
 rapid-fail stop of one's own) gets HTTP.sys's 503, a line in the server's HTTPERR log and none
 in its IIS log, while a directory in another pool keeps working."""
+import http.client
 import os
+import socket
+import ssl
 import tempfile
 import unittest
 
@@ -87,3 +90,46 @@ class AppPoolStopped(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class IdleTimer(unittest.TestCase):
+    """HTTP.sys's idle timer: a keep-alive connection left idle past the scenario's idle-timeout
+    is closed by the server and logged as Timer_ConnectionIdle; one the client closes first is
+    not logged."""
+
+    def test_idle_close_is_logged(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+            f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="idle" extends="healthy">'
+                    '<limits idle-timeout="300ms"/></scenario>')
+        try:
+            with Server(f.name) as s:
+                ctx = ssl.create_default_context(cafile=s.ca)
+                # a client that closes its own connection: no line
+                c = http.client.HTTPSConnection("mail.contoso.com", s.port, context=ctx,
+                                                timeout=10)
+                c._create_connection = lambda a, timeout=None, source=None: \
+                    socket.create_connection(("127.0.0.1", s.port), timeout)
+                c.request("GET", "/EWS/healthcheck.htm")
+                self.assertEqual(c.getresponse().read(), b"200 OK<br/>ex1.contoso.com")
+                c.close()
+                # one left idle: the server closes it at the limit (the read returns EOF)
+                raw = socket.create_connection(("127.0.0.1", s.port), 10)
+                t = ctx.wrap_socket(raw, server_hostname="mail.contoso.com")
+                t.sendall(b"GET /EWS/healthcheck.htm HTTP/1.1\r\nHost: mail.contoso.com\r\n\r\n")
+                data = b""
+                while not data.endswith(b"ex1.contoso.com"):
+                    chunk = t.recv(4096)
+                    self.assertTrue(chunk)
+                    data += chunk
+                port = t.getsockname()[1]
+                t.settimeout(10)
+                self.assertEqual(t.recv(4096), b"")  # closed by the server's idle timer
+                t.close()
+                _, lines = s.httperr_wait(1)
+                self.assertEqual(len(lines), 1, lines)
+                self.assertEqual(lines[0][2:], ["127.0.0.1", str(port), "127.0.0.1", str(s.port),
+                                                "-", "-", "-", "-", "-",
+                                                "Timer_ConnectionIdle", "-"])
+                self.assertEqual(len(s.w3c_wait(2)[1]), 2)  # both requests in the IIS log
+        finally:
+            os.unlink(f.name)

@@ -278,6 +278,53 @@ class FrontEnd(unittest.TestCase):
             self.assertIn("admin@fabrikam-old.com", rows[0]["GenericErrors"])
 
 
+def backend_site_lines(s, server):
+    """SERVER's W3SVC2 (Exchange Back End) lines, split into fields."""
+    out = []
+    d = os.path.join(s.ready["logs"], server, "inetpub", "logs", "LogFiles", "W3SVC2")
+    for f in sorted(glob.glob(os.path.join(d, "u_ex*.log"))):
+        with open(f, encoding="utf-8") as fh:
+            out += [l.rstrip("\r\n").split(" ") for l in fh if not l.startswith("#")]
+    return out
+
+
+class BackEndSite(unittest.TestCase):
+    def test_both_servers_log_a_proxied_request(self):
+        # two front ends behind the balancer, the caller's mailbox on EX1: each EWS request is
+        # in the IIS log of the front end that took it (W3SVC1, port 443) and in EX1's Exchange
+        # Back End site (W3SVC2, port 444, from the front end's address); the MRS Proxy's back
+        # end is not in IIS
+        path = own_scenario('<server name="EX1" ip="10.0.0.5"/>' +
+                            EX2.replace('version="2016"', 'version="2016" ip="10.0.0.6"') +
+                            '<listener name="edge"><balancer name="LB9"><member server="EX1"/>'
+                            '<member server="EX2"/></balancer></listener>')
+        try:
+            with Server(path) as s:
+                for _ in range(2):
+                    st = s.curl("mail.contoso.com", "/EWS/Exchange.asmx?wsdl", "--http1.1", "-u",
+                                ADMIN)[0]
+                    self.assertNotIn(st, (401, 503))
+                self.assertEqual(s.curl("mail.contoso.com", MRS, "--http1.1", "-u", ADMIN)[0],
+                                 200)
+                _, fe1 = s.w3c_wait(2)
+                _, fe2 = s.w3c_wait(1, server="EX2")
+                deadline = time.monotonic() + TIMEOUT
+                while len(backend_site_lines(s, "EX1")) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                be = backend_site_lines(s, "EX1")
+                self.assertEqual(len(be), 2, be)
+                self.assertEqual(sorted(l[8] for l in be), ["10.0.0.5", "10.0.0.6"])  # c-ip
+                for l in be:
+                    self.assertEqual((l[2], l[4], l[5], l[6], l[7]),
+                                     ("10.0.0.5", "/EWS/Exchange.asmx", "wsdl", "444", "admin"))
+                self.assertEqual(backend_site_lines(s, "EX2"), [])
+                # the front ends' lines carry their own address and port
+                self.assertEqual(sorted(l[2] for l in fe1 + fe2 if l[4] == "/EWS/Exchange.asmx"),
+                                 ["10.0.0.5", "10.0.0.6"])
+        finally:
+            os.unlink(path)
+
+
 class NoAffinity2010(unittest.TestCase):
     def test_session_breaks_on_the_other_cas(self):
         # each message on a connection of its own, as WCF opens more under load: the second
