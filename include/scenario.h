@@ -266,6 +266,8 @@ struct scn_member {
     struct scn_where at;
 };
 
+#define SCN_MAX_MEMBERS 64 /* members of one balancer */
+
 /* A load balancer on a listener (<balancer>): a device of its own, with its log. */
 struct scn_balancer {
     const char *name; /* required: its log folder under <state>/logs */

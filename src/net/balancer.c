@@ -172,11 +172,11 @@ void lb_choose(struct lb *b, const char *client_ip, const char *cookie, struct l
 {
     const struct scn_balancer *m = b->m;
     size_t n = m->num_members, num_up = 0, pick = SIZE_MAX;
-    int up[64];
-    const char *reason[64];
+    int up[SCN_MAX_MEMBERS];
+    const char *reason[SCN_MAX_MEMBERS];
 
     out->arrival = atomic_fetch_add(&b->arrivals, 1) + 1;
-    if (n > COUNTOF(up))
+    if (n > COUNTOF(up)) /* the loader refuses more */
         n = COUNTOF(up);
     for (size_t i = 0; i < n; i++) {
         reason[i] = "";

@@ -145,6 +145,26 @@ class Layer4(unittest.TestCase):
             os.unlink(path)
 
 
+    def test_dead_member_without_checks(self):
+        # no health check: the balancer still sends every second connection to the dead EX3;
+        # it gives up after its retries and closes the client's connection (termination SC)
+        path = own_scenario('<server name="EX3" state="dead"/><listener name="edge">'
+                            '<balancer name="LB9" check="none"><member server="EX1"/>'
+                            '<member server="EX3"/></balancer></listener>')
+        try:
+            with Server(path) as s:
+                got = [s.curl("mail.contoso.com", MRS, "--http1.1")[3] for _ in range(4)]
+                self.assertEqual(got[0::2], [0, 0])
+                self.assertNotIn(0, got[1::2])  # no TLS at all: curl reports the closed socket
+                lines = lb_wait(s, 4, name="LB9")
+                term = sorted((m.group(11), m.group(16)) for m in lines)
+                self.assertEqual(term, [("EX1", "--")] * 2 + [("EX3", "SC")] * 2)
+                self.assertEqual(len(s.w3c_wait(2)[1]), 2)
+                self.assertEqual(s.w3c_lines("EX3")[1], [])
+        finally:
+            os.unlink(path)
+
+
 class Layer7(unittest.TestCase):
     def scenario(self, policy):
         return own_scenario(EX2 + '<listener name="edge"><balancer name="LB7" mode="layer7" '
