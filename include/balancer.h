@@ -18,7 +18,8 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
-#include "conn.h"
+#include <time.h>
+
 #include "halog.h"
 #include "scenario.h"
 
@@ -40,11 +41,6 @@ void lb_ref(struct lb *b);
 /* Drops a reference; the last frees B and closes its log. NULL is ignored. */
 void lb_unref(struct lb *b);
 
-/* The connection stage of a layer 4 balancer (conn.h): the member is chosen before TLS, the
- * connection handshakes with that member's certificate and is served by that member's server
- * (conn->member); its tcplog line is written when it closes. A layer 7 balancer, or none,
- * passes. */
-enum conn_result lb_conn_stage(struct conn *c, h2o_socket_t *sock);
 
 /* A balancer's decision for one arrival. */
 struct lb_choice {
@@ -72,5 +68,17 @@ unsigned lb_member_active(const struct lb *b, size_t member);
 /* Writes one line of E (tcplog at layer 4, httplog at layer 7), filling in frontend, backend
  * and the counters. */
 void lb_log(struct lb *b, struct halog_entry *e);
+
+/* Layer 4: a connection from CLIENT_IP:CLIENT_PORT accepted at ACCEPTED is given a member
+ * (lb_choose(), into CH); the session holds a reference on B and what its tcplog line needs;
+ * BYTES points to the connection's count of bytes sent, read when it closes.
+ * lb_session_refused() marks one the member could not take (termination SC);
+ * lb_session_close() (a conn_key dispose) writes the line, lets the member go and frees it. */
+struct lb_session;
+struct lb_session *lb_session_open(struct lb *b, const char *client_ip, unsigned client_port,
+                                   struct timespec accepted, const uint64_t *bytes,
+                                   struct lb_choice *ch);
+void lb_session_refused(struct lb_session *ls);
+void lb_session_close(void *ls);
 
 #endif

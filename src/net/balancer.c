@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "balancer.h"
-#include "gen.h"
 #include "logfile.h"
 #include "log.h"
 #include "tls.h"
@@ -267,86 +266,70 @@ void lb_log(struct lb *b, struct halog_entry *e)
     logf_write(b->log, line, n, o.now);
 }
 
-/* --- layer 4: the connection stage ----------------------------------------------------------- */
+/* --- layer 4: a connection's line ------------------------------------------------------------ */
 
 /* What a connection given to a member holds until it closes: its tcplog line. */
-struct lb_conn {
+struct lb_session {
     struct lb *b; /* one reference: the connection may outlive its generation */
     size_t member;
     char client_ip[48];
     unsigned client_port;
     struct timespec accepted;
-    uint64_t *bytes; /* the connection's count of bytes sent (conn.h) */
+    const uint64_t *bytes; /* the connection's count of bytes sent */
     const char *term;
 };
 
-static void lb_conn_dispose(void *p)
+struct lb_session *lb_session_open(struct lb *b, const char *client_ip, unsigned client_port,
+                                   struct timespec accepted, const uint64_t *bytes,
+                                   struct lb_choice *ch)
 {
-    struct lb_conn *lc = p;
+    struct lb_session *ls = calloc(1, sizeof(*ls));
+
+    if (ls == NULL)
+        fatalx("out of memory");
+    lb_choose(b, client_ip, NULL, ch);
+    lb_ref(b);
+    *ls = (struct lb_session){.b = b,
+                              .member = ch->member,
+                              .client_port = client_port,
+                              .accepted = accepted,
+                              .bytes = bytes,
+                              .term = "--"};
+    snprintf(ls->client_ip, sizeof(ls->client_ip), "%s", client_ip);
+    return ls;
+}
+
+void lb_session_refused(struct lb_session *ls)
+{
+    ls->term = "SC";
+}
+
+void lb_session_close(void *p)
+{
+    struct lb_session *ls = p;
     struct timespec now;
+    int served = ls->member != SIZE_MAX;
     struct halog_entry e = {
-        .client_ip = lc->client_ip,
-        .client_port = lc->client_port,
-        .accepted = lc->accepted,
-        .server = lc->member != SIZE_MAX ? lc->b->m->members[lc->member].server->name : "<NOSRV>",
+        .client_ip = ls->client_ip,
+        .client_port = ls->client_port,
+        .accepted = ls->accepted,
+        .server = served ? ls->b->m->members[ls->member].server->name : "<NOSRV>",
         .tw = 0,
-        .tc = lc->member != SIZE_MAX && lc->term[0] == '-' ? 0 : -1,
-        .bytes = *lc->bytes,
-        .actconn = lb_active(lc->b),
-        .feconn = lb_active(lc->b),
-        .beconn = lb_active(lc->b),
-        .srv_conn = lc->member != SIZE_MAX ? lb_member_active(lc->b, lc->member) : 0,
-        .retries = lc->term[0] == 'S' ? 3 : 0,
+        .tc = served && ls->term[0] == '-' ? 0 : -1,
+        .bytes = *ls->bytes,
+        .actconn = lb_active(ls->b),
+        .feconn = lb_active(ls->b),
+        .beconn = lb_active(ls->b),
+        .srv_conn = served ? lb_member_active(ls->b, ls->member) : 0,
+        .retries = ls->term[0] == 'S' && served ? 3 : 0,
     };
 
     clock_gettime(CLOCK_REALTIME, &now);
     e.tt =
-        (now.tv_sec - lc->accepted.tv_sec) * 1000 + (now.tv_nsec - lc->accepted.tv_nsec) / 1000000;
-    memcpy(e.term, lc->term, 2);
-    lb_log(lc->b, &e);
-    lb_release(lc->b, lc->member);
-    lb_unref(lc->b);
-    free(lc);
-}
-
-static const struct conn_key lb_conn_key = {"balancer", lb_conn_dispose};
-
-enum conn_result lb_conn_stage(struct conn *c, h2o_socket_t *sock)
-{
-    struct lb *b = c->gen->listeners[c->listener].lb;
-    struct lb_conn *lc;
-    struct lb_choice ch;
-
-    UNUSED(sock);
-    if (b == NULL || b->m->layer7)
-        return CONN_NEXT;
-    lb_choose(b, c->peer_ip, NULL, &ch);
-    if ((lc = calloc(1, sizeof(*lc))) == NULL)
-        fatalx("out of memory");
-    lb_ref(b);
-    *lc = (struct lb_conn){.b = b,
-                           .member = ch.member,
-                           .client_port = c->peer_port,
-                           .accepted = c->accepted_at,
-                           .bytes = &c->bytes_sent,
-                           .term = "--"};
-    memcpy(lc->client_ip, c->peer_ip, sizeof(lc->client_ip));
-    conn_attach(c, &lb_conn_key, lc);
-    if (ch.member == SIZE_MAX || ch.unreachable) {
-        /* no member up, or one whose machine is gone (its checks are off): HAProxy gives up
-         * after its retries and closes the client's connection; the client sees it closed
-         * before any TLS byte */
-        lc->term = "SC";
-        h2o_socket_close(sock);
-        return CONN_DONE;
-    }
-    snprintf(c->member, sizeof(c->member), "%s", b->m->members[ch.member].server->name);
-    c->member_offline = ch.offline;
-    if (c->accept.ssl_ctx != NULL) {
-        SSL_CTX *ctx = lb_member_ssl(b, ch.member);
-        SSL_CTX_up_ref(ctx);
-        SSL_CTX_free(c->accept.ssl_ctx);
-        c->accept.ssl_ctx = ctx;
-    }
-    return CONN_NEXT;
+        (now.tv_sec - ls->accepted.tv_sec) * 1000 + (now.tv_nsec - ls->accepted.tv_nsec) / 1000000;
+    memcpy(e.term, ls->term, 2);
+    lb_log(ls->b, &e);
+    lb_release(ls->b, ls->member);
+    lb_unref(ls->b);
+    free(ls);
 }

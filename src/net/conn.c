@@ -33,6 +33,39 @@ static enum conn_result stage_handshake_fault(struct conn *c, h2o_socket_t *sock
     return CONN_WAIT;
 }
 
+/* A layer 4 balancer: the member is chosen before TLS, the connection handshakes with that
+ * member's certificate and is served by that member's server (c->member); its tcplog line is
+ * written when it closes. A layer 7 balancer chooses per request (balance.h); none passes. */
+static const struct conn_key lb_key = {"balancer", lb_session_close};
+
+static enum conn_result stage_balancer(struct conn *c, h2o_socket_t *sock)
+{
+    struct lb *b = c->gen->listeners[c->listener].lb;
+    struct lb_choice ch;
+    struct lb_session *ls;
+
+    if (b == NULL || lb_model(b)->layer7)
+        return CONN_NEXT;
+    ls = lb_session_open(b, c->peer_ip, c->peer_port, c->accepted_at, &c->bytes_sent, &ch);
+    conn_attach(c, &lb_key, ls);
+    if (ch.member == SIZE_MAX || ch.unreachable) {
+        /* no member up, or one whose machine is gone (its checks are off): HAProxy gives up
+         * after its retries and closes the client's connection before any TLS byte */
+        lb_session_refused(ls);
+        h2o_socket_close(sock);
+        return CONN_DONE;
+    }
+    snprintf(c->member, sizeof(c->member), "%s", lb_model(b)->members[ch.member].server->name);
+    c->member_offline = ch.offline;
+    if (c->accept.ssl_ctx != NULL) {
+        SSL_CTX *ctx = lb_member_ssl(b, ch.member);
+        SSL_CTX_up_ref(ctx);
+        SSL_CTX_free(c->accept.ssl_ctx);
+        c->accept.ssl_ctx = ctx;
+    }
+    return CONN_NEXT;
+}
+
 /* h2o takes the socket: the TLS handshake, then HTTP/1.1 or HTTP/2 by ALPN. The TLS context is
  * the connection's own reference (h2o makes the SSL object later, from the loop); the accept
  * generation is let go (a socket h2o closes at once frees C: it is not touched after). */
@@ -48,7 +81,7 @@ static enum conn_result stage_h2o(struct conn *c, h2o_socket_t *sock)
 
 static const struct conn_stage stages[] = {
     {"handshake-fault", stage_handshake_fault},
-    {"balancer", lb_conn_stage},
+    {"balancer", stage_balancer},
     {"http", stage_h2o},
 };
 
