@@ -41,7 +41,6 @@ void lb_ref(struct lb *b);
 /* Drops a reference; the last frees B and closes its log. NULL is ignored. */
 void lb_unref(struct lb *b);
 
-
 /* A balancer's decision for one arrival. */
 struct lb_choice {
     size_t member;    /* in the balancer's members; SIZE_MAX: none is up ("<NOSRV>") */
