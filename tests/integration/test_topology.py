@@ -47,6 +47,17 @@ def lb_wait(s, total, pattern=TCPLOG, name="LB1"):
         time.sleep(0.01)  # polling with a deadline, not a fixed wait
 
 
+def hp_rows(s, total, *servers):
+    """The Ews HttpProxy rows of SERVERS, once there are TOTAL of them (written after the
+    answer)."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        rows = [r for sv in servers for r in hp_read(s, "Ews", sv)[2]]
+        if len(rows) >= total or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.01)  # polling with a deadline, not a fixed wait
+
+
 def own_scenario(body):
     """A scenario file of our own (another domain's worth of settings on healthy), its path."""
     fd, path = tempfile.mkstemp(suffix=".xml", prefix="topology-")
@@ -231,11 +242,7 @@ class FrontEnd(unittest.TestCase):
             got = [s.curl("mail.contoso.com", MRS, "--http1.1", "-u", ADMIN)[0]
                    for _ in range(6)]
             self.assertEqual(got, [200, 200, 503, 200, 200, 503])
-            rows = []
-            deadline = time.monotonic() + TIMEOUT
-            while len(rows) < 6 and time.monotonic() < deadline:
-                rows = hp_read(s, "Ews")[2] + hp_read(s, "Ews", "EX2")[2]
-                time.sleep(0.01)
+            rows = hp_rows(s, 6, "EX1", "EX2")
             failed = [r for r in rows if r["HttpStatus"] == "503"]
             self.assertEqual(len(failed), 2)
             for r in failed:
@@ -264,11 +271,7 @@ class FrontEnd(unittest.TestCase):
             for _ in range(3):
                 self.assertEqual(s.curl("mail.contoso.com", MRS, "--http1.1", "-u", ADMIN,
                                         "-b", value)[0], 200)
-            rows = []
-            deadline = time.monotonic() + TIMEOUT
-            while len(rows) < 5 and time.monotonic() < deadline:
-                rows = hp_read(s, "Ews")[2] + hp_read(s, "Ews", "EX2")[2]
-                time.sleep(0.01)
+            rows = hp_rows(s, 5, "EX1", "EX2")
             bad = [r for r in rows if r["HttpStatus"] == "503"]
             self.assertEqual(len(bad), 1)
             self.assertEqual((bad[0]["TargetServer"], bad[0]["BackEndStatus"]),
@@ -288,11 +291,7 @@ class FrontEnd(unittest.TestCase):
             _, lines = s.w3c_wait(2)
             self.assertEqual(" ".join(lines[0][11:14]), "503 0 0")
             self.assertEqual(lines[0][7], "admin")  # as the client typed it (Basic)
-            rows = []
-            deadline = time.monotonic() + TIMEOUT
-            while len(rows) < 2 and time.monotonic() < deadline:
-                rows = hp_read(s, "Ews")[2]
-                time.sleep(0.01)
+            rows = hp_rows(s, 2, "EX1")
             self.assertEqual(rows[0]["HttpStatus"], "503")
             self.assertEqual(rows[0]["TargetServer"], "")
             self.assertIn("admin@fabrikam-old.com", rows[0]["GenericErrors"])
