@@ -105,6 +105,8 @@ enum scn_service_id {
 enum scn_app_pool {
     SCN_POOL_STARTED,
     SCN_POOL_STOPPED,    /* stopped by an administrator: HTTP.sys answers 503, "Disabled" */
+    SCN_POOL_QUEUE_FULL, /* running, but its request queue is full (queueLength, 1000, requests
+                            waiting for a worker that hangs): 503, "QueueFull" */
     SCN_POOL_RAPID_FAIL, /* stopped by rapid-fail protection (its worker kept crashing): 503,
                             "AppOffline" */
 };

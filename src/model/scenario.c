@@ -46,6 +46,7 @@ const struct scn_enum scn_chains[] = {
 const struct scn_enum scn_app_pools[] = {{"started", SCN_POOL_STARTED},
                                          {"stopped", SCN_POOL_STOPPED},
                                          {"rapid-fail", SCN_POOL_RAPID_FAIL},
+                                         {"queue-full", SCN_POOL_QUEUE_FULL},
                                          {NULL, 0}};
 
 const struct scn_enum scn_client_certs[] = {{"ignore", SCN_CLIENT_CERT_IGNORE},

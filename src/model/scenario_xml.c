@@ -165,7 +165,7 @@ static const struct scn_attr ews_attrs[] = {
     [SCN_A_VDIR_DENY] =
         PAIR("deny", SCN_T_SAMS, SCN_F_EMPTY, struct scn_d_server, ews_deny.names, ews_deny.num),
     [SCN_A_VDIR_APP_POOL] = ENUM("app-pool", struct scn_d_server, v.ews.app_pool, scn_app_pools,
-                                 "started, stopped or rapid-fail"),
+                                 "started, stopped, rapid-fail or queue-full"),
     [SCN_A_EWS_MRSPROXY] = ATTR("mrsproxy", SCN_T_BOOL, 0, struct scn_d_server, v.mrsproxy_enabled),
     [SCN_A_EWS_MRSMAX] = RANGE("mrsproxy-max-connections", SCN_T_UINT, struct scn_d_server,
                                v.mrsproxy_max_connections, 0, 100000),
@@ -180,7 +180,7 @@ static const struct scn_attr autodiscover_attrs[] = {
     [SCN_A_VDIR_DENY] = PAIR("deny", SCN_T_SAMS, SCN_F_EMPTY, struct scn_d_server,
                              autodiscover_deny.names, autodiscover_deny.num),
     [SCN_A_VDIR_APP_POOL] = ENUM("app-pool", struct scn_d_server, v.autodiscover.app_pool,
-                                 scn_app_pools, "started, stopped or rapid-fail"),
+                                 scn_app_pools, "started, stopped, rapid-fail or queue-full"),
     [SCN_A_AD_REDIRECT] = ATTR("redirect-url", SCN_T_URL, SCN_F_EMPTY, struct scn_d_server,
                                v.autodiscover.redirect_url),
 };

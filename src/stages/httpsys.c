@@ -27,6 +27,18 @@ int httpsys_stage(struct flow *f)
 
     if (v == NULL || (v->app_pool == SCN_POOL_STARTED && !f->pool_offline))
         return FLOW_NEXT;
+    if (v->app_pool == SCN_POOL_QUEUE_FULL && !f->pool_offline) {
+        flow_why(f, "httpsys", "the request queue of %s on %s is full", v->app_pool_name,
+                 f->server->name);
+        return flow_answer(
+            f, &(struct flow_answer){
+                   .by = FLOW_BY_HTTPSYS,
+                   .st = IIS_UNAVAILABLE,
+                   .content_type = "text/html; charset=us-ascii",
+                   .body = h2o_iovec_init(unavailable_page, sizeof(unavailable_page) - 1),
+                   .httperr_reason = HTTPERR_REASON_QUEUE_FULL,
+                   .queue = v->app_pool_name});
+    }
     /* a balancer member down on its schedule: its pools crash and rapid-fail takes them offline */
     rapid = v->app_pool == SCN_POOL_RAPID_FAIL || f->pool_offline;
     flow_why(f, "httpsys", "application pool %s of %s is %s: its queue is disabled",

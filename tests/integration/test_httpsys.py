@@ -92,6 +92,26 @@ if __name__ == "__main__":
     unittest.main()
 
 
+class QueueFull(unittest.TestCase):
+    def test_full_queue(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+            f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="q" extends="healthy">'
+                    '<server name="EX1"><ews app-pool="queue-full"/></server></scenario>')
+        try:
+            with Server(f.name) as s:
+                st, hdrs, body, _, _ = s.curl("mail.contoso.com", MRS, "-u", ADMIN, "--http1.1")
+                self.assertEqual(st, 503)
+                self.assertEqual(dict((k.lower(), v) for k, v in hdrs)["server"],
+                                 "Microsoft-HTTPAPI/2.0")
+                self.assertIn(b"HTTP Error 503. The service is unavailable.", body)
+                _, lines = s.httperr_wait(1)
+                self.assertEqual(lines[0][9:], ["503", "1", "QueueFull",
+                                                "MSExchangeServicesAppPool"])
+                self.assertEqual(s.w3c_lines()[1], [])
+        finally:
+            os.unlink(f.name)
+
+
 class IdleTimer(unittest.TestCase):
     """HTTP.sys's idle timer: a keep-alive connection left idle past the scenario's idle-timeout
     is closed by the server and logged as Timer_ConnectionIdle; one the client closes first is
