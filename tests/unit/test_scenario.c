@@ -707,8 +707,8 @@ static void test_app_pool(void **state)
     assert_int_equal(s->servers[0].autodiscover.app_pool, SCN_POOL_STARTED); /* default */
     assert_string_equal(s->servers[0].autodiscover.app_pool_name, "MSExchangeAutodiscoverAppPool");
     scn_unref(s);
-    EXPECT("bad-app-pool.xml",
-           "3: bad value \"paused\" for app-pool: expected started, stopped or rapid-fail");
+    EXPECT("bad-app-pool.xml", "3: bad value \"paused\" for app-pool: expected started, stopped, "
+                               "rapid-fail or queue-full");
 }
 
 /* Which listener a URL handed out for a host goes to. */
