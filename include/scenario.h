@@ -94,6 +94,12 @@ enum scn_server_state {
     SCN_SERVER_DEAD,
 };
 
+/* Server roles (<server roles>). A 2016 or 2019 server is always both: its Mailbox role holds
+ * the Client Access services. */
+#define SCN_ROLE_MAILBOX 0x1u       /* a back end: mailboxes, and on 2013+ the MRS */
+#define SCN_ROLE_CLIENT_ACCESS 0x2u /* a front end (2013+) or the CAS (2010, with the MRS) */
+#define SCN_ROLES_ALL (SCN_ROLE_MAILBOX | SCN_ROLE_CLIENT_ACCESS)
+
 /* The Windows services whose state the model knows (what Get-Service prints). */
 enum scn_service_id {
     SCN_SVC_MRS, /* MSExchangeMailboxReplication: the MRS Proxy's back end needs it */
@@ -140,6 +146,7 @@ struct scn_server {
     struct scn_where at;
     /* added with issue 9 */
     enum scn_server_state state;        /* default running */
+    unsigned roles;                     /* SCN_ROLE_*; default both */
     int service_running[SCN_SVC_COUNT]; /* per service: 1 running, 0 stopped; default running,
                                            stopped on a passive server; nothing runs on a dead
                                            one */
@@ -398,7 +405,9 @@ int scn_domain_accepted(const struct scn *s, const char *domain, size_t len);
 /* The service's name and display name (Get-Service), for ID. */
 const char *scn_service_name(enum scn_service_id id);
 const char *scn_service_display_name(enum scn_service_id id);
-/* Whether server SV's service ID runs. */
+/* Whether service ID is installed on SV (the MRS: on the CAS of 2010, the Mailbox role of
+ * 2013+), and whether it runs there. */
+int scn_service_installed(const struct scn_server *sv, enum scn_service_id id);
 int scn_service_runs(const struct scn_server *sv, enum scn_service_id id);
 /* Names as scenarios write them. */
 const char *scn_server_state_name(enum scn_server_state st);

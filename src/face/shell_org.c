@@ -39,17 +39,18 @@ static void heading(FILE *out, const char *const *names, const int *widths, size
 }
 
 /* What ServerRole shows: a 2016 or 2019 server is the Mailbox role (the Client Access services
- * are part of it); 2013 and 2010 servers are taken as multi-role, as most hybrid ones are. */
+ * are part of it); a 2010 server with both roles is taken as the usual all-in-one, transport
+ * included. */
 static const char *roles(const struct scn_server *sv)
 {
-    switch (sv->version) {
-    case SCN_V2010:
-        return "Mailbox, ClientAccess, HubTransport";
-    case SCN_V2013:
-        return "Mailbox, ClientAccess";
-    default:
+    int mbx = (sv->roles & SCN_ROLE_MAILBOX) != 0, cas = (sv->roles & SCN_ROLE_CLIENT_ACCESS) != 0;
+
+    if (sv->version >= SCN_V2016)
         return "Mailbox";
-    }
+    if (mbx && cas)
+        return sv->version == SCN_V2013 ? "Mailbox, ClientAccess"
+                                        : "Mailbox, ClientAccess, HubTransport";
+    return mbx ? "Mailbox" : "ClientAccess";
 }
 
 static int want(const struct scn_server *sv, const char *server)
@@ -156,6 +157,13 @@ static int service(FILE *out, const struct scn *s, const char *server, const cha
                     sv->name);
             continue;
         }
+        if (!scn_service_installed(sv, id)) {
+            fprintf(stderr,
+                    "Get-Service : Cannot find any service with service name '%s' on "
+                    "computer '%s'.\n",
+                    scn_service_name(id), sv->name);
+            continue;
+        }
         if (!printed++)
             heading(out, names, widths, 3);
         cell(out, 8, scn_service_runs(sv, id) ? "Running" : "Stopped", 0);
@@ -181,6 +189,14 @@ static int mrs_health(FILE *out, const struct scn *s, const char *server)
             fprintf(stderr,
                     "Test-MRSHealth : Couldn't connect to the Mailbox Replication service on "
                     "server %s. The RPC server is unavailable.\n",
+                    sv->fqdn);
+            continue;
+        }
+        if (!scn_service_installed(sv, SCN_SVC_MRS)) {
+            /* a 2013 Client Access server: MRS runs on the Mailbox role [wording derived] */
+            fprintf(stderr,
+                    "Test-MRSHealth : The Mailbox Replication service isn't installed on server "
+                    "%s.\n",
                     sv->fqdn);
             continue;
         }

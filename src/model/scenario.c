@@ -802,5 +802,6 @@ int scn_build(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
     build_deny(s, d, errs);
     build_listeners(s, d, errs);
     scn_check_balancers(s, errs);
+    scn_check_roles(s, errs);
     return errs->count == before ? 0 : -1;
 }

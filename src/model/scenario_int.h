@@ -66,6 +66,7 @@ enum scn_type {
     SCN_T_ADDRS,     /* SMTP addresses, each may start with "smtp:" -> const char ** at off (the
                         prefix dropped), size_t count at off2 */
     SCN_T_FLAP,      /* "A-B[/P]" arrivals, or "As-Bs[/Ps]" seconds -> struct scn_flap */
+    SCN_T_ROLES,     /* mailbox, client-access, space-separated, at least one -> unsigned */
 };
 
 /* One name of a fixed vocabulary and what it stores (SCN_T_ENUM); tables end with a NULL name. */
@@ -137,6 +138,7 @@ enum {
     SCN_A_SERVER_BUILD,
     SCN_A_SERVER_IP,
     SCN_A_SERVER_STATE,
+    SCN_A_SERVER_ROLES,
 };
 enum { SCN_A_SERVICE_NAME, SCN_A_SERVICE_STATUS };
 /* ews and autodiscover share their first four rows */
@@ -329,6 +331,7 @@ void scn_build_topology(struct scn *s, struct scn_draft *d, struct scn_errors *e
 void scn_build_balancer(struct scn *s, struct scn_d_listener *dl, struct scn_listener *v,
                         struct scn_errors *errs);
 void scn_check_balancers(struct scn *s, struct scn_errors *errs);
+void scn_check_roles(struct scn *s, struct scn_errors *errs);
 /* Whether a mark's attribute I was never written, or its value rejected: the default applies. */
 int scn_unset(const struct scn_mark *m, int i);
 /* Where attribute I was written, else where the object was. */

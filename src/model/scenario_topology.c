@@ -51,9 +51,16 @@ const char *scn_service_display_name(enum scn_service_id id)
     return services[id].display;
 }
 
+int scn_service_installed(const struct scn_server *sv, enum scn_service_id id)
+{
+    (void)id; /* the one service known: the MRS */
+    return (sv->roles & (sv->version >= SCN_V2013 ? SCN_ROLE_MAILBOX : SCN_ROLE_CLIENT_ACCESS)) !=
+           0;
+}
+
 int scn_service_runs(const struct scn_server *sv, enum scn_service_id id)
 {
-    return sv->state != SCN_SERVER_DEAD && sv->service_running[id];
+    return sv->state != SCN_SERVER_DEAD && scn_service_installed(sv, id) && sv->service_running[id];
 }
 
 static const char *enum_name(const struct scn_enum *t, int v)
@@ -120,6 +127,15 @@ static void build_services(struct scn *s, struct scn_draft *d, struct scn_errors
         struct scn_server *v = &s->servers[i];
         if (scn_unset(&ds->m, SCN_A_SERVER_STATE))
             v->state = SCN_SERVER_RUNNING;
+        if (scn_unset(&ds->m, SCN_A_SERVER_ROLES) || v->version >= SCN_V2016) {
+            if (!scn_unset(&ds->m, SCN_A_SERVER_ROLES) && v->roles != SCN_ROLES_ALL &&
+                v->roles != SCN_ROLE_MAILBOX)
+                scn_error(errs, scn_where_attr(&ds->m, SCN_A_SERVER_ROLES),
+                          "server \"%s\": Exchange %d has no Client Access role of its own (its "
+                          "Mailbox role holds the Client Access services)",
+                          v->name, (int)v->version);
+            v->roles = SCN_ROLES_ALL;
+        }
         /* a passive server is one whose Exchange services were stopped and disabled */
         for (size_t k = 0; k < SCN_SVC_COUNT; k++)
             v->service_running[k] = v->state == SCN_SERVER_RUNNING;
@@ -145,6 +161,31 @@ void scn_build_topology(struct scn *s, struct scn_draft *d, struct scn_errors *e
 {
     build_domains(s, d);
     build_services(s, d, errs);
+}
+
+/* Roles the rest of the model needs: a mailbox lives on a Mailbox server, a listener (or a
+ * balancer's member) reaches a Client Access server. */
+void scn_check_roles(struct scn *s, struct scn_errors *errs)
+{
+    for (size_t i = 0; i < s->num_accounts; i++) {
+        const struct scn_account *a = &s->accounts[i];
+        if (a->server != NULL && !(a->server->roles & SCN_ROLE_MAILBOX))
+            scn_error(errs, &a->at,
+                      "account \"%s\": its mailbox's server \"%s\" has no Mailbox role", a->sam,
+                      a->server->name);
+    }
+    for (size_t i = 0; i < s->num_listeners; i++) {
+        const struct scn_listener *l = &s->listeners[i];
+        const struct scn_balancer *b = l->balancer;
+        for (size_t k = 0; k < (b != NULL ? b->num_members : 1); k++) {
+            const struct scn_server *sv = b != NULL ? b->members[k].server : l->server;
+            if (sv != NULL && !(sv->roles & SCN_ROLE_CLIENT_ACCESS))
+                scn_error(errs, b != NULL ? &b->members[k].at : &l->at,
+                          "listener \"%s\": server \"%s\" has no Client Access role (clients "
+                          "reach Exchange through one)",
+                          l->name, sv->name);
+        }
+    }
 }
 
 static struct scn_cert *cert_by_id(struct scn *s, const char *id)

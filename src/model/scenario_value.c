@@ -27,6 +27,11 @@ static const struct {
 
 static const struct {
     const char *name;
+    unsigned bits;
+} roles[] = {{"mailbox", SCN_ROLE_MAILBOX}, {"client-access", SCN_ROLE_CLIENT_ACCESS}};
+
+static const struct {
+    const char *name;
     unsigned version;
 } tls_versions[] = {
     {"tls1.0", SCN_TLS10}, {"tls1.1", SCN_TLS11}, {"tls1.2", SCN_TLS12}, {"tls1.3", SCN_TLS13}};
@@ -259,6 +264,26 @@ static int parse_auth(const char *v, unsigned *bits)
         if (k == COUNTOF(auth_methods))
             return -1;
         *bits |= auth_methods[k].bits;
+    }
+    return 0;
+}
+
+/* "mailbox client-access" -> SCN_ROLE_* bits; at least one. */
+static int parse_roles(const char *v, unsigned *bits)
+{
+    const char *tok[8];
+    size_t n = split(NULL, v, tok, COUNTOF(tok));
+
+    *bits = 0;
+    if (n == 0 || n > COUNTOF(tok))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < COUNTOF(roles) && !token_is(tok[i], roles[k].name))
+            k++;
+        if (k == COUNTOF(roles))
+            return -1;
+        *bits |= roles[k].bits;
     }
     return 0;
 }
@@ -499,6 +524,10 @@ int scn_parse_value(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *
     case SCN_T_AUTH:
         ok = parse_auth(v, &FIELD(unsigned, base, a->off)) == 0;
         expected = "methods among basic, ntlm, negotiate, windows and oauth, or \"\" for none";
+        break;
+    case SCN_T_ROLES:
+        ok = parse_roles(v, &FIELD(unsigned, base, a->off)) == 0;
+        expected = "roles among mailbox and client-access";
         break;
     case SCN_T_PROTOCOLS:
         ok = parse_protocols(v, &FIELD(unsigned, base, a->off), &FIELD(unsigned, base, a->off2)) ==

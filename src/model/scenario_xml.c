@@ -148,6 +148,7 @@ static const struct scn_attr server_attrs[] = {
     [SCN_A_SERVER_IP] = ATTR("ip", SCN_T_IP, SCN_F_EMPTY, struct scn_d_server, v.ip),
     [SCN_A_SERVER_STATE] =
         ENUM("state", struct scn_d_server, v.state, scn_server_states, "running, passive or dead"),
+    [SCN_A_SERVER_ROLES] = ATTR("roles", SCN_T_ROLES, 0, struct scn_d_server, v.roles),
 };
 
 static const struct scn_attr service_attrs[] = {

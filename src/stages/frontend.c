@@ -54,18 +54,23 @@ static struct scn_server *mailbox_server(const struct flow *f, h2o_iovec_t addr)
     return a != NULL ? a->server : NULL;
 }
 
-/* One of the organisation's 2013+ servers, in turn. */
+static int is_backend(const struct scn_server *sv)
+{
+    return sv->version >= SCN_V2013 && (sv->roles & SCN_ROLE_MAILBOX);
+}
+
+/* One of the organisation's 2013+ Mailbox servers, in turn. */
 static struct scn_server *any_backend(const struct scn *s)
 {
     size_t n = 0, k;
 
     for (size_t i = 0; i < s->num_servers; i++)
-        n += s->servers[i].version >= SCN_V2013;
+        n += is_backend(&s->servers[i]);
     if (n == 0)
         return NULL;
     k = (size_t)(atomic_fetch_add(&turn, 1) % n);
     for (size_t i = 0; i < s->num_servers; i++)
-        if (s->servers[i].version >= SCN_V2013 && k-- == 0)
+        if (is_backend(&s->servers[i]) && k-- == 0)
             return &s->servers[i];
     return NULL;
 }

@@ -11,7 +11,7 @@ import time
 import unittest
 
 import mrs_util as mrs
-from harness import Server, TIMEOUT
+from harness import Server, TIMEOUT, mrsmock
 from test_hplog import hp_read
 
 ADMIN = "admin:P@ssw0rd!"
@@ -340,6 +340,34 @@ class BackEndSite(unittest.TestCase):
                 # the front ends' lines carry their own address and port
                 self.assertEqual(sorted(l[2] for l in fe1 + fe2 if l[4] == "/EWS/Exchange.asmx"),
                                  ["10.0.0.5", "10.0.0.6"])
+        finally:
+            os.unlink(path)
+
+
+class SplitRoles2013(unittest.TestCase):
+    def test_cas_proxies_to_the_mailbox_server(self):
+        # the article's 2013 set-up: a Client Access server in front, the MRS on a Mailbox
+        # server; the CAS's front end proxies the MRS Proxy's requests there
+        path = own_scenario(
+            '<organization><account sam="admin" server="MBX1"/><account sam="user1" '
+            'server="MBX1"/></organization><server name="EX1" version="2013" '
+            'roles="client-access"/><server name="MBX1" version="2013" roles="mailbox"/>')
+        try:
+            with Server(path) as s:
+                st, hdrs, _, _, _ = s.curl("mail.contoso.com", MRS, "--http1.1", "-u", ADMIN)
+                self.assertEqual(st, 200)
+                h = dict((k.lower(), v) for k, v in hdrs)
+                self.assertEqual(h["x-calculatedbetarget"], "mbx1.contoso.com")
+                self.assertEqual(h["x-feserver"], "EX1")
+                rows = hp_rows(s, 1, "EX1")
+                self.assertEqual((rows[0]["TargetServer"], rows[0]["BackEndStatus"]),
+                                 ("mbx1.contoso.com", "200"))
+            p = mrsmock("shell", path, "Get-ExchangeServer")
+            self.assertRegex(p.stdout, r"\nEX1 .* ClientAccess +Enterprise +Version 15\.0 ")
+            self.assertRegex(p.stdout, r"\nMBX1 .* Mailbox +Enterprise +Version 15\.0 ")
+            p = mrsmock("shell", path, "Test-MRSHealth")  # the local server, the CAS
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("isn't installed on server ex1.contoso.com", p.stderr)
         finally:
             os.unlink(path)
 

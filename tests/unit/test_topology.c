@@ -106,11 +106,47 @@ static void test_errors(void **state)
     scn_errors_free(&e);
 }
 
+/* Roles: a 2013 server may be one of the two; a 2016 one is both; mailboxes need the Mailbox
+ * role, listeners the Client Access role; the MRS is installed where each version puts it. */
+static void test_roles(void **state)
+{
+    struct scn_errors e = {0};
+    struct scn *s = scn_load(DATA "roles-ok.xml", &e);
+    (void)state;
+
+    if (s == NULL)
+        print_error("%s", e.text != NULL ? e.text : "");
+    assert_non_null(s);
+    const struct scn_server *cas = scn_server_by_name(s, "EX1"),
+                            *mbx = scn_server_by_name(s, "MBX1");
+    assert_int_equal(cas->roles, SCN_ROLE_CLIENT_ACCESS);
+    assert_int_equal(mbx->roles, SCN_ROLE_MAILBOX);
+    assert_false(scn_service_installed(cas, SCN_SVC_MRS));
+    assert_false(scn_service_runs(cas, SCN_SVC_MRS));
+    assert_true(scn_service_runs(mbx, SCN_SVC_MRS));
+    scn_unref(s);
+
+    s = scn_load(DATA "roles-errors.xml", &e);
+    assert_null(s);
+    static const char *const want[] = {
+        "roles-errors.xml:3: server \"EX2\": Exchange 2016 has no Client Access role of its own",
+        "account \"admin\": its mailbox's server \"EX1\" has no Mailbox role",
+        "account \"user1\": its mailbox's server \"EX1\" has no Mailbox role",
+        "roles-errors.xml:5: listener \"other\": server \"EX3\" has no Client Access role",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (strstr(e.text, want[i]) == NULL)
+            fail_msg("missing \"%s\" in:\n%s", want[i], e.text);
+    assert_int_equal(e.count, 4);
+    scn_errors_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_roles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
