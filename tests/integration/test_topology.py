@@ -208,6 +208,24 @@ class Layer7(unittest.TestCase):
         finally:
             os.unlink(path)
 
+    def test_no_member_up(self):
+        # every member dead: the balancer answers its own 503, and no server logs anything
+        path = own_scenario('<server name="EX1" state="dead"/><listener name="edge">'
+                            '<balancer name="LB7" mode="layer7"><member server="EX1"/>'
+                            '</balancer></listener>')
+        try:
+            with Server(path) as s:
+                st, hdrs, body, _, _ = s.curl("mail.contoso.com", MRS, "--http1.1")
+                self.assertEqual(st, 503)
+                self.assertIn(b"No server is available to handle this request.", body)
+                self.assertNotIn("microsoft", dict((k.lower(), v) for k, v in hdrs)
+                                 .get("server", "").lower())
+                m = lb_wait(s, 1, HTTPLOG, name="LB7")[0]
+                self.assertEqual((m.group(3), m.group(4), m.group(5)), ("<NOSRV>", "503", "SC--"))
+                self.assertEqual(s.w3c_lines()[1], [])
+        finally:
+            os.unlink(path)
+
     def test_ntlm_breaks_across_members(self):
         # round robin per request: the NTLM challenge comes from one member and the answer goes
         # to the other, which never issued it, so the logon never completes

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "balancer.h"
@@ -110,6 +111,37 @@ static void test_failover_2010(void **state)
     scn_unref(s);
 }
 
+/* A schedule in seconds: EX2 is up in the scenario's first second, then down (and fail-over
+ * takes EX1) until second 100000. Polled with a deadline, not a fixed wait. */
+static void test_seconds(void **state)
+{
+    char dir[] = "/tmp/mrsmock-lb-XXXXXX";
+    struct scn *s = load();
+    struct lb_env env = {.logs_dir = mkdtemp(dir)};
+    char err[256];
+    struct lb *b = lb_new(s, 2, NULL, &env, err, sizeof(err));
+    struct lb_choice ch;
+    time_t start = time(NULL);
+    (void)state;
+
+    assert_non_null(b);
+    lb_choose(b, "127.0.0.1", NULL, &ch);
+    lb_release(b, ch.member);
+    if (time(NULL) == start) /* still second 0 of the balancer (it was built this second) */
+        assert_int_equal(ch.member, 0);
+    while (time(NULL) - start < 3) {
+        lb_choose(b, "127.0.0.1", NULL, &ch);
+        lb_release(b, ch.member);
+        if (ch.member == 1)
+            break;
+        struct timespec ms10 = {0, 10000000};
+        nanosleep(&ms10, NULL);
+    }
+    assert_int_equal(ch.member, 1); /* EX1: EX2 is down from second 1 */
+    lb_unref(b);
+    scn_unref(s);
+}
+
 static void test_lines(void **state)
 {
     char buf[HALOG_LINE_MAX];
@@ -156,6 +188,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_failover_2010),
+        cmocka_unit_test(test_seconds),
         cmocka_unit_test(test_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
