@@ -25,7 +25,9 @@ struct journal_entry {
     struct timespec at;   /* when it arrived */
     uint64_t duration_ms; /* until its pool was released */
     char listener[64];
-    char server[64];
+    char server[64];   /* the server the request reached (a balancer's member: its front end) */
+    char backend[64];  /* the back end a 2013+ front end proxied it to; empty: not proxied */
+    char balancer[64]; /* the balancer that chose the server; empty: none */
     char client_ip[48];
     unsigned client_port;
     char tls_version[16]; /* "TLSv1.3"; empty for plain HTTP */

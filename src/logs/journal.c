@@ -86,6 +86,8 @@ static void fill(struct journal_entry *e, struct flow *f, const struct timeval *
     e->duration_ms = ms < 0 ? 0 : (uint64_t)ms;
     COPYZ(listener, f->listener->name);
     COPYZ(server, f->server->name);
+    COPYZ(backend, f->backend != NULL ? f->backend->name : "");
+    COPYZ(balancer, f->listener->balancer != NULL ? f->listener->balancer->name : "");
     COPYZ(client_ip, f->peer_ip);
     e->client_port = f->peer_port;
     e->tls_version[0] = e->cipher[0] = e->sni[0] = '\0';
@@ -314,6 +316,8 @@ json_t *journal_entry_json(const struct journal_entry *e)
     json_object_set_new(o, "duration_ms", json_integer((json_int_t)e->duration_ms));
     json_object_set_new(o, "listener", text(e->listener));
     json_object_set_new(o, "server", text(e->server));
+    json_object_set_new(o, "backend", text_or_null(e->backend));
+    json_object_set_new(o, "balancer", text_or_null(e->balancer));
     json_object_set_new(
         o, "client",
         json_pack("{s:o, s:i}", "ip", text(e->client_ip), "port", (int)e->client_port));

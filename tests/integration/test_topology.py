@@ -4,11 +4,13 @@ health checks and its HAProxy log, and the 2013+ front end's routing to back end
 passive or unreachable by the caller's addresses — each seen through curl and the WS-RM client,
 and in the logs of the server (or device) that wrote them."""
 import glob
+import json
 import os
 import re
 import tempfile
 import time
 import unittest
+import urllib.request
 
 import mrs_util as mrs
 from harness import Server, TIMEOUT, mrsmock
@@ -278,7 +280,7 @@ class FrontEnd(unittest.TestCase):
                              ["503 0 0"] * 2)
 
     def test_passive_back_end_and_cookie(self):
-        with Server("passive-server") as s:
+        with Server("passive-server", "--admin", "127.0.0.1:0") as s:
             first = s.curl("mail.contoso.com", MRS, "--http1.1", "-u", ADMIN)
             second = s.curl("mail.contoso.com", MRS, "--http1.1", "-u", ADMIN)
             self.assertEqual((first[0], second[0]), (200, 503))
@@ -295,6 +297,13 @@ class FrontEnd(unittest.TestCase):
             self.assertEqual((bad[0]["TargetServer"], bad[0]["BackEndStatus"]),
                              ("ex2.contoso.com", "503"))
             self.assertIn("(503) Server Unavailable", bad[0]["GenericErrors"])
+            # the journal says which server the balancer chose and where its front end proxied
+            url = s.ready["admin"] + "/requests?path=/EWS/mrsproxy.svc"
+            with urllib.request.urlopen(url, timeout=10) as r:
+                reqs = json.load(r)["requests"]
+            self.assertEqual([(e["balancer"], e["server"], e["backend"], e["status"])
+                              for e in reqs[:2]],
+                             [("LB1", "EX1", "EX1", 200), ("LB1", "EX2", "EX2", 503)])
 
     def test_unaccepted_proxy_address(self):
         with Server("service-unavailable") as s:
