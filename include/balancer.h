@@ -50,8 +50,8 @@ struct lb_choice {
 };
 
 /* Chooses the member for the next arrival from CLIENT_IP; COOKIE (layer 7, may be NULL) is the
- * member its persistence cookie names. The choice counts as one open connection of the
- * member (least-connections) until lb_release(). */
+ * member its persistence cookie (or its kept connection) names, taken while it is up. The choice
+ * counts as one open connection of the member (least-connections) until lb_release(). */
 void lb_choose(struct lb *b, const char *client_ip, const char *cookie, struct lb_choice *out);
 void lb_release(struct lb *b, size_t member);
 

@@ -285,6 +285,8 @@ struct scn_balancer {
     enum scn_lb_policy policy;
     enum scn_lb_check check;
     const char *check_path; /* for an HTTP check; default /EWS/healthcheck.htm */
+    int keep_connection;    /* layer 7: a client connection's requests stay on the member its
+                               first one went to (what NTLM needs); default 0 */
     struct scn_member *members;
     size_t num_members;
     struct scn_where at;

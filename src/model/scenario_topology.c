@@ -215,6 +215,13 @@ void scn_build_balancer(struct scn *s, struct scn_d_listener *dl, struct scn_lis
         b->policy = SCN_LB_ROUND_ROBIN;
     if (scn_unset(m, SCN_A_LB_CHECK))
         b->check = SCN_LB_CHECK_TCP;
+    if (scn_unset(m, SCN_A_LB_KEEP_CONNECTION))
+        b->keep_connection = 0;
+    else if (b->keep_connection && !b->layer7)
+        scn_error(errs, scn_where_attr(m, SCN_A_LB_KEEP_CONNECTION),
+                  "balancer \"%s\": keep-connection needs mode=\"layer7\" (at layer 4 a "
+                  "connection always stays on its member)",
+                  b->name);
     if (scn_unset(m, SCN_A_LB_CHECK_PATH))
         b->check_path = "/EWS/healthcheck.htm";
     else if (b->check_path[0] != '/')

@@ -234,6 +234,8 @@ static const struct scn_attr balancer_attrs[] = {
         ENUM("check", struct scn_d_listener, lb_v.check, scn_lb_checks, "tcp, http or none"),
     [SCN_A_LB_CHECK_PATH] =
         ATTR("check-path", SCN_T_TEXT, 0, struct scn_d_listener, lb_v.check_path),
+    [SCN_A_LB_KEEP_CONNECTION] =
+        ATTR("keep-connection", SCN_T_BOOL, 0, struct scn_d_listener, lb_v.keep_connection),
 };
 
 static const struct scn_attr member_attrs[] = {

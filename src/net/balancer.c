@@ -189,7 +189,7 @@ void lb_choose(struct lb *b, const char *client_ip, const char *cookie, struct l
             log_health(b, i, up[i], reason[i], (unsigned)num_up);
     }
     if (num_up != 0) {
-        if (m->policy == SCN_LB_COOKIE && cookie != NULL) {
+        if (cookie != NULL) { /* a persistence cookie, or the connection kept */
             for (size_t i = 0; i < n && pick == SIZE_MAX; i++)
                 if (up[i] && strcasecmp(m->members[i].server->name, cookie) == 0)
                     pick = i;

@@ -56,6 +56,9 @@ int balance_stage(struct flow *f)
         return FLOW_NEXT;
     m = lb_model(b);
     const char *cookie = m->policy == SCN_LB_COOKIE ? cookie_member(f, want, sizeof(want)) : NULL;
+    /* the connection's member, kept like a cookie's (the member must still be up) */
+    if (m->keep_connection && f->conn->member[0] != '\0')
+        cookie = f->conn->member;
     lb_choose(b, f->peer_ip, cookie, &ch);
     f->lb_chosen = 1;
     f->lb_member = ch.member;
@@ -72,6 +75,8 @@ int balance_stage(struct flow *f)
     f->server = m->members[ch.member].server;
     f->server_index = (size_t)(f->server - f->scn->servers);
     f->pool_offline = ch.offline;
+    if (m->keep_connection)
+        snprintf(f->conn->member, sizeof(f->conn->member), "%s", f->server->name);
     flow_why(f, "balancer", "%s: arrival %llu to %s (%s)", m->name, (unsigned long long)ch.arrival,
              f->server->name, scn_lb_policy_name(m->policy));
     if (m->policy == SCN_LB_COOKIE &&

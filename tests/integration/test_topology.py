@@ -179,10 +179,10 @@ class Layer4(unittest.TestCase):
 
 
 class Layer7(unittest.TestCase):
-    def scenario(self, policy):
+    def scenario(self, policy, extra=""):
         return own_scenario(EX2 + '<listener name="edge"><balancer name="LB7" mode="layer7" '
-                            'policy="%s"><member server="EX1"/><member server="EX2"/>'
-                            '</balancer></listener>' % policy)
+                            'policy="%s"%s><member server="EX1"/><member server="EX2"/>'
+                            '</balancer></listener>' % (policy, extra))
 
     def test_per_request_choice_and_cookie(self):
         path = self.scenario("cookie")
@@ -245,7 +245,12 @@ class Layer7(unittest.TestCase):
                                  ["401 1 2148074248", "401 1 2148074254"])
         finally:
             os.unlink(path)
-        path = self.scenario("source")
+        # kept on one member by source affinity, or by keeping the connection's member
+        self.ntlm_completes("source")
+        self.ntlm_completes("round-robin", ' keep-connection="true"')
+
+    def ntlm_completes(self, policy, extra=""):
+        path = self.scenario(policy, extra)
         try:
             with Server(path) as s:  # affinity keeps the handshake on one member
                 st, _, _, rc, err = s.curl("mail.contoso.com", MRS, "--http1.1", "--ntlm", "-u",
