@@ -271,6 +271,16 @@ class Topology(unittest.TestCase):
             self.assertEqual(runs[0]["outcome"], "ok", runs[0])
             self.promised("passive-server", runs[1], s)
 
+    def test_flapping_member(self):
+        # the balancer's connections, in arrival order: the fourth session's lands on EX2 while
+        # its pools are offline (connections 3-4 of every 6 of EX2's schedule)
+        with Server("lb-flapping") as s:
+            runs = [wcf(s, "basic") for _ in range(4)]
+            self.assertEqual([r["outcome"] for r in runs[:3]], ["ok"] * 3, runs)
+            e = self.promised("lb-flapping", runs[3], s)
+            self.assertEqual(e["type"], "System.ServiceModel.ServerTooBusyException")
+            self.assertEqual(s.httperr_wait(1, server="EX2")[1][0][11], "AppOffline")
+
     @windows_auth
     def test_no_affinity_connectivity_test_passes(self):
         # one session on one keep-alive connection stays on one CAS: the connectivity test
