@@ -71,6 +71,8 @@ struct conn {
     char member[16];     /* a layer 4 balancer gave it to this server (balancer.c); "" none */
     int member_offline;  /* and that member's application pools are offline on its schedule */
     uint64_t bytes_sent; /* bytes sent to the client by the end of its last request */
+    char why[160];       /* what a connection stage that took it for good decided ("" none):
+                            the journal's why for a connection that ends without a request */
     struct {
         const struct conn_key *key;
         void *data;

@@ -242,6 +242,26 @@ static const struct scn_attr member_attrs[] = {
     [SCN_A_MEMBER_DOWN] = ATTR("down", SCN_T_FLAP, 0, struct scn_d_member, down),
 };
 
+static const struct scn_attr firewall_attrs[] = {
+    [SCN_A_FW_NAME] = ATTR("name", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_listener, fw_v.name),
+    [SCN_A_FW_DEFAULT] =
+        ENUM("default", struct scn_d_listener, fw_v.def, scn_fw_defaults, "allow or deny"),
+};
+
+static const struct scn_attr rule_attrs[] = {
+    [SCN_A_RULE_NAME] = ATTR("name", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_rule, v.name),
+    [SCN_A_RULE_SOURCE] =
+        PAIR("source", SCN_T_CIDRS, 0, struct scn_d_rule, v.sources, v.num_sources),
+    [SCN_A_RULE_ACTION] =
+        ENUM("action", struct scn_d_rule, v.action, scn_fw_actions, "allow, drop, reset or hang"),
+};
+
+static const struct scn_attr url_filter_attrs[] = {
+    [SCN_A_UF_PATH] = ATTR("path", SCN_T_TEXT, SCN_F_REQUIRED, struct scn_d_url_filter, v.path),
+    [SCN_A_UF_ACTION] = ENUM("action", struct scn_d_url_filter, v.action, scn_uf_actions,
+                             "block-page, reset or hang"),
+};
+
 static const struct scn_attr sni_attrs[] = {
     [SCN_A_SNI_NAME] = ATTR("name", SCN_T_DNS, SCN_F_REQUIRED, struct scn_d_sni, v.name),
     [SCN_A_SNI_CERT] = ATTR("certificate", SCN_T_NAME, 0, struct scn_d_sni, cert),
@@ -328,8 +348,16 @@ static const struct elem *const balancer_kids[] = {&member_elem, NULL};
 static const struct elem balancer_elem = {
     SINGLE("balancer", balancer_attrs, COUNTOF(balancer_attrs), struct scn_d_listener, lb),
     .children = balancer_kids};
+static const struct elem rule_elem =
+    KEYED("rule", rule_attrs, struct scn_d_rule, struct scn_d_listener, rules);
+static const struct elem url_filter_elem = KEYED(
+    "url-filter", url_filter_attrs, struct scn_d_url_filter, struct scn_d_listener, url_filters);
+static const struct elem *const firewall_kids[] = {&rule_elem, &url_filter_elem, NULL};
+static const struct elem firewall_elem = {
+    SINGLE("firewall", firewall_attrs, COUNTOF(firewall_attrs), struct scn_d_listener, fw),
+    .children = firewall_kids};
 static const struct elem *const listener_kids[] = {&sni_elem, &handshake_fault_elem, &balancer_elem,
-                                                   NULL};
+                                                   &firewall_elem, NULL};
 static const struct elem listener_elem = {
     .name = "listener",
     .attrs = listener_attrs,
@@ -354,7 +382,8 @@ static const struct elem scenario_elem = {
 
 /* Every element that has children, to say where a misplaced one belongs. */
 static const struct elem *const parents[] = {&scenario_elem, &organization_elem, &pki_elem,
-                                             &server_elem,   &listener_elem,     &balancer_elem};
+                                             &server_elem,   &listener_elem,     &balancer_elem,
+                                             &firewall_elem};
 
 /* One scn_load() call. */
 struct load {
