@@ -3,15 +3,18 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "firewall.h"
 #include "gen.h"
 #include "log.h"
 #include "urlfilter.h"
 
-#define URLFILTER_HANG_MS (3600 * 1000) /* a firewall's TCP session timeout (FortiOS: 3600 s) */
+#define URLFILTER_HANG_S 3600 /* a firewall's TCP session timeout (FortiOS: 3600 s) */
+#define URLFILTER_POLL_MS 100 /* how often a held request looks whether its client left */
 
 /* The device's page, after FortiOS's "URL Block Page" replacement message; %s: the device's
  * URL as the client asked for it, the device's name. */
@@ -53,10 +56,26 @@ static int reset(struct flow *f)
     return FLOW_DONE;
 }
 
-static int on_hang_end(struct flow *f)
+/* A held request: h2o reads nothing from its connection while a request is being handled, so
+ * whether the client gave up is looked at (a peek) every URLFILTER_POLL_MS; then, or once the
+ * firewall's session times out, the connection is reset and the request ends unanswered. */
+static int on_hang_poll(struct flow *f)
 {
-    flow_why(f, "urlfilter", "the firewall's session timed out: reset");
-    return reset(f);
+    h2o_socket_t *sock = f->req->conn->callbacks->get_socket(f->req->conn);
+    struct pollfd p = {.fd = sock != NULL ? h2o_socket_get_fd(sock) : -1, .events = POLLRDHUP};
+    struct timeval now;
+
+    /* POLLRDHUP: the client shut its side, whatever it sent before (a TLS close_notify) */
+    if (sock == NULL || (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))) {
+        flow_why(f, "urlfilter", "the client gave up");
+        return reset(f);
+    }
+    gettimeofday(&now, NULL);
+    if (now.tv_sec - f->req->timestamps.request_begin_at.tv_sec >= URLFILTER_HANG_S) {
+        flow_why(f, "urlfilter", "the firewall's session timed out: reset");
+        return reset(f);
+    }
+    return flow_wait(f, URLFILTER_POLL_MS, on_hang_poll);
 }
 
 int urlfilter_stage(struct flow *f)
@@ -75,13 +94,13 @@ int urlfilter_stage(struct flow *f)
     }
     snprintf(info, sizeof(info), "url-filter:%s", u->path);
     fw_log(fw, 0, f->peer_ip, f->peer_port, f->local_ip, flow_port(f, f->listener_index), 0, info);
-    flow_why(f, "urlfilter", "%s: %s blocked by url-filter %s (%s)", m->name,
-             scn_uf_action_name(u->action), u->path, scn_uf_action_name(u->action));
+    flow_why(f, "urlfilter", "%s: blocked by url-filter %s (action %s)", m->name, u->path,
+             scn_uf_action_name(u->action));
     switch (u->action) {
     case SCN_UF_RESET:
         return reset(f);
     case SCN_UF_HANG:
-        return flow_wait(f, URLFILTER_HANG_MS, on_hang_end);
+        return flow_wait(f, URLFILTER_POLL_MS, on_hang_poll);
     case SCN_UF_BLOCK_PAGE:
         break;
     }
