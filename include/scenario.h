@@ -333,6 +333,16 @@ struct scn_firewall {
     struct scn_where at;
 };
 
+/* What the listener's port does with a connection attempt (<listener port-state>), in nmap's
+ * words. */
+enum scn_port_state {
+    SCN_PORT_OPEN,     /* accepted and served (default) */
+    SCN_PORT_CLOSED,   /* nothing listens: a SYN is answered with a RST (connection refused) */
+    SCN_PORT_FILTERED, /* SYNs go unanswered: the client's connect times out. Unprivileged, as a
+                          listening socket whose accept queue is full (backlog 0, filled by one
+                          connection of its own); no device sees the SYNs, so none logs them */
+};
+
 struct scn_listener {
     const char *name;      /* required, unique */
     const char *host;      /* numeric address to bind, e.g. "127.0.0.1" or "::1" */
@@ -359,6 +369,7 @@ struct scn_listener {
     struct scn_balancer *balancer; /* NULL: the server behind it takes every connection */
     /* added with issue 10 */
     struct scn_firewall *firewall; /* NULL: none in front of it */
+    enum scn_port_state port_state;
 };
 
 /* Server-wide limits, as IIS and HTTP.sys have them. */
@@ -457,6 +468,7 @@ const char *scn_server_state_name(enum scn_server_state st);
 const char *scn_lb_policy_name(enum scn_lb_policy p);
 const char *scn_fw_action_name(enum scn_fw_action a);
 const char *scn_uf_action_name(enum scn_uf_action a);
+const char *scn_port_state_name(enum scn_port_state st);
 /* Whether the numeric address IP (IPv4, IPv6 or IPv4-mapped IPv6) is in range C. */
 int scn_cidr_match(const struct scn_cidr *c, const char *ip);
 

@@ -167,6 +167,7 @@ enum {
     SCN_A_LISTENER_SUITES,
     SCN_A_LISTENER_CLIENT_CERT,
     SCN_A_LISTENER_CRL,
+    SCN_A_LISTENER_PORT_STATE,
 };
 enum { SCN_A_SNI_NAME, SCN_A_SNI_CERT };
 enum { SCN_A_LB_NAME, SCN_A_LB_MODE, SCN_A_LB_POLICY, SCN_A_LB_CHECK, SCN_A_LB_CHECK_PATH };
@@ -283,7 +284,8 @@ struct scn_draft {
 /* The vocabularies of SCN_T_ENUM rows (scenario.c). */
 extern const struct scn_enum scn_app_pools[], scn_domain_types[], scn_server_states[],
     scn_service_statuses[], scn_lb_modes[], scn_lb_policies[], scn_lb_checks[];
-extern const struct scn_enum scn_fw_defaults[], scn_fw_actions[], scn_uf_actions[];
+extern const struct scn_enum scn_fw_defaults[], scn_fw_actions[], scn_uf_actions[],
+    scn_port_states[];
 extern const struct scn_enum scn_chains[], scn_client_certs[], scn_hs_actions[], scn_hs_snis[],
     scn_alerts[];
 

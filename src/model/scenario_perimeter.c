@@ -2,7 +2,7 @@
  * scenario_perimeter — the devices at the edge of the organisation's network in front of a
  * listener: a firewall (<firewall>) with its source-address rules (<rule>, tried in order) and
  * the URL filter of its TLS inspection (<url-filter>); their defaults, the checks that need them,
- * and address ranges.
+ * and address ranges; and what a listener's port does with a connection attempt (port-state).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -26,6 +26,11 @@ const struct scn_enum scn_fw_actions[] = {{"allow", SCN_FW_ALLOW},
 const struct scn_enum scn_uf_actions[] = {
     {"block-page", SCN_UF_BLOCK_PAGE}, {"reset", SCN_UF_RESET}, {"hang", SCN_UF_HANG}, {NULL, 0}};
 
+const struct scn_enum scn_port_states[] = {{"open", SCN_PORT_OPEN},
+                                           {"closed", SCN_PORT_CLOSED},
+                                           {"filtered", SCN_PORT_FILTERED},
+                                           {NULL, 0}};
+
 static const char *enum_name(const struct scn_enum *t, int v)
 {
     for (; t->name != NULL; t++)
@@ -42,6 +47,11 @@ const char *scn_fw_action_name(enum scn_fw_action a)
 const char *scn_uf_action_name(enum scn_uf_action a)
 {
     return enum_name(scn_uf_actions, (int)a);
+}
+
+const char *scn_port_state_name(enum scn_port_state st)
+{
+    return enum_name(scn_port_states, (int)st);
 }
 
 int scn_cidr_match(const struct scn_cidr *c, const char *ip)
@@ -122,6 +132,8 @@ void scn_build_firewall(struct scn *s, struct scn_d_listener *dl, struct scn_lis
     const struct scn_mark *m = &dl->fw;
     struct scn_firewall *fw;
 
+    if (scn_unset(&dl->m, SCN_A_LISTENER_PORT_STATE))
+        v->port_state = SCN_PORT_OPEN;
     v->firewall = NULL;
     if (m->gen == 0)
         return;

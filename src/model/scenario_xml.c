@@ -210,6 +210,8 @@ static const struct scn_attr listener_attrs[] = {
     [SCN_A_LISTENER_CLIENT_CERT] = ENUM("client-certificate", struct scn_d_listener, v.client_cert,
                                         scn_client_certs, "ignore, accept or require"),
     [SCN_A_LISTENER_CRL] = ATTR("crl", SCN_T_BOOL, 0, struct scn_d_listener, v.crl),
+    [SCN_A_LISTENER_PORT_STATE] = ENUM("port-state", struct scn_d_listener, v.port_state,
+                                       scn_port_states, "open, closed or filtered"),
 };
 
 static const struct scn_attr handshake_fault_attrs[] = {

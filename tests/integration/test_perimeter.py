@@ -127,8 +127,13 @@ class SourceRules(unittest.TestCase):
 
     def test_sockets_see_reset_and_silence(self):
         with Server(self.path, listen="0.0.0.0:0") as s:
-            c, reset_port = connect_from("127.0.0.3", s.port)
+            # the RST may come before connect() returns, or meet the first send or read
+            c = socket.socket()
+            c.settimeout(TIMEOUT)
+            c.bind(("127.0.0.3", 0))
+            reset_port = c.getsockname()[1]
             with self.assertRaises(ConnectionResetError):
+                c.connect(("127.0.0.1", s.port))
                 c.sendall(b"\x16\x03\x01\x00\x05hello")
                 c.recv(100)
             c.close()
@@ -211,7 +216,62 @@ class UrlFilter(unittest.TestCase):
             os.unlink(path)
 
 
+def attempt(port, timeout=1.0):
+    """What a TCP connect to PORT meets: "open", "refused" or "timeout"."""
+    c = socket.socket()
+    c.settimeout(timeout)
+    try:
+        c.connect(("127.0.0.1", port))
+        return "open"
+    except ConnectionRefusedError:
+        return "refused"
+    except socket.timeout:
+        return "timeout"
+    finally:
+        c.close()
+
+
+class PortState(unittest.TestCase):
+    def test_closed_filtered_and_back(self):
+        path = own_scenario("")
+        with open(path, "w") as f:
+            f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="ports" extends="healthy">'
+                    '<listener name="edge" port-state="filtered"/>'
+                    '<listener name="shut" address="127.0.0.1:0" certificate="mail" server="EX1" '
+                    'port-state="closed"/><listener name="plain" address="127.0.0.1:0" '
+                    'tls="false" server="EX1" port-state="open"/></scenario>')
+        try:
+            with Server(path, "--admin", "127.0.0.1:0") as s:
+                ports = [int(l["url"].rsplit(":", 1)[1]) for l in s.ready["listeners"]]
+                self.assertEqual([attempt(p) for p in ports], ["timeout", "refused", "open"])
+                # a switch opens them, on the ports they had; another closes them again
+                self.assertEqual(switch(s, {"name": "healthy"}), 200)
+                self.assertEqual(s.curl("mail.contoso.com", MRS, "--http1.1")[0], 401)
+                self.assertEqual(attempt(ports[0]), "open")
+                self.assertEqual(switch(s, {"file": path}), 200)
+                self.assertEqual([attempt(p) for p in ports], ["timeout", "refused", "open"])
+                # nothing of it reached a server
+                _, iis = s.w3c_wait(1)
+                self.assertEqual(len(iis), 1)
+        finally:
+            os.unlink(path)
+
+
+def switch(s, body):
+    req = urllib.request.Request(s.ready["admin"] + "/scenario", data=json.dumps(body).encode(),
+                                 method="PUT", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status
+
+
 class Scenarios(unittest.TestCase):
+    def test_port_blocked(self):
+        with Server("port-blocked") as s:
+            r = s.curl("mail.contoso.com", MRS, "--http1.1", "--max-time", "1")
+            self.assertEqual((r[0], r[3]), (0, 28), r[4])
+            self.assertIn("Connection timed out", r[4])  # in the connect, not the handshake
+            self.assertEqual(s.w3c_lines()[1], [])
+
     def test_ip_filter_drops_the_lab(self):
         # Exchange Online's ranges only: a lab client, from any loopback address, is dropped
         with Server("firewall-ip-filter", listen="0.0.0.0:0") as s:

@@ -147,6 +147,13 @@ ROWS = {
         says=["The remote server returned an unexpected response: (403) Forbidden."],
         evidence=["text/html"],
         found=["check the firewall configuration and its logs (step 4)"]),
+    "port-blocked": dict(
+        args=["--server", "mail.contoso.com"], user="admin", step="connect",
+        says=["There was no endpoint listening at https://mail.contoso.com/EWS/mrsproxy.svc "
+              "that could accept the message.",
+              "A connection attempt failed because the connected party did not properly respond "
+              "after a period of time"],
+        found=["check the firewall logs"]),
     "autodiscover-unknown-user": dict(
         args=["--autodiscover"], user="admin", step="autodiscover",
         says=["The ExchangeRemote endpoint settings could not be determined from the "

@@ -330,6 +330,19 @@ class Perimeter(unittest.TestCase):
             self.assertEqual(s.w3c_lines()[1], [])
             self.assertEqual({(l[2], l[15]) for l in self.fw_lines(s)}, {("DROP", "default")})
 
+    def test_port_blocked(self):
+        # on Linux the connect outlasts the call's timeout (on Windows it gives up first: the
+        # migration service's "There was no endpoint listening ...", which the probe prints)
+        with Server("port-blocked") as s:
+            r = wcf(s, "basic", timeout=3)
+            self.assertEqual(r["outcome"], "error", r)
+            e = r["exception"]
+            self.assertEqual(e["type"], "System.TimeoutException")
+            self.assertIn(framework_form(e["message"], s), description("port-blocked"))
+            self.assertIn(framework_form(e["inner"][-1]["message"], s),
+                          description("port-blocked"))
+            self.assertEqual(s.w3c_lines()[1], [])
+
 
 class Certificates(unittest.TestCase):
     """The certificate scenarios: WCF's trust failure, with the chain status the description

@@ -53,6 +53,10 @@ static void test_model(void **state)
     assert_int_equal(fw->url_filters[2].action, SCN_UF_HANG);
     assert_string_equal(scn_fw_action_name(SCN_FW_HANG), "hang");
     assert_string_equal(scn_uf_action_name(SCN_UF_BLOCK_PAGE), "block-page");
+    assert_int_equal(l->port_state, SCN_PORT_OPEN); /* the default */
+    assert_int_equal(scn_listener_by_name(s, "shut")->port_state, SCN_PORT_CLOSED);
+    assert_int_equal(scn_listener_by_name(s, "quiet")->port_state, SCN_PORT_FILTERED);
+    assert_string_equal(scn_port_state_name(SCN_PORT_FILTERED), "filtered");
 
     /* the first rule that matches decides; none: the default */
     assert_string_equal(fw_rule_for(fw, "40.93.255.1")->name, "exchange-online");
@@ -111,7 +115,9 @@ static void test_errors(void **state)
         "\"source\"",
         "perimeter-errors.xml:7: firewall \"EX1\": url-filter path \"ews/mrsproxy.svc\" must be a "
         "path starting with \"/\"",
-        "perimeter-errors.xml:12: firewall \"LB1\": balancer at ",
+        "perimeter-errors.xml:13: firewall \"LB1\": balancer at ",
+        "perimeter-errors.xml:12: bad value \"stealth\" for port-state: expected open, closed or "
+        "filtered",
     };
     struct scn_errors e = {0};
     struct scn *s = scn_load(DATA "perimeter-errors.xml", &e);
