@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "firewall.h"
@@ -20,20 +21,36 @@ struct fw {
     struct logf *log;
 };
 
+static size_t header_none(char *buf, size_t len, time_t now)
+{
+    UNUSED(buf), UNUSED(len), UNUSED(now);
+    return 0;
+}
+
 struct fw *fw_new(const struct scn_listener *l, const char *logs_dir, char *err, size_t errlen)
 {
     struct fw *f = calloc(1, sizeof(*f));
-    char dir[1024];
+    char dir[1024], path[1100], head[512];
+    struct stat st;
+    time_t now = time(NULL);
+    int fresh;
+    size_t n;
 
     if (f == NULL)
         fatalx("out of memory");
     f->m = l->firewall;
     snprintf(dir, sizeof(dir), "%s/%s", logs_dir, f->m->name);
-    /* one file, as Windows keeps it (it renames a full one to pfirewall.log.old: not done) */
-    if ((f->log = logf_open(dir, "pfirewall.log", fwlog_header, time(NULL), err, errlen)) == NULL) {
+    snprintf(path, sizeof(path), "%s/pfirewall.log", dir);
+    /* one file, as Windows keeps it (it renames a full one to pfirewall.log.old: not done),
+     * with its header written once, when the file is made: after a reload (a new generation,
+     * a new policy) the lines go on below what is there */
+    fresh = stat(path, &st) != 0 || st.st_size == 0;
+    if ((f->log = logf_open(dir, "pfirewall.log", header_none, now, err, errlen)) == NULL) {
         free(f);
         return NULL;
     }
+    if (fresh && (n = fwlog_header(head, sizeof(head), now)) != 0)
+        logf_write(f->log, head, n, now);
     return f;
 }
 

@@ -3,9 +3,11 @@ connection before the balancer and TLS (allow, drop, reset, hang), its URL filte
 request (block page, reset, hang); each decision leaves a line in the firewall's pfirewall.log
 and nothing in the servers' logs. Real clients (curl --interface, Python sockets) come from
 several loopback sources, as from several networks."""
+import glob
 import json
 import os
 import re
+import signal
 import socket
 import tempfile
 import time
@@ -158,6 +160,48 @@ class SourceRules(unittest.TestCase):
                                      "#Time Format: Local", FIELDS])
             with open(fw_file(s), "rb") as f:
                 self.assertIn(FIELDS.encode() + b"\r\n\r\n", f.read())
+
+
+    def test_in_front_of_a_balancer_and_over_a_reload(self):
+        # the firewall stands before the balancer: what it drops never reaches the balancer's
+        # log; a reload (a new generation) writes below the same header
+        ex2 = ('<server name="EX2" version="2016"><ews internal-url="https://ex2.contoso.com/'
+               'EWS/Exchange.asmx" external-url="https://mail.contoso.com/EWS/Exchange.asmx" '
+               'mrsproxy="true"/></server>')
+        path = own_scenario(RULES + '<balancer name="LB1"><member server="EX1"/>'
+                            '<member server="EX2"/></balancer>')
+        with open(path) as f:
+            text = f.read().replace('<listener name="edge">', ex2 + '<listener name="edge">')
+        with open(path, "w") as f:
+            f.write(text)
+        try:
+            with Server(path, listen="0.0.0.0:0") as s:
+                r = s.curl("mail.contoso.com", MRS, "--http1.1", "--interface", "127.0.0.2",
+                           "--max-time", "1")
+                self.assertEqual(r[3], 28, r[4])
+                self.assertEqual(s.curl("mail.contoso.com", MRS, "--http1.1", "--interface",
+                                        "127.0.0.1")[0], 401)
+                s.proc.send_signal(signal.SIGHUP)
+                s.wait_stderr(r'now serving scenario "own"')
+                self.assertEqual(s.curl("mail.contoso.com", MRS, "--http1.1", "--interface",
+                                        "127.0.0.1")[0], 401)
+                lines = fw_wait(s, 3)
+                self.assertEqual([(m.group(1), m.group(2)) for m in lines],
+                                 [("DROP", "127.0.0.2"), ("ALLOW", "127.0.0.1"),
+                                  ("ALLOW", "127.0.0.1")])
+                heads, _ = fw_lines(s)
+                self.assertEqual(heads.count(FIELDS), 1)
+                deadline = time.monotonic() + TIMEOUT
+                while True:  # a tcplog line is written when its connection closes
+                    lb = open(glob.glob(os.path.join(s.ready["logs"], "LB1", "haproxy-*.log"))[0],
+                              encoding="ascii").read().splitlines()
+                    if len(lb) >= 2 or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.01)  # polling with a deadline, not a fixed wait
+                self.assertEqual(len(lb), 2, lb)
+                self.assertFalse(any("127.0.0.2:" in l for l in lb), lb)
+        finally:
+            os.unlink(path)
 
 
 class UrlFilter(unittest.TestCase):
