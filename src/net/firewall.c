@@ -109,12 +109,15 @@ enum conn_result fw_conn_stage(struct conn *c, h2o_socket_t *sock)
     rule = r != NULL ? r->name : "default";
     fw_log(f, act == SCN_FW_ALLOW || act == SCN_FW_HANG, c->peer_ip, c->peer_port, c->local_ip,
            c->gen->listeners[c->listener].port, act == SCN_FW_DROP || act == SCN_FW_RESET, rule);
-    snprintf(c->why, sizeof(c->why), "firewall: %s %s the connection from %s (rule %s)", f->m->name,
-             act == SCN_FW_ALLOW   ? "allowed"
-             : act == SCN_FW_RESET ? "reset"
-             : act == SCN_FW_HANG  ? "allowed, then held without an answer,"
-                                   : "dropped",
-             c->peer_ip, rule);
+    if (act == SCN_FW_HANG)
+        snprintf(c->why, sizeof(c->why),
+                 "firewall: %s let the connection from %s through (rule %s), then held it "
+                 "without an answer",
+                 f->m->name, c->peer_ip, rule);
+    else
+        snprintf(c->why, sizeof(c->why), "firewall: %s %s the connection from %s (rule %s)%s",
+                 f->m->name, act == SCN_FW_RESET ? "reset" : "dropped", c->peer_ip, rule,
+                 act == SCN_FW_DROP ? ": held, never answered" : "");
     switch (act) {
     case SCN_FW_ALLOW:
         c->why[0] = '\0'; /* what comes after says how it ended */
