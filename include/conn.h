@@ -3,8 +3,8 @@
  * and the connection stages that run before the socket goes to h2o.
  *
  * The connection stages are what happens between accept and the TLS handshake (DESIGN, "One
- * request, end to end"): today the listener's handshake fault; next the firewall's source-
- * address rules and the layer-4 balancer. They run from one table in conn.c, in order; each
+ * request, end to end"): the firewall's source-address rules, the listener's handshake fault,
+ * the layer 4 balancer. They run from one table in conn.c, in order; each
  * passes the connection on (CONN_NEXT), takes it for good (CONN_DONE: closed it, or holds it
  * until the client gives up), or holds it and calls conn_resume() later (CONN_WAIT). The last
  * row hands the socket to h2o.
@@ -71,6 +71,8 @@ struct conn {
     char member[16];     /* a layer 4 balancer gave it to this server (balancer.c); "" none */
     int member_offline;  /* and that member's application pools are offline on its schedule */
     uint64_t bytes_sent; /* bytes sent to the client by the end of its last request */
+    char why[160];       /* what a connection stage that took it for good decided ("" none):
+                            the journal's why for a connection that ends without a request */
     struct {
         const struct conn_key *key;
         void *data;

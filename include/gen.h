@@ -22,6 +22,7 @@ struct pki;
 struct pki_crls;
 struct hs_listener;
 struct lb;
+struct fw;
 struct srvlog;
 
 /* What a listener of the scenario runs with. */
@@ -31,6 +32,7 @@ struct gen_listener {
     SSL_CTX *ssl;           /* its TLS context; NULL for plain HTTP */
     struct hs_listener *hs; /* its handshake fault, NULL for none */
     struct lb *lb;          /* its balancer, NULL for none (balancer.h) */
+    struct fw *fw;          /* its firewall, NULL for none (firewall.h) */
 };
 
 /* What a server of the scenario runs with. */

@@ -60,6 +60,11 @@ void hs_thread_close_all(struct hs_thread *t);
 void hs_accept(struct hs_listener *h, struct hs_thread *t, h2o_socket_t *sock,
                hs_proceed_cb proceed, void *data);
 
+/* Keeps SOCK (its on_close set by the caller) in T without ever answering: what the client
+ * sends is read and dropped, and the connection is closed once the client gives up (or T closes
+ * it at exit). For the devices that hold a connection (a firewall's drop and hang). */
+void hs_hold(struct hs_thread *t, h2o_socket_t *sock);
+
 /* How often the handshake faults of action A (enum scn_hs_action) have acted since start. */
 uint64_t hs_fired(int action);
 

@@ -292,6 +292,70 @@ struct scn_balancer {
     struct scn_where at;
 };
 
+/* What a firewall does with a connection (<rule action>, <firewall default>). Without privileges
+ * and inside 127.0.0.0/8 a SYN cannot be left unanswered once listen() runs: the kernel
+ * completes the TCP handshake, so a dropped connection is one accepted and never answered (the
+ * client times out in its TLS handshake, not in its connect). */
+enum scn_fw_action {
+    SCN_FW_ALLOW, /* passed on to the balancer and the server */
+    SCN_FW_DROP,  /* held, never answered, until the client gives up; logged DROP */
+    SCN_FW_RESET, /* reset at once (a TCP RST, SO_LINGER 0); logged DROP */
+    SCN_FW_HANG,  /* let through by the rules (logged ALLOW), then held and never answered, as a
+                     proxying firewall with no way to its server does */
+};
+
+/* An address range: the first BITS bits of ADDR (IPv4 in the first 4 bytes when !V6). */
+struct scn_cidr {
+    unsigned char addr[16];
+    unsigned bits;
+    int v6;
+};
+
+/* A source-address rule of a firewall (<rule>), tried in order; the first that matches decides. */
+struct scn_fw_rule {
+    const char *name; /* the key; written in the log's info field */
+    struct scn_cidr *sources;
+    size_t num_sources;
+    enum scn_fw_action action; /* default allow */
+    struct scn_where at;
+};
+
+/* What a URL filter does with a request it matches (<url-filter action>). */
+enum scn_uf_action {
+    SCN_UF_BLOCK_PAGE, /* the device's own 403 page; nothing reaches the server */
+    SCN_UF_RESET,      /* the connection reset, no answer */
+    SCN_UF_HANG,       /* no answer, the connection held until the client gives up */
+};
+
+/* A path the firewall's TLS inspection filters (<url-filter>): the decrypted request's path,
+ * compared without case, itself or below it. */
+struct scn_url_filter {
+    const char *path; /* the key, starting with "/" */
+    enum scn_uf_action action;
+    struct scn_where at;
+};
+
+/* A firewall in front of a listener (<firewall>): a device of its own, with its log. */
+struct scn_firewall {
+    const char *name;          /* required: its log folder under <state>/logs */
+    enum scn_fw_action def;    /* for a source no rule matches: allow (default) or drop */
+    struct scn_fw_rule *rules; /* in order */
+    size_t num_rules;
+    struct scn_url_filter *url_filters; /* in order */
+    size_t num_url_filters;
+    struct scn_where at;
+};
+
+/* What the listener's port does with a connection attempt (<listener port-state>), in nmap's
+ * words. */
+enum scn_port_state {
+    SCN_PORT_OPEN,     /* accepted and served (default) */
+    SCN_PORT_CLOSED,   /* nothing listens: a SYN is answered with a RST (connection refused) */
+    SCN_PORT_FILTERED, /* SYNs go unanswered: the client's connect times out. Unprivileged, as a
+                          listening socket whose accept queue is full (backlog 0, filled by one
+                          connection of its own); no device sees the SYNs, so none logs them */
+};
+
 struct scn_listener {
     const char *name;      /* required, unique */
     const char *host;      /* numeric address to bind, e.g. "127.0.0.1" or "::1" */
@@ -316,6 +380,9 @@ struct scn_listener {
     struct scn_hs_fault hs; /* action SCN_HS_NONE when there is none */
     /* added with issue 9 */
     struct scn_balancer *balancer; /* NULL: the server behind it takes every connection */
+    /* added with issue 10 */
+    struct scn_firewall *firewall; /* NULL: none in front of it */
+    enum scn_port_state port_state;
 };
 
 /* Server-wide limits, as IIS and HTTP.sys have them. */
@@ -414,6 +481,11 @@ int scn_service_runs(const struct scn_server *sv, enum scn_service_id id);
 /* Names as scenarios write them. */
 const char *scn_server_state_name(enum scn_server_state st);
 const char *scn_lb_policy_name(enum scn_lb_policy p);
+const char *scn_fw_action_name(enum scn_fw_action a);
+const char *scn_uf_action_name(enum scn_uf_action a);
+const char *scn_port_state_name(enum scn_port_state st);
+/* Whether the numeric address IP (IPv4, IPv6 or IPv4-mapped IPv6) is in range C. */
+int scn_cidr_match(const struct scn_cidr *c, const char *ip);
 
 /* "Exchange2016"-style product name and the ServerVersionInfo/"Version" string of a server. */
 const char *scn_version_name(enum scn_version v);

@@ -763,6 +763,7 @@ static void build_listeners(struct scn *s, struct scn_draft *d, struct scn_error
         build_sni(s, dl, v, errs);
         build_hosts(s, m, v);
         build_handshake_fault(dl, v, errs);
+        scn_build_firewall(s, dl, v, errs);
         for (size_t k = 0; k < i && v->crl; k++)
             if (s->listeners[k].crl) {
                 scn_error(errs, where(m, SCN_A_LISTENER_CRL),
@@ -803,5 +804,6 @@ int scn_build(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
     build_listeners(s, d, errs);
     scn_check_balancers(s, errs);
     scn_check_roles(s, errs);
+    scn_check_firewalls(s, errs);
     return errs->count == before ? 0 : -1;
 }

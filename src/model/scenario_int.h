@@ -30,6 +30,7 @@
 #define SCN_MAX_CHAIN 8         /* files in one extends chain, the named one included */
 #define SCN_MAX_FILE (1u << 20) /* bytes; larger files are refused */
 #define SCN_MAX_NAMES 32        /* names of one list attribute (names, hosts, deny) */
+#define SCN_MAX_CIDRS 256       /* ranges of one source attribute */
 
 /*
  * Attribute types. Each says what it writes at the row's offsets; the field there must have
@@ -67,6 +68,8 @@ enum scn_type {
                         prefix dropped), size_t count at off2 */
     SCN_T_FLAP,      /* "A-B[/P]" arrivals, or "As-Bs[/Ps]" seconds -> struct scn_flap */
     SCN_T_ROLES,     /* mailbox, client-access, space-separated, at least one -> unsigned */
+    SCN_T_CIDRS,     /* 1 to SCN_MAX_CIDRS addresses or ADDRESS/BITS ranges, IPv4 or IPv6 ->
+                        struct scn_cidr * at off, size_t count at off2 */
 };
 
 /* One name of a fixed vocabulary and what it stores (SCN_T_ENUM); tables end with a NULL name. */
@@ -166,6 +169,7 @@ enum {
     SCN_A_LISTENER_SUITES,
     SCN_A_LISTENER_CLIENT_CERT,
     SCN_A_LISTENER_CRL,
+    SCN_A_LISTENER_PORT_STATE,
 };
 enum { SCN_A_SNI_NAME, SCN_A_SNI_CERT };
 enum {
@@ -177,6 +181,9 @@ enum {
     SCN_A_LB_KEEP_CONNECTION
 };
 enum { SCN_A_MEMBER_SERVER, SCN_A_MEMBER_CERT, SCN_A_MEMBER_DOWN };
+enum { SCN_A_FW_NAME, SCN_A_FW_DEFAULT };
+enum { SCN_A_RULE_NAME, SCN_A_RULE_SOURCE, SCN_A_RULE_ACTION };
+enum { SCN_A_UF_PATH, SCN_A_UF_ACTION };
 enum { SCN_A_HS_ACTION, SCN_A_HS_ALERT, SCN_A_HS_SNI, SCN_A_HS_FIRST, SCN_A_HS_EVERY };
 
 /* Where an object and each of its attributes were last written. */
@@ -250,13 +257,26 @@ struct scn_d_member {
     struct scn_flap down;
 };
 
+struct scn_d_rule {
+    struct scn_mark m;
+    struct scn_fw_rule v;
+};
+
+struct scn_d_url_filter {
+    struct scn_mark m;
+    struct scn_url_filter v;
+};
+
 struct scn_d_listener {
-    struct scn_mark m, hs, lb; /* hs: <handshake-fault>; lb: <balancer> */
+    struct scn_mark m, hs, lb, fw; /* hs: <handshake-fault>; lb: <balancer>; fw: <firewall> */
     struct scn_listener v;
     const char *cert, *server;
     struct scn_vec sni; /* struct scn_d_sni * */
     struct scn_balancer lb_v;
     struct scn_vec members; /* struct scn_d_member * */
+    struct scn_firewall fw_v;
+    struct scn_vec rules;       /* struct scn_d_rule * */
+    struct scn_vec url_filters; /* struct scn_d_url_filter * */
 };
 
 /* The whole draft; the scenario-level values are kept here until scn_build copies them. */
@@ -273,6 +293,8 @@ struct scn_draft {
 /* The vocabularies of SCN_T_ENUM rows (scenario.c). */
 extern const struct scn_enum scn_app_pools[], scn_domain_types[], scn_server_states[],
     scn_service_statuses[], scn_lb_modes[], scn_lb_policies[], scn_lb_checks[];
+extern const struct scn_enum scn_fw_defaults[], scn_fw_actions[], scn_uf_actions[],
+    scn_port_states[];
 extern const struct scn_enum scn_chains[], scn_client_certs[], scn_hs_actions[], scn_hs_snis[],
     scn_alerts[];
 
@@ -339,6 +361,14 @@ void scn_build_balancer(struct scn *s, struct scn_d_listener *dl, struct scn_lis
                         struct scn_errors *errs);
 void scn_check_balancers(struct scn *s, struct scn_errors *errs);
 void scn_check_roles(struct scn *s, struct scn_errors *errs);
+/*
+ * The perimeter part (scenario_perimeter.c): a listener's <firewall> with its rules and URL
+ * filters (after its balancer); then the checks across listeners (device names are log
+ * folders).
+ */
+void scn_build_firewall(struct scn *s, struct scn_d_listener *dl, struct scn_listener *v,
+                        struct scn_errors *errs);
+void scn_check_firewalls(struct scn *s, struct scn_errors *errs);
 /* Whether a mark's attribute I was never written, or its value rejected: the default applies. */
 int scn_unset(const struct scn_mark *m, int i);
 /* Where attribute I was written, else where the object was. */

@@ -404,6 +404,60 @@ static int parse_list(h2o_mem_pool_t *pool, const struct scn_attr *a, const char
     return 0;
 }
 
+/* One address or ADDRESS/BITS range; the host bits must be zero, as a firewall's editor asks. */
+static int parse_cidr(const char *p, size_t len, struct scn_cidr *out)
+{
+    char buf[64];
+    const char *slash;
+    unsigned long bits;
+    char *end;
+
+    if (len == 0 || len >= sizeof(buf))
+        return -1;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    memset(out, 0, sizeof(*out));
+    if ((slash = strchr(buf, '/')) != NULL)
+        buf[slash - buf] = '\0';
+    if (inet_pton(AF_INET, buf, out->addr) == 1)
+        out->v6 = 0;
+    else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+        out->v6 = 1;
+    else
+        return -1;
+    out->bits = out->v6 ? 128 : 32;
+    if (slash != NULL) {
+        if (!isdigit((unsigned char)slash[1]))
+            return -1;
+        bits = strtoul(slash + 1, &end, 10);
+        if (*end != '\0' || bits > out->bits)
+            return -1;
+        out->bits = (unsigned)bits;
+    }
+    for (unsigned b = out->bits; b < (out->v6 ? 128u : 32u); b++)
+        if (out->addr[b / 8] & (0x80u >> (b % 8)))
+            return -1;
+    return 0;
+}
+
+/* Space-separated ranges, 1 to SCN_MAX_CIDRS of them. */
+static int parse_cidrs(h2o_mem_pool_t *pool, const char *v, struct scn_cidr **items, size_t *num)
+{
+    const char *tok[SCN_MAX_CIDRS];
+    size_t n = split(NULL, v, tok, SCN_MAX_CIDRS);
+    struct scn_cidr *c;
+
+    if (n == 0 || n > SCN_MAX_CIDRS)
+        return -1;
+    c = h2o_mem_alloc_pool(pool, n * sizeof(*c));
+    for (size_t i = 0; i < n; i++)
+        if (parse_cidr(tok[i], strcspn(tok[i], " \t\r\n"), &c[i]) != 0)
+            return -1;
+    *items = c;
+    *num = n;
+    return 0;
+}
+
 /* "127.0.0.1:8443" or "[::1]:8443" (an IPv6 address needs its brackets); the host is returned
  * without brackets. */
 static int parse_address(h2o_mem_pool_t *pool, const char *v, const char **host, unsigned *port)
@@ -571,6 +625,12 @@ int scn_parse_value(h2o_mem_pool_t *pool, const struct scn_attr *a, const char *
         ok = parse_flap(v, &FIELD(struct scn_flap, base, a->off)) == 0;
         expected = "a window of arrivals such as 3-4 or 3-4/10 (arrivals 3 to 4 of every 10), or "
                    "of seconds such as 10s-20s/60s";
+        break;
+    case SCN_T_CIDRS:
+        ok = parse_cidrs(pool, v, &FIELD(struct scn_cidr *, base, a->off),
+                         &FIELD(size_t, base, a->off2)) == 0;
+        expected = "1 to 256 IPv4 or IPv6 addresses or ranges such as 40.92.0.0/15 separated by "
+                   "spaces (no host bits set in a range)";
         break;
     case SCN_T_STATE:
         for (size_t i = 0; i < COUNTOF(account_states); i++)

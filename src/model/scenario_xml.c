@@ -211,6 +211,8 @@ static const struct scn_attr listener_attrs[] = {
     [SCN_A_LISTENER_CLIENT_CERT] = ENUM("client-certificate", struct scn_d_listener, v.client_cert,
                                         scn_client_certs, "ignore, accept or require"),
     [SCN_A_LISTENER_CRL] = ATTR("crl", SCN_T_BOOL, 0, struct scn_d_listener, v.crl),
+    [SCN_A_LISTENER_PORT_STATE] = ENUM("port-state", struct scn_d_listener, v.port_state,
+                                       scn_port_states, "open, closed or filtered"),
 };
 
 static const struct scn_attr handshake_fault_attrs[] = {
@@ -243,6 +245,26 @@ static const struct scn_attr member_attrs[] = {
         ATTR("server", SCN_T_COMPUTER, SCN_F_REQUIRED, struct scn_d_member, server),
     [SCN_A_MEMBER_CERT] = ATTR("certificate", SCN_T_NAME, 0, struct scn_d_member, cert),
     [SCN_A_MEMBER_DOWN] = ATTR("down", SCN_T_FLAP, 0, struct scn_d_member, down),
+};
+
+static const struct scn_attr firewall_attrs[] = {
+    [SCN_A_FW_NAME] = ATTR("name", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_listener, fw_v.name),
+    [SCN_A_FW_DEFAULT] =
+        ENUM("default", struct scn_d_listener, fw_v.def, scn_fw_defaults, "allow or deny"),
+};
+
+static const struct scn_attr rule_attrs[] = {
+    [SCN_A_RULE_NAME] = ATTR("name", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_rule, v.name),
+    [SCN_A_RULE_SOURCE] =
+        PAIR("source", SCN_T_CIDRS, 0, struct scn_d_rule, v.sources, v.num_sources),
+    [SCN_A_RULE_ACTION] =
+        ENUM("action", struct scn_d_rule, v.action, scn_fw_actions, "allow, drop, reset or hang"),
+};
+
+static const struct scn_attr url_filter_attrs[] = {
+    [SCN_A_UF_PATH] = ATTR("path", SCN_T_TEXT, SCN_F_REQUIRED, struct scn_d_url_filter, v.path),
+    [SCN_A_UF_ACTION] = ENUM("action", struct scn_d_url_filter, v.action, scn_uf_actions,
+                             "block-page, reset or hang"),
 };
 
 static const struct scn_attr sni_attrs[] = {
@@ -331,8 +353,16 @@ static const struct elem *const balancer_kids[] = {&member_elem, NULL};
 static const struct elem balancer_elem = {
     SINGLE("balancer", balancer_attrs, COUNTOF(balancer_attrs), struct scn_d_listener, lb),
     .children = balancer_kids};
+static const struct elem rule_elem =
+    KEYED("rule", rule_attrs, struct scn_d_rule, struct scn_d_listener, rules);
+static const struct elem url_filter_elem = KEYED(
+    "url-filter", url_filter_attrs, struct scn_d_url_filter, struct scn_d_listener, url_filters);
+static const struct elem *const firewall_kids[] = {&rule_elem, &url_filter_elem, NULL};
+static const struct elem firewall_elem = {
+    SINGLE("firewall", firewall_attrs, COUNTOF(firewall_attrs), struct scn_d_listener, fw),
+    .children = firewall_kids};
 static const struct elem *const listener_kids[] = {&sni_elem, &handshake_fault_elem, &balancer_elem,
-                                                   NULL};
+                                                   &firewall_elem, NULL};
 static const struct elem listener_elem = {
     .name = "listener",
     .attrs = listener_attrs,
@@ -357,7 +387,8 @@ static const struct elem scenario_elem = {
 
 /* Every element that has children, to say where a misplaced one belongs. */
 static const struct elem *const parents[] = {&scenario_elem, &organization_elem, &pki_elem,
-                                             &server_elem,   &listener_elem,     &balancer_elem};
+                                             &server_elem,   &listener_elem,     &balancer_elem,
+                                             &firewall_elem};
 
 /* One scn_load() call. */
 struct load {

@@ -10,6 +10,7 @@
 
 #include "balancer.h"
 #include "conn.h"
+#include "firewall.h"
 #include "gen.h"
 #include "handshake.h"
 #include "log.h"
@@ -80,6 +81,7 @@ static enum conn_result stage_h2o(struct conn *c, h2o_socket_t *sock)
 }
 
 static const struct conn_stage stages[] = {
+    {"firewall", fw_conn_stage},
     {"handshake-fault", stage_handshake_fault},
     {"balancer", stage_balancer},
     {"http", stage_h2o},
@@ -127,9 +129,10 @@ static void report(struct conn *c)
         /* a connection still in the connection stages ends there (a handshake fault closed
          * it, or the client left while one held it); past them, h2o saw no request: the TLS
          * handshake failed (a client that refused the certificate), or the client sent none */
-        .why = c->gen != NULL ? "conn: closed during the connection stages (handshake fault)"
-                              : "conn: closed without a request (TLS handshake refused or "
-                                "no request sent)",
+        .why = c->why[0] != '\0' ? c->why
+               : c->gen != NULL  ? "conn: closed during the connection stages (handshake fault)"
+                                 : "conn: closed without a request (TLS handshake refused or "
+                                   "no request sent)",
     };
 
     clock_gettime(CLOCK_REALTIME, &now);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "balancer.h"
+#include "firewall.h"
 #include "gen.h"
 #include "handshake.h"
 #include "log.h"
@@ -95,6 +96,22 @@ static void on_balancers_free(struct gen *g)
         lb_unref(g->listeners[i].lb);
 }
 
+static int on_firewalls_new(struct gen *g, const struct gen_env *env, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < g->scn->num_listeners; i++)
+        if (g->scn->listeners[i].firewall != NULL &&
+            (g->listeners[i].fw = fw_new(&g->scn->listeners[i], env->logs_dir, err, errlen)) ==
+                NULL)
+            return -1;
+    return 0;
+}
+
+static void on_firewalls_free(struct gen *g)
+{
+    for (size_t i = 0; i < g->scn->num_listeners; i++)
+        fw_free(g->listeners[i].fw);
+}
+
 static int on_crls_new(struct gen *g, const struct gen_env *env, char *err, size_t errlen)
 {
     if (g->crl_base[0] == '\0')
@@ -126,6 +143,7 @@ static const struct gen_part parts[] = {
     {"ports", on_ports_new, NULL},
     {"tls", on_tls_new, on_tls_free},
     {"handshake-faults", on_handshake_new, on_handshake_free},
+    {"firewalls", on_firewalls_new, on_firewalls_free},
     {"balancers", on_balancers_new, on_balancers_free},
     {"crls", on_crls_new, on_crls_free},
     {"server-logs", on_logs_new, on_logs_free},

@@ -534,6 +534,22 @@ close:
     conn_close(c);
 }
 
+void hs_hold(struct hs_thread *t, h2o_socket_t *sock)
+{
+    struct hs_conn *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        h2o_fatal("out of memory");
+    c->t = t;
+    c->sock = sock;
+    c->deadline.cb = on_deadline;
+    c->repoll.cb = on_repoll;
+    c->phase = HS_HOLD;
+    h2o_linklist_insert(&t->conns, &c->link);
+    sock->data = c;
+    h2o_socket_read_start(sock, on_hold);
+}
+
 void hs_accept(struct hs_listener *h, struct hs_thread *t, h2o_socket_t *sock,
                hs_proceed_cb proceed, void *data)
 {

@@ -26,6 +26,8 @@ struct bound {
     unsigned want_port; /* as asked for: 0 = any */
     unsigned port;      /* as bound */
     int fd;
+    enum scn_port_state state; /* what the socket does now (apply_states) */
+    int filler;                /* FILTERED: our own connection filling its accept queue; -1 */
 };
 
 /* One listening socket of one worker. */
@@ -100,8 +102,29 @@ int lsn_listen(const char *host, unsigned port, int (*check)(const struct sockad
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     if (ai->ai_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0 ||
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
+        goto fail;
+    if (port == 0) {
+        /* bound again to the port the kernel chose, by number: a socket bound to port 0 gives
+         * its port up when it stops listening (port-state="closed"), one bound by number keeps
+         * it. Both have SO_REUSEADDR and neither listens, so the second bind is allowed. */
+        int again = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (again < 0)
+            goto fail;
+        setsockopt(again, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+        if (ai->ai_family == AF_INET6)
+            setsockopt(again, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+        if (bind(again, (struct sockaddr *)&ss, sslen) != 0) {
+            rc = errno;
+            close(again);
+            errno = rc;
+            goto fail;
+        }
+        close(fd);
+        fd = again;
+    }
+    if (listen(fd, 1024) != 0)
         goto fail;
     freeaddrinfo(ai);
     *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
@@ -130,6 +153,8 @@ static int bind_one(const struct scn_listener *l, struct bound *b, char *err, si
     b->host = strdup(l->host);
     b->want_port = l->port;
     b->fd = fd;
+    b->state = SCN_PORT_OPEN;
+    b->filler = -1;
     if (b->name == NULL || b->host == NULL)
         fatalx("out of memory");
     return 0;
@@ -180,6 +205,67 @@ int lsn_ports(const struct scn *s, unsigned *ports, size_t *bound, char *err, si
     return 0;
 }
 
+/* Our own connection to B, which fills its accept queue of 0 (never accepted): every SYN after
+ * it is dropped by the kernel. Loopback completes it at once. */
+static void fill(struct bound *b)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int fd;
+
+    if (getsockname(b->fd, (struct sockaddr *)&ss, &len) != 0 ||
+        (fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+        log_warn("listener %s: cannot fill its queue", b->name);
+        return;
+    }
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS)
+        log_warn("listener %s: cannot fill its queue", b->name);
+    b->filler = fd;
+}
+
+static void unfill(struct bound *b)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+    if (b->filler < 0)
+        return;
+    setsockopt(b->filler, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(b->filler);
+    b->filler = -1;
+}
+
+/* Gives every socket G has a listener on the port state G says: OPENING, the changes that open
+ * a port (made before the workers switch to G, so that they accept at once); otherwise those
+ * that close one (made once no worker accepts on it any more). A socket G has no listener on
+ * stays as it is. Only the thread that binds calls this. */
+static void apply_states(const struct gen *g, int opening)
+{
+    for (size_t i = 0; i < num_bounds; i++) {
+        struct bound *b = &bounds[i];
+        size_t li = gen_listener_of_bound(g, i);
+        enum scn_port_state want;
+        if (li == SIZE_MAX || (want = g->scn->listeners[li].port_state) == b->state)
+            continue;
+        if (opening != (want == SCN_PORT_OPEN))
+            continue;
+        unfill(b);
+        if (want == SCN_PORT_OPEN) {
+            if (listen(b->fd, 1024) != 0)
+                log_warn("listener %s: cannot listen again", b->name);
+        } else if (want == SCN_PORT_CLOSED) {
+            /* it stops listening but stays bound: a SYN meets no listener, so a RST */
+            if (shutdown(b->fd, SHUT_RD) != 0)
+                log_warn("listener %s: cannot stop listening", b->name);
+        } else {
+            if (listen(b->fd, 0) != 0)
+                log_warn("listener %s: cannot listen", b->name);
+            fill(b);
+        }
+        log_debug("listener %s: port %s", b->name, scn_port_state_name(want));
+        b->state = want;
+    }
+}
+
 /* --- workers -------------------------------------------------------------------------- */
 
 static void on_accept(h2o_socket_t *ls, const char *err)
@@ -221,7 +307,8 @@ static void sync_sockets(struct lsn_thread *t)
     }
     for (size_t i = 0; i < t->num_lsocks; i++) {
         struct lsock *l = t->lsocks[i];
-        int want = gen_listener_of_bound(t->worker.gen, i) != SIZE_MAX;
+        size_t li = gen_listener_of_bound(t->worker.gen, i);
+        int want = li != SIZE_MAX && t->worker.gen->scn->listeners[li].port_state == SCN_PORT_OPEN;
         if (want && !l->reading)
             h2o_socket_read_start(l->sock, on_accept);
         else if (!want && l->reading)
@@ -329,6 +416,7 @@ void lsn_start(unsigned nthreads, h2o_globalconf_t *conf, struct gen *g)
     threads = calloc(nthreads, sizeof(*threads));
     if (threads == NULL)
         fatalx("out of memory");
+    apply_states(g, 0); /* bound open: what closes, before any worker accepts */
     pthread_barrier_init(&started, NULL, nthreads + 1);
     for (unsigned i = 0; i < nthreads; i++) {
         threads[i].index = i;
@@ -358,6 +446,7 @@ void lsn_publish(struct gen *g)
 {
     /* Returns once every worker has switched: a request that arrives after the reload was
      * announced is served with the new scenario, whichever worker takes it. */
+    apply_states(g, 1);
     pthread_mutex_lock(&swap_lock);
     swapped = 0;
     pthread_mutex_unlock(&swap_lock);
@@ -367,6 +456,7 @@ void lsn_publish(struct gen *g)
     while (swapped < num_threads)
         pthread_cond_wait(&swap_cond, &swap_lock);
     pthread_mutex_unlock(&swap_lock);
+    apply_states(g, 0);
 }
 
 void lsn_stop(unsigned drain_ms)
@@ -382,6 +472,7 @@ void lsn_stop(unsigned drain_ms)
     threads = NULL;
     num_threads = 0;
     for (size_t i = 0; i < num_bounds; i++) {
+        unfill(&bounds[i]);
         close(bounds[i].fd);
         free(bounds[i].name);
         free(bounds[i].host);

@@ -136,6 +136,24 @@ ROWS = {
         says=["Could not establish trust relationship for the SSL/TLS secure channel with "
               "authority 'mail.contoso.com'."],
         evidence=["ex2.contoso.com"], found=["Get-ExchangeCertificate"]),
+    # the perimeter: a firewall's source-address rules and its URL filter
+    "firewall-ip-filter": dict(
+        args=["--server", "mail.contoso.com"], user="admin", step="tls",
+        says=["The HTTP request to 'https://mail.contoso.com/EWS/mrsproxy.svc' has exceeded "
+              "the allotted timeout of"],
+        found=["Test-NetConnection -Port 443"]),
+    "firewall-url-filter": dict(
+        args=["--server", "mail.contoso.com"], user="admin", step="mrsproxy-anonymous",
+        says=["The remote server returned an unexpected response: (403) Forbidden."],
+        evidence=["text/html"],
+        found=["check the firewall configuration and its logs (step 4)"]),
+    "port-blocked": dict(
+        args=["--server", "mail.contoso.com"], user="admin", step="connect",
+        says=["There was no endpoint listening at https://mail.contoso.com/EWS/mrsproxy.svc "
+              "that could accept the message.",
+              "A connection attempt failed because the connected party did not properly respond "
+              "after a period of time"],
+        found=["check the firewall logs"]),
     "autodiscover-unknown-user": dict(
         args=["--autodiscover"], user="admin", step="autodiscover",
         says=["The ExchangeRemote endpoint settings could not be determined from the "

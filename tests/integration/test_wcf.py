@@ -299,6 +299,61 @@ class Topology(unittest.TestCase):
             self.assertEqual(e["type"], "System.ServiceModel.Security.SecurityNegotiationException")
 
 
+class Perimeter(unittest.TestCase):
+    """A firewall in front of EX1: what WCF raises is in the scenario's description, and nothing
+    reaches IIS."""
+
+    def fw_lines(self, s, name="FW1"):
+        path = os.path.join(s.ready["logs"], name, "pfirewall.log")
+        with open(path, encoding="ascii", newline="") as f:
+            return [l.split() for l in f.read().split("\r\n") if l and not l.startswith("#")]
+
+    @windows_auth
+    def test_url_filter_negotiate(self):
+        with Server("firewall-url-filter") as s:
+            e = ClientTexts.promised(self, "firewall-url-filter", wcf(s, "negotiate"), s)
+            self.assertEqual(e["type"], "System.ServiceModel.Security.MessageSecurityException")
+            self.assertEqual(s.w3c_lines()[1], [])
+            self.assertIn(("DROP", "url-filter:/ews/mrsproxy.svc"),
+                          [(l[2], l[15]) for l in self.fw_lines(s)])
+
+    def test_url_filter_basic(self):
+        with Server("firewall-url-filter") as s:
+            r = wcf(s, "basic")
+            self.assertEqual(framework_form(r["exception"]["message"], s),
+                             "The HTTP request was forbidden with client authentication scheme "
+                             "'Basic'.")
+            self.assertIn("(WCF with Basic: \"... scheme 'Basic'.\")",
+                          description("firewall-url-filter"))
+            self.assertEqual(s.w3c_lines()[1], [])
+
+    def test_ip_filter(self):
+        # the client's own timeout (3 s here, 50 s in the migration service) ends it
+        with Server("firewall-ip-filter") as s:
+            r = wcf(s, "basic", timeout=3)
+            self.assertEqual(r["outcome"], "error", r)
+            e = r["exception"]
+            self.assertEqual(e["type"], "System.TimeoutException")
+            self.assertIn(framework_form(e["message"], s), description("firewall-ip-filter"))
+            self.assertIn(framework_form(e["inner"][-1]["message"], s),
+                          description("firewall-ip-filter"))
+            self.assertEqual(s.w3c_lines()[1], [])
+            self.assertEqual({(l[2], l[15]) for l in self.fw_lines(s)}, {("DROP", "default")})
+
+    def test_port_blocked(self):
+        # on Linux the connect outlasts the call's timeout (on Windows it gives up first: the
+        # migration service's "There was no endpoint listening ...", which the probe prints)
+        with Server("port-blocked") as s:
+            r = wcf(s, "basic", timeout=3)
+            self.assertEqual(r["outcome"], "error", r)
+            e = r["exception"]
+            self.assertEqual(e["type"], "System.TimeoutException")
+            self.assertIn(framework_form(e["message"], s), description("port-blocked"))
+            self.assertIn(framework_form(e["inner"][-1]["message"], s),
+                          description("port-blocked"))
+            self.assertEqual(s.w3c_lines()[1], [])
+
+
 class Certificates(unittest.TestCase):
     """The certificate scenarios: WCF's trust failure, with the chain status the description
     names; the inner text is .NET's ("invalid because of errors in the certificate chain: X"),

@@ -1,0 +1,333 @@
+"""The perimeter: a firewall in front of a listener. Its source-address rules decide per TCP
+connection before the balancer and TLS (allow, drop, reset, hang), its URL filter per decrypted
+request (block page, reset, hang); each decision leaves a line in the firewall's pfirewall.log
+and nothing in the servers' logs. Real clients (curl --interface, Python sockets) come from
+several loopback sources, as from several networks."""
+import glob
+import json
+import os
+import re
+import signal
+import socket
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from harness import Server, TIMEOUT
+
+MRS = "/EWS/mrsproxy.svc"
+FIELDS = ("#Fields: date time action protocol src-ip dst-ip src-port dst-port size tcpflags "
+          "tcpsyn tcpack tcpwin icmptype icmpcode info path")
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (ALLOW|DROP) TCP (\S+) (\S+) (\d+) (\d+) 0 "
+                  r"([S-]) 0 0 0 - - (\S+) RECEIVE$")
+
+
+def fw_file(s, name="FW1"):
+    return os.path.join(s.ready["logs"], name, "pfirewall.log")
+
+
+def fw_lines(s, name="FW1"):
+    """(header lines, data lines as LINE matches) of the firewall's log."""
+    with open(fw_file(s, name), encoding="ascii", newline="") as f:
+        text = f.read()
+    assert text.endswith("\r\n"), repr(text[-40:])
+    rows = text.split("\r\n")[:-1]
+    heads = [r for r in rows if r.startswith("#")]
+    data = []
+    for r in rows:
+        if r and not r.startswith("#"):
+            m = LINE.match(r)
+            assert m, r
+            data.append(m)
+    return heads, data
+
+
+def fw_wait(s, total, name="FW1"):
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        lines = fw_lines(s, name)[1] if os.path.exists(fw_file(s, name)) else []
+        if len(lines) >= total or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.01)  # polling with a deadline, not a fixed wait
+
+
+def own_scenario(body):
+    fd, path = tempfile.mkstemp(suffix=".xml", prefix="perimeter-")
+    with os.fdopen(fd, "w") as f:
+        f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="own" extends="healthy">'
+                '<listener name="edge">%s</listener></scenario>' % body)
+    return path
+
+
+RULES = ('<firewall name="FW1" default="deny">'
+         '<rule name="exchange-online" source="40.96.0.0/13 127.0.0.1"/>'
+         '<rule name="lab-reset" source="127.0.0.3" action="reset"/>'
+         '<rule name="lab-hang" source="127.0.0.4/32" action="hang"/>'
+         '<rule name="lab-drop" source="127.0.0.5" action="drop"/>'
+         '</firewall>')
+
+
+def connect_from(src, port):
+    """A TCP connection from SRC to the listener; the socket and its local port."""
+    c = socket.socket()
+    c.settimeout(TIMEOUT)
+    c.bind((src, 0))
+    c.connect(("127.0.0.1", port))
+    return c, c.getsockname()[1]
+
+
+class SourceRules(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.path = own_scenario(RULES)
+
+    @classmethod
+    def tearDownClass(cls):
+        os.unlink(cls.path)
+
+    def test_each_source_meets_its_rule(self):
+        with Server(self.path, "--admin", "127.0.0.1:0", listen="0.0.0.0:0") as s:
+            # allowed: the server's challenge, and its IIS line
+            st = s.curl("mail.contoso.com", MRS, "--http1.1", "--interface", "127.0.0.1")
+            self.assertEqual(st[0], 401, st[4])
+            # the default (deny = drop) and drop: the connection opens, nothing ever answers
+            for src in ("127.0.0.2", "127.0.0.5"):
+                r = s.curl("mail.contoso.com", MRS, "--http1.1", "--interface", src,
+                           "--max-time", "1")
+                self.assertEqual((r[0], r[3]), (0, 28), r[4])
+            # reset: an RST before any byte
+            r = s.curl("mail.contoso.com", MRS, "--http1.1", "--interface", "127.0.0.3")
+            self.assertEqual(r[0], 0)
+            self.assertIn(r[3], (7, 35, 56), r[4])
+            # hang: let through by the rules (ALLOW), never answered
+            r = s.curl("mail.contoso.com", MRS, "--http1.1", "--interface", "127.0.0.4",
+                       "--max-time", "1")
+            self.assertEqual((r[0], r[3]), (0, 28), r[4])
+
+            lines = fw_wait(s, 5)
+            got = [(m.group(1), m.group(2), m.group(6), m.group(7)) for m in lines]
+            self.assertEqual(got, [("ALLOW", "127.0.0.1", "-", "exchange-online"),
+                                   ("DROP", "127.0.0.2", "S", "default"),
+                                   ("DROP", "127.0.0.5", "S", "lab-drop"),
+                                   ("DROP", "127.0.0.3", "S", "lab-reset"),
+                                   ("ALLOW", "127.0.0.4", "-", "lab-hang")])
+            for m in lines:
+                self.assertEqual((m.group(3), m.group(5)), ("127.0.0.1", str(s.port)))
+            # only the allowed connection reached EX1
+            _, iis = s.w3c_wait(1)
+            self.assertEqual([(l[8], l[11]) for l in iis], [("127.0.0.1", "401")])
+            self.assertEqual(s.httperr_lines()[1], [])
+            # the journal says why the others ended
+            with urllib.request.urlopen(s.ready["admin"] + "/requests/wait?count=5",
+                                        timeout=10) as resp:
+                why = [" ".join(e["why"]) for e in json.load(resp)["requests"]]
+            self.assertTrue(any("FW1 dropped the connection from 127.0.0.2 (rule default)" in w
+                                for w in why), why)
+            self.assertTrue(any("FW1 reset the connection from 127.0.0.3 (rule lab-reset)" in w
+                                for w in why), why)
+
+    def test_sockets_see_reset_and_silence(self):
+        with Server(self.path, listen="0.0.0.0:0") as s:
+            # the RST may come before connect() returns, or meet the first send or read
+            c = socket.socket()
+            c.settimeout(TIMEOUT)
+            c.bind(("127.0.0.3", 0))
+            reset_port = c.getsockname()[1]
+            with self.assertRaises(ConnectionResetError):
+                c.connect(("127.0.0.1", s.port))
+                c.sendall(b"\x16\x03\x01\x00\x05hello")
+                c.recv(100)
+            c.close()
+            c, drop_port = connect_from("127.0.0.2", s.port)
+            c.sendall(b"GET / HTTP/1.1\r\nHost: mail.contoso.com\r\n\r\n")
+            c.settimeout(0.5)
+            with self.assertRaises(socket.timeout):  # read, never answered
+                c.recv(100)
+            c.close()
+            lines = fw_wait(s, 2)
+            self.assertEqual([(m.group(1), m.group(4), m.group(7)) for m in lines],
+                             [("DROP", str(reset_port), "lab-reset"),
+                              ("DROP", str(drop_port), "default")])
+            self.assertEqual(s.w3c_lines()[1], [])
+
+    def test_header_and_folder(self):
+        with Server(self.path) as s:
+            s.curl("mail.contoso.com", MRS, "--http1.1")
+            fw_wait(s, 1)
+            heads, _ = fw_lines(s)
+            self.assertEqual(heads, ["#Version: 1.5", "#Software: Microsoft Windows Firewall",
+                                     "#Time Format: Local", FIELDS])
+            with open(fw_file(s), "rb") as f:
+                self.assertIn(FIELDS.encode() + b"\r\n\r\n", f.read())
+
+
+    def test_in_front_of_a_balancer_and_over_a_reload(self):
+        # the firewall stands before the balancer: what it drops never reaches the balancer's
+        # log; a reload (a new generation) writes below the same header
+        ex2 = ('<server name="EX2" version="2016"><ews internal-url="https://ex2.contoso.com/'
+               'EWS/Exchange.asmx" external-url="https://mail.contoso.com/EWS/Exchange.asmx" '
+               'mrsproxy="true"/></server>')
+        path = own_scenario(RULES + '<balancer name="LB1"><member server="EX1"/>'
+                            '<member server="EX2"/></balancer>')
+        with open(path) as f:
+            text = f.read().replace('<listener name="edge">', ex2 + '<listener name="edge">')
+        with open(path, "w") as f:
+            f.write(text)
+        try:
+            with Server(path, listen="0.0.0.0:0") as s:
+                r = s.curl("mail.contoso.com", MRS, "--http1.1", "--interface", "127.0.0.2",
+                           "--max-time", "1")
+                self.assertEqual(r[3], 28, r[4])
+                self.assertEqual(s.curl("mail.contoso.com", MRS, "--http1.1", "--interface",
+                                        "127.0.0.1")[0], 401)
+                s.proc.send_signal(signal.SIGHUP)
+                s.wait_stderr(r'now serving scenario "own"')
+                self.assertEqual(s.curl("mail.contoso.com", MRS, "--http1.1", "--interface",
+                                        "127.0.0.1")[0], 401)
+                lines = fw_wait(s, 3)
+                self.assertEqual([(m.group(1), m.group(2)) for m in lines],
+                                 [("DROP", "127.0.0.2"), ("ALLOW", "127.0.0.1"),
+                                  ("ALLOW", "127.0.0.1")])
+                heads, _ = fw_lines(s)
+                self.assertEqual(heads.count(FIELDS), 1)
+                deadline = time.monotonic() + TIMEOUT
+                while True:  # a tcplog line is written when its connection closes
+                    lb = open(glob.glob(os.path.join(s.ready["logs"], "LB1", "haproxy-*.log"))[0],
+                              encoding="ascii").read().splitlines()
+                    if len(lb) >= 2 or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.01)  # polling with a deadline, not a fixed wait
+                self.assertEqual(len(lb), 2, lb)
+                self.assertFalse(any("127.0.0.2:" in l for l in lb), lb)
+        finally:
+            os.unlink(path)
+
+
+class UrlFilter(unittest.TestCase):
+    def test_mrsproxy_blocked_rest_of_ews_passes(self):
+        with Server("firewall-url-filter") as s:
+            st, headers, body, rc, err = s.curl("mail.contoso.com", MRS, "--http1.1", "-u",
+                                                "admin:P@ssw0rd!")
+            self.assertEqual(st, 403, err)
+            names = {k.lower() for k, _ in headers}
+            self.assertNotIn("server", names)  # not IIS's answer
+            self.assertNotIn("www-authenticate", names)
+            self.assertIn(b"The page you have requested has been blocked, because the URL is "
+                          b"banned.", body)
+            self.assertIn(b"mail.contoso.com", body)
+            # case-insensitive, as IIS routes: another spelling meets the same filter
+            self.assertEqual(s.curl("mail.contoso.com", "/ews/MRSPROXY.svc", "--http1.1")[0],
+                             403)
+            # the rest of EWS reaches IIS
+            st = s.curl("mail.contoso.com", "/EWS/Exchange.asmx", "--http1.1")
+            self.assertEqual(st[0], 401, st[4])
+            lines = fw_wait(s, 5)
+            drops = [(m.group(1), m.group(7)) for m in lines if m.group(1) == "DROP"]
+            self.assertEqual(drops, [("DROP", "url-filter:/ews/mrsproxy.svc")] * 2)
+            self.assertEqual([m.group(7) for m in lines if m.group(1) == "ALLOW"],
+                             ["default"] * 3)
+            _, iis = s.w3c_wait(1)
+            self.assertEqual([(l[4], l[11]) for l in iis], [("/EWS/Exchange.asmx", "401")])
+            self.assertEqual(s.httperr_lines()[1], [])
+
+    def test_reset_and_hang(self):
+        path = own_scenario('<firewall name="FW2"><url-filter path="/ews/mrsproxy.svc" '
+                            'action="reset"/><url-filter path="/autodiscover/" action="hang"/>'
+                            '</firewall>')
+        try:
+            with Server(path, "--admin", "127.0.0.1:0") as s:
+                r = s.curl("mail.contoso.com", MRS, "--http1.1")
+                self.assertEqual((r[0], r[3]), (0, 56), r[4])
+                r = s.curl("autodiscover.contoso.com", "/Autodiscover/Autodiscover.xml",
+                           "--http1.1", "--max-time", "1")
+                self.assertEqual((r[0], r[3]), (0, 28), r[4])
+                self.assertEqual(s.curl("mail.contoso.com", "/EWS/Exchange.asmx",
+                                        "--http1.1")[0], 401)
+                lines = fw_wait(s, 5, "FW2")
+                self.assertEqual([m.group(7) for m in lines if m.group(1) == "DROP"],
+                                 ["url-filter:/ews/mrsproxy.svc", "url-filter:/autodiscover/"])
+                _, iis = s.w3c_wait(1)
+                self.assertEqual([l[4] for l in iis], ["/EWS/Exchange.asmx"])
+                # the held request ends once its client gave up: unanswered, in the journal only
+                with urllib.request.urlopen(s.ready["admin"] + "/requests/wait?count=1&path="
+                                            "/Autodiscover/&timeout=5000", timeout=10) as resp:
+                    e = json.load(resp)["requests"][0]
+                self.assertEqual(e["answered_by"], "", e)
+                self.assertEqual(e["why"][-1], "urlfilter: the client gave up", e)
+                self.assertEqual(e["logs"], [], e)
+        finally:
+            os.unlink(path)
+
+
+def attempt(port, timeout=1.0):
+    """What a TCP connect to PORT meets: "open", "refused" or "timeout"."""
+    c = socket.socket()
+    c.settimeout(timeout)
+    try:
+        c.connect(("127.0.0.1", port))
+        return "open"
+    except ConnectionRefusedError:
+        return "refused"
+    except socket.timeout:
+        return "timeout"
+    finally:
+        c.close()
+
+
+class PortState(unittest.TestCase):
+    def test_closed_filtered_and_back(self):
+        path = own_scenario("")
+        with open(path, "w") as f:
+            f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="ports" extends="healthy">'
+                    '<listener name="edge" port-state="filtered"/>'
+                    '<listener name="shut" address="127.0.0.1:0" certificate="mail" server="EX1" '
+                    'port-state="closed"/><listener name="plain" address="127.0.0.1:0" '
+                    'tls="false" server="EX1" port-state="open"/></scenario>')
+        try:
+            with Server(path, "--admin", "127.0.0.1:0") as s:
+                ports = [int(l["url"].rsplit(":", 1)[1]) for l in s.ready["listeners"]]
+                self.assertEqual([attempt(p) for p in ports], ["timeout", "refused", "open"])
+                # a switch opens them, on the ports they had; another closes them again
+                self.assertEqual(switch(s, {"name": "healthy"}), 200)
+                self.assertEqual(s.curl("mail.contoso.com", MRS, "--http1.1")[0], 401)
+                self.assertEqual(attempt(ports[0]), "open")
+                self.assertEqual(switch(s, {"file": path}), 200)
+                self.assertEqual([attempt(p) for p in ports], ["timeout", "refused", "open"])
+                # nothing of it reached a server
+                _, iis = s.w3c_wait(1)
+                self.assertEqual(len(iis), 1)
+        finally:
+            os.unlink(path)
+
+
+def switch(s, body):
+    req = urllib.request.Request(s.ready["admin"] + "/scenario", data=json.dumps(body).encode(),
+                                 method="PUT", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status
+
+
+class Scenarios(unittest.TestCase):
+    def test_port_blocked(self):
+        with Server("port-blocked") as s:
+            r = s.curl("mail.contoso.com", MRS, "--http1.1", "--max-time", "1")
+            self.assertEqual((r[0], r[3]), (0, 28), r[4])
+            self.assertIn("Connection timed out", r[4])  # in the connect, not the handshake
+            self.assertEqual(s.w3c_lines()[1], [])
+
+    def test_ip_filter_drops_the_lab(self):
+        # Exchange Online's ranges only: a lab client, from any loopback address, is dropped
+        with Server("firewall-ip-filter", listen="0.0.0.0:0") as s:
+            for src in ("127.0.0.1", "127.0.0.2"):
+                r = s.curl("mail.contoso.com", MRS, "--http1.1", "--interface", src,
+                           "--max-time", "1")
+                self.assertEqual((r[0], r[3]), (0, 28), r[4])
+            lines = fw_wait(s, 2)
+            self.assertEqual([(m.group(1), m.group(2), m.group(7)) for m in lines],
+                             [("DROP", "127.0.0.1", "default"), ("DROP", "127.0.0.2", "default")])
+            self.assertEqual(s.w3c_lines()[1], [])
+
+
+if __name__ == "__main__":
+    unittest.main()
