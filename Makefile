@@ -154,3 +154,4 @@ clean:
 
 -include $(OBJS:.o=.d) $(BUILD)/obj/face/main.d $(UNIT_BINS:=.d)
 build/obj/model/scenario_xml.o build/san/obj/model/scenario_xml.o: scenarios/scenario.rng
+build/obj/admin/admin_dashboard.o build/san/obj/admin/admin_dashboard.o: $(wildcard dashboard/*)
