@@ -308,16 +308,29 @@ static json_t *balancer_json(const struct scn *s, const struct scn_listener *l, 
 
     for (size_t i = 0; i < b->num_members; i++) {
         const struct scn_member *m = &b->members[i];
-        json_t *down = json_null();
-        if (m->down.from != 0)
+        json_t *down = json_null(), *problems = json_array();
+        if (m->down.from != 0) {
+            const char *unit = m->down.seconds ? "seconds" : "arrivals";
             down = json_pack("{s:i, s:i, s:i, s:s}", "from", (int)m->down.from, "to",
-                             (int)m->down.to, "period", (int)m->down.period, "unit",
-                             m->down.seconds ? "seconds" : "arrivals");
+                             (int)m->down.to, "period", (int)m->down.period, "unit", unit);
+            if (m->down.period != 0)
+                problem(problems, "flapping",
+                        "%s goes offline (rapid-fail) for %s %u-%u of every %u on %s",
+                        m->server->name, unit, m->down.from, m->down.to, m->down.period, b->name);
+            else
+                problem(problems, "flapping", "%s goes offline (rapid-fail) for %s %u-%u on %s",
+                        m->server->name, unit, m->down.from, m->down.to, b->name);
+        }
+        if (m->server->state == SCN_SERVER_DEAD && b->check == SCN_LB_CHECK_NONE)
+            problem(
+                problems, "dead-member",
+                "%s is dead and %s does not check its members: it still sends connections there",
+                m->server->name, b->name);
         json_array_append_new(
-            members, json_pack("{s:s, s:o, s:o}", "server", m->server->name, "certificates",
+            members, json_pack("{s:s, s:o, s:o, s:o}", "server", m->server->name, "certificates",
                                m->cert != NULL && !b->layer7 ? listener_certs(s, l, m->cert, now)
                                                              : json_array(),
-                               "down", down));
+                               "down", down, "problems", problems));
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", b->name, "mode",
                      b->layer7 ? "layer7" : "layer4", "policy", scn_lb_policy_name(b->policy),
