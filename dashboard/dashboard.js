@@ -2,7 +2,8 @@
  * The mrsmock dashboard. Reads the admin API it is served by: GET /topology (drawn: listeners,
  * balancers, servers, what is broken), GET /requests then the long poll GET /requests/wait
  * (each request as it is answered, its path lit up), GET /scenarios, PUT /scenario,
- * POST /reset, GET /ca. Text from the lab is only ever set as text, never as HTML.
+ * POST /reset, GET /ca, GET /logs and /logs/tail (the log files, tailed; a request's own lines).
+ * Text from the lab is only ever set as text, never as HTML.
  *
  * The token (--admin-token): from the URL's fragment (#token=...), which browsers never send,
  * then dropped from the address bar and kept for this tab only (sessionStorage); or asked for
@@ -16,7 +17,7 @@ const MAX_ROWS = 500;
 const LIT_MS = 2500;
 
 const $ = (id) => document.getElementById(id);
-const state = { token: null, since: 0, topoKey: '', topo: null, entries: new Map(), asking: null };
+const state = { token: null, since: 0, topoKey: '', topo: null, entries: new Map(), asking: null, shown: null };
 
 /* --- the token and the API ----------------------------------------------------------------- */
 
@@ -396,6 +397,109 @@ function showDetail(id) {
   $('detail-id').textContent = '#' + id;
   $('detail-json').textContent = JSON.stringify(e, null, 2);
   $('detail').hidden = false;
+  const box = $('detail-logs');
+  while (box.firstChild) box.removeChild(box.firstChild);
+  box.appendChild(el('p', 'sub', 'looking…'));
+  linesOf(e).then((found) => {
+    if (state.shown !== id) return;
+    while (box.firstChild) box.removeChild(box.firstChild);
+    if (!found.length) box.appendChild(el('p', 'sub', 'none found (a request answered before IIS, or lines not written yet)'));
+    for (const f of found) {
+      const d = el('div', 'logfile');
+      d.dataset.kind = f.kind;
+      d.appendChild(el('div', 'sub', f.kind + ' · ' + f.path));
+      d.appendChild(el('pre', null, f.lines.join('\n')));
+      box.appendChild(d);
+    }
+  }).catch((err) => { box.textContent = 'log lines: ' + err.message; });
+  state.shown = id;
+}
+
+/* --- log files ------------------------------------------------------------------------------ */
+
+const LOG_DETAIL_MAX = 262144; /* bytes read from the end of each file to find a request's lines */
+const LOG_LINES = 2000;
+
+/* The lines request E left: those that carry its request id (IIS W3C, HttpProxy), and, in HTTP.sys's
+ * and the balancers' logs, those of its client's address and port. */
+async function linesOf(e) {
+  const r = await callJson('GET', '/logs');
+  const port = e.client && e.client.port ? String(e.client.port) : null;
+  const out = [];
+  for (const f of r.files) {
+    const byPort = port && ((f.kind === 'httperr' && f.source === e.server) || f.kind === 'balancer');
+    if (!e.request_id && !byPort) continue;
+    const t = await callJson('GET', '/logs/tail?file=' + encodeURIComponent(f.path) + '&max=' + LOG_DETAIL_MAX);
+    const lines = t.text.split(/\r?\n/).filter((l) => l && !l.startsWith('#') && (
+      (e.request_id && l.includes(e.request_id)) ||
+      (byPort && (f.kind === 'httperr' ? l.split(' ')[3] === port : l.includes(':' + port + ' ')))));
+    if (lines.length) out.push({ path: f.path, kind: f.kind, lines });
+  }
+  return out;
+}
+
+const logs = { file: '', next: null, lines: [] };
+
+async function loadLogFiles() {
+  const r = await callJson('GET', '/logs');
+  const sel = $('log-file');
+  const have = [...sel.options].map((o) => o.value).join('\n');
+  const want = r.files.map((f) => f.path).join('\n');
+  if (have !== want) {
+    const keep = sel.value;
+    while (sel.firstChild) sel.removeChild(sel.firstChild);
+    for (const f of r.files) {
+      const o = el('option', null, f.path + ' (' + f.kind + ')');
+      o.value = f.path;
+      sel.appendChild(o);
+    }
+    if (r.files.some((f) => f.path === keep)) sel.value = keep;
+    else if (r.files.length) sel.value = (r.files.find((f) => f.kind === 'iis') || r.files[0]).path;
+  }
+}
+
+function renderLog() {
+  const q = $('log-filter').value.trim().toLowerCase();
+  const shown = q ? logs.lines.filter((l) => l.startsWith('#Fields') || l.toLowerCase().includes(q)) : logs.lines;
+  const pre = $('log-text');
+  const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+  pre.textContent = shown.join('\n');
+  if (atEnd) pre.scrollTop = pre.scrollHeight;
+  $('log-info').textContent = logs.file ? shown.length + ' of ' + logs.lines.length + ' lines' : '';
+}
+
+async function tailLog() {
+  const file = $('log-file').value;
+  if (file !== logs.file) {
+    logs.file = file;
+    logs.next = null;
+    logs.lines = [];
+  }
+  if (!file) return renderLog();
+  const t = await callJson('GET', '/logs/tail?file=' + encodeURIComponent(file) +
+    (logs.next !== null ? '&from=' + logs.next : ''));
+  if (file !== logs.file) return;
+  if (logs.next !== null && t.from < logs.next) logs.lines = []; /* the file was rolled over */
+  logs.next = t.next;
+  if (t.text) {
+    logs.lines.push(...t.text.split(/\r?\n/).filter((l) => l));
+    if (logs.lines.length > LOG_LINES) logs.lines.splice(0, logs.lines.length - LOG_LINES);
+    renderLog();
+  } else if (!logs.lines.length) {
+    renderLog();
+  }
+}
+
+async function watchLogs() {
+  for (let n = 0; ; n++) {
+    try {
+      if (n % 3 === 0) await loadLogFiles();
+      await tailLog();
+    } catch (e) {
+      say('logs: ' + e.message);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 async function watchRequests() {
@@ -489,7 +593,10 @@ async function main() {
   } catch (e) {
     say(e.message);
   }
+  $('log-filter').addEventListener('input', renderLog);
+  $('log-file').addEventListener('change', () => { tailLog().catch((e) => say('logs: ' + e.message)); });
   watchTopology();
+  watchLogs();
   watchRequests().catch((e) => say('requests: ' + e.message));
 }
 

@@ -11,6 +11,7 @@
  *   GET  /topology                what the dashboard draws: listeners, balancers, servers
  *   GET  /scenarios               the bundled scenarios with their summaries
  *   GET  /ca                      the lab root CA (PEM)
+ *   GET  /logs, /logs/tail        the log files under <state>/logs; a piece of one
  *   GET  /                        the dashboard (HTML, CSS and JavaScript built in)
  *
  * Loopback only unless a token is set: then every request must carry it as a bearer token, and

@@ -214,7 +214,8 @@ static const struct {
     const struct admin_route *rows;
     const size_t *num;
 } tables[] = {{admin_routes, &admin_num_routes},
-              {admin_dashboard_routes, &admin_dashboard_num_routes}};
+              {admin_dashboard_routes, &admin_dashboard_num_routes},
+              {admin_logs_routes, &admin_logs_num_routes}};
 
 /* The route for PATH and METHOD, or NULL; *PATH_KNOWN whether any route has PATH. ALLOW gets
  * the methods PATH takes. */

@@ -2,7 +2,8 @@
 // JSON command a line on standard input, one JSON answer a line on standard output.
 //   {"op":"open","url":U}                 -> {"nodes":[data-node...], "scenario": name}
 //   {"op":"wait_row","server":S,"status":N,"timeout_ms":T} -> {"text": the row's text}
-//   {"op":"detail","server":S}            -> {"text": the detail panel's text}
+//   {"op":"detail","server":S}            -> {"text": the entry's JSON, "logs": [{kind, text}]}
+//   {"op":"log","file":F,"filter":Q,"want":W} -> {"text": the log view once it shows W}
 //   {"op":"switch","name":N}              -> {"nodes":[...], "scenario": name}
 //   {"op":"screenshot","path":P}          -> {}
 //   {"op":"close"}                        -> {} and exit
@@ -46,13 +47,27 @@ async function run(c) {
   case 'detail':
     await page.click(`#requests tbody tr[data-server="${c.server}"]`);
     await page.waitForSelector('#detail:not([hidden])', { timeout: 2000 });
-    return { text: await page.textContent('#detail-json') };
+    await page.waitForFunction(() => !document.getElementById('detail-logs').textContent.includes('looking'),
+                               null, { timeout: 5000 });
+    return {
+      text: await page.textContent('#detail-json'),
+      logs: await page.$$eval('#detail-logs .logfile', (els) => els.map((e) => ({
+        kind: e.dataset.kind, text: e.querySelector('pre').textContent }))),
+    };
   case 'switch':
     await page.selectOption('#scenario-select', c.name);
     await page.click('#switch');
     await page.waitForFunction((n) => document.getElementById('scenario-name').textContent === n,
                                c.name, { timeout: c.timeout_ms || 10000 });
     return nodes();
+  case 'log':
+    await page.waitForFunction((f) => [...document.getElementById('log-file').options].some((o) => o.value === f),
+                               c.file, { timeout: 5000 });
+    await page.selectOption('#log-file', c.file);
+    await page.fill('#log-filter', c.filter || '');
+    await page.waitForFunction((w) => document.getElementById('log-text').textContent.includes(w),
+                               c.want, { timeout: c.timeout_ms || 5000 });
+    return { text: await page.textContent('#log-text') };
   case 'screenshot':
     await page.screenshot({ path: c.path, fullPage: true });
     return {};

@@ -12,7 +12,7 @@ import tempfile
 import unittest
 import urllib.parse
 
-from harness import ROOT, Server, TIMEOUT, mrsmock
+from harness import ROOT, Server, TIMEOUT, mrsmock, today_log_name
 
 ADMIN = "admin:P@ssw0rd!"
 MRS = "/EWS/mrsproxy.svc"
@@ -188,12 +188,58 @@ class DashboardApi(unittest.TestCase):
         self.assertEqual(b["members"][1]["now"]["offline"], 3 <= (n - 1) % 6 + 1 <= 4)
 
 
+class DashboardLogs(unittest.TestCase):
+    """GET /logs and /logs/tail: the log files of the lab, and pieces of one."""
+
+    def test_list_and_tail(self):
+        with Server("app-pool-stopped", "--admin", "127.0.0.1:0") as s:
+            st, _, _, _, _ = s.curl("mail.contoso.com", MRS, "-u", ADMIN)
+            self.assertEqual(st, 503)
+            s.httperr_wait(1)
+            st, body = call_json(s, "GET", "/logs")
+            self.assertEqual(st, 200)
+            files = {f["path"]: f for f in body["files"]}
+            httperr = "EX1/Windows/System32/LogFiles/HTTPERR/httperr1.log"
+            self.assertEqual(files[httperr]["kind"], "httperr")
+            self.assertEqual(files[httperr]["source"], "EX1")
+            self.assertIn("iis", {f["kind"] for f in body["files"]})
+            q = "/logs/tail?file=" + urllib.parse.quote(httperr)
+            st, t = call_json(s, "GET", q)
+            self.assertEqual(st, 200, t)
+            self.assertIn("#Fields: date time c-ip c-port", t["text"])
+            self.assertIn("503 1 Disabled MSExchangeServicesAppPool", t["text"])
+            self.assertEqual((t["from"], t["next"]), (0, t["size"]))
+            # from the end: nothing new, until the next request
+            st, t2 = call_json(s, "GET", q + "&from=%d" % t["next"])
+            self.assertEqual(t2["text"], "")
+            s.curl("mail.contoso.com", MRS, "-u", ADMIN)
+            s.httperr_wait(2)
+            st, t3 = call_json(s, "GET", q + "&from=%d" % t["next"])
+            self.assertEqual(t3["text"].count("\r\n"), 1)
+            self.assertIn("/EWS/mrsproxy.svc 503 1 Disabled", t3["text"])
+            # the last bytes only, from a line's start
+            st, t4 = call_json(s, "GET", q + "&max=150")
+            self.assertTrue(t4["text"].startswith("20"), t4)
+            self.assertLessEqual(len(t4["text"]), 150)
+            self.assertEqual(t4["next"], t4["size"])
+
+    def test_bad_tails(self):
+        with Server("healthy", "--admin", "127.0.0.1:0") as s:
+            for q, status in (("", 400), ("?file=../pki/ca.key", 400), ("?file=/etc/passwd", 400),
+                              ("?file=EX1/./x", 400), ("?file=EX1/none.log", 404),
+                              ("?file=EX1&max=0", 400), ("?file=x&max=99999999", 400),
+                              ("?file=x&from=-1", 400), ("?what=1", 400)):
+                st, body = call_json(s, "GET", "/logs/tail" + q)
+                self.assertEqual(st, status, q)
+                self.assertIn("error", body)
+
+
 class DashboardToken(unittest.TestCase):
     def test_files_open_api_behind_the_token(self):
         with Server("healthy", "--admin", "127.0.0.1:0", "--admin-token", "s3cret-dash") as s:
             for path in ("/", "/dashboard.js", "/dashboard.css"):
                 self.assertEqual(call(s, "GET", path)[0], 200, path)
-            for path in ("/topology", "/scenarios", "/ca", "/requests"):
+            for path in ("/topology", "/scenarios", "/ca", "/requests", "/logs"):
                 st, h, b = call(s, "GET", path)
                 self.assertEqual(st, 401, path)
                 self.assertIn("error", json.loads(b))
@@ -272,9 +318,19 @@ class DashboardInChromium(unittest.TestCase):
                 self.assertEqual((st, rc), (200, 0), err)
                 row = b("wait_row", server="EX1", status=200, timeout_ms=1000)
                 self.assertIn("200.0.0", row["text"])
-                detail = json.loads(b("detail", server="EX1")["text"])
+                d = b("detail", server="EX1")
+                detail = json.loads(d["text"])
                 self.assertEqual(detail["server"], "EX1")
                 self.assertTrue(detail["why"])
+                # its IIS line, in the W3C format, with its status triple
+                iis = [x["text"] for x in d["logs"] if x["kind"] == "iis"]
+                self.assertTrue(iis, d["logs"])
+                self.assertIn("/EWS/mrsproxy.svc", iis[0])
+                self.assertIn(" 200 0 0 ", iis[0])
+                # the log view, filtered as the troubleshooting article says
+                w3c = "EX1/inetpub/logs/LogFiles/W3SVC1/" + today_log_name()
+                text = b("log", file=w3c, filter="mrsproxy.svc", want="/EWS/mrsproxy.svc")["text"]
+                self.assertIn("#Fields:", text)
                 b("screenshot", path=os.path.join(self.out, "dashboard-secondary.png"))
                 page = b("switch", name="dead-server")
                 self.assertIn("server:EX3", page["nodes"])
