@@ -581,6 +581,7 @@ async function main() {
   $('reset').addEventListener('click', reset);
   $('download-ca').addEventListener('click', downloadCa);
   $('detail-close').addEventListener('click', () => { $('detail').hidden = true; });
+  document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') $('detail').hidden = true; });
   $('requests').tBodies[0].addEventListener('click', (ev) => {
     const tr = ev.target.closest('tr');
     if (tr) showDetail(Number(tr.dataset.id));

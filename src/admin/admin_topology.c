@@ -287,9 +287,12 @@ static json_t *server_json(const struct scn_server *sv)
             problem(problems, "service-stopped", "%s: %s is stopped", sv->name,
                     scn_service_name((enum scn_service_id)i));
     }
-    json_array_append_new(vdirs, vdir_json("EWS", &sv->ews, problems, sv->name));
-    json_array_append_new(vdirs, vdir_json("Autodiscover", &sv->autodiscover, problems, sv->name));
-    if (!sv->mrsproxy_enabled)
+    /* a dead server's directories are settings left in Active Directory: nothing to mark there */
+    json_t *vp = sv->state == SCN_SERVER_DEAD ? json_array() : json_incref(problems);
+    json_array_append_new(vdirs, vdir_json("EWS", &sv->ews, vp, sv->name));
+    json_array_append_new(vdirs, vdir_json("Autodiscover", &sv->autodiscover, vp, sv->name));
+    json_decref(vp);
+    if (!sv->mrsproxy_enabled && sv->state != SCN_SERVER_DEAD)
         problem(problems, "mrsproxy-disabled",
                 "%s: MRSProxyEnabled is False on EWS: /EWS/mrsproxy.svc answers 403", sv->name);
     return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:b, s:i, s:o, s:o, s:o}", "name",

@@ -1,6 +1,7 @@
 // Drives Debian's chromium through playwright-core for tests/integration/test_dashboard.py: one
 // JSON command a line on standard input, one JSON answer a line on standard output.
-//   {"op":"open","url":U}                 -> {"nodes":[data-node...], "scenario": name}
+//   {"op":"open","url":U[,"prompt_answer":T]} -> {"nodes":[data-node...], "scenario": name,
+//                                             "dialogs": the prompts answered with T}
 //   {"op":"wait_row","server":S,"status":N,"timeout_ms":T} -> {"text": the row's text}
 //   {"op":"detail","server":S}            -> {"text": the entry's JSON, "logs": [{kind, text}]}
 //   {"op":"log","file":F,"filter":Q,"want":W} -> {"text": the log view once it shows W}
@@ -19,8 +20,13 @@ const browser = await chromium.launch({
 });
 const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
 const errors = [];
+const dialogs = []; // the prompts answered
 page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
-page.on('console', (m) => { if (m.type() === 'error') errors.push('console: ' + m.text()); });
+// a 401 is how the page learns it needs the token (it then prompts; without one it never gets
+// ready, which "open" reports); any other error logged is the page's fault
+page.on('console', (m) => {
+  if (m.type() === 'error' && !/status of 401/.test(m.text())) errors.push('console: ' + m.text());
+});
 page.on('requestfailed', (r) => {
   // the long poll is cut when the page goes away; anything else is an error
   if (!r.url().includes('/requests/wait')) errors.push('requestfailed: ' + r.url());
@@ -28,6 +34,7 @@ page.on('requestfailed', (r) => {
 
 async function nodes() {
   return {
+    dialogs: dialogs.slice(),
     nodes: await page.$$eval('[data-node]', (els) => els.map((e) => e.dataset.node)),
     scenario: await page.textContent('#scenario-name'),
   };
@@ -36,6 +43,9 @@ async function nodes() {
 async function run(c) {
   switch (c.op) {
   case 'open':
+    if (c.prompt_answer !== undefined) {
+      page.once('dialog', (d) => { dialogs.push(d.message()); d.accept(c.prompt_answer); });
+    }
     await page.goto(c.url);
     await page.waitForSelector('body[data-ready="true"]', { timeout: c.timeout_ms || 10000 });
     return nodes();
@@ -55,6 +65,7 @@ async function run(c) {
         kind: e.dataset.kind, text: e.querySelector('pre').textContent }))),
     };
   case 'switch':
+    await page.keyboard.press('Escape'); // the detail panel, if open
     await page.selectOption('#scenario-select', c.name);
     await page.click('#switch');
     await page.waitForFunction((n) => document.getElementById('scenario-name').textContent === n,

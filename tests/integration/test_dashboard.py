@@ -340,6 +340,21 @@ class DashboardInChromium(unittest.TestCase):
             # the token came in the fragment: it is in no log of the server
             self.assertNotIn(b"tok-in-fragment", s.stderr)
 
+    def test_token_by_prompt(self):
+        with Server("healthy", "--admin", "127.0.0.1:0", "--admin-token", "tok-by-prompt") as s:
+            b = Browser()
+            try:
+                page = b("open", url=s.ready["dashboard"], prompt_answer="tok-by-prompt",
+                         timeout_ms=15000)
+                self.assertEqual(len(page["dialogs"]), 1, page)
+                self.assertIn("token", page["dialogs"][0])
+                self.assertIn("server:EX1", page["nodes"])
+                s.curl("mail.contoso.com", MRS, "-u", "admin:wrong")
+                self.assertIn("401.1.1326", b("wait_row", server="EX1", status=401)["text"])
+            finally:
+                b.close()
+            self.assertNotIn(b"tok-by-prompt", s.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -160,6 +160,8 @@ static void test_dead_server_and_app_pool(void **state)
     assert_string_equal(json_string_value(json_object_get(sv, "state")), "dead");
     assert_string_equal(json_string_value(json_object_get(sv, "ip")), "10.0.0.23");
     assert_true(has_problem(json_object_get(sv, "problems"), "dead", "EX3"));
+    /* its directories' settings are left in Active Directory: the one problem is that it is dead */
+    assert_int_equal(json_array_size(json_object_get(sv, "problems")), 1);
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(sv, "services"), 0), "status")),
                         "Stopped");
