@@ -138,7 +138,8 @@ deb: | $(DEPS_OK)
 	@[ "$$(dpkg-parsechangelog -S Version)" = '$(VERSION)' ] || \
 	    { echo "debian/changelog is not at version $(VERSION)" >&2; exit 1; }
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
-	tar -cf - --exclude=./build --exclude=./.git --exclude='./certs/*' --exclude=__pycache__ . \
+	tar -cf - --exclude=./build --exclude=./.git --exclude='./certs/*' --exclude=__pycache__ \
+	    --exclude=./tests/browser/node_modules . \
 	    | tar -xf - -C $(DEB_SRC)
 	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
 	rm -rf $(DEB_SRC)
