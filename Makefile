@@ -138,7 +138,8 @@ deb: | $(DEPS_OK)
 	@[ "$$(dpkg-parsechangelog -S Version)" = '$(VERSION)' ] || \
 	    { echo "debian/changelog is not at version $(VERSION)" >&2; exit 1; }
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
-	tar -cf - --exclude=./build --exclude=./.git --exclude='./certs/*' --exclude=__pycache__ . \
+	tar -cf - --exclude=./build --exclude=./.git --exclude='./certs/*' --exclude=__pycache__ \
+	    --exclude=./tests/browser/node_modules . \
 	    | tar -xf - -C $(DEB_SRC)
 	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
 	rm -rf $(DEB_SRC)
@@ -154,3 +155,4 @@ clean:
 
 -include $(OBJS:.o=.d) $(BUILD)/obj/face/main.d $(UNIT_BINS:=.d)
 build/obj/model/scenario_xml.o build/san/obj/model/scenario_xml.o: scenarios/scenario.rng
+build/obj/admin/admin_dashboard.o build/san/obj/admin/admin_dashboard.o: $(wildcard dashboard/*)

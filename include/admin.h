@@ -8,6 +8,11 @@
  *   POST /reset                   journal, NTLM handshakes, WS-RM sessions, fault schedules
  *   GET  /requests                the journal, filtered
  *   GET  /requests/wait           the same, once COUNT entries match (long poll)
+ *   GET  /topology                what the dashboard draws: listeners, balancers, servers
+ *   GET  /scenarios               the bundled scenarios with their summaries
+ *   GET  /ca                      the lab root CA (PEM)
+ *   GET  /logs, /logs/tail        the log files under <state>/logs; a piece of one
+ *   GET  /                        the dashboard (HTML, CSS and JavaScript built in)
  *
  * Loopback only unless a token is set: then every request must carry it as a bearer token, and
  * the listener may bind any address. The thread shares nothing mutable with the workers but
@@ -17,6 +22,7 @@
 #define MRSMOCK_ADMIN_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct admin_opts {
     char host[64];         /* numeric address to bind */
@@ -33,6 +39,12 @@ struct gen;
 /* The listeners of G as the ready line and GET /scenario show them: name, url, hosts, TLS
  * listeners first (a new JSON array). */
 struct json_t *admin_listeners_json(const struct gen *g);
+struct scn;
+/* What GET /topology answers, from the model alone: S's listeners (on PORTS, per listener of S;
+ * NULL: the ports the scenario writes) with their certificates judged as a client would
+ * (expired, name mismatch per host...), balancers, servers and what is broken in each, taking
+ * relative dates from NOW. A new JSON object. */
+struct json_t *admin_topology_json(const struct scn *s, const unsigned *ports, time_t now);
 /* Stops the thread (answering what waits) and closes the listener. Safe when not started. */
 void admin_stop(void);
 

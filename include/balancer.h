@@ -64,6 +64,18 @@ const struct scn_balancer *lb_model(const struct lb *b);
 unsigned lb_active(const struct lb *b);
 unsigned lb_member_active(const struct lb *b, size_t member);
 
+/* What member MEMBER looks like now, to an onlooker (the dashboard): its check's verdict and its
+ * schedule at the next arrival, its open connections. Reads counters only; logs nothing. */
+struct lb_member_now {
+    int up;             /* the check passes */
+    int offline;        /* its application pools are offline on its schedule */
+    const char *reason; /* why the check fails, as HAProxy words it; "" when up */
+    unsigned active;    /* open connections it holds */
+};
+void lb_member_now(const struct lb *b, size_t member, struct lb_member_now *out);
+/* Arrivals counted so far (from 1; 0: none yet). */
+uint64_t lb_arrivals(const struct lb *b);
+
 /* Writes one line of E (tcplog at layer 4, httplog at layer 7), filling in frontend, backend
  * and the counters. */
 void lb_log(struct lb *b, struct halog_entry *e);

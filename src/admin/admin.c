@@ -210,34 +210,55 @@ static int allowed(h2o_req_t *req)
 
 /* --- routing --------------------------------------------------------------------------------- */
 
+static const struct {
+    const struct admin_route *rows;
+    const size_t *num;
+} tables[] = {{admin_routes, &admin_num_routes},
+              {admin_dashboard_routes, &admin_dashboard_num_routes},
+              {admin_logs_routes, &admin_logs_num_routes}};
+
+/* The route for PATH and METHOD, or NULL; *PATH_KNOWN whether any route has PATH. ALLOW gets
+ * the methods PATH takes. */
+static const struct admin_route *find_route(h2o_iovec_t path, h2o_iovec_t method, int *path_known,
+                                            char *allow, size_t allowlen)
+{
+    const struct admin_route *found = NULL;
+
+    *path_known = 0;
+    allow[0] = '\0';
+    for (size_t t = 0; t < COUNTOF(tables); t++)
+        for (size_t i = 0; i < *tables[t].num; i++) {
+            const struct admin_route *r = &tables[t].rows[i];
+            if (!h2o_memis(path.base, path.len, r->path, strlen(r->path)))
+                continue;
+            *path_known = 1;
+            snprintf(allow + strlen(allow), allowlen - strlen(allow), "%s%s", allow[0] ? ", " : "",
+                     r->method);
+            if (found == NULL && h2o_memis(method.base, method.len, r->method, strlen(r->method)))
+                found = r;
+        }
+    return found;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     h2o_iovec_t path = req->path_normalized;
     int path_known = 0;
+    char allow[64];
+    const struct admin_route *r = find_route(path, req->method, &path_known, allow, sizeof(allow));
     UNUSED(self);
 
-    if (allowed(req) != 0)
+    if (!(r != NULL && r->open && A.token != NULL) && allowed(req) != 0)
         return 0;
     if (req->entity.len > ADMIN_DOC_MAX) {
         admin_error(req, 413, "a body of %zu bytes: at most %u", req->entity.len, ADMIN_DOC_MAX);
         return 0;
     }
-    for (size_t i = 0; i < admin_num_routes; i++) {
-        const struct admin_route *r = &admin_routes[i];
-        if (!h2o_memis(path.base, path.len, r->path, strlen(r->path)))
-            continue;
-        path_known = 1;
-        if (h2o_memis(req->method.base, req->method.len, r->method, strlen(r->method))) {
-            r->handler(req);
-            return 0;
-        }
+    if (r != NULL) {
+        r->handler(req);
+        return 0;
     }
     if (path_known) {
-        char allow[64] = "";
-        for (size_t i = 0; i < admin_num_routes; i++)
-            if (h2o_memis(path.base, path.len, admin_routes[i].path, strlen(admin_routes[i].path)))
-                snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
-                         allow[0] ? ", " : "", admin_routes[i].method);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, "Allow", allow,
                        strlen(allow));
         admin_error(req, 405, "%.*s is not allowed on %.*s", (int)req->method.len, req->method.base,

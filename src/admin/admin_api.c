@@ -510,9 +510,9 @@ static void on_requests_wait(h2o_req_t *req)
 }
 
 const struct admin_route admin_routes[] = {
-    {"GET", "/health", on_health},         {"GET", "/scenario", on_scenario_get},
-    {"PUT", "/scenario", on_scenario_put}, {"POST", "/reset", on_reset},
-    {"GET", "/requests", on_requests},     {"GET", "/requests/wait", on_requests_wait},
-    {"GET", "/metrics", on_metrics},
+    {"GET", "/health", on_health, 0},         {"GET", "/scenario", on_scenario_get, 0},
+    {"PUT", "/scenario", on_scenario_put, 0}, {"POST", "/reset", on_reset, 0},
+    {"GET", "/requests", on_requests, 0},     {"GET", "/requests/wait", on_requests_wait, 0},
+    {"GET", "/metrics", on_metrics, 0},
 };
 const size_t admin_num_routes = COUNTOF(admin_routes);

@@ -17,10 +17,18 @@ struct admin_route {
     const char *method;
     const char *path;
     admin_handler handler;
+    int open; /* served without the token (the dashboard's files: a browser navigating to the
+                 page sends none); loopback still applies without one */
 };
 
 extern const struct admin_route admin_routes[];
 extern const size_t admin_num_routes;
+/* The dashboard's routes (admin_dashboard.c): its files, the topology, scenarios, the CA. */
+extern const struct admin_route admin_dashboard_routes[];
+extern const size_t admin_dashboard_num_routes;
+/* The log files' routes (admin_logs.c): the list, a piece of one. */
+extern const struct admin_route admin_logs_routes[];
+extern const size_t admin_logs_num_routes;
 
 /* What the handlers read of the server. */
 struct admin_env {

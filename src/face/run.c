@@ -96,10 +96,14 @@ struct run_opts {
 static int print_ready(const struct run_opts *o, const char *admin_url)
 {
     struct gen *g = lab_acquire(NULL, 0, NULL);
-    json_t *ready = json_pack(
-        "{s:s, s:s, s:o, s:s, s:o, s:s}", "event", "ready", "scenario", g->scn->name, "listeners",
-        admin_listeners_json(g), "ca", pki_ca_path(lab_pki()), "admin",
-        admin_url != NULL ? json_string(admin_url) : json_null(), "logs", o->lab.logs_dir);
+    char dashboard[UTIL_HOSTPORT_MAX + 16];
+    if (admin_url != NULL)
+        snprintf(dashboard, sizeof(dashboard), "%s/", admin_url);
+    json_t *ready =
+        json_pack("{s:s, s:s, s:o, s:s, s:o, s:s, s:o}", "event", "ready", "scenario", g->scn->name,
+                  "listeners", admin_listeners_json(g), "ca", pki_ca_path(lab_pki()), "admin",
+                  admin_url != NULL ? json_string(admin_url) : json_null(), "logs", o->lab.logs_dir,
+                  "dashboard", admin_url != NULL ? json_string(dashboard) : json_null());
     char *line = json_dumps(ready, JSON_COMPACT | JSON_PRESERVE_ORDER), tmp[PATH_MAX + 16];
     int rc = 0;
 

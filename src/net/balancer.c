@@ -232,6 +232,21 @@ void lb_release(struct lb *b, size_t member)
         atomic_fetch_sub(&b->members[member].conns, 1);
 }
 
+void lb_member_now(const struct lb *b, size_t member, struct lb_member_now *out)
+{
+    uint64_t next = atomic_load(&b->arrivals) + 1;
+
+    out->reason = "";
+    out->up = check_up(b, member, next, &out->reason);
+    out->offline = flap_down(&b->m->members[member].down, next, b->started);
+    out->active = atomic_load(&b->members[member].conns);
+}
+
+uint64_t lb_arrivals(const struct lb *b)
+{
+    return atomic_load(&b->arrivals);
+}
+
 SSL_CTX *lb_member_ssl(const struct lb *b, size_t member)
 {
     return member < b->m->num_members && b->members[member].ssl != NULL ? b->members[member].ssl
