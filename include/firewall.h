@@ -19,7 +19,6 @@
 
 #include <stddef.h>
 
-#include "conn.h"
 #include "scenario.h"
 
 struct fw;
@@ -35,10 +34,6 @@ const struct scn_firewall *fw_model(const struct fw *f);
 /* The rule that decides for source address IP (numeric), or NULL when none matches (the
  * firewall's default applies). */
 const struct scn_fw_rule *fw_rule_for(const struct scn_firewall *m, const char *ip);
-
-/* The connection stage (conn.h): the rules decide, the line is written, and the connection goes
- * on (allow) or is held or reset here. A listener without a firewall passes. */
-enum conn_result fw_conn_stage(struct conn *c, h2o_socket_t *sock);
 
 /* Writes one line of F's log: ALLOW or DROP of the connection from SRC to DST, decided by INFO
  * (no spaces); SYN: the line stands for the connection's SYN. */

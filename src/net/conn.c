@@ -23,6 +23,48 @@ static void on_handshake_proceed(h2o_socket_t *sock, void *data)
     conn_resume(data, sock);
 }
 
+/* The listener's firewall (firewall.h): its rules decide, its line is written, and the
+ * connection goes on (allow) or is held or reset here. A listener without one passes. */
+static enum conn_result stage_firewall(struct conn *c, h2o_socket_t *sock)
+{
+    struct fw *f = c->gen->listeners[c->listener].fw;
+    const struct scn_fw_rule *r;
+    enum scn_fw_action act;
+    const char *rule;
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+    if (f == NULL)
+        return CONN_NEXT;
+    r = fw_rule_for(fw_model(f), c->peer_ip);
+    act = r != NULL ? r->action : fw_model(f)->def;
+    rule = r != NULL ? r->name : "default";
+    fw_log(f, act == SCN_FW_ALLOW || act == SCN_FW_HANG, c->peer_ip, c->peer_port, c->local_ip,
+           c->gen->listeners[c->listener].port, act == SCN_FW_DROP || act == SCN_FW_RESET, rule);
+    if (act == SCN_FW_HANG)
+        snprintf(c->why, sizeof(c->why),
+                 "firewall: %s let the connection from %s through (rule %s), then held it "
+                 "without an answer",
+                 fw_model(f)->name, c->peer_ip, rule);
+    else
+        snprintf(c->why, sizeof(c->why), "firewall: %s %s the connection from %s (rule %s)%s",
+                 fw_model(f)->name, act == SCN_FW_RESET ? "reset" : "dropped", c->peer_ip, rule,
+                 act == SCN_FW_DROP ? ": held, never answered" : "");
+    switch (act) {
+    case SCN_FW_ALLOW:
+        c->why[0] = '\0'; /* what comes after says how it ended */
+        return CONN_NEXT;
+    case SCN_FW_RESET:
+        setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        h2o_socket_close(sock);
+        return CONN_DONE;
+    case SCN_FW_DROP:
+    case SCN_FW_HANG:
+        hs_hold(c->worker->hs, sock);
+        return CONN_DONE;
+    }
+    return CONN_DONE;
+}
+
 /* The listener's handshake fault, which peeks at the ClientHello before TLS (handshake.h). */
 static enum conn_result stage_handshake_fault(struct conn *c, h2o_socket_t *sock)
 {
@@ -81,7 +123,7 @@ static enum conn_result stage_h2o(struct conn *c, h2o_socket_t *sock)
 }
 
 static const struct conn_stage stages[] = {
-    {"firewall", fw_conn_stage},
+    {"firewall", stage_firewall},
     {"handshake-fault", stage_handshake_fault},
     {"balancer", stage_balancer},
     {"http", stage_h2o},

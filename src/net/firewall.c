@@ -10,8 +10,6 @@
 
 #include "firewall.h"
 #include "fwlog.h"
-#include "gen.h"
-#include "handshake.h"
 #include "log.h"
 #include "logfile.h"
 #include "util.h"
@@ -92,44 +90,4 @@ void fw_log(struct fw *f, int allow, const char *src_ip, unsigned src_port, cons
 
     if (n != 0)
         logf_write(f->log, line, n, e.now);
-}
-
-enum conn_result fw_conn_stage(struct conn *c, h2o_socket_t *sock)
-{
-    struct fw *f = c->gen->listeners[c->listener].fw;
-    const struct scn_fw_rule *r;
-    enum scn_fw_action act;
-    const char *rule;
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-
-    if (f == NULL)
-        return CONN_NEXT;
-    r = fw_rule_for(f->m, c->peer_ip);
-    act = r != NULL ? r->action : f->m->def;
-    rule = r != NULL ? r->name : "default";
-    fw_log(f, act == SCN_FW_ALLOW || act == SCN_FW_HANG, c->peer_ip, c->peer_port, c->local_ip,
-           c->gen->listeners[c->listener].port, act == SCN_FW_DROP || act == SCN_FW_RESET, rule);
-    if (act == SCN_FW_HANG)
-        snprintf(c->why, sizeof(c->why),
-                 "firewall: %s let the connection from %s through (rule %s), then held it "
-                 "without an answer",
-                 f->m->name, c->peer_ip, rule);
-    else
-        snprintf(c->why, sizeof(c->why), "firewall: %s %s the connection from %s (rule %s)%s",
-                 f->m->name, act == SCN_FW_RESET ? "reset" : "dropped", c->peer_ip, rule,
-                 act == SCN_FW_DROP ? ": held, never answered" : "");
-    switch (act) {
-    case SCN_FW_ALLOW:
-        c->why[0] = '\0'; /* what comes after says how it ended */
-        return CONN_NEXT;
-    case SCN_FW_RESET:
-        setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-        h2o_socket_close(sock);
-        return CONN_DONE;
-    case SCN_FW_DROP:
-    case SCN_FW_HANG:
-        hs_hold(c->worker->hs, sock);
-        return CONN_DONE;
-    }
-    return CONN_DONE;
 }
