@@ -112,6 +112,16 @@ function certBlock(c) {
   return d;
 }
 
+/* The firewall in front of a listener, drawn inside it: its rules in order, its URL filters. */
+function firewallBlock(f) {
+  const d = el('div', 'cert');
+  d.appendChild(el('div', 'sub', 'firewall ' + f.name + ' (default ' + f.default + ')'));
+  for (const r of f.rules) d.appendChild(el('div', 'sub', 'rule ' + r.name + ': ' + r.action + ' ' + r.sources.join(' ')));
+  for (const u of f.url_filters) d.appendChild(el('div', 'sub', 'url filter ' + u.path + ': ' + u.action));
+  if (f.problems.length) d.appendChild(problemList(f.problems));
+  return d;
+}
+
 function listenerNode(l) {
   const n = el('div', 'node listener');
   n.dataset.node = 'listener:' + l.name;
@@ -122,7 +132,12 @@ function listenerNode(l) {
     n.appendChild(problemList([{ code: 'handshake-fault', text: 'handshake fault: ' + l.handshake_fault }]));
   }
   if (l.client_certificate !== 'ignore') n.appendChild(el('div', 'sub', 'client certificates: ' + l.client_certificate));
-  let broken = !!l.handshake_fault;
+  if (l.port_state && l.port_state !== 'open') {
+    n.appendChild(problemList([{ code: 'port-state', text: 'port ' + l.port_state }]));
+  }
+  if (l.firewall) n.appendChild(firewallBlock(l.firewall));
+  let broken = !!l.handshake_fault || (l.port_state && l.port_state !== 'open') ||
+    (l.firewall && l.firewall.problems.length > 0);
   for (const c of l.certificates) {
     n.appendChild(certBlock(c));
     broken = broken || c.problems.length > 0;
@@ -298,6 +313,8 @@ function renderTopology(t) {
         }
       }
       if (l.handshake_fault) all.push(l.name + ': handshake fault ' + l.handshake_fault);
+      if (l.port_state && l.port_state !== 'open') all.push(l.name + ': port ' + l.port_state);
+      if (l.firewall) for (const p of l.firewall.problems) all.push(p.text);
     }
     for (const s of t.servers) for (const p of s.problems) all.push(p.text);
     if (!all.length) all.push('nothing the model marks: a healthy lab, or a fault the picture does not show (read the description)');

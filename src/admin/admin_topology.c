@@ -6,6 +6,7 @@
  * Built from the model alone (admin_topology_json, pure: a unit test calls it on a loaded
  * scenario); the route adds what only the running lab knows (ports, each member's verdict now).
  */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -342,6 +343,47 @@ static json_t *balancer_json(const struct scn *s, const struct scn_listener *l, 
                      "members", members);
 }
 
+/* The firewall in front of a listener: its rules in order, its URL filters, what is broken
+ * (a rule or a default that stops connections, a filtered path under /EWS). */
+static json_t *firewall_json(const struct scn_firewall *fw)
+{
+    json_t *rules = json_array(), *filters = json_array(), *problems = json_array();
+
+    for (size_t i = 0; i < fw->num_rules; i++) {
+        const struct scn_fw_rule *r = &fw->rules[i];
+        json_t *sources = json_array();
+        for (size_t k = 0; k < r->num_sources; k++) {
+            char a[INET6_ADDRSTRLEN], cidr[INET6_ADDRSTRLEN + 8];
+            if (inet_ntop(r->sources[k].v6 ? AF_INET6 : AF_INET, r->sources[k].addr, a,
+                          sizeof(a)) == NULL)
+                continue;
+            snprintf(cidr, sizeof(cidr), "%s/%u", a, r->sources[k].bits);
+            json_array_append_new(sources, json_string(cidr));
+        }
+        json_array_append_new(rules, json_pack("{s:s, s:o, s:s}", "name", r->name, "sources",
+                                               sources, "action", scn_fw_action_name(r->action)));
+        if (r->action != SCN_FW_ALLOW)
+            problem(problems, "firewall-rule", "%s: rule %s %s connections from %zu range(s)",
+                    fw->name, r->name,
+                    r->action == SCN_FW_RESET  ? "resets"
+                    : r->action == SCN_FW_HANG ? "holds without an answer"
+                                               : "drops",
+                    r->num_sources);
+    }
+    if (fw->def != SCN_FW_ALLOW)
+        problem(problems, "firewall-default", "%s drops what no rule allows", fw->name);
+    for (size_t i = 0; i < fw->num_url_filters; i++) {
+        const struct scn_url_filter *u = &fw->url_filters[i];
+        json_array_append_new(filters, json_pack("{s:s, s:s}", "path", u->path, "action",
+                                                 scn_uf_action_name(u->action)));
+        problem(problems, "url-filter", "%s filters %s (%s)", fw->name, u->path,
+                scn_uf_action_name(u->action));
+    }
+    return json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", fw->name, "default",
+                     scn_fw_action_name(fw->def), "rules", rules, "url_filters", filters,
+                     "problems", problems);
+}
+
 static json_t *listener_json(const struct scn *s, const struct scn_listener *l, unsigned port,
                              time_t now)
 {
@@ -354,7 +396,7 @@ static json_t *listener_json(const struct scn *s, const struct scn_listener *l, 
         json_array_append_new(versions, json_string(tls_version_name(v)));
     util_hostport_format(l->host, port, where, sizeof(where));
     snprintf(url, sizeof(url), "%s://%s", l->tls ? "https" : "http", where);
-    return json_pack(
+    json_t *o = json_pack(
         "{s:s, s:s, s:i, s:s, s:b, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "name", l->name, "address",
         l->host, "port", (int)port, "url", url, "tls", l->tls, "tls_versions", versions, "hosts",
         hosts, "client_certificate", client_cert_name(l->client_cert), "handshake_fault",
@@ -362,6 +404,10 @@ static json_t *listener_json(const struct scn *s, const struct scn_listener *l, 
         "certificates", listener_certs(s, l, NULL, now), "server",
         l->balancer == NULL && l->server != NULL ? json_string(l->server->name) : json_null(),
         "balancer", l->balancer != NULL ? balancer_json(s, l, now) : json_null());
+    json_object_set_new(o, "firewall",
+                        l->firewall != NULL ? firewall_json(l->firewall) : json_null());
+    json_object_set_new(o, "port_state", json_string(scn_port_state_name(l->port_state)));
+    return o;
 }
 
 json_t *admin_topology_json(const struct scn *s, const unsigned *ports, time_t now)

@@ -170,6 +170,20 @@ class DashboardApi(unittest.TestCase):
         self.assertLess(c["not_after"], now)
         self.assertLess(c["not_before"], c["not_after"])
 
+    def test_topology_firewall(self):
+        t = self.topology("firewall-url-filter")
+        f = t["listeners"][0]["firewall"]
+        self.assertEqual([u["path"].lower() for u in f["url_filters"]], ["/ews/mrsproxy.svc"])
+        self.assertIn("url-filter", [p["code"] for p in f["problems"]])
+        t = self.topology("firewall-ip-filter")
+        f = t["listeners"][0]["firewall"]
+        self.assertEqual(f["default"], "drop")
+        self.assertTrue(all("/" in src for r in f["rules"] for src in r["sources"]), f)
+        self.assertIn("firewall-default", [p["code"] for p in f["problems"]])
+        t = self.topology("port-blocked")
+        self.assertEqual(t["listeners"][0]["port_state"], "filtered")
+        self.assertEqual(self.topology("healthy")["listeners"][0]["firewall"], None)
+
     def test_topology_balancer_live(self):
         t = self.topology("lb-flapping")
         self.assertEqual(call(self.s, "POST", "/reset")[0], 200)
