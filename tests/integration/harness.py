@@ -233,3 +233,13 @@ class Server:
 def today_log_name(now=None):
     now = now or datetime.datetime.now(datetime.timezone.utc)
     return now.strftime("u_ex%y%m%d.log")
+
+
+def own_scenario(body, prefix="own-"):
+    """A scenario file of a test's own: BODY's elements over healthy; returns its path (the
+    caller removes it)."""
+    fd, path = tempfile.mkstemp(suffix=".xml", prefix=prefix)
+    with os.fdopen(fd, "w") as f:
+        f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="own" extends="healthy">%s'
+                '</scenario>' % body)
+    return path

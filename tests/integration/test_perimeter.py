@@ -9,11 +9,11 @@ import os
 import re
 import signal
 import socket
-import tempfile
 import time
 import unittest
 import urllib.request
 
+import harness
 from harness import Server, TIMEOUT
 
 MRS = "/EWS/mrsproxy.svc"
@@ -53,11 +53,8 @@ def fw_wait(s, total, name="FW1"):
 
 
 def own_scenario(body):
-    fd, path = tempfile.mkstemp(suffix=".xml", prefix="perimeter-")
-    with os.fdopen(fd, "w") as f:
-        f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="own" extends="healthy">'
-                '<listener name="edge">%s</listener></scenario>' % body)
-    return path
+    """healthy with BODY inside its listener."""
+    return harness.own_scenario('<listener name="edge">%s</listener>' % body, "perimeter-")
 
 
 RULES = ('<firewall name="FW1" default="deny">'

@@ -7,11 +7,11 @@ import glob
 import json
 import os
 import re
-import tempfile
 import time
 import unittest
 import urllib.request
 
+import harness
 import mrs_util as mrs
 from harness import Server, TIMEOUT, mrsmock
 from test_hplog import hp_read
@@ -61,12 +61,7 @@ def hp_rows(s, total, *servers):
 
 
 def own_scenario(body):
-    """A scenario file of our own (another domain's worth of settings on healthy), its path."""
-    fd, path = tempfile.mkstemp(suffix=".xml", prefix="topology-")
-    with os.fdopen(fd, "w") as f:
-        f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="own" extends="healthy">%s'
-                '</scenario>' % body)
-    return path
+    return harness.own_scenario(body, "topology-")
 
 
 EX2 = ('<server name="EX2" version="2016"><ews internal-url="https://ex2.contoso.com/EWS/'
