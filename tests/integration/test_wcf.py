@@ -91,14 +91,15 @@ def framework_form(text, server):
     return " ".join(text.split())
 
 
-def wcf(server, auth, host="mail.contoso.com", account=ADMIN, listener=0, timeout=10):
+def wcf(server, auth, host="mail.contoso.com", account=ADMIN, listener=0, timeout=10,
+        keep_alive=True):
     """Runs the WCF client against HOST's /EWS/mrsproxy.svc on the listener; its JSON line."""
     l = server.ready["listeners"][listener]
     port = l["url"].rsplit(":", 1)[1]
     p = subprocess.run([DOTNET, CLIENT, "--url", "https://%s:%s/EWS/mrsproxy.svc" % (host, port),
                         "--connect", "127.0.0.1:" + port, "--ca", server.ca, "--auth", auth,
                         "--user", account[0], "--password", account[1], "--domain", "CONTOSO",
-                        "--timeout", str(timeout)],
+                        "--timeout", str(timeout), "--keep-alive", "true" if keep_alive else "false"],
                        capture_output=True, text=True, timeout=RUN_TIMEOUT)
     assert p.returncode == 0, "exit %d: %s" % (p.returncode, p.stderr)
     lines = p.stdout.splitlines()
@@ -280,6 +281,18 @@ class Topology(unittest.TestCase):
             e = self.promised("lb-flapping", runs[3], s)
             self.assertEqual(e["type"], "System.ServiceModel.ServerTooBusyException")
             self.assertEqual(s.httperr_wait(1, server="EX2")[1][0][11], "AppOffline")
+
+    def test_no_affinity_session_faulted(self):
+        # a connection per message: the balancer gives the second to the other CAS, which does
+        # not know the sequence, and WCF faults the session with the text moves fail with
+        with Server("lb-no-affinity") as s:
+            e = self.promised("lb-no-affinity", wcf(s, "basic", keep_alive=False), s,
+                              stage="call")
+            self.assertEqual(e["type"], "System.ServiceModel.CommunicationException")
+            # the fault is the other CAS's: a 500 line in its IIS log, the sequence's 200s in
+            # the first one's
+            lines = s.w3c_wait(1)[1] + s.w3c_wait(1, server="EX2")[1]
+            self.assertIn("500", [f[11] for f in lines if f[4] == "/EWS/mrsproxy.svc"])
 
     @windows_auth
     def test_no_affinity_connectivity_test_passes(self):

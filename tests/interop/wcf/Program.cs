@@ -197,7 +197,8 @@ namespace MrsMock.Interop.Wcf
             return 2;
         }
 
-        private static Binding MigrationBinding(AuthenticationSchemes scheme, TimeSpan timeout)
+        private static Binding MigrationBinding(AuthenticationSchemes scheme, TimeSpan timeout,
+                                                bool keepAlive)
         {
             var rm = new ReliableSessionBindingElement(ordered: true)
             {
@@ -212,6 +213,9 @@ namespace MrsMock.Interop.Wcf
                 // the migration service sends the front end's X-BackEndCookie back (reference
                 // 4.3), so that a 2013+ front end keeps the session on the back end that holds it
                 AllowCookies = true,
+                // --keep-alive false: a connection per message, as WCF ends up with when a
+                // device in between closes them (what a balancer without affinity then spreads)
+                KeepAliveEnabled = keepAlive,
             };
             return new CustomBinding(rm, text, https)
             {
@@ -284,7 +288,9 @@ namespace MrsMock.Interop.Wcf
             var result = new JsonObject { ["outcome"] = "error" };
             string stage = "open";
             var factory = new ChannelFactory<IMailboxReplicationProxyService>(
-                MigrationBinding(scheme, timeout), new EndpointAddress(opt["url"]));
+                MigrationBinding(scheme, timeout,
+                                 !opt.TryGetValue("keep-alive", out var ka) || ka != "false"),
+                new EndpointAddress(opt["url"]));
             factory.Endpoint.EndpointBehaviors.Add(new LabHandlerBehavior(connect, roots));
             opt.TryGetValue("domain", out var domain);
             if (scheme == AuthenticationSchemes.Basic)
