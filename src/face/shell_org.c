@@ -129,13 +129,12 @@ static int mailbox(FILE *out, const struct scn *s, const char *id)
     return 0;
 }
 
-/* Get-Service NAME -ComputerName SERVER, for each server asked (the local one is the first). */
-static int service(FILE *out, const struct scn *s, const char *server, const char *name)
+/* Get-Service NAME -ComputerName SV. */
+static int service(FILE *out, const struct scn_server *sv, const char *name)
 {
     static const char *const names[] = {"Status", "Name", "DisplayName"};
     static const int widths[] = {8, 18, 0};
     size_t id = 0;
-    int printed = 0;
 
     while (id < SCN_SVC_COUNT && (name == NULL || strcasecmp(scn_service_name(id), name) != 0))
         id++;
@@ -146,84 +145,67 @@ static int service(FILE *out, const struct scn *s, const char *server, const cha
                 name != NULL ? name : "");
         return -1;
     }
-    for (size_t i = 0; i < s->num_servers; i++) {
-        const struct scn_server *sv = &s->servers[i];
-        if (!want(sv, server))
-            continue;
-        if (sv->state == SCN_SERVER_DEAD) {
-            fprintf(stderr,
-                    "Get-Service : Cannot open Service Control Manager on computer '%s'. This "
-                    "operation might require other privileges.\n",
-                    sv->name);
-            continue;
-        }
-        if (!scn_service_installed(sv, id)) {
-            fprintf(stderr,
-                    "Get-Service : Cannot find any service with service name '%s' on "
-                    "computer '%s'.\n",
-                    scn_service_name(id), sv->name);
-            continue;
-        }
-        if (!printed++)
-            heading(out, names, widths, 3);
-        cell(out, 8, scn_service_runs(sv, id) ? "Running" : "Stopped", 0);
-        cell(out, 18, scn_service_name(id), 0);
-        cell(out, 0, scn_service_display_name(id), 1);
+    if (sv->state == SCN_SERVER_DEAD) {
+        fprintf(stderr,
+                "Get-Service : Cannot open Service Control Manager on computer '%s'. This "
+                "operation might require other privileges.\n",
+                sv->name);
+        return -1;
     }
-    if (printed)
-        fputc('\n', out);
-    return printed ? 0 : -1;
+    if (!scn_service_installed(sv, id)) {
+        fprintf(stderr,
+                "Get-Service : Cannot find any service with service name '%s' on computer "
+                "'%s'.\n",
+                scn_service_name(id), sv->name);
+        return -1;
+    }
+    heading(out, names, widths, 3);
+    cell(out, 8, scn_service_runs(sv, id) ? "Running" : "Stopped", 0);
+    cell(out, 18, scn_service_name(id), 0);
+    cell(out, 0, scn_service_display_name(id), 1);
+    fputc('\n', out);
+    return 0;
 }
 
-/* Test-MRSHealth -Identity SERVER: its three checks, as Format-List prints the results. The
+/* Test-MRSHealth -Identity SV: its three checks, as Format-List prints the results. The
  * failure texts follow the success texts' wording; Microsoft does not publish them [derived]. */
-static int mrs_health(FILE *out, const struct scn *s, const char *server)
+static int mrs_health(FILE *out, const struct scn_server *sv)
 {
-    int printed = 0;
-
-    for (size_t i = 0; i < s->num_servers; i++) {
-        const struct scn_server *sv = &s->servers[i];
-        if (!want(sv, server))
-            continue;
-        if (sv->state == SCN_SERVER_DEAD) {
-            fprintf(stderr,
-                    "Test-MRSHealth : Couldn't connect to the Mailbox Replication service on "
-                    "server %s. The RPC server is unavailable.\n",
-                    sv->fqdn);
-            continue;
-        }
-        if (!scn_service_installed(sv, SCN_SVC_MRS)) {
-            /* a 2013 Client Access server: MRS runs on the Mailbox role [wording derived] */
-            fprintf(stderr,
-                    "Test-MRSHealth : The Mailbox Replication service isn't installed on server "
-                    "%s.\n",
-                    sv->fqdn);
-            continue;
-        }
-        int up = scn_service_runs(sv, SCN_SVC_MRS);
-        const struct {
-            const char *check, *ok, *bad;
-        } rows[] = {
-            {"ServiceCheck", "The Mailbox Replication service is running.",
-             "The Mailbox Replication service isn't running."},
-            {"RPCPingCheck",
-             "The Mailbox Replication service is responding to a remote "
-             "procedure call (RPC) ping.",
-             "The Mailbox Replication service isn't responding to a remote procedure call (RPC) "
-             "ping."},
-            {"QueueScanCheck",
-             "The Mailbox Replication service is scanning mailbox database "
-             "queues for jobs. Last scan age: 00:00:12.",
-             "The Mailbox Replication service isn't scanning mailbox database queues for jobs."},
-        };
-        for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++)
-            fprintf(out, "\nIdentity : %s\nCheck    : %s\nPassed   : %s\nMessage  : %s\n", sv->name,
-                    rows[k].check, up ? "True" : "False", up ? rows[k].ok : rows[k].bad);
-        printed = 1;
+    if (sv->state == SCN_SERVER_DEAD) {
+        fprintf(stderr,
+                "Test-MRSHealth : Couldn't connect to the Mailbox Replication service on server "
+                "%s. The RPC server is unavailable.\n",
+                sv->fqdn);
+        return -1;
     }
-    if (printed)
-        fputc('\n', out);
-    return printed ? 0 : -1;
+    if (!scn_service_installed(sv, SCN_SVC_MRS)) {
+        /* a 2013 Client Access server: MRS runs on the Mailbox role [wording derived] */
+        fprintf(stderr,
+                "Test-MRSHealth : The Mailbox Replication service isn't installed on server "
+                "%s.\n",
+                sv->fqdn);
+        return -1;
+    }
+    int up = scn_service_runs(sv, SCN_SVC_MRS);
+    const struct {
+        const char *check, *ok, *bad;
+    } rows[] = {
+        {"ServiceCheck", "The Mailbox Replication service is running.",
+         "The Mailbox Replication service isn't running."},
+        {"RPCPingCheck",
+         "The Mailbox Replication service is responding to a remote procedure call (RPC) ping.",
+         "The Mailbox Replication service isn't responding to a remote procedure call (RPC) "
+         "ping."},
+        {"QueueScanCheck",
+         "The Mailbox Replication service is scanning mailbox database queues for jobs. Last "
+         "scan age: 00:00:12.",
+         "The Mailbox Replication service isn't scanning mailbox database queues for jobs."},
+    };
+    for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++)
+        fprintf(out, "\nIdentity : %s\nCheck    : %s\nPassed   : %s\nMessage  : %s\n", sv->name,
+                rows[k].check, up ? "True" : "False", up ? rows[k].ok : rows[k].bad);
+    fputc('\n', out);
+    return 0;
 }
 
 int shell_org_print(FILE *out, const struct scn *s, unsigned which, const char *server,
@@ -231,7 +213,7 @@ int shell_org_print(FILE *out, const struct scn *s, unsigned which, const char *
 {
     /* Get-Service and Test-MRSHealth run against the local server unless told another: the
      * scenario's first */
-    const char *here = server != NULL ? server : s->servers[0].name;
+    const struct scn_server *here = server != NULL ? scn_server_by_name(s, server) : &s->servers[0];
 
     switch (which) {
     case SHELL_EXCHANGE_SERVER:
@@ -241,9 +223,9 @@ int shell_org_print(FILE *out, const struct scn *s, unsigned which, const char *
     case SHELL_MAILBOX:
         return mailbox(out, s, arg);
     case SHELL_SERVICE:
-        return service(out, s, here, arg);
+        return here != NULL ? service(out, here, arg) : -1;
     case SHELL_MRS_HEALTH:
-        return mrs_health(out, s, here);
+        return here != NULL ? mrs_health(out, here) : -1;
     default:
         return -1;
     }

@@ -23,37 +23,30 @@ static const char unavailable_page[] =
 int httpsys_stage(struct flow *f)
 {
     const struct scn_vdir *v = f->vdir;
-    int rapid;
+    enum httperr_reason reason;
 
     if (v == NULL || (v->app_pool == SCN_POOL_STARTED && !f->pool_offline))
         return FLOW_NEXT;
     if (v->app_pool == SCN_POOL_QUEUE_FULL && !f->pool_offline) {
+        reason = HTTPERR_REASON_QUEUE_FULL;
         flow_why(f, "httpsys", "the request queue of %s on %s is full", v->app_pool_name,
                  f->server->name);
-        return flow_answer(
-            f, &(struct flow_answer){
-                   .by = FLOW_BY_HTTPSYS,
-                   .st = IIS_UNAVAILABLE,
-                   .content_type = "text/html; charset=us-ascii",
-                   .body = h2o_iovec_init(unavailable_page, sizeof(unavailable_page) - 1),
-                   .httperr_reason = HTTPERR_REASON_QUEUE_FULL,
-                   .queue = v->app_pool_name});
+    } else {
+        /* an administrator's stop disables the queue; rapid-fail protection (also what takes a
+         * balancer member down on its schedule offline) takes the application offline */
+        int rapid = v->app_pool == SCN_POOL_RAPID_FAIL || f->pool_offline;
+        reason = rapid ? HTTPERR_REASON_APP_OFFLINE : HTTPERR_REASON_DISABLED;
+        flow_why(f, "httpsys", "application pool %s of %s is %s: its queue is disabled",
+                 v->app_pool_name, f->server->name,
+                 rapid ? "stopped by rapid-fail protection" : "stopped");
     }
-    /* a balancer member down on its schedule: its pools crash and rapid-fail takes them offline */
-    rapid = v->app_pool == SCN_POOL_RAPID_FAIL || f->pool_offline;
-    flow_why(f, "httpsys", "application pool %s of %s is %s: its queue is disabled",
-             v->app_pool_name, f->server->name,
-             rapid ? "stopped by rapid-fail protection" : "stopped");
-    return flow_answer(
-        f, &(struct flow_answer){
-               .by = FLOW_BY_HTTPSYS,
-               .st = IIS_UNAVAILABLE,
-               .content_type = "text/html; charset=us-ascii",
-               .body = h2o_iovec_init(unavailable_page, sizeof(unavailable_page) - 1),
-               /* an administrator's stop disables the queue; rapid-fail protection takes the
-                * application offline */
-               .httperr_reason = rapid ? HTTPERR_REASON_APP_OFFLINE : HTTPERR_REASON_DISABLED,
-               .queue = v->app_pool_name});
+    return flow_answer(f, &(struct flow_answer){.by = FLOW_BY_HTTPSYS,
+                                                .st = IIS_UNAVAILABLE,
+                                                .content_type = "text/html; charset=us-ascii",
+                                                .body = h2o_iovec_init(
+                                                    unavailable_page, sizeof(unavailable_page) - 1),
+                                                .httperr_reason = reason,
+                                                .queue = v->app_pool_name});
 }
 
 /* --- the idle timer ----------------------------------------------------------------------------
