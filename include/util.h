@@ -36,6 +36,12 @@ void util_guid_format(const uint8_t b[16], char out[UTIL_GUID_LEN]);
 /* A new random version-4 GUID as .NET's Guid.NewGuid() makes it (RAND_bytes, then the version
  * and variant bits), formatted by util_guid_format(). Aborts if OpenSSL's generator fails. */
 void util_guid_random(char out[UTIL_GUID_LEN]);
+/* A new version-4 GUID for what must be unique but need not be secret (a request's id): from a
+ * generator of the calling thread's own (xoshiro256**), seeded once per thread with 32 bytes of
+ * RAND_bytes, so no lock is shared and no DRBG runs per call. Unique across threads and restarts
+ * as random GUIDs are (122 random bits); predictable to someone who has seen earlier ones, which
+ * is why the WS-RM sequence identifiers and NTLM challenges do not come from it. */
+void util_guid_unique(char out[UTIL_GUID_LEN]);
 
 /* --- base64 (RFC 4648, with padding, through OpenSSL's EVP_EncodeBlock / EVP_DecodeBlock) ----- */
 

@@ -92,7 +92,7 @@ struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *s
     f->lb_member = SIZE_MAX;
     f->stages = stages;
     f->num_stages = num_stages;
-    util_guid_random(f->request_id); /* as the front end's Guid.NewGuid() */
+    util_guid_unique(f->request_id); /* as the front end's Guid.NewGuid() */
     return f;
 }
 

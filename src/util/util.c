@@ -22,10 +22,22 @@
 
 void util_guid_format(const uint8_t b[16], char out[UTIL_GUID_LEN])
 {
-    snprintf(out, UTIL_GUID_LEN,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    static const char hex[] = "0123456789abcdef";
+    char *p = out;
+
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[b[i] >> 4];
+        *p++ = hex[b[i] & 0x0f];
+    }
+    *p = '\0';
+}
+
+static void guid_bits(uint8_t b[16])
+{
+    b[6] = (b[6] & 0x0f) | 0x40; /* version 4: random */
+    b[8] = (b[8] & 0x3f) | 0x80; /* variant 10: RFC 4122 */
 }
 
 void util_guid_random(char out[UTIL_GUID_LEN])
@@ -34,8 +46,48 @@ void util_guid_random(char out[UTIL_GUID_LEN])
 
     if (RAND_bytes(b, sizeof(b)) != 1)
         fatalx("OpenSSL's random generator failed");
-    b[6] = (b[6] & 0x0f) | 0x40; /* version 4: random */
-    b[8] = (b[8] & 0x3f) | 0x80; /* variant 10: RFC 4122 */
+    guid_bits(b);
+    util_guid_format(b, out);
+}
+
+/* xoshiro256** (Blackman and Vigna, public domain reference), one state per thread. */
+static _Thread_local uint64_t xs[4];
+static _Thread_local int xs_seeded;
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t xs_next(void)
+{
+    uint64_t r = rotl(xs[1] * 5, 7) * 9, t = xs[1] << 17;
+
+    xs[2] ^= xs[0];
+    xs[3] ^= xs[1];
+    xs[1] ^= xs[2];
+    xs[0] ^= xs[3];
+    xs[2] ^= t;
+    xs[3] = rotl(xs[3], 45);
+    return r;
+}
+
+void util_guid_unique(char out[UTIL_GUID_LEN])
+{
+    uint8_t b[16];
+
+    while (!xs_seeded) {
+        if (RAND_bytes((unsigned char *)xs, sizeof(xs)) != 1)
+            fatalx("OpenSSL's random generator failed");
+        /* an all-zero state would stay zero for ever */
+        xs_seeded = (xs[0] | xs[1] | xs[2] | xs[3]) != 0;
+    }
+    uint64_t hi = xs_next(), lo = xs_next();
+    for (int i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(hi >> (56 - 8 * i));
+        b[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
+    }
+    guid_bits(b);
     util_guid_format(b, out);
 }
 

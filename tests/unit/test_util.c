@@ -103,15 +103,15 @@ static void test_guid_format(void **pstate)
     assert_string_equal(out, "ffffffff-ffff-ffff-ffff-ffffffffffff");
 }
 
-static void test_guid_random(void **pstate)
+/* The shape of a version-4 GUID from GEN, and that its random bits vary. */
+static void guid_shape(void (*gen)(char out[UTIL_GUID_LEN]))
 {
     static const char variants[] = "89ab";
     char a[UTIL_GUID_LEN], b[UTIL_GUID_LEN];
     int seen_variant[4] = {0};
 
-    (void)pstate;
     for (int k = 0; k < 64; k++) {
-        util_guid_random(a);
+        gen(a);
         assert_int_equal(strlen(a), 36);
         for (int i = 0; i < 36; i++) {
             if (i == 8 || i == 13 || i == 18 || i == 23)
@@ -122,11 +122,53 @@ static void test_guid_random(void **pstate)
         assert_int_equal(a[14], '4');             /* version 4 */
         assert_non_null(strchr(variants, a[19])); /* variant 10 */
         seen_variant[strchr(variants, a[19]) - variants] = 1;
-        util_guid_random(b);
+        gen(b);
         assert_string_not_equal(a, b);
     }
     /* the two free bits of the variant nibble really are random */
     assert_int_equal(seen_variant[0] + seen_variant[1] + seen_variant[2] + seen_variant[3] > 1, 1);
+}
+
+static void test_guid_random(void **pstate)
+{
+    (void)pstate;
+    guid_shape(util_guid_random);
+}
+
+#define GUIDS_PER_THREAD 20000
+
+static void *unique_many(void *arg)
+{
+    char(*out)[UTIL_GUID_LEN] = arg;
+
+    for (int i = 0; i < GUIDS_PER_THREAD; i++)
+        util_guid_unique(out[i]);
+    return NULL;
+}
+
+static int guid_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, UTIL_GUID_LEN);
+}
+
+/* Each thread seeds its own generator: ids from several threads never collide, nor repeat. */
+static void test_guid_unique(void **pstate)
+{
+    enum { NT = 4 };
+    char(*ids)[UTIL_GUID_LEN] = calloc(NT * GUIDS_PER_THREAD, UTIL_GUID_LEN);
+    pthread_t t[NT];
+
+    (void)pstate;
+    guid_shape(util_guid_unique);
+    assert_non_null(ids);
+    for (int i = 0; i < NT; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, unique_many, ids + i * GUIDS_PER_THREAD), 0);
+    for (int i = 0; i < NT; i++)
+        pthread_join(t[i], NULL);
+    qsort(ids, NT * GUIDS_PER_THREAD, UTIL_GUID_LEN, guid_cmp);
+    for (int i = 1; i < NT * GUIDS_PER_THREAD; i++)
+        assert_string_not_equal(ids[i - 1], ids[i]);
+    free(ids);
 }
 
 /* --- base64 ----------------------------------------------------------------------------------- */
@@ -610,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_countof),
         cmocka_unit_test(test_guid_format),
         cmocka_unit_test(test_guid_random),
+        cmocka_unit_test(test_guid_unique),
         cmocka_unit_test(test_b64_encode),
         cmocka_unit_test(test_b64_decode),
         cmocka_unit_test(test_hostport_format),
