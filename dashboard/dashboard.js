@@ -485,7 +485,16 @@ function renderLog() {
   $('log-info').textContent = logs.file ? shown.length + ' of ' + logs.lines.length + ' lines' : '';
 }
 
-async function tailLog() {
+/* One tail at a time: two in flight (the watch loop's and a change of file) would both ask from
+ * the same offset, and the second answer, older than the first, would look like a rollover. */
+let tailing = Promise.resolve();
+function tailLog() {
+  const next = tailing.then(tailOnce);
+  tailing = next.catch(() => {});
+  return next;
+}
+
+async function tailOnce() {
   const file = $('log-file').value;
   if (file !== logs.file) {
     logs.file = file;

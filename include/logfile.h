@@ -4,10 +4,12 @@
  * logs are (the HttpProxy log), or numbered files that each grow to a size limit as HTTP.sys
  * writes its error log (httperr1.log, httperr2.log, ...).
  *
- * Lines are written whole, each in one write(2) on an O_APPEND descriptor, so lines from worker
- * threads never interleave and nothing is buffered (nothing to lose on a crash, nothing to
- * flush at exit). No lock is taken on the write path; a mutex is held only while the next
- * period's file is opened. Header lines are written when a file is created and when the log is
+ * Lines are written whole and never interleave. A worker thread's lines wait in a batch of its
+ * own and are written once per turn of its event loop (logf_thread_flush()): a line is in its
+ * file a moment after its request ended, and one write(2) carries many. Other threads' lines
+ * are written one by one. A full disk never leaves a torn line; lines wait, then are given up,
+ * and writing resumes when there is room again, reported once each way on standard error. A
+ * file (or folder) removed under a running server is made again within a second. Header lines are written when a file is created and when the log is
  * opened at start-up (as IIS and Exchange repeat them when their service starts); a preamble
  * (Exchange's UTF-8 byte order mark) only at the very start of a new file.
  */
@@ -72,7 +74,17 @@ void logf_write(struct logf *l, const char *line, size_t len, time_t now);
 /* Path of the file that a write at NOW goes to (for tests and messages); valid until next call.
  * LOGF_SIZE: the current file, whatever NOW (a line that does not fit goes to the next one). */
 const char *logf_path(struct logf *l, time_t now, char *buf, size_t len);
+/* Writes what worker threads still hold for L, then closes it. */
 void logf_close(struct logf *l);
+
+/* A worker thread, number INDEX (from 0), batches its lines from now on: it must call
+ * logf_thread_flush() after each turn of its event loop, and logf_thread_end() before it ends.
+ * Threads that never call this write each line at once. */
+void logf_thread_begin(unsigned index);
+/* Writes the lines the calling thread has batched, in every log. Cheap when it has none. */
+void logf_thread_flush(void);
+/* Writes what the calling thread holds; it batches no more. */
+void logf_thread_end(void);
 
 /* The header block of a log in the W3C extended format (IIS's W3C log, HTTP.sys's HTTPERR):
  * "#Software: SOFTWARE", "#Version: 1.0", "#Date: " NOW in UTC, then FIELDS_LINE (the

@@ -282,6 +282,9 @@ static int serve(const struct run_opts *ro)
     /* Signals are taken by sigwait() here only: workers (started by lab_start) never run a
      * handler. */
     signal(SIGPIPE, SIG_IGN);
+    /* a log past the file size limit (ulimit -f) is a full disk: an error to write through,
+     * reported once by logfile.c, not a signal that kills the server */
+    signal(SIGXFSZ, SIG_IGN);
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);

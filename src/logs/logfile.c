@@ -3,19 +3,27 @@
  * line from any thread.
  *
  * The current file is a small immutable struct published through an atomic pointer. A writer
- * loads it, compares its period (day or hour number) with the period of the time it was given
- * and, on the normal path, makes one write(2) on its O_APPEND descriptor: no lock, no buffer.
- * Only the writer that first sees a new period takes the mutex to open that period's file and
- * publish it. The file it replaces is retired rather than closed, because other threads may
+ * loads it and compares its period (day or hour number) with the period of the time it was
+ * given. Only the writer that first sees a new period takes the mutex to open that period's file
+ * and publish it. The file it replaces is retired rather than closed, because other threads may
  * have loaded the pointer a moment before and still be about to write to it; it is closed at
  * the next rollover, a period later.
+ *
+ * Worker threads do not write each line: logfile_batch.c gathers a worker's lines and writes
+ * them once per turn of its event loop. What reaches the file is written under the log's write
+ * lock, in whole lines: when the disk fills in the middle of a write, the file is cut back to
+ * its last whole line and the rest given back to the caller (a batch holds it and tries again),
+ * so no torn line is ever left for the next one to be glued to. Once a second a writer checks
+ * that its file is still there: a file or folder removed under a running server is made again,
+ * as IIS does when its log folder is deleted.
  *
  * A log of numbered files (LOGF_SIZE, HTTP.sys's error log) keeps the same shape, with a file's
  * number for its period: each file counts its bytes in an atomic, and a writer first reserves
  * its line's length there. A reservation that fits is written to that file; the first one that
  * does not seals it (every later one fails too, the count being past the limit) and its writer
  * takes the mutex to open the next number. So a line is written whole into the one file that
- * counted it, and a file holds at most its limit, however many threads write at once.
+ * counted it, and a file holds at most its limit, however many threads write at once. Its lines
+ * are few (errors only) and are written one by one, never batched.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +41,7 @@
 
 #include "log.h"
 #include "logfile.h"
+#include "logfile_int.h"
 #include "util.h"
 
 /* How long a failed rollover waits before it is tried again, so that a full or read-only disk
@@ -46,51 +55,16 @@
 /* How long a replaced file stays open for writers that may still hold it. */
 #define LOGF_GRACE_SECS 60
 
-/* One period's file. Immutable once published, except for the warned flag and the count of a
- * numbered file. */
-struct logf_file {
-    int fd;
-    /* UTC period number: seconds since the epoch / period, rounded down; LOGF_SIZE: the file's
-     * number */
-    int64_t slot;
-    _Atomic(uint64_t) fill;         /* LOGF_SIZE: bytes in the file or reserved by writers */
-    uint64_t first;                 /* LOGF_SIZE: FILL of a new file after its header, where a line
-                                       that fits no file goes all the same; UINT64_MAX: none */
-    struct logf_file *next_retired; /* the retired list (under the mutex) */
-    time_t retired_at;              /* when it was replaced, by the clock of the write */
-    atomic_bool warned;             /* a write error on this file has been reported */
-    char path[];
-};
-
-struct logf {
-    char *dir;
-    char *pattern;
-    int64_t period;                /* seconds: LOGF_DAILY or LOGF_HOURLY (unused by size) */
-    uint64_t max_bytes;            /* LOGF_SIZE: a file's limit; 0: a log by period */
-    logf_header_cb header;         /* logf_open()'s kind of header, or NULL */
-    logf_header_arg_cb header_arg; /* logf_open_spec()'s kind, or NULL */
-    void *arg;                     /* our copy of the spec's arg */
-    char *preamble;                /* NULL: none */
-    _Atomic(struct logf_file *) cur;
-    _Atomic(time_t) retry_at; /* no rollover attempt before this time after a failure */
-    pthread_mutex_t lock;     /* held only to open and publish a new period's file */
-    /*
-     * Files replaced by a rollover, kept open for writers that loaded one just before. One is
-     * closed at a later rollover only once it has been retired for LOGF_GRACE_SECS: an idle log
-     * may roll twice in a moment (the hour of its last line, then now), and the period alone
-     * would not protect a writer still holding the first. Usually one file, never many.
-     */
-    struct logf_file *retired;
-};
-
 /* Numbered files (LOGF_SIZE), in their own section below. */
 static int size_spec_check(const struct logf_spec *spec, char *err, size_t errlen);
 static int make_numbered_path(const struct logf *l, int64_t n, char *buf, size_t len);
 static struct logf_file *sized_first(struct logf *l, time_t now, char *err, size_t errlen);
+static struct logf_file *sized_file_open(struct logf *l, int64_t n, time_t now, bool always_header,
+                                         char *err, size_t errlen);
 static void write_sized(struct logf *l, struct logf_file *f, const char *line, size_t len,
                         time_t now);
 
-static int64_t slot_of(const struct logf *l, time_t t)
+int64_t logf_slot(const struct logf *l, time_t t)
 {
     int64_t d = (int64_t)t / l->period;
     /* round towards minus infinity so that times before 1970 still fall on whole periods */
@@ -129,29 +103,85 @@ static int make_path(const struct logf *l, int64_t slot, char *buf, size_t len)
     return 0;
 }
 
-/* One whole write. Regular files only write short when the disk fills or a signal lands in
- * the middle; then the rest follows at once, and another thread's line may in theory come in
- * between — the best that can be done without a lock. 0, or -1 with errno. */
-static int write_all(int fd, const char *buf, size_t len)
+/*
+ * Writes the LEN bytes at BUF, whole lines, to FD; the caller holds the log's write lock.
+ * Regular files only write short when the disk fills (or a signal lands in the middle: then the
+ * rest follows at once). When the rest cannot follow, the file is cut back to the last whole
+ * line written, so that no fragment is left for the next line to be glued to. Returns the
+ * bytes that are in the file, LEN or a prefix ending with a line's "\n", and sets *ERR on a
+ * failure.
+ */
+static size_t write_lines(int fd, const char *buf, size_t len, int *err)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
+    size_t done = 0, keep;
+    const char *nl;
+    struct stat st;
+
+    while (done < len) {
+        ssize_t n = write(fd, buf + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            *err = n < 0 ? errno : EIO;
+            break;
         }
-        buf += n;
-        len -= (size_t)n;
+        done += (size_t)n;
     }
-    return 0;
+    if (done == len)
+        return len;
+    nl = done == 0 ? NULL : memrchr(buf, '\n', done);
+    keep = nl == NULL ? 0 : (size_t)(nl - buf) + 1;
+    /* with the lock held, the file ends with what this call wrote */
+    if (keep < done && fstat(fd, &st) == 0 && (uint64_t)st.st_size >= done &&
+        ftruncate(fd, st.st_size - (off_t)(done - keep)) != 0)
+        log_warn("cannot cut a torn line off the end of a log file");
+    return keep;
 }
 
-static void file_warn(struct logf_file *f)
+/* Under the write lock: the file cannot be written (ERR); once per failure, not per line, so
+ * that a full disk does not turn every request into a line on standard error. */
+static void write_failed(struct logf *l, const struct logf_file *f, int err)
 {
-    /* once per file: a full disk must not turn every request into a line on standard error */
-    if (!atomic_exchange(&f->warned, true))
-        log_warn("cannot write to %s", f->path);
+    if (l->failing)
+        return;
+    l->failing = true;
+    log_warnx("cannot write to %s: %s (lines wait, then are given up, until it can be written)",
+              f->path, strerror(err));
+}
+
+/* Under the write lock: a write went in after a failure. */
+static void write_works(struct logf *l, const struct logf_file *f)
+{
+    l->failing = false;
+    if (l->lost == 0)
+        log_warnx("writing to %s again; no line lost", f->path);
+    else
+        log_warnx("writing to %s again; %llu lines lost meanwhile", f->path,
+                  (unsigned long long)l->lost);
+    l->lost = 0;
+}
+
+/* Writes whole lines to F as write_lines() does, under L's write lock, and reports. */
+static size_t put(struct logf *l, const struct logf_file *f, const char *buf, size_t len)
+{
+    int err = 0;
+    size_t n;
+
+    pthread_mutex_lock(&l->wlock);
+    n = write_lines(f->fd, buf, len, &err);
+    if (n < len)
+        write_failed(l, f, err);
+    else if (l->failing)
+        write_works(l, f);
+    pthread_mutex_unlock(&l->wlock);
+    return n;
+}
+
+void logf_lost(struct logf *l, uint64_t lines)
+{
+    pthread_mutex_lock(&l->wlock);
+    l->lost += lines;
+    pthread_mutex_unlock(&l->wlock);
 }
 
 static void file_close(struct logf_file *f)
@@ -181,7 +211,13 @@ static int write_header(const struct logf *l, struct logf_file *f, time_t now, b
     if (n > sizeof(buf) - len)
         n = sizeof(buf) - len;
     len += n;
-    return len == 0 ? 0 : write_all(f->fd, buf, len);
+    if (len == 0)
+        return 0;
+    int err = 0;
+    if (write_lines(f->fd, buf, len, &err) == len)
+        return 0;
+    errno = err;
+    return -1;
 }
 
 /*
@@ -190,7 +226,7 @@ static int write_header(const struct logf *l, struct logf_file *f, time_t now, b
  * at start-up, where the caller can stop, and a warning at a rollover, where nobody can.
  * Returns NULL with a message in ERR.
  */
-static struct logf_file *file_open(const struct logf *l, int64_t slot, time_t now,
+static struct logf_file *file_open(struct logf *l, int64_t slot, time_t now,
                                    bool always_header, char *err, size_t errlen)
 {
     char path[PATH_MAX];
@@ -210,10 +246,13 @@ static struct logf_file *file_open(const struct logf *l, int64_t slot, time_t no
     f->slot = slot;
     f->next_retired = NULL;
     f->retired_at = 0;
-    atomic_init(&f->warned, false);
     atomic_init(&f->fill, 0);
     f->first = UINT64_MAX;
-    if ((f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+    f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    /* the folder was removed under us: made again, as IIS does at its next line */
+    if (f->fd < 0 && errno == ENOENT && util_mkdirs(l->dir, 0755) == 0)
+        f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (f->fd < 0) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         goto fail;
     }
@@ -227,7 +266,10 @@ static struct logf_file *file_open(const struct logf *l, int64_t slot, time_t no
         return f;
     if (write_header(l, f, now, st.st_size == 0) != 0) {
         if (!always_header) {
-            file_warn(f);
+            int e = errno;
+            pthread_mutex_lock(&l->wlock);
+            write_failed(l, f, e); /* the lines that follow will fail too: said once */
+            pthread_mutex_unlock(&l->wlock);
             return f;
         }
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
@@ -249,6 +291,7 @@ int logf_mkdirs(const char *path, unsigned mode)
 
 static void free_log(struct logf *l)
 {
+    pthread_mutex_destroy(&l->wlock);
     pthread_mutex_destroy(&l->lock);
     free(l->preamble);
     free(l->arg);
@@ -269,7 +312,9 @@ static struct logf *open_log(struct logf *l, const char *dir, const char *patter
     if (l->period <= 0)
         l->period = LOGF_DAILY;
     atomic_init(&l->retry_at, 0);
+    atomic_init(&l->checked, now);
     pthread_mutex_init(&l->lock, NULL);
+    pthread_mutex_init(&l->wlock, NULL);
     if (util_mkdirs(dir, 0755) != 0) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
         free_log(l);
@@ -280,12 +325,13 @@ static struct logf *open_log(struct logf *l, const char *dir, const char *patter
     if (l->max_bytes != 0)
         f = sized_first(l, now, err, errlen);
     else
-        f = file_open(l, slot_of(l, now), now, true, err, errlen);
+        f = file_open(l, logf_slot(l, now), now, true, err, errlen);
     if (f == NULL) {
         free_log(l);
         return NULL;
     }
     atomic_init(&l->cur, f);
+    logf_batch_register(l);
     return l;
 }
 
@@ -367,27 +413,72 @@ static struct logf_file *roll(struct logf *l, int64_t slot, time_t now)
     return f;
 }
 
-void logf_write(struct logf *l, const char *line, size_t len, time_t now)
+/*
+ * F, the current file, unless it has been removed (its last link gone: the file deleted, or its
+ * folder), checked once a second: then the file of the same period or number, opened again (its
+ * folder made again, its header first) and made current. An administrator who clears a log
+ * folder under IIS finds it again with the next lines.
+ */
+static struct logf_file *check_removed(struct logf *l, struct logf_file *f, time_t now)
+{
+    struct logf_file *cur, *nf;
+    char err[PATH_MAX + 128];
+    struct stat st;
+
+    if (atomic_load_explicit(&l->checked, memory_order_relaxed) == now ||
+        atomic_exchange(&l->checked, now) == now)
+        return f;
+    if (fstat(f->fd, &st) != 0 || st.st_nlink != 0)
+        return f;
+    pthread_mutex_lock(&l->lock);
+    cur = atomic_load_explicit(&l->cur, memory_order_relaxed);
+    if (cur == f) {
+        nf = l->max_bytes != 0 ? sized_file_open(l, f->slot, now, false, err, sizeof(err))
+                               : file_open(l, f->slot, now, false, err, sizeof(err));
+        if (nf == NULL) {
+            log_warnx("%s was removed; %s", f->path, err);
+        } else {
+            log_warnx("%s was removed; writing to a new one", f->path);
+            publish(l, f, nf, now);
+            cur = nf;
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    return cur;
+}
+
+size_t logf_emit(struct logf *l, const char *buf, size_t len, int64_t slot, time_t now)
 {
     struct logf_file *f = atomic_load_explicit(&l->cur, memory_order_acquire);
-    int64_t slot = slot_of(l, now);
 
-    if (l->max_bytes != 0) {
-        write_sized(l, f, line, len, now);
-        return;
-    }
     /* a time from an earlier period (a thread that read the clock just before midnight) stays
      * in the current file: IIS never reopens yesterday's file, nor Exchange the last hour's */
     if (slot > f->slot && now >= atomic_load_explicit(&l->retry_at, memory_order_relaxed))
         f = roll(l, slot, now);
-    if (write_all(f->fd, line, len) != 0)
-        file_warn(f);
+    f = check_removed(l, f, now);
+    return put(l, f, buf, len);
+}
+
+void logf_write(struct logf *l, const char *line, size_t len, time_t now)
+{
+    int64_t slot;
+
+    if (l->max_bytes != 0) {
+        struct logf_file *f = atomic_load_explicit(&l->cur, memory_order_acquire);
+        write_sized(l, check_removed(l, f, now), line, len, now);
+        return;
+    }
+    slot = logf_slot(l, now);
+    if (logf_batch_add(l, line, len, slot, now) == 0)
+        return;
+    if (logf_emit(l, line, len, slot, now) != len)
+        logf_lost(l, 1);
 }
 
 const char *logf_path(struct logf *l, time_t now, char *buf, size_t len)
 {
     struct logf_file *f = atomic_load_explicit(&l->cur, memory_order_acquire);
-    int64_t slot = slot_of(l, now);
+    int64_t slot = logf_slot(l, now);
 
     if (slot < f->slot || l->max_bytes != 0)
         slot = f->slot;
@@ -398,6 +489,7 @@ void logf_close(struct logf *l)
 {
     if (l == NULL)
         return;
+    logf_batch_unregister(l); /* what the workers still hold goes in first */
     file_close(atomic_load(&l->cur));
     while (l->retired != NULL) {
         struct logf_file *r = l->retired;
@@ -599,8 +691,8 @@ static void write_sized(struct logf *l, struct logf_file *f, const char *line, s
             break;
         f = nf;
     }
-    if (write_all(f->fd, line, len) != 0)
-        file_warn(f);
+    if (put(l, f, line, len) != len)
+        logf_lost(l, 1);
 }
 
 size_t logf_w3c_header(char *buf, size_t len, time_t now, const char *software,

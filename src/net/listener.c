@@ -17,6 +17,7 @@
 #include "handshake.h"
 #include "listener.h"
 #include "log.h"
+#include "logfile.h"
 #include "util.h"
 
 /* A socket bound for a scenario listener; survives reloads. */
@@ -370,12 +371,15 @@ static void *thread_main(void *arg)
     t->worker.hosts = t->conf->hosts;
     t->worker.hs = hs_thread_new(loop, t->conf->handshake_timeout);
     sync_sockets(t);
+    logf_thread_begin(t->index); /* its log lines are written once per turn of its loop */
     pthread_barrier_wait(&started);
 
     /* Until the stop message itself has been taken: a worker that left on a flag alone could
      * unregister its receiver with that message still queued, which libh2o asserts against. */
-    while (!t->stop_seen)
+    while (!t->stop_seen) {
         h2o_evloop_run(loop, INT32_MAX);
+        logf_thread_flush();
+    }
 
     /* Drain: stop accepting, finish what is in flight, close idle connections. */
     for (size_t i = 0; i < t->num_lsocks; i++) {
@@ -390,6 +394,7 @@ static void *thread_main(void *arg)
     while (t->worker.num_conns != 0 && now_ms() < deadline) {
         t->conf->http1.callbacks.foreach_request(&t->ctx, on_idle_request, NULL);
         h2o_evloop_run(loop, 20);
+        logf_thread_flush();
     }
     if (t->worker.num_conns != 0)
         log_warnx("worker %u: %zu connections still open at exit", t->index, t->worker.num_conns);
@@ -400,6 +405,7 @@ static void *thread_main(void *arg)
     h2o_multithread_unregister_receiver(t->ctx.queue, &t->notify);
     hs_thread_free(t->worker.hs);
     t->worker.hs = NULL;
+    logf_thread_end();
     if (t->worker.num_conns == 0) {
         conn_worker_dispose(&t->worker);
         h2o_context_dispose(&t->ctx);
