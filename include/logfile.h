@@ -9,9 +9,10 @@
  * file a moment after its request ended, and one write(2) carries many. Other threads' lines
  * are written one by one. A full disk never leaves a torn line; lines wait, then are given up,
  * and writing resumes when there is room again, reported once each way on standard error. A
- * file (or folder) removed under a running server is made again within a second. Header lines are written when a file is created and when the log is
- * opened at start-up (as IIS and Exchange repeat them when their service starts); a preamble
- * (Exchange's UTF-8 byte order mark) only at the very start of a new file.
+ * file (or folder) removed under a running server is made again within a second. Header lines are
+ * written when a file is created and when the log is opened at start-up (as IIS and Exchange repeat
+ * them when their service starts); a preamble (Exchange's UTF-8 byte order mark) only at the very
+ * start of a new file.
  */
 #ifndef MRSMOCK_LOGFILE_H
 #define MRSMOCK_LOGFILE_H

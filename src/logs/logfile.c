@@ -226,8 +226,8 @@ static int write_header(const struct logf *l, struct logf_file *f, time_t now, b
  * at start-up, where the caller can stop, and a warning at a rollover, where nobody can.
  * Returns NULL with a message in ERR.
  */
-static struct logf_file *file_open(struct logf *l, int64_t slot, time_t now,
-                                   bool always_header, char *err, size_t errlen)
+static struct logf_file *file_open(struct logf *l, int64_t slot, time_t now, bool always_header,
+                                   char *err, size_t errlen)
 {
     char path[PATH_MAX];
     struct logf_file *f = NULL;

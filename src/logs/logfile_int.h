@@ -62,9 +62,9 @@ struct logf {
     /* Writing: one writer at a time, so that a short write (a full disk) can be cut back to its
      * last whole line before anything else is appended. */
     pthread_mutex_t wlock;
-    bool failing;             /* under wlock: the last write failed (reported once) */
-    uint64_t lost;            /* under wlock: lines given up since it began failing */
-    _Atomic(time_t) checked;  /* the second the current file was last checked for removal */
+    bool failing;            /* under wlock: the last write failed (reported once) */
+    uint64_t lost;           /* under wlock: lines given up since it began failing */
+    _Atomic(time_t) checked; /* the second the current file was last checked for removal */
 
     struct logf_batch *batch[LOGF_THREADS]; /* each worker's own, made on its first line */
     struct logf *reg_next, **reg_prev;      /* the batching registry (logfile_batch.c) */

@@ -851,7 +851,6 @@ static void test_size_threads(void **pstate)
     assert_true(n > 100);
 }
 
-
 /* --- worker batches, a full disk, a removed folder ------------------------------------------ */
 
 static void test_batch_waits_for_flush(void **pstate)
