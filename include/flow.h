@@ -195,12 +195,37 @@ int flow_answer(struct flow *f, const struct flow_answer *a);
  * leaves no log line (it was never answered). Only for HTTP/2 requests. Returns FLOW_DONE. */
 int flow_require_http11(struct flow *f);
 
-/* Appends "stage: text" to the why trail (cut when full; control bytes become '?'). */
+/* Appends "stage: text" to the why trail (cut when full; control bytes become '?'), unless the
+ * trail is not kept (flow_keep_why()). */
 void flow_why(struct flow *f, const char *stage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Whether flow_why() records anything (default: yes). Its readers are the journal and the debug
+ * output; with neither (no admin API, no journal file, less than -vv) run turns it off, so that
+ * no request pays for formatting a trail nobody reads. Set before the workers start. */
+void flow_keep_why(int keep);
 
 /* Adds a response header; NAME as it appears on HTTP/1.1; VALUE is copied into the pool. */
 void flow_header(struct flow *f, const char *name, const char *value, size_t len);
+
+/* A response header's name fixed when mrsmock is built: as IIS writes it, with h2o's token for
+ * it, or else its lower-case form (h2o's key, and HTTP/2's name). Make one with FLOW_HNAME. */
+struct flow_hname {
+    const char *name;
+    const h2o_token_t *token; /* NULL: not one of h2o's */
+    const char *lc;           /* without a token: NAME in lower case */
+    size_t lc_len;
+};
+#define FLOW_HNAME_TOKEN(name, token)                                                              \
+    {                                                                                              \
+        (name), (token), NULL, 0                                                                   \
+    }
+#define FLOW_HNAME(name, lc)                                                                       \
+    {                                                                                              \
+        (name), NULL, (lc), sizeof(lc) - 1                                                         \
+    }
+/* Adds a response header with nothing copied or looked up: H and VALUE must outlive the
+ * response (literals, the scenario's text, the flow's own fields, the request's pool). */
+void flow_header_ref(struct flow *f, const struct flow_hname *h, const char *value, size_t len);
 
 /* The Host header (HTTP/1.1) or :authority (HTTP/2); empty if none. */
 h2o_iovec_t flow_host(struct flow *f);

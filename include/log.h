@@ -13,6 +13,8 @@
 #define UNUSED(x) ((void)(x))
 
 void log_init(int verbosity);
+/* What log_init() was given. */
+int log_verbosity(void);
 void log_warn(const char *fmt, ...)
     __attribute__((format(printf, 1, 2))); /* appends strerror(errno) */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -194,12 +194,19 @@ int flow_wait(struct flow *f, uint64_t ms, int (*on_timer)(struct flow *f))
 
 /* --- what stages read and write ----------------------------------------------------------- */
 
+static int keep_why = 1;
+
+void flow_keep_why(int keep)
+{
+    keep_why = keep;
+}
+
 void flow_why(struct flow *f, const char *stage, const char *fmt, ...)
 {
     va_list ap;
     int n;
 
-    if (f->why_len >= sizeof(f->why) - 1)
+    if (!keep_why || f->why_len >= sizeof(f->why) - 1)
         return;
     n = snprintf(f->why + f->why_len, sizeof(f->why) - f->why_len, "%s%s: ", f->why_len ? "; " : "",
                  stage);
@@ -240,6 +247,17 @@ void flow_header(struct flow *f, const char *name, const char *value, size_t len
     else
         h2o_add_header_by_str(&req->pool, &req->res.headers, h2o_strdup(&req->pool, lc, nlen).base,
                               nlen, 0, name, v.base, v.len);
+}
+
+void flow_header_ref(struct flow *f, const struct flow_hname *h, const char *value, size_t len)
+{
+    h2o_req_t *req = f->req;
+
+    if (h->token != NULL)
+        h2o_add_header(&req->pool, &req->res.headers, h->token, h->name, value, len);
+    else
+        h2o_add_header_by_str(&req->pool, &req->res.headers, h->lc, h->lc_len, 0, h->name, value,
+                              len);
 }
 
 h2o_iovec_t flow_host(struct flow *f)

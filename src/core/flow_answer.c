@@ -9,6 +9,20 @@
 #include <h2o/http2.h> /* after h2o.h (flow.h); these two for flow_require_http11() */
 #include <h2o/http2_internal.h>
 
+/* The headers every answer may carry, as IIS and Exchange name them. */
+static const struct flow_hname H_SERVER = FLOW_HNAME_TOKEN("Server", H2O_TOKEN_SERVER),
+                               H_CONTENT_TYPE =
+                                   FLOW_HNAME_TOKEN("Content-Type", H2O_TOKEN_CONTENT_TYPE),
+                               H_CACHE_CONTROL =
+                                   FLOW_HNAME_TOKEN("Cache-Control", H2O_TOKEN_CACHE_CONTROL),
+                               H_REQUEST_ID = FLOW_HNAME("request-id", "request-id"),
+                               H_BE_TARGET =
+                                   FLOW_HNAME("X-CalculatedBETarget", "x-calculatedbetarget"),
+                               H_ASPNET_VERSION =
+                                   FLOW_HNAME("X-AspNet-Version", "x-aspnet-version"),
+                               H_POWERED_BY = FLOW_HNAME("X-Powered-By", "x-powered-by"),
+                               H_FE_SERVER = FLOW_HNAME("X-FEServer", "x-feserver");
+
 /* Which logs each sender's answers leave a line in. An Exchange 2013+ front end's HttpProxy
  * module sees what reaches a virtual directory, and decorates its IIS line with a cafeReqId. */
 static unsigned logs_of(const struct flow *f, enum flow_by by)
@@ -52,13 +66,13 @@ int flow_answer(struct flow *f, const struct flow_answer *a)
     req->res.status = a->st.status;
     req->res.reason = a->reason != NULL ? a->reason : iis_reason(a->st.status);
     if (a->by == FLOW_BY_HTTPSYS) {
-        flow_header(f, "Server", H2O_STRLIT("Microsoft-HTTPAPI/2.0"));
+        flow_header_ref(f, &H_SERVER, H2O_STRLIT("Microsoft-HTTPAPI/2.0"));
     } else if (a->by != FLOW_BY_DEVICE) {
         const char *srv = iis_server_header(sv->version);
-        flow_header(f, "Server", srv, strlen(srv));
+        flow_header_ref(f, &H_SERVER, srv, strlen(srv));
     }
     if (type != NULL)
-        flow_header(f, "Content-Type", type, strlen(type));
+        flow_header_ref(f, &H_CONTENT_TYPE, type, strlen(type));
     /* the route's headers are the virtual directory's customHeaders (web.config): IIS adds them
      * to whatever it sends from there, its own error pages included */
     if (a->by == FLOW_BY_FRONTEND || a->by == FLOW_BY_BACKEND)
@@ -66,18 +80,18 @@ int flow_answer(struct flow *f, const struct flow_answer *a)
              h != NULL && *h != NULL; h += 2)
             flow_header(f, h[0], h[1], strlen(h[1]));
     if (app) {
-        flow_header(f, "Cache-Control", H2O_STRLIT("private"));
+        flow_header_ref(f, &H_CACHE_CONTROL, H2O_STRLIT("private"));
         if (fe) {
-            flow_header(f, "request-id", f->request_id, strlen(f->request_id));
+            flow_header_ref(f, &H_REQUEST_ID, f->request_id, strlen(f->request_id));
             const char *be = flow_backend(f)->fqdn;
-            flow_header(f, "X-CalculatedBETarget", be, strlen(be));
+            flow_header_ref(f, &H_BE_TARGET, be, strlen(be));
         }
-        flow_header(f, "X-AspNet-Version", H2O_STRLIT("4.0.30319"));
+        flow_header_ref(f, &H_ASPNET_VERSION, H2O_STRLIT("4.0.30319"));
     }
     if (a->by >= FLOW_BY_IIS)
-        flow_header(f, "X-Powered-By", H2O_STRLIT("ASP.NET"));
+        flow_header_ref(f, &H_POWERED_BY, H2O_STRLIT("ASP.NET"));
     if (app && fe)
-        flow_header(f, "X-FEServer", sv->name, strlen(sv->name));
+        flow_header_ref(f, &H_FE_SERVER, sv->name, strlen(sv->name));
     req->res.content_length = body.len;
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
         body.len = 0;

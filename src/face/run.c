@@ -17,6 +17,7 @@
 #include <libxml/xmlerror.h>
 
 #include "commands.h"
+#include "flow.h"
 #include "gen.h"
 #include "admin.h"
 #include "journal.h"
@@ -295,7 +296,11 @@ static int serve(const struct run_opts *ro)
      * these defaults) say nothing. The endpoints answer such bodies as real servers do. */
     xmlThrDefSetGenericErrorFunc(NULL, on_xml_quiet);
     xmlThrDefSetStructuredErrorFunc(NULL, on_xml_quiet_structured);
-    journal_init(ro->journal_size);
+    /* the journal's only readers are the admin API and its file: without them, no request
+     * pays for an entry, nor for a why trail that only they and -vv show */
+    if (ro->admin || ro->journal_jsonl)
+        journal_init(ro->journal_size);
+    flow_keep_why(ro->admin || ro->journal_jsonl || log_verbosity() >= 2);
     if ((rc = (int)lab_start(o, &errors)) != LAB_OK) {
         report((enum lab_result)rc, errors);
         lab_stop(0);

@@ -116,13 +116,16 @@ static int scheme_is(h2o_iovec_t v, const char *scheme, h2o_iovec_t *rest)
     return 1;
 }
 
+static const struct flow_hname H_WWW_AUTHENTICATE =
+    FLOW_HNAME_TOKEN("WWW-Authenticate", H2O_TOKEN_WWW_AUTHENTICATE);
+
 /* The anonymous challenge and every failure: one WWW-Authenticate header per enabled method. */
 static int challenge(struct flow *f, const struct scn_vdir *v, struct iis_status st)
 {
     if (v->auth & SCN_AUTH_NEGOTIATE)
-        flow_header(f, "WWW-Authenticate", H2O_STRLIT("Negotiate"));
+        flow_header_ref(f, &H_WWW_AUTHENTICATE, H2O_STRLIT("Negotiate"));
     if (v->auth & SCN_AUTH_NTLM)
-        flow_header(f, "WWW-Authenticate", H2O_STRLIT("NTLM"));
+        flow_header_ref(f, &H_WWW_AUTHENTICATE, H2O_STRLIT("NTLM"));
     if (v->auth & SCN_AUTH_BASIC) {
         /* IIS's default realm is the host name the client asked for (without a port: the
          * realm names a host; unconfirmed whether IIS keeps a non-default port). */
@@ -132,7 +135,7 @@ static int challenge(struct flow *f, const struct scn_vdir *v, struct iis_status
             host = h2o_iovec_init(f->server->fqdn, strlen(f->server->fqdn));
         h2o_iovec_t value = h2o_concat(&f->req->pool, h2o_iovec_init(H2O_STRLIT("Basic realm=\"")),
                                        host, h2o_iovec_init(H2O_STRLIT("\"")));
-        flow_header(f, "WWW-Authenticate", value.base, value.len);
+        flow_header_ref(f, &H_WWW_AUTHENTICATE, value.base, value.len);
     }
     /* Exchange's 401s carry no body (Content-Length: 0). */
     return flow_answer(f, &(struct flow_answer){.by = FLOW_BY_FRONTEND, .st = st});
@@ -149,7 +152,7 @@ static int continue_needed(struct flow *f, const struct auth_conn *ac, const uin
                                    ac->negotiate ? h2o_iovec_init(H2O_STRLIT("Negotiate "))
                                                  : h2o_iovec_init(H2O_STRLIT("NTLM ")),
                                    h2o_iovec_init(b64, (size_t)n));
-    flow_header(f, "WWW-Authenticate", value.base, value.len);
+    flow_header_ref(f, &H_WWW_AUTHENTICATE, value.base, value.len);
     return flow_answer(f, &(struct flow_answer){.by = FLOW_BY_FRONTEND, .st = IIS_NTLM_CONTINUE});
 }
 
@@ -285,7 +288,7 @@ static void final_token(struct flow *f, struct auth_conn *ac, const struct ntlm_
     int bn = util_b64_encode(out, n, b64, sizeof(b64));
     h2o_iovec_t value = h2o_concat(&f->req->pool, h2o_iovec_init(H2O_STRLIT("Negotiate ")),
                                    h2o_iovec_init(b64, (size_t)bn));
-    flow_header(f, "WWW-Authenticate", value.base, value.len);
+    flow_header_ref(f, &H_WWW_AUTHENTICATE, value.base, value.len);
 }
 
 /* The final leg: verify the AUTHENTICATE against the account it names. */

@@ -17,6 +17,11 @@ void log_init(int verbosity)
     verbose = verbosity;
 }
 
+int log_verbosity(void)
+{
+    return verbose;
+}
+
 __attribute__((format(printf, 1, 0))) static void vlog(const char *fmt, va_list ap,
                                                        const char *suffix)
 {
