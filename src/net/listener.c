@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -49,6 +50,7 @@ struct lsn_thread {
     size_t num_lsocks;
     struct conn_worker worker; /* what its connections share: the current generation */
     int stop_seen;             /* the stop message arrived: the worker may leave its loop */
+    size_t peak_conns;         /* the most connections since memory was last given back */
 };
 
 struct gen_msg {
@@ -360,6 +362,21 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* After a spike (thousands of connections, then most of them gone) the freed memory goes back
+ * to the system, as nginx's does: glibc keeps it otherwise. Each halving of the count from its
+ * peak trims once, so a slow decline costs a few trims, never one per connection. */
+static void give_memory_back(struct lsn_thread *t)
+{
+    size_t n = t->worker.num_conns;
+
+    if (n > t->peak_conns) {
+        t->peak_conns = n;
+    } else if (t->peak_conns - n >= 128 && n <= t->peak_conns / 2) {
+        malloc_trim(0);
+        t->peak_conns = n;
+    }
+}
+
 static void *thread_main(void *arg)
 {
     struct lsn_thread *t = arg;
@@ -379,6 +396,7 @@ static void *thread_main(void *arg)
     while (!t->stop_seen) {
         h2o_evloop_run(loop, INT32_MAX);
         logf_thread_flush();
+        give_memory_back(t);
     }
 
     /* Drain: stop accepting, finish what is in flight, close idle connections. */
