@@ -84,6 +84,10 @@ void logf_close(struct logf *l);
 void logf_thread_begin(unsigned index);
 /* Writes the lines the calling thread has batched, in every log. Cheap when it has none. */
 void logf_thread_flush(void);
+/* How long the calling thread's event loop may wait before it flushes again: 1 ms when it holds
+ * new lines, a second when it only holds lines its files could not take (a full disk), -1 when
+ * it holds nothing. */
+int logf_thread_wait_ms(void);
 /* Writes what the calling thread holds; it batches no more. */
 void logf_thread_end(void);
 

@@ -36,6 +36,7 @@
 
 static _Thread_local int self = -1; /* the worker's index; -1: not a batching thread */
 static _Thread_local bool dirty;    /* a batch of this thread may hold lines */
+static _Thread_local bool fresh;    /* ... that have not been tried yet */
 
 static pthread_rwlock_t reg_lock;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
@@ -138,7 +139,7 @@ int logf_batch_add(struct logf *l, const char *line, size_t len, int64_t slot, t
     b->len += len;
     b->slot = slot;
     b->now = now;
-    dirty = true;
+    dirty = fresh = true;
     return 0;
 }
 
@@ -179,7 +180,7 @@ void logf_thread_flush(void)
 {
     if (!dirty)
         return;
-    dirty = false;
+    dirty = fresh = false;
     pthread_rwlock_rdlock(&reg_lock);
     for (struct logf *l = registry; l != NULL; l = l->reg_next) {
         struct logf_batch *b = l->batch[self];
@@ -190,6 +191,11 @@ void logf_thread_flush(void)
         }
     }
     pthread_rwlock_unlock(&reg_lock);
+}
+
+int logf_thread_wait_ms(void)
+{
+    return fresh ? 1 : dirty ? 1000 : -1;
 }
 
 void logf_thread_end(void)

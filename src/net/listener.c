@@ -51,6 +51,7 @@ struct lsn_thread {
     struct conn_worker worker; /* what its connections share: the current generation */
     int stop_seen;             /* the stop message arrived: the worker may leave its loop */
     size_t peak_conns;         /* the most connections since memory was last given back */
+    uint64_t flushed_at;       /* the loop's millisecond of the last log flush */
 };
 
 struct gen_msg {
@@ -377,6 +378,20 @@ static void give_memory_back(struct lsn_thread *t)
     }
 }
 
+/* Writes the worker's log lines at most once per millisecond of its loop's clock: under load one
+ * write carries the lines of every request of that millisecond; an idle worker's last lines are
+ * in their files a millisecond or two after their requests ended (IIS itself buffers longer). */
+static void run_once(struct lsn_thread *t, h2o_evloop_t *loop, int32_t max_wait)
+{
+    int wait = logf_thread_wait_ms();
+
+    h2o_evloop_run(loop, wait >= 0 && wait < max_wait ? wait : max_wait);
+    if (h2o_now(loop) != t->flushed_at) {
+        t->flushed_at = h2o_now(loop);
+        logf_thread_flush();
+    }
+}
+
 static void *thread_main(void *arg)
 {
     struct lsn_thread *t = arg;
@@ -394,8 +409,7 @@ static void *thread_main(void *arg)
     /* Until the stop message itself has been taken: a worker that left on a flag alone could
      * unregister its receiver with that message still queued, which libh2o asserts against. */
     while (!t->stop_seen) {
-        h2o_evloop_run(loop, INT32_MAX);
-        logf_thread_flush();
+        run_once(t, loop, INT32_MAX);
         give_memory_back(t);
     }
 
@@ -411,8 +425,7 @@ static void *thread_main(void *arg)
     uint64_t deadline = now_ms() + drain_deadline_ms;
     while (t->worker.num_conns != 0 && now_ms() < deadline) {
         t->conf->http1.callbacks.foreach_request(&t->ctx, on_idle_request, NULL);
-        h2o_evloop_run(loop, 20);
-        logf_thread_flush();
+        run_once(t, loop, 20);
     }
     if (t->worker.num_conns != 0)
         log_warnx("worker %u: %zu connections still open at exit", t->index, t->worker.num_conns);

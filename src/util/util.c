@@ -233,19 +233,35 @@ int util_mkdirs(const char *path, mode_t mode)
 
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static pthread_key_t sha256_key; /* each thread's EVP_MD_CTX, freed when the thread ends */
+
+static void free_ctx(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
 
 static void fetch_sha256(void)
 {
     if ((sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
         fatalx("OpenSSL has no SHA-256");
+    if (pthread_key_create(&sha256_key, free_ctx) != 0)
+        fatalx("cannot make a thread key");
 }
 
 void util_sha256(const void *data, size_t len, uint8_t out[UTIL_SHA256_LEN])
 {
     unsigned int n = UTIL_SHA256_LEN;
+    EVP_MD_CTX *ctx;
 
     pthread_once(&sha256_once, fetch_sha256);
-    if (EVP_Digest(data, len, out, &n, sha256_md, NULL) != 1 || n != UTIL_SHA256_LEN)
+    /* one context per thread, reused: EVP_Digest() would allocate and free one per call, and
+     * every Basic logon hashes twice */
+    if ((ctx = pthread_getspecific(sha256_key)) == NULL) {
+        if ((ctx = EVP_MD_CTX_new()) == NULL || pthread_setspecific(sha256_key, ctx) != 0)
+            fatalx("out of memory");
+    }
+    if (EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1 || EVP_DigestUpdate(ctx, data, len) != 1 ||
+        EVP_DigestFinal_ex(ctx, out, &n) != 1 || n != UTIL_SHA256_LEN)
         fatalx("SHA-256 failed");
 }
 
