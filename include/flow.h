@@ -109,6 +109,8 @@ struct flow_answer {
                           NULL: none */
 };
 
+#define FLOW_CUT_HALF (SIZE_MAX - 1)
+
 struct flow {
     h2o_req_t *req;
     struct conn *conn;     /* valid while stages run, not once the pool is released */
@@ -147,9 +149,17 @@ struct flow {
     char sni[128];                  /* the connection's SNI name; "" for none */
     char why[512];                  /* "stage: decision; ..." */
     size_t why_len;
-    /* the pipeline's: where the request is in its stage table */
+    /* what a fault rule does to the answer (faults.h): its body cut after BODY_CUT bytes and
+     * the connection closed (SIZE_MAX: not cut); LENGTH_LIE bytes more claimed in its
+     * Content-Length than it sends (0: none) */
+    size_t body_cut, length_lie; /* body_cut FLOW_CUT_HALF: after half the body */
+    /* the pipeline's: where the request is in its stage table, and what runs before each stage
+     * (the fault rules; NULL: nothing), deciding as a stage does; FLOW_NEXT lets the stage run */
     const struct flow_stage *stages;
     size_t num_stages, stage;
+    int (*before_stage)(struct flow *f);
+    const char *hold_stage; /* flow_hold(): who holds it, and for how long at most */
+    unsigned hold_max_s;
     int (*on_timer)(struct flow *f);
     struct flow_timer *timer;
 };
@@ -189,6 +199,15 @@ int flow_wait(struct flow *f, uint64_t ms, int (*on_timer)(struct flow *f));
  * headers; X-Powered-By from IIS. Records who answered and which logs get a line. Returns
  * FLOW_DONE. */
 int flow_answer(struct flow *f, const struct flow_answer *a);
+
+/* Ends F without an answer: RESET sends a TCP reset (the client reads ECONNRESET), otherwise
+ * the connection is closed with a FIN (the client reads an empty reply). Either way the request
+ * is in no server's log. Returns FLOW_DONE. */
+int flow_drop(struct flow *f, int reset);
+/* Holds F unanswered until its client gives up or MAX_S seconds pass (then FLOW_DROP's reset),
+ * looking every 100 ms whether the client left (h2o reads nothing meanwhile); STAGE names who
+ * holds it in the why trail. Returns FLOW_WAIT. */
+int flow_hold(struct flow *f, const char *stage, unsigned max_s);
 
 /* Resets the HTTP/2 stream of F with HTTP_1_1_REQUIRED, as IIS does when Windows
  * authentication is asked for over HTTP/2: the client retries over HTTP/1.1. The request

@@ -47,6 +47,11 @@ struct gen {
     struct gen_server *servers;     /* per server of scn */
     struct pki_crls *crls;          /* what the crl="true" listener publishes; NULL: none */
     char crl_base[256];             /* that listener's URL, "" without one */
+    /* the fault rules' state (faults.h): per rule, the requests it has counted; and when the
+     * generation began (CLOCK_MONOTONIC, ms), for their time windows. A reload starts both
+     * again, as the scenario's own counters do. */
+    _Atomic(uint64_t) *fault_counts;
+    uint64_t started_ms;
 };
 
 /* What a generation is built from besides its scenario. */

@@ -21,6 +21,9 @@ int pipeline_init(char *err, size_t errlen);
 /* Brings the stages' own state back to its start: NTLM handshakes and logons held by
  * connections, WS-RM sessions. Any thread. */
 void pipeline_reset(void);
+/* The name of request stage I, in order; NULL past the last (tests hold it to the model's
+ * scn_stage_name(), the names fault rules use). */
+const char *pipeline_stage_name(size_t i);
 /* Registers the pipeline's handler (and nothing else) on PATHCONF. */
 void pipeline_register(h2o_pathconf_t *pathconf);
 

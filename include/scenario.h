@@ -392,6 +392,69 @@ struct scn_limits {
     size_t max_request_body;       /* maxAllowedContentLength; default 30000000 */
 };
 
+/* What a fault rule (<fault action>) does to the requests it picks. */
+enum scn_fault_action {
+    SCN_FAULT_STATUS,     /* answers with its status, headers and body instead of the stage */
+    SCN_FAULT_DELAY,      /* waits, then lets the stage run */
+    SCN_FAULT_RESET,      /* resets the connection: no answer */
+    SCN_FAULT_CLOSE,      /* closes the connection (a FIN): no answer */
+    SCN_FAULT_HANG,       /* holds the request unanswered until the client gives up */
+    SCN_FAULT_TRUNCATE,   /* the answer's body is cut after BYTES, then the connection closed */
+    SCN_FAULT_BAD_LENGTH, /* the answer says BYTES more in Content-Length than it sends */
+};
+
+/* Who a status fault's answer comes from, for its headers and logs (<fault by>). */
+enum scn_fault_by {
+    SCN_FAULT_BY_STAGE,    /* from the stage it acts at (the default) */
+    SCN_FAULT_BY_DEVICE,   /* a device in front of the server: no server log line */
+    SCN_FAULT_BY_IIS,      /* IIS before Exchange's modules */
+    SCN_FAULT_BY_FRONTEND, /* the front end, in the virtual directory */
+    SCN_FAULT_BY_BACKEND,  /* the application */
+};
+
+/* Which requests a fault rule picks (<when>): every criterion given must hold. The request
+ * numbers count the requests that pass the others, from 1, since the scenario was loaded. */
+struct scn_fault_when {
+    const char *listener, *server; /* names; NULL: any */
+    const char *host;              /* the Host header without its port, without case; NULL: any */
+    const char *path;         /* a prefix of the path, without case, as IIS matches; NULL: any */
+    const char *method;       /* NULL: any */
+    const char *header;       /* "Name: text": the request has that header, with TEXT in its value
+                                 (without case); "Name": has it at all; NULL: no condition */
+    struct scn_cidr *sources; /* the client's address in one of these; NULL: any */
+    size_t num_sources;
+    unsigned nth;       /* only the NTH request; 0: any */
+    unsigned every;     /* every EVERY-th: EVERY, 2 x EVERY, ...; 0: each */
+    unsigned from, to;  /* requests FROM to TO (0: no end); from 0: from the first */
+    unsigned percent;   /* the chance, drawn from the scenario's seeded generator: 100 */
+    unsigned after_ms;  /* not before this long after the load; 0: at once */
+    unsigned before_ms; /* nor this long after it, or later; 0: for ever */
+};
+
+/* A fault rule (<fault>): what the model does not describe, at a named stage of a request. */
+struct scn_fault {
+    struct scn_where at;
+    const char *name;
+    int stage; /* the pipeline stage it acts at, before the stage runs: scn_stage_name(stage) */
+    enum scn_fault_action action;
+    struct scn_fault_when when;
+    unsigned status, substatus, win32; /* SCN_FAULT_STATUS: the answer and its IIS log triple */
+    enum scn_fault_by by;
+    const char *content_type; /* NULL: none */
+    const char *body;         /* inline (body) or the file's bytes (body-file); "" for none */
+    size_t body_len;
+    const char *const *headers; /* name, value, ..., NULL (<header>) */
+    unsigned delay_ms;          /* SCN_FAULT_DELAY: how long; SCN_FAULT_HANG: at most (0: an
+                                   hour, a firewall's session timeout) */
+    unsigned bytes;             /* SCN_FAULT_TRUNCATE: bytes of the body sent (default: half);
+                                   SCN_FAULT_BAD_LENGTH: bytes claimed beyond it (default 100) */
+};
+
+/* The request stages a fault rule may name, by number in the pipeline's order (pipeline.c's
+ * table has exactly these rows; a unit test says so); NULL past the last. */
+const char *scn_stage_name(int stage);
+const char *scn_fault_action_name(enum scn_fault_action a);
+
 struct scn {
     h2o_mem_pool_t pool;     /* everything below lives here */
     const char *name;        /* the root element's name attribute (required) */
@@ -416,6 +479,10 @@ struct scn {
     /* added with issue 9 */
     struct scn_accepted_domain *accepted_domains; /* default: the organisation's domain */
     size_t num_accepted_domains;
+    /* fault rules (<faults>), tried in order; the first that picks a request acts */
+    struct scn_fault *faults;
+    size_t num_faults;
+    unsigned fault_seed; /* <faults seed>: the same seed, the same choices */
 };
 
 /* Messages of a failed load: lines "file:line: message\n", all errors of one run. */

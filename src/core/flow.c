@@ -90,6 +90,7 @@ struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *s
     }
     f->server_index = (size_t)(f->server - f->scn->servers);
     f->lb_member = SIZE_MAX;
+    f->body_cut = SIZE_MAX;
     f->stages = stages;
     f->num_stages = num_stages;
     util_guid_unique(f->request_id); /* as the front end's Guid.NewGuid() */
@@ -99,7 +100,9 @@ struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *s
 void flow_run(struct flow *f)
 {
     while (f->stage < f->num_stages) {
-        int r = f->stages[f->stage].run(f);
+        int r = f->before_stage != NULL ? f->before_stage(f) : FLOW_NEXT;
+        if (r == FLOW_NEXT)
+            r = f->stages[f->stage].run(f);
         if (r != FLOW_NEXT)
             return; /* FLOW_WAIT: the timer calls back into the same stage's decision */
         f->stage++;

@@ -1,8 +1,12 @@
 /*
  * flow_answer — the one way a request is answered: who answers decides the headers, the
- * reason phrase and which logs get a line; and the HTTP/2 fallback, which answers nothing.
+ * reason phrase and which logs get a line; the ways a request ends without one (a reset, a
+ * close, a hold until the client gives up); and the HTTP/2 fallback, which answers nothing.
  */
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "flow.h"
 #include "log.h"
@@ -92,11 +96,65 @@ int flow_answer(struct flow *f, const struct flow_answer *a)
         flow_header_ref(f, &H_POWERED_BY, H2O_STRLIT("ASP.NET"));
     if (app && fe)
         flow_header_ref(f, &H_FE_SERVER, sv->name, strlen(sv->name));
-    req->res.content_length = body.len;
+    req->res.content_length = body.len + f->length_lie;
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
         body.len = 0;
+    size_t cut = f->body_cut == FLOW_CUT_HALF ? body.len / 2 : f->body_cut;
+    if (cut < body.len) {
+        /* the rest never comes: the connection closes after what was sent */
+        body.len = cut;
+        req->http1_is_persistent = 0;
+    }
     h2o_send_inline(req, body.base, body.len);
     return FLOW_DONE;
+}
+
+int flow_drop(struct flow *f, int reset)
+{
+    h2o_req_t *req = f->req;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+
+    if (sock != NULL) {
+        if (reset) {
+            /* connecting a TCP socket to AF_UNSPEC aborts it: the RST goes out at once */
+            struct sockaddr sa = {.sa_family = AF_UNSPEC};
+            (void)connect(h2o_socket_get_fd(sock), &sa, sizeof(sa));
+        } else {
+            (void)shutdown(h2o_socket_get_fd(sock), SHUT_RDWR);
+        }
+    }
+    /* what h2o writes now fails on the dead socket, and it frees the connection */
+    req->http1_is_persistent = 0;
+    h2o_send_error_503(req, "Service Unavailable", "", H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION);
+    return FLOW_DONE;
+}
+
+#define HOLD_POLL_MS 100
+
+static int on_hold_poll(struct flow *f)
+{
+    h2o_socket_t *sock = f->req->conn->callbacks->get_socket(f->req->conn);
+    struct pollfd p = {.fd = sock != NULL ? h2o_socket_get_fd(sock) : -1, .events = POLLRDHUP};
+    struct timeval now;
+
+    /* POLLRDHUP: the client shut its side, whatever it sent before (a TLS close_notify) */
+    if (sock == NULL || (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))) {
+        flow_why(f, f->hold_stage, "the client gave up");
+        return flow_drop(f, 1);
+    }
+    gettimeofday(&now, NULL);
+    if ((uint64_t)(now.tv_sec - f->req->timestamps.request_begin_at.tv_sec) >= f->hold_max_s) {
+        flow_why(f, f->hold_stage, "held for %u s: reset", f->hold_max_s);
+        return flow_drop(f, 1);
+    }
+    return flow_wait(f, HOLD_POLL_MS, on_hold_poll);
+}
+
+int flow_hold(struct flow *f, const char *stage, unsigned max_s)
+{
+    f->hold_stage = stage;
+    f->hold_max_s = max_s;
+    return flow_wait(f, HOLD_POLL_MS, on_hold_poll);
 }
 
 /* --- HTTP/2 fallback ----------------------------------------------------------------------- */

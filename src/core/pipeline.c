@@ -9,6 +9,7 @@
 #include "balance.h"
 #include "autodiscover.h"
 #include "ews.h"
+#include "faults.h"
 #include "flow.h"
 #include "frontend.h"
 #include "healthcheck.h"
@@ -109,7 +110,8 @@ static int stage_endpoint(struct flow *f)
     return f->route->endpoint(f);
 }
 
-/* The stages of a request, in order (DESIGN.md): a new stage is its module and one row here. */
+/* The stages of a request, in order (DESIGN.md): a new stage is its module and one row here,
+ * and its name in the model's list of the stages fault rules may name (scn_stage_name()). */
 static const struct flow_stage stages[] = {
     {"urlfilter", urlfilter_stage}, {"balancer", balance_stage},  {"route", stage_route},
     {"httpsys", httpsys_stage},     {"ssl", vdir_require_ssl},    {"auth", auth_stage},
@@ -140,8 +142,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         h2o_send_error_503(req, "Service Unavailable", "", H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION);
         return 0;
     }
+    if (f->scn->num_faults != 0)
+        f->before_stage = faults_before;
     flow_run(f);
     return 0;
+}
+
+const char *pipeline_stage_name(size_t i)
+{
+    return i < COUNTOF(stages) ? stages[i].name : NULL;
 }
 
 int pipeline_init(char *err, size_t errlen)

@@ -805,5 +805,6 @@ int scn_build(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
     scn_check_balancers(s, errs);
     scn_check_roles(s, errs);
     scn_check_firewalls(s, errs);
+    scn_build_faults(s, d, errs);
     return errs->count == before ? 0 : -1;
 }

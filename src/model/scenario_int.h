@@ -185,6 +185,38 @@ enum { SCN_A_FW_NAME, SCN_A_FW_DEFAULT };
 enum { SCN_A_RULE_NAME, SCN_A_RULE_SOURCE, SCN_A_RULE_ACTION };
 enum { SCN_A_UF_PATH, SCN_A_UF_ACTION };
 enum { SCN_A_HS_ACTION, SCN_A_HS_ALERT, SCN_A_HS_SNI, SCN_A_HS_FIRST, SCN_A_HS_EVERY };
+enum { SCN_A_FAULTS_SEED };
+enum {
+    SCN_A_FAULT_NAME,
+    SCN_A_FAULT_STAGE,
+    SCN_A_FAULT_ACTION,
+    SCN_A_FAULT_STATUS,
+    SCN_A_FAULT_SUBSTATUS,
+    SCN_A_FAULT_WIN32,
+    SCN_A_FAULT_BY,
+    SCN_A_FAULT_CONTENT_TYPE,
+    SCN_A_FAULT_BODY,
+    SCN_A_FAULT_BODY_FILE,
+    SCN_A_FAULT_DELAY,
+    SCN_A_FAULT_BYTES,
+};
+enum {
+    SCN_A_WHEN_LISTENER,
+    SCN_A_WHEN_SERVER,
+    SCN_A_WHEN_HOST,
+    SCN_A_WHEN_PATH,
+    SCN_A_WHEN_METHOD,
+    SCN_A_WHEN_HEADER,
+    SCN_A_WHEN_SOURCE,
+    SCN_A_WHEN_NTH,
+    SCN_A_WHEN_EVERY,
+    SCN_A_WHEN_FROM,
+    SCN_A_WHEN_TO,
+    SCN_A_WHEN_PERCENT,
+    SCN_A_WHEN_AFTER,
+    SCN_A_WHEN_BEFORE,
+};
+enum { SCN_A_FHEADER_NAME, SCN_A_FHEADER_VALUE };
 
 /* Where an object and each of its attributes were last written. */
 struct scn_mark {
@@ -267,6 +299,18 @@ struct scn_d_url_filter {
     struct scn_url_filter v;
 };
 
+struct scn_d_fheader {
+    struct scn_mark m;
+    const char *name, *value;
+};
+
+struct scn_d_fault {
+    struct scn_mark m, when; /* when: <when> */
+    struct scn_fault v;
+    const char *body_file;
+    struct scn_vec headers; /* struct scn_d_fheader * */
+};
+
 struct scn_d_listener {
     struct scn_mark m, hs, lb, fw; /* hs: <handshake-fault>; lb: <balancer>; fw: <firewall> */
     struct scn_listener v;
@@ -281,13 +325,15 @@ struct scn_d_listener {
 
 /* The whole draft; the scenario-level values are kept here until scn_build copies them. */
 struct scn_draft {
-    struct scn_mark root, description, limits, organization, pki;
+    struct scn_mark root, description, limits, organization, pki, faults_m;
     const char *name, *extends, *description_text, *domain, *netbios;
     int ntlmv1;
     struct scn_limits limits_v;
     struct scn_vec accounts, certs, servers, listeners; /* struct scn_d_<kind> * */
     struct scn_vec cas;                                 /* struct scn_d_ca * */
     struct scn_vec domains;                             /* struct scn_d_domain * */
+    unsigned fault_seed;
+    struct scn_vec faults; /* struct scn_d_fault * */
 };
 
 /* The vocabularies of SCN_T_ENUM rows (scenario.c). */
@@ -295,6 +341,7 @@ extern const struct scn_enum scn_app_pools[], scn_domain_types[], scn_server_sta
     scn_service_statuses[], scn_lb_modes[], scn_lb_policies[], scn_lb_checks[];
 extern const struct scn_enum scn_fw_defaults[], scn_fw_actions[], scn_uf_actions[],
     scn_port_states[];
+extern const struct scn_enum scn_fault_actions[], scn_fault_bys[], scn_fault_stages[];
 extern const struct scn_enum scn_chains[], scn_client_certs[], scn_hs_actions[], scn_hs_snis[],
     scn_alerts[];
 
@@ -369,6 +416,13 @@ void scn_check_roles(struct scn *s, struct scn_errors *errs);
 void scn_build_firewall(struct scn *s, struct scn_d_listener *dl, struct scn_listener *v,
                         struct scn_errors *errs);
 void scn_check_firewalls(struct scn *s, struct scn_errors *errs);
+
+/*
+ * The fault rules (scenario_faults.c): <faults seed> and its <fault> elements, each with its
+ * <when> and <header>s, turned into s->faults; references (listener, server) checked, a
+ * body-file read (relative to the scenario file that names it).
+ */
+void scn_build_faults(struct scn *s, struct scn_draft *d, struct scn_errors *errs);
 /* Whether a mark's attribute I was never written, or its value rejected: the default applies. */
 int scn_unset(const struct scn_mark *m, int i);
 /* Where attribute I was written, else where the object was. */

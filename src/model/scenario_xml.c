@@ -272,12 +272,66 @@ static const struct scn_attr sni_attrs[] = {
     [SCN_A_SNI_CERT] = ATTR("certificate", SCN_T_NAME, 0, struct scn_d_sni, cert),
 };
 
+static const struct scn_attr faults_attrs[] = {
+    [SCN_A_FAULTS_SEED] = RANGE("seed", SCN_T_UINT, struct scn_draft, fault_seed, 0, 4294967295LL),
+};
+
+static const struct scn_attr fault_attrs[] = {
+    [SCN_A_FAULT_NAME] = ATTR("name", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_fault, v.name),
+    [SCN_A_FAULT_STAGE] = ENUM("stage", struct scn_d_fault, v.stage, scn_fault_stages,
+                               "urlfilter, balancer, route, httpsys, ssl, auth, limits, frontend "
+                               "or endpoint"),
+    [SCN_A_FAULT_ACTION] = ENUM("action", struct scn_d_fault, v.action, scn_fault_actions,
+                                "status, delay, reset, close, hang, truncate or bad-length"),
+    [SCN_A_FAULT_STATUS] = RANGE("status", SCN_T_UINT, struct scn_d_fault, v.status, 100, 599),
+    [SCN_A_FAULT_SUBSTATUS] =
+        RANGE("substatus", SCN_T_UINT, struct scn_d_fault, v.substatus, 0, 999),
+    [SCN_A_FAULT_WIN32] = RANGE("win32", SCN_T_UINT, struct scn_d_fault, v.win32, 0, 4294967295LL),
+    [SCN_A_FAULT_BY] =
+        ENUM("by", struct scn_d_fault, v.by, scn_fault_bys, "device, iis, frontend or backend"),
+    [SCN_A_FAULT_CONTENT_TYPE] =
+        ATTR("content-type", SCN_T_TEXT, 0, struct scn_d_fault, v.content_type),
+    [SCN_A_FAULT_BODY] = ATTR("body", SCN_T_TEXT, SCN_F_EMPTY, struct scn_d_fault, v.body),
+    [SCN_A_FAULT_BODY_FILE] = ATTR("body-file", SCN_T_TEXT, 0, struct scn_d_fault, body_file),
+    [SCN_A_FAULT_DELAY] =
+        RANGE("delay", SCN_T_TIMEOUT, struct scn_d_fault, v.delay_ms, 1, 86400000),
+    [SCN_A_FAULT_BYTES] = RANGE("bytes", SCN_T_UINT, struct scn_d_fault, v.bytes, 0, 1000000000),
+};
+
+static const struct scn_attr when_attrs[] = {
+    [SCN_A_WHEN_LISTENER] = ATTR("listener", SCN_T_NAME, 0, struct scn_d_fault, v.when.listener),
+    [SCN_A_WHEN_SERVER] = ATTR("server", SCN_T_COMPUTER, 0, struct scn_d_fault, v.when.server),
+    [SCN_A_WHEN_HOST] = ATTR("host", SCN_T_DNS, 0, struct scn_d_fault, v.when.host),
+    [SCN_A_WHEN_PATH] = ATTR("path", SCN_T_TEXT, 0, struct scn_d_fault, v.when.path),
+    [SCN_A_WHEN_METHOD] = ATTR("method", SCN_T_TEXT, 0, struct scn_d_fault, v.when.method),
+    [SCN_A_WHEN_HEADER] = ATTR("header", SCN_T_TEXT, 0, struct scn_d_fault, v.when.header),
+    [SCN_A_WHEN_SOURCE] =
+        PAIR("source", SCN_T_CIDRS, 0, struct scn_d_fault, v.when.sources, v.when.num_sources),
+    [SCN_A_WHEN_NTH] = RANGE("nth", SCN_T_UINT, struct scn_d_fault, v.when.nth, 1, 1000000000),
+    [SCN_A_WHEN_EVERY] =
+        RANGE("every", SCN_T_UINT, struct scn_d_fault, v.when.every, 1, 1000000000),
+    [SCN_A_WHEN_FROM] = RANGE("from", SCN_T_UINT, struct scn_d_fault, v.when.from, 1, 1000000000),
+    [SCN_A_WHEN_TO] = RANGE("to", SCN_T_UINT, struct scn_d_fault, v.when.to, 1, 1000000000),
+    [SCN_A_WHEN_PERCENT] = RANGE("percent", SCN_T_UINT, struct scn_d_fault, v.when.percent, 0, 100),
+    [SCN_A_WHEN_AFTER] =
+        RANGE("after", SCN_T_TIMEOUT, struct scn_d_fault, v.when.after_ms, 1, 86400000),
+    [SCN_A_WHEN_BEFORE] =
+        RANGE("before", SCN_T_TIMEOUT, struct scn_d_fault, v.when.before_ms, 1, 86400000),
+};
+
+static const struct scn_attr fheader_attrs[] = {
+    [SCN_A_FHEADER_NAME] = ATTR("name", SCN_T_TEXT, SCN_F_REQUIRED, struct scn_d_fheader, name),
+    [SCN_A_FHEADER_VALUE] = ATTR("value", SCN_T_TEXT, SCN_F_EMPTY, struct scn_d_fheader, value),
+};
+
 /* A mark has room for SCN_MAX_ATTRS rows; the largest tables are these. */
 _Static_assert(COUNTOF(account_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
 _Static_assert(COUNTOF(certificate_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
 _Static_assert(COUNTOF(listener_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
 _Static_assert(COUNTOF(ews_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
 _Static_assert(COUNTOF(ca_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
+_Static_assert(COUNTOF(fault_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
+_Static_assert(COUNTOF(when_attrs) <= SCN_MAX_ATTRS, "SCN_MAX_ATTRS too small");
 
 /*
  * The elements. A keyed element is one object per key (compared without case) in a vector of
@@ -378,9 +432,27 @@ static const struct elem description_elem = {
 static const struct elem limits_elem = {
     SINGLE("limits", limits_attrs, COUNTOF(limits_attrs), struct scn_draft, limits)};
 
+static const struct elem when_elem = {
+    SINGLE("when", when_attrs, COUNTOF(when_attrs), struct scn_d_fault, when)};
+static const struct elem fheader_elem =
+    KEYED("header", fheader_attrs, struct scn_d_fheader, struct scn_d_fault, headers);
+static const struct elem *const fault_kids[] = {&when_elem, &fheader_elem, NULL};
+static const struct elem fault_elem = {
+    .name = "fault",
+    .attrs = fault_attrs,
+    .num_attrs = COUNTOF(fault_attrs),
+    .off = offsetof(struct scn_draft, faults),
+    .size = sizeof(struct scn_d_fault),
+    .children = fault_kids,
+};
+static const struct elem *const faults_kids[] = {&fault_elem, NULL};
+static const struct elem faults_elem = {
+    SINGLE("faults", faults_attrs, COUNTOF(faults_attrs), struct scn_draft, faults_m),
+    .children = faults_kids};
+
 static const struct elem *const scenario_kids[] = {
-    &description_elem, &limits_elem, &organization_elem, &pki_elem, &server_elem,
-    &listener_elem,    NULL};
+    &description_elem, &limits_elem,   &organization_elem, &pki_elem,
+    &server_elem,      &listener_elem, &faults_elem,       NULL};
 static const struct elem scenario_elem = {
     SINGLE("scenario", scenario_attrs, COUNTOF(scenario_attrs), struct scn_draft, root),
     .children = scenario_kids};
@@ -388,7 +460,7 @@ static const struct elem scenario_elem = {
 /* Every element that has children, to say where a misplaced one belongs. */
 static const struct elem *const parents[] = {&scenario_elem, &organization_elem, &pki_elem,
                                              &server_elem,   &listener_elem,     &balancer_elem,
-                                             &firewall_elem};
+                                             &firewall_elem, &faults_elem,       &fault_elem};
 
 /* One scn_load() call. */
 struct load {

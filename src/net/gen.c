@@ -2,6 +2,7 @@
  * gen — generations and the table of their parts.
  */
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,6 +140,23 @@ static void on_logs_free(struct gen *g)
         srvlog_close(g->servers[i].logs);
 }
 
+static int on_faults_new(struct gen *g, const struct gen_env *env, char *err, size_t errlen)
+{
+    struct timespec ts;
+
+    UNUSED(env), UNUSED(err), UNUSED(errlen);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    g->started_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if ((g->fault_counts = calloc(g->scn->num_faults + 1, sizeof(*g->fault_counts))) == NULL)
+        fatalx("out of memory");
+    return 0;
+}
+
+static void on_faults_free(struct gen *g)
+{
+    free(g->fault_counts);
+}
+
 static const struct gen_part parts[] = {
     {"ports", on_ports_new, NULL},
     {"tls", on_tls_new, on_tls_free},
@@ -147,6 +165,7 @@ static const struct gen_part parts[] = {
     {"balancers", on_balancers_new, on_balancers_free},
     {"crls", on_crls_new, on_crls_free},
     {"server-logs", on_logs_new, on_logs_free},
+    {"faults", on_faults_new, on_faults_free},
 };
 
 /* --- generations ------------------------------------------------------------------------ */
