@@ -111,6 +111,14 @@ struct flow_answer {
 
 #define FLOW_CUT_HALF (SIZE_MAX - 1)
 
+/* How a request ended without an answer (struct flow's ended). */
+enum flow_end {
+    FLOW_END_CLIENT,  /* its client left (or has not had an answer yet): HTTP.sys logs
+                         Connection_Dropped once it had queued the request */
+    FLOW_END_DROPPED, /* we reset or closed it (flow_drop): the application abandoned it */
+    FLOW_END_HTTP11,  /* the HTTP/2 fallback (flow_require_http11): no line */
+};
+
 struct flow {
     h2o_req_t *req;
     struct conn *conn;     /* valid while stages run, not once the pool is released */
@@ -158,6 +166,10 @@ struct flow {
     const struct flow_stage *stages;
     size_t num_stages, stage;
     int (*before_stage)(struct flow *f);
+    /* a request that ends without an answer: the application pool queue HTTP.sys had handed
+     * it to (NULL: it never got that far), and why it ended (FLOW_END_*) */
+    const char *queued;
+    int ended;
     const char *hold_stage; /* flow_hold(): who holds it, and for how long at most */
     unsigned hold_max_s;
     int (*on_timer)(struct flow *f);

@@ -40,8 +40,18 @@ static void on_flow_dispose(void *p)
     h2o_socket_t *sock = f->req->conn->callbacks->get_socket(f->req->conn);
     if (sock != NULL && conn_of_socket(sock) == f->conn)
         f->conn->bytes_sent = sock->bytes_written;
-    /* every request, answered or not (an HTTP/2 stream reset while a stage waited: f->by is
-     * FLOW_BY_NONE and f->logs 0, so it leaves no line in the Windows logs, only the journal's) */
+    /* Every request goes to the loggers, answered or not. One HTTP.sys had queued for an
+     * application pool and that ended unanswered leaves the line HTTP.sys writes then: its
+     * client left first (a hold, a delay, an HTTP/2 stream reset: Connection_Dropped), or the
+     * application dropped it (Connection_Abandoned_By_AppPool). Before the queue, or after the
+     * HTTP/2 fallback, nothing: only the journal has it. */
+    if (f->by == FLOW_BY_NONE && f->queued != NULL && f->ended != FLOW_END_HTTP11) {
+        f->logs = FLOW_LOG_HTTPERR;
+        f->queue = f->queued;
+        f->httperr_reason = f->ended == FLOW_END_DROPPED
+                                ? HTTPERR_REASON_CONNECTION_ABANDONED_BY_APP_POOL
+                                : HTTPERR_REASON_CONNECTION_DROPPED;
+    }
     gettimeofday(&now, NULL);
     for (size_t i = 0; i < fp->num_loggers; i++)
         fp->loggers[i].on_log(f, &now);

@@ -123,6 +123,7 @@ int flow_drop(struct flow *f, int reset)
             (void)shutdown(h2o_socket_get_fd(sock), SHUT_RDWR);
         }
     }
+    f->ended = FLOW_END_DROPPED;
     /* what h2o writes now fails on the dead socket, and it frees the connection */
     req->http1_is_persistent = 0;
     h2o_send_error_503(req, "Service Unavailable", "", H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION);
@@ -140,7 +141,9 @@ static int on_hold_poll(struct flow *f)
     /* POLLRDHUP: the client shut its side, whatever it sent before (a TLS close_notify) */
     if (sock == NULL || (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))) {
         flow_why(f, f->hold_stage, "the client gave up");
-        return flow_drop(f, 1);
+        flow_drop(f, 1);
+        f->ended = FLOW_END_CLIENT; /* it left first */
+        return FLOW_DONE;
     }
     gettimeofday(&now, NULL);
     if ((uint64_t)(now.tv_sec - f->req->timestamps.request_begin_at.tv_sec) >= f->hold_max_s) {
@@ -196,6 +199,7 @@ int flow_require_http11(struct flow *f)
     h2o_req_t *req = f->req;
     struct h2_reset *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_h2_reset_dispose);
 
+    f->ended = FLOW_END_HTTP11;
     /* Reset from the loop, not from inside the handler: h2o still holds the stream while the
      * handler runs. */
     memset(r, 0, sizeof(*r));

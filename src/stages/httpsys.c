@@ -25,8 +25,12 @@ int httpsys_stage(struct flow *f)
     const struct scn_vdir *v = f->vdir;
     enum httperr_reason reason;
 
-    if (v == NULL || (v->app_pool == SCN_POOL_STARTED && !f->pool_offline))
+    if (v == NULL)
         return FLOW_NEXT;
+    if (v->app_pool == SCN_POOL_STARTED && !f->pool_offline) {
+        f->queued = v->app_pool_name; /* in its application pool's queue from now on */
+        return FLOW_NEXT;
+    }
     if (v->app_pool == SCN_POOL_QUEUE_FULL && !f->pool_offline) {
         reason = HTTPERR_REASON_QUEUE_FULL;
         flow_why(f, "httpsys", "the request queue of %s on %s is full", v->app_pool_name,

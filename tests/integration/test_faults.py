@@ -86,7 +86,9 @@ class DroppedAndHeld(unittest.TestCase):
                       '<fault name="fin" stage="urlfilter" action="close">'
                       '<when source="127.0.0.3"/></fault>'
                       '<fault name="stuck" stage="auth" action="hang">'
-                      '<when source="127.0.0.4"/></fault>')
+                      '<when source="127.0.0.4"/></fault>'
+                      '<fault name="app-rst" stage="auth" action="reset">'
+                      '<when source="127.0.0.5"/></fault>')
         try:
             with Server(path, "--admin", "127.0.0.1:0") as s:
                 # RST: "Connection reset by peer" (curl 56); FIN: "Empty reply from server" (52)
@@ -95,11 +97,20 @@ class DroppedAndHeld(unittest.TestCase):
                 # held until the client gives up (curl 28: its timeout)
                 self.assertEqual(statuses(s, 1, MRS, "--interface", "127.0.0.4",
                                           "--max-time", "1"), ["curl28"])
+                # reset by the application, behind HTTP.sys
+                self.assertEqual(statuses(s, 1, MRS, "--interface", "127.0.0.5"), ["curl56"])
                 # others pass
                 self.assertEqual(statuses(s, 1, MRS, "--interface", "127.0.0.1"), [401])
                 _, lines = s.w3c_wait(1)
                 self.assertEqual(len(lines), 1)
                 self.assertEqual(lines[0][8], "127.0.0.1")
+                # HTTP.sys had queued the held and the reset ones for the EWS pool: its lines;
+                # the device's reset and close never reached it
+                _, errs = s.httperr_wait(2)
+                self.assertEqual(sorted((l[2], l[9], l[11], l[12]) for l in errs), [
+                    ("127.0.0.4", "-", "Connection_Dropped", "MSExchangeServicesAppPool"),
+                    ("127.0.0.5", "-", "Connection_Abandoned_By_AppPool",
+                     "MSExchangeServicesAppPool")])
                 whys = [" ".join(e["why"]) for e in journal(s)]
                 self.assertTrue(any("fault: stuck at auth: hang" in w and "gave up" in w
                                     for w in whys), whys)
