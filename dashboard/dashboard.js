@@ -353,8 +353,35 @@ function failed(e) {
   return !e.status || e.status >= 400;
 }
 
+/* The front end's proxying of a request to another server's back end (2013+), drawn for as long
+ * as the request is lit: from the server it reached to the one that answered, looping out to
+ * the right of the column of servers. */
+function proxyWire(e) {
+  const a = document.querySelector('[data-node="' + CSS.escape('server:' + e.server) + '"]');
+  const b = document.querySelector('[data-node="' + CSS.escape('server:' + e.backend) + '"]');
+  if (!a || !b) return;
+  const box = $('topology').getBoundingClientRect();
+  const ra = a.getBoundingClientRect(), rb = b.getBoundingClientRect();
+  const x1 = ra.right - box.left, y1 = ra.top + Math.min(ra.height / 2, 40) - box.top;
+  const x2 = rb.right - box.left, y2 = rb.top + Math.min(rb.height / 2, 40) - box.top;
+  const out = Math.max(x1, x2) + 60;
+  const p = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  p.setAttribute('d', `M${x1},${y1} C${out},${y1} ${out},${y2} ${x2},${y2}`);
+  p.dataset.proxy = e.server + '>' + e.backend;
+  p.classList.add('proxy', 'lit');
+  p.classList.toggle('fail', failed(e));
+  const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+  title.textContent = e.server + ' proxied ' + (e.method || '') + ' ' + (e.path || '') + ' to ' +
+    e.backend + ': ' + triple(e);
+  p.appendChild(title);
+  $('wires').appendChild(p);
+  setTimeout(() => p.remove(), LIT_MS);
+}
+
 function light(e) {
+  if (e.backend && e.backend !== e.server) proxyWire(e);
   const names = ['listener:' + e.listener, 'balancer:' + e.listener, 'server:' + e.server];
+  if (e.backend && e.backend !== e.server) names.push('server:' + e.backend);
   const wires = ['wire:' + e.listener, 'wire:' + e.listener + ':' + e.server];
   const els = [];
   for (const n of names) { const x = document.querySelector('[data-node="' + CSS.escape(n) + '"]'); if (x) els.push(x); }

@@ -54,6 +54,12 @@ async function run(c) {
     const row = await page.waitForSelector(sel, { timeout: c.timeout_ms || 1000 });
     return { text: await row.innerText() };
   }
+  case 'proxy': {
+    // a front end's proxying to another server's back end, drawn while the request is lit
+    const p = await page.waitForSelector(`#wires path[data-proxy$=">${c.backend}"]`,
+                                         { timeout: c.timeout_ms || 2000, state: 'attached' });
+    return { proxy: await p.getAttribute('data-proxy'), cls: await p.getAttribute('class') };
+  }
   case 'detail':
     await page.click(`#requests tbody tr[data-server="${c.server}"]`);
     await page.waitForSelector('#detail:not([hidden])', { timeout: 2000 });

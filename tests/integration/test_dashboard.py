@@ -348,6 +348,17 @@ class DashboardInChromium(unittest.TestCase):
                 b("screenshot", path=os.path.join(self.out, "dashboard-secondary.png"))
                 page = b("switch", name="dead-server")
                 self.assertIn("server:EX3", page["nodes"])
+                # the MRS Proxy's requests go organisation-wide, every third to the dead EX3:
+                # the front end's proxying to it is drawn, lit as a failure
+                seen = None
+                for _ in range(3):
+                    st, _, _, rc, err = s.curl("mail.contoso.com", MRS, "-u", ADMIN)
+                    if st == 503:
+                        seen = b("proxy", backend="EX3")
+                        break
+                self.assertIsNotNone(seen, "no request went to EX3")
+                self.assertRegex(seen["proxy"], r"^EX[12]>EX3$")
+                self.assertIn("fail", seen["cls"])
                 b("screenshot", path=os.path.join(self.out, "dashboard-dead-server.png"))
             finally:
                 b.close()
