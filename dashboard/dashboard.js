@@ -317,6 +317,10 @@ function renderTopology(t) {
       if (l.firewall) for (const p of l.firewall.problems) all.push(p.text);
     }
     for (const s of t.servers) for (const p of s.problems) all.push(p.text);
+    for (const f of t.faults || []) {
+      all.push('fault rule ' + f.name + ' at ' + f.stage + ': ' + f.action +
+               (f.status ? ' ' + f.status : '') + ', for ' + f.picks);
+    }
     if (!all.length) all.push('nothing the model marks: a healthy lab, or a fault the picture does not show (read the description)');
     for (const text of all) problems.appendChild(el('li', all.length && text.startsWith('nothing') ? null : 'problem', text));
     const sel = $('scenario-select');

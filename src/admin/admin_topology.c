@@ -410,6 +410,58 @@ static json_t *listener_json(const struct scn *s, const struct scn_listener *l, 
     return o;
 }
 
+/* The fault rules, in order: each with its stage, its action and what it picks, in words. */
+static json_t *faults_json(const struct scn *s)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < s->num_faults; i++) {
+        const struct scn_fault *f = &s->faults[i];
+        const struct scn_fault_when *w = &f->when;
+        char picks[512] = "";
+        size_t n = 0;
+#define SAY(...)                                                                                   \
+    do {                                                                                           \
+        int k = snprintf(picks + n, sizeof(picks) - n, "%s", n != 0 ? ", " : "");                  \
+        n += k > 0 && (size_t)k < sizeof(picks) - n ? (size_t)k : 0;                               \
+        k = snprintf(picks + n, sizeof(picks) - n, __VA_ARGS__);                                   \
+        n += k > 0 && (size_t)k < sizeof(picks) - n ? (size_t)k : 0;                               \
+    } while (0)
+        if (w->listener != NULL)
+            SAY("listener %s", w->listener);
+        if (w->server != NULL)
+            SAY("server %s", w->server);
+        if (w->host != NULL)
+            SAY("host %s", w->host);
+        if (w->path != NULL)
+            SAY("path %s", w->path);
+        if (w->method != NULL)
+            SAY("method %s", w->method);
+        if (w->header != NULL)
+            SAY("header %s", w->header);
+        if (w->num_sources != 0)
+            SAY("%zu source range(s)", w->num_sources);
+        if (w->nth != 0)
+            SAY("request %u only", w->nth);
+        if (w->every != 0)
+            SAY("every %u", w->every);
+        if (w->from != 0 || w->to != 0)
+            SAY("requests %u to %u", w->from != 0 ? w->from : 1, w->to);
+        if (w->percent < 100)
+            SAY("%u%% of them", w->percent);
+        if (w->after_ms != 0 || w->before_ms != 0)
+            SAY("from %u ms to %u ms after the load", w->after_ms, w->before_ms);
+#undef SAY
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:s, s:o, s:s}", "name", f->name, "stage",
+                         scn_stage_name(f->stage), "action", scn_fault_action_name(f->action),
+                         "status",
+                         f->action == SCN_FAULT_STATUS ? json_integer(f->status) : json_null(),
+                         "picks", n != 0 ? picks : "every request"));
+    }
+    return a;
+}
+
 json_t *admin_topology_json(const struct scn *s, const unsigned *ports, time_t now)
 {
     json_t *listeners = json_array(), *servers = json_array(), *domains = json_array();
@@ -426,8 +478,8 @@ json_t *admin_topology_json(const struct scn *s, const unsigned *ports, time_t n
                               json_pack("{s:s, s:s, s:b}", "name", d->name, "type",
                                         domain_type_name(d->type), "default", d->is_default));
     }
-    return json_pack("{s:{s:s, s:s, s:s, s:s}, s:s, s:o, s:o, s:o}", "scenario", "name", s->name,
-                     "summary", s->summary, "description", s->description, "file", s->file,
+    return json_pack("{s:{s:s, s:s, s:s, s:s}, s:s, s:o, s:o, s:o, s:o}", "scenario", "name",
+                     s->name, "summary", s->summary, "description", s->description, "file", s->file,
                      "domain", s->domain, "accepted_domains", domains, "listeners", listeners,
-                     "servers", servers);
+                     "servers", servers, "faults", faults_json(s));
 }

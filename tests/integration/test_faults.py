@@ -54,6 +54,12 @@ class StatusFault(unittest.TestCase):
                 self.assertEqual([l[11] for l in lines[:6]],
                                  ["401", "503", "401", "503", "401", "503"])
                 self.assertEqual(lines[1][11:14], ["503", "0", "0"])
+                # the topology lists the rule, as the dashboard shows it
+                p = subprocess.run(["curl", "-sS", s.ready["admin"] + "/topology"],
+                                   capture_output=True, text=True, timeout=30, check=True)
+                self.assertEqual(json.loads(p.stdout)["faults"], [{
+                    "name": "busy", "stage": "auth", "action": "status", "status": 503,
+                    "picks": "path /EWS/mrsproxy.svc, every 2"}])
                 why = [e["why"] for e in journal(s) if e["status"] == 503]
                 self.assertEqual(len(why), 3)
                 self.assertTrue(any("fault: busy at auth: status (its request 2)" in w
