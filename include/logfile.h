@@ -4,15 +4,17 @@
  * logs are (the HttpProxy log), or numbered files that each grow to a size limit as HTTP.sys
  * writes its error log (httperr1.log, httperr2.log, ...).
  *
- * Lines are written whole and never interleave. A worker thread's lines wait in a batch of its
+ * Lines are written whole and never interleave. In a log made batched (logf_set_batched(): the
+ * busy ones, a server's IIS and HttpProxy logs), a worker thread's lines wait in a batch of its
  * own and are written once per turn of its event loop (logf_thread_flush()): a line is in its
- * file a moment after its request ended, and one write(2) carries many. Other threads' lines
- * are written one by one. A full disk never leaves a torn line; lines wait, then are given up,
- * and writing resumes when there is room again, reported once each way on standard error. A
- * file (or folder) removed under a running server is made again within a second. Header lines are
- * written when a file is created and when the log is opened at start-up (as IIS and Exchange repeat
- * them when their service starts); a preamble (Exchange's UTF-8 byte order mark) only at the very
- * start of a new file.
+ * file a moment after its request ended, and one write(2) carries many, though two workers'
+ * lines of the same millisecond may come in either order, as in IIS's own buffered log. Other
+ * logs (a device's, whose order is the order of events) and other threads write line by line. A
+ * full disk never leaves a torn line; lines wait, then are given up, and writing resumes when there
+ * is room again, reported once each way on standard error. A file (or folder) removed under a
+ * running server is made again within a second. Header lines are written when a file is created and
+ * when the log is opened at start-up (as IIS and Exchange repeat them when their service starts); a
+ * preamble (Exchange's UTF-8 byte order mark) only at the very start of a new file.
  */
 #ifndef MRSMOCK_LOGFILE_H
 #define MRSMOCK_LOGFILE_H
@@ -75,6 +77,8 @@ void logf_write(struct logf *l, const char *line, size_t len, time_t now);
 /* Path of the file that a write at NOW goes to (for tests and messages); valid until next call.
  * LOGF_SIZE: the current file, whatever NOW (a line that does not fit goes to the next one). */
 const char *logf_path(struct logf *l, time_t now, char *buf, size_t len);
+/* Worker threads batch their lines for L from now on (a log by period; not LOGF_SIZE). */
+void logf_set_batched(struct logf *l);
 /* Writes what worker threads still hold for L, then closes it. */
 void logf_close(struct logf *l);
 

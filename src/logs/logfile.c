@@ -469,10 +469,15 @@ void logf_write(struct logf *l, const char *line, size_t len, time_t now)
         return;
     }
     slot = logf_slot(l, now);
-    if (logf_batch_add(l, line, len, slot, now) == 0)
+    if (l->batched && logf_batch_add(l, line, len, slot, now) == 0)
         return;
     if (logf_emit(l, line, len, slot, now) != len)
         logf_lost(l, 1);
+}
+
+void logf_set_batched(struct logf *l)
+{
+    l->batched = l->max_bytes == 0;
 }
 
 const char *logf_path(struct logf *l, time_t now, char *buf, size_t len)

@@ -65,6 +65,7 @@ struct logf {
     bool failing;            /* under wlock: the last write failed (reported once) */
     uint64_t lost;           /* under wlock: lines given up since it began failing */
     _Atomic(time_t) checked; /* the second the current file was last checked for removal */
+    bool batched;            /* logf_set_batched() */
 
     struct logf_batch *batch[LOGF_THREADS]; /* each worker's own, made on its first line */
     struct logf *reg_next, **reg_prev;      /* the batching registry (logfile_batch.c) */

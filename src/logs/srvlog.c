@@ -66,6 +66,8 @@ static struct logf *take(const char *logs_dir, int kind, const struct scn_server
                        time(NULL), err, errlen);
     if (l == NULL)
         return NULL;
+    if (kind != KIND_HTTPERR)
+        logf_set_batched(l); /* a line per request: written a turn of the loop at a time */
     if ((s = calloc(1, sizeof(*s))) == NULL || (s->server = strdup(sv->name)) == NULL)
         fatalx("out of memory");
     s->kind = kind;

@@ -3,10 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <poll.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include "firewall.h"
 #include "gen.h"
@@ -14,7 +11,6 @@
 #include "urlfilter.h"
 
 #define URLFILTER_HANG_S 3600 /* a firewall's TCP session timeout (FortiOS: 3600 s) */
-#define URLFILTER_POLL_MS 100 /* how often a held request looks whether its client left */
 
 /* The device's page, after FortiOS's "URL Block Page" replacement message; %s: the device's
  * URL as the client asked for it, the device's name. */
@@ -41,43 +37,6 @@ const struct scn_url_filter *urlfilter_match(const struct scn_firewall *m, const
     return NULL;
 }
 
-/* Resets the request's connection (the RST goes out at once) and ends the request without an
- * answer the client could read: it stays unanswered in the journal, in no server's log. */
-static int reset(struct flow *f)
-{
-    h2o_req_t *req = f->req;
-    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-    struct sockaddr sa = {.sa_family = AF_UNSPEC};
-
-    if (sock != NULL)
-        (void)connect(h2o_socket_get_fd(sock), &sa, sizeof(sa));
-    req->http1_is_persistent = 0;
-    h2o_send_error_503(req, "Service Unavailable", "", H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION);
-    return FLOW_DONE;
-}
-
-/* A held request: h2o reads nothing from its connection while a request is being handled, so
- * whether the client gave up is looked at (a peek) every URLFILTER_POLL_MS; then, or once the
- * firewall's session times out, the connection is reset and the request ends unanswered. */
-static int on_hang_poll(struct flow *f)
-{
-    h2o_socket_t *sock = f->req->conn->callbacks->get_socket(f->req->conn);
-    struct pollfd p = {.fd = sock != NULL ? h2o_socket_get_fd(sock) : -1, .events = POLLRDHUP};
-    struct timeval now;
-
-    /* POLLRDHUP: the client shut its side, whatever it sent before (a TLS close_notify) */
-    if (sock == NULL || (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))) {
-        flow_why(f, "urlfilter", "the client gave up");
-        return reset(f);
-    }
-    gettimeofday(&now, NULL);
-    if (now.tv_sec - f->req->timestamps.request_begin_at.tv_sec >= URLFILTER_HANG_S) {
-        flow_why(f, "urlfilter", "the firewall's session timed out: reset");
-        return reset(f);
-    }
-    return flow_wait(f, URLFILTER_POLL_MS, on_hang_poll);
-}
-
 int urlfilter_stage(struct flow *f)
 {
     struct fw *fw = f->gen->listeners[f->listener_index].fw;
@@ -98,9 +57,10 @@ int urlfilter_stage(struct flow *f)
              scn_uf_action_name(u->action));
     switch (u->action) {
     case SCN_UF_RESET:
-        return reset(f);
+        return flow_drop(f, 1);
     case SCN_UF_HANG:
-        return flow_wait(f, URLFILTER_POLL_MS, on_hang_poll);
+        /* until the client gives up, or the firewall's session times out: then a reset */
+        return flow_hold(f, "urlfilter", URLFILTER_HANG_S);
     case SCN_UF_BLOCK_PAGE:
         break;
     }

@@ -861,16 +861,21 @@ static void test_batch_waits_for_flush(void **pstate)
     st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
     assert_non_null(st->l);
     logf_thread_begin(0);
+    /* a log not made batched is written line by line, even by a worker */
+    put(st, "zero\n", T0);
+    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\nzero\n");
+    logf_set_batched(st->l);
     put(st, "one\n", T0);
     put(st, "two\n", T0 + 1);
     /* a worker's lines wait for the end of its loop's turn */
-    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\n");
+    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\nzero\n");
     logf_thread_flush();
-    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\none\ntwo\n");
+    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\nzero\none\ntwo\n");
     /* lines of a new day go to that day's file, the earlier ones first to theirs */
     put(st, "three\n", T0 + 2);
     put(st, "four\n", MIDNIGHT + 5);
-    assert_string_equal(slurp(st, "u_ex240801.log"), "#Opened: 1722527100\none\ntwo\nthree\n");
+    assert_string_equal(slurp(st, "u_ex240801.log"),
+                        "#Opened: 1722527100\nzero\none\ntwo\nthree\n");
     logf_thread_flush();
     assert_string_equal(slurp(st, "u_ex240802.log"), "#Opened: 1722556805\nfour\n");
     /* what is still held when the log closes goes in first */
@@ -936,6 +941,7 @@ static void test_full_disk_no_torn_line(void **pstate)
     st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
     assert_non_null(st->l);
     logf_thread_begin(0);
+    logf_set_batched(st->l);
     /* room for the header and three lines and a half */
     file_size_limit(pad + strlen(want) + 3 * 8 + 4);
     capture_stderr(st);
@@ -972,6 +978,7 @@ static void test_full_disk_lines_given_up(void **pstate)
     st->l = logf_open(st->dir, PATTERN, header, T0, err, sizeof(err));
     assert_non_null(st->l);
     logf_thread_begin(0);
+    logf_set_batched(st->l);
     file_size_limit(pad + 64);
     capture_stderr(st);
     for (size_t i = 0; i < total; i++) {
