@@ -153,13 +153,15 @@ class DelayAndReload(unittest.TestCase):
                 self.assertEqual(statuses(s, 2), [401, 401])
                 _, lines = s.w3c_wait(2)
                 taken = [int(l[14]) for l in lines]
-                self.assertGreaterEqual(taken[0], 300)  # the first waited
-                self.assertLess(taken[1], 300)          # the second did not
+                # the first waited (h2o's timers run on its loop's clock, read a moment before
+                # the request's own start: a few ms of slack, not more)
+                self.assertGreaterEqual(taken[0], 280)
+                self.assertLess(taken[1], 280)  # the second did not
                 s.proc.send_signal(signal.SIGHUP)
                 s.wait_stderr("now serving scenario")
                 self.assertEqual(statuses(s, 1), [401])
                 _, lines = s.w3c_wait(3)
-                self.assertGreaterEqual(int(lines[2][14]), 300)  # the first again
+                self.assertGreaterEqual(int(lines[2][14]), 280)  # the first again
         finally:
             os.unlink(path)
 
