@@ -118,7 +118,8 @@ def main():
     poll = select.poll()
     for c in held:
         poll.register(c.fd, select.POLLRDHUP)
-    gone = sum(1 for _, ev in poll.poll(0) if ev & (select.POLLRDHUP | select.POLLHUP | select.POLLERR))
+    closed = select.POLLRDHUP | select.POLLHUP | select.POLLERR
+    gone = sum(1 for _, ev in poll.poll(0) if ev & closed)
     alive = len(held) - gone
     print(json.dumps({"held": alive}), flush=True)
     for c in held:

@@ -43,7 +43,7 @@ WARM = 1.0 if QUICK else 2.0
 IDLE_CONNS = 2000 if QUICK else 10000
 LOG_LINES = 600_000 if QUICK else 6_000_000
 CONNS = 64
-NOFILE = 65536  # above nginx's worker_rlimit_nofile and h2o's max-connections (40000)
+NOFILE = 65536  # wanted; the servers inherit what run.py gets (nginx and h2o ask no more)
 BIN = os.environ.get("MRSMOCK_BIN") or os.path.join(ROOT, "build", "mrsmock")
 OUT = os.environ.get("BENCH_OUT") or os.path.join(
     ROOT, "build/bench/results.md" if QUICK else "bench/results.md")
@@ -432,14 +432,29 @@ def median(xs):
 
 
 class Results:
+    """Each figure with the round it was taken in: a ratio is the median of the ratios of
+    figures taken in the same round (seconds apart), steadier on a noisy machine than the
+    ratio of two medians."""
+
     def __init__(self):
-        self.raw = {}   # (row, who) -> [values]
+        self.raw = {}   # (row, who) -> [(round, value)]
+        self.round = 0  # set by the loops
 
     def add(self, row, who, value):
-        self.raw.setdefault((row, who), []).append(value)
+        self.raw.setdefault((row, who), []).append((self.round, value))
+
+    def values(self, row, who):
+        return [v for _, v in self.raw.get((row, who), [])]
 
     def med(self, row, who):
-        return median(self.raw.get((row, who), []))
+        return median(self.values(row, who))
+
+    def ratio(self, row, who, other, row_b=None):
+        """Median over the rounds of ROW's WHO / ROW_B's (default ROW) OTHER."""
+        b = dict(self.raw.get((row_b or row, other), []))
+        qs = [v / b[k] for k, v in self.raw.get((row, who), [])
+              if v is not None and b.get(k)]
+        return median(qs)
 
 
 R = Results()
@@ -455,6 +470,7 @@ def load_rounds(state, cert, key):
     loads; mrsmock also answers Autodiscover POX and GetFolder."""
     kinds = ["mrsmock", "h2o", "nginx"]
     for r in range(RUNS):
+        R.round = r
         order = kinds[r % 3:] + kinds[:r % 3]
         for k in order:
             s = Mrsmock(state) if k == "mrsmock" else (H2o if k == "h2o" else Nginx)(cert, key)
@@ -489,6 +505,7 @@ def start_rows(state, cert, key):
     """start -> ready (warm: the state folder of the load rows; empty: a new one) and the
     resident memory of the idle server half a second after it is ready."""
     for r in range(RUNS):
+        R.round = r
         for k in ("mrsmock", "mrsmock-empty", "h2o", "nginx"):
             if k == "mrsmock-empty":
                 s = Mrsmock(tempfile.mkdtemp(prefix="state-empty-", dir=WORK))
@@ -586,7 +603,8 @@ def fill_logs(state, lines):
         src = sorted(os.listdir(sample_dir))[-1]
         with open(os.path.join(sample_dir, src), "rb") as f:
             data = f.read()
-        head = b"".join(l for l in data.splitlines(True) if l.lstrip(b"\xef\xbb\xbf").startswith(b"#"))
+        head = b"".join(l for l in data.splitlines(True)
+                        if l.lstrip(b"\xef\xbb\xbf").startswith(b"#"))
         head = head[:head.index(b"\n", head.index(b"#Fields")) + 1]
         line = [l for l in data.splitlines(True) if not l.startswith(b"#")][-1]
         os.makedirs(os.path.join(state, d), exist_ok=True)
@@ -614,6 +632,7 @@ def logs_rows(cert, key):
     fill_logs(full, LOG_LINES)
     print("bench: written in %.1f s" % (time.perf_counter() - t0), file=sys.stderr, flush=True)
     for r in range(RUNS):
+        R.round = r
         for k, d in (("empty", empty), ("full", full))[::1 if r % 2 == 0 else -1]:
             s = Mrsmock(d)
             try:
@@ -633,6 +652,7 @@ def journal_rows():
     variants = (("plain", []), ("admin", ["--admin", "127.0.0.1:0"]),
                 ("jsonl", ["--admin", "127.0.0.1:0", "--journal-jsonl"]))
     for r in range(RUNS):
+        R.round = r
         for k, extra in variants[r % 3:] + variants[:r % 3]:
             s = Mrsmock(SAMPLE_STATE, extra)
             try:
@@ -680,10 +700,6 @@ def machine():
     }
 
 
-def ratio(a, b):
-    return a / b if a is not None and b else None
-
-
 def fx(x, fmt="%.2f×"):
     return fmt % x if x is not None else "n/a"
 
@@ -698,85 +714,83 @@ def met(ok):
 
 def table():
     """The rows of issue 13's table (with its targets) and the two added ones."""
-    m, h, n = (lambda row: (R.med(row, "mrsmock"), R.med(row, "h2o"), R.med(row, "nginx")))("h1")
     rows = []
-
-    def vs(x, row):
-        return "%s (%s h2o, %s nginx)" % (num(x), fx(ratio(x, R.med(row, "h2o"))),
-                                          fx(ratio(x, R.med(row, "nginx"))))
-
-    rows.append(("401 challenge, HTTP/1.1 keep-alive, %d conns (req/s)" % CONNS,
-                 vs(m, "h1"), num(h), "%s (%s h2o)" % (num(n), fx(ratio(n, h))),
-                 "≥ 1.0× nginx", met(None if ratio(m, n) is None else ratio(m, n) >= 1.0)))
-    pm, ph, pn = R.med("p50", "mrsmock"), R.med("p50", "h2o"), R.med("p50", "nginx")
     ms = lambda x: num(x * 1000 if x is not None else None, "%.2f ms")  # noqa: E731
-    rows.append(("p50 latency on that path", "%s (%s h2o)" % (ms(pm), fx(ratio(pm, ph))),
-                 ms(ph), "%s (%s h2o)" % (ms(pn), fx(ratio(pn, ph))), "≤ 1.0× h2o",
-                 met(None if ratio(pm, ph) is None else ratio(pm, ph) <= 1.0)))
-    tm, th, tn = R.med("tls", "mrsmock"), R.med("tls", "h2o"), R.med("tls", "nginx")
-    rows.append(("full TLS handshakes/s (`openssl s_time -new`, 4 clients)", vs(tm, "tls"),
-                 num(th), "%s (%s h2o)" % (num(tn), fx(ratio(tn, th))), "≥ 1.0× h2o",
-                 met(None if ratio(tm, th) is None else ratio(tm, th) >= 1.0)))
+    mib = lambda k: num(k / 1024 if k is not None else None, "%.1f MiB")  # noqa: E731
+
+    def versus(row, label, target, key, bound, fmt=num, lower=False):
+        """A row of the three servers: mrsmock's ratios to h2o and nginx, nginx's to h2o;
+        met when mrsmock's ratio to KEY is at least BOUND (at most, LOWER)."""
+        q = {o: R.ratio(row, "mrsmock", o) for o in ("h2o", "nginx")}
+        ok = None if q[key] is None else (q[key] <= bound if lower else q[key] >= bound)
+        rows.append((label, "%s (%s h2o, %s nginx)" % (fmt(R.med(row, "mrsmock")), fx(q["h2o"]),
+                                                       fx(q["nginx"])),
+                     fmt(R.med(row, "h2o")),
+                     "%s (%s h2o)" % (fmt(R.med(row, "nginx")), fx(R.ratio(row, "nginx", "h2o"))),
+                     target, met(ok)))
+
+    versus("h1", "401 challenge, HTTP/1.1 keep-alive, %d conns (req/s)" % CONNS, "≥ 1.0× nginx",
+           "nginx", 1.0)
+    versus("p50", "p50 latency on that path", "≤ 1.0× h2o", "h2o", 1.0, ms, lower=True)
+    versus("tls", "full TLS handshakes/s (`openssl s_time -new`, 4 clients)", "≥ 1.0× h2o",
+           "h2o", 1.0)
     for row, label in (("pox", "Autodiscover POX with Basic (req/s)"),
                        ("getfolder", "EWS GetFolder with Basic (req/s)")):
-        x = R.med(row, "mrsmock")
-        q = ratio(x, m)
-        rows.append((label, "%s (%s its own 401 path)" % (num(x), fx(q)), "", "", "≥ 0.5×",
-                     met(None if q is None else q >= 0.5)))
-    xm, xh, xn = R.med("h2", "mrsmock"), R.med("h2", "h2o"), R.med("h2", "nginx")
-    rows.append(("HTTP/2 401 (`h2load -m 10`, %d conns, a wrong Basic password; req/s)" % CONNS,
-                 vs(xm, "h2"), num(xh), "%s (%s h2o)" % (num(xn), fx(ratio(xn, xh))),
-                 "≥ 1.0× h2o", met(None if ratio(xm, xh) is None else ratio(xm, xh) >= 1.0)))
+        q = R.ratio(row, "mrsmock", "mrsmock", "h1")
+        rows.append((label, "%s (%s its own 401 path)" % (num(R.med(row, "mrsmock")), fx(q)),
+                     "", "", "≥ 0.5×", met(None if q is None else q >= 0.5)))
+    versus("h2", "HTTP/2 401 (`h2load -m 10`, %d conns, a wrong Basic password; req/s)" % CONNS,
+           "≥ 1.0× h2o", "h2o", 1.0)
     rw, re_ = R.med("ready", "mrsmock"), R.med("ready", "mrsmock-empty")
-    rh, rn = R.med("ready", "h2o"), R.med("ready", "nginx")
-    rows.append(("start → ready, warm / empty state folder",
-                 "%s / %s" % (ms(rw), ms(re_)), ms(rh) + " (port accepts)",
-                 ms(rn) + " (port accepts)", "≤ 20 ms / ≤ 150 ms",
+    rows.append(("start → ready, warm / empty state folder", "%s / %s" % (ms(rw), ms(re_)),
+                 ms(R.med("ready", "h2o")) + " (port accepts)",
+                 ms(R.med("ready", "nginx")) + " (port accepts)", "≤ 20 ms / ≤ 150 ms",
                  met(None if rw is None or re_ is None else rw <= 0.020 and re_ <= 0.150)))
-    mib = lambda k: num(k / 1024 if k is not None else None, "%.1f MiB")  # noqa: E731
     mem = lambda who: "%s (PSS %s)" % (mib(R.med("rss", who)), mib(R.med("pss", who)))  # noqa
     rm = R.med("rss", "mrsmock")
     rows.append(("idle resident memory (RSS of the process tree)", mem("mrsmock"), mem("h2o"),
                  mem("nginx"), "≤ 12 MiB", met(None if rm is None else rm <= 12 * 1024)))
     cells, ok = [], None
     for who in ("mrsmock", "h2o", "nginx"):
-        v = (R.raw.get(("idle", who)) or [None])[0]
+        v = (R.values("idle", who) or [None])[0]
         if v is None:
             cells.append("n/a")
             continue
-        each = (v["during"] - v["before"]) / v["n"]
         grown = v["during"] - v["before"]
+        each = grown / v["n"]
         back = (v["during"] - v["after"]) / grown if grown > 0 else 1.0
         held = v["held"] == v["n"]
         cells.append("%s; %.1f KiB each; %.0f %% of it returned after (%s → %s → %s)" % (
-            "held" if held else "%d of %d held" % (v["held"], v["n"]), each, 100 * back,
-            mib(v["before"]), mib(v["during"]), mib(v["after"])))
+            "held" if held else "%d of %d held" % (v["held"], v["n"]), each,
+            max(0.0, 100 * back), mib(v["before"]), mib(v["during"]), mib(v["after"])))
         if who == "mrsmock":
             ok = held and each <= 16 and back >= 0.9
-    rows.append(("%s idle keep-alive TLS connections" % format(IDLE_CONNS, ","), cells[0],
-                 cells[1], cells[2], "held, ≤ 16 KiB each, returned after (≥ 90 %)", met(ok)))
-    le, lf = R.med("logs", "empty"), R.med("logs", "full")
-    q = ratio(lf, le)
-    rows.append(("throughput with %s lines already in the logs (req/s)" %
-                 ("%.1f M" % (LOG_LINES / 1e6)),
-                 "%s (%s its empty-log figure %s; %s h2o); start → ready %s (empty: %s)" % (
-                     num(lf), fx(q), num(le), fx(ratio(lf, h)), ms(R.med("logs-ready", "full")),
-                     ms(R.med("logs-ready", "empty"))),
-                 "", "", "flat: ≥ 0.98× its empty-log figure", met(None if q is None else q >= 0.98)))
+    rows.append(("%s idle keep-alive TLS connections (RSS before → held → 3 s after closing)"
+                 % format(IDLE_CONNS, ","), cells[0], cells[1], cells[2],
+                 "held, ≤ 16 KiB each, returned after (≥ 90 %)", met(ok)))
+    q = R.ratio("logs", "full", "empty")
+    rows.append(("throughput with %.1f M lines already in the logs (req/s)" % (LOG_LINES / 1e6),
+                 "%s (%s its empty-log figure, %s); start → ready %s (empty: %s)" % (
+                     num(R.med("logs", "full")), fx(q), num(R.med("logs", "empty")),
+                     ms(R.med("logs-ready", "full")), ms(R.med("logs-ready", "empty"))),
+                 "", "", "flat: ≥ 0.98× its empty-log figure",
+                 met(None if q is None else q >= 0.98)))
     nm = R.med("ntlm", "mrsmock")
     rows.append(("NTLM handshakes/s (3 legs on a new connection each, 2 Python clients)",
                  "%s (%s requests/s)" % (num(nm), num(3 * nm if nm is not None else None)),
                  "", "", "— (reported)", ""))
-    jp, ja, jj = R.med("journal", "plain"), R.med("journal", "admin"), R.med("journal", "jsonl")
     rows.append(("the journal's cost on the 401 path (req/s)",
                  "without --admin %s; --admin %s (%s); --admin --journal-jsonl %s (%s)" % (
-                     num(jp), num(ja), fx(ratio(ja, jp)), num(jj), fx(ratio(jj, jp))),
+                     num(R.med("journal", "plain")), num(R.med("journal", "admin")),
+                     fx(R.ratio("journal", "admin", "plain")), num(R.med("journal", "jsonl")),
+                     fx(R.ratio("journal", "jsonl", "plain"))),
                  "", "", "— (reported)", ""))
     return rows
 
 
 def render(rows, info, started, elapsed, load):
-    head = "| measure | mrsmock | h2o 2.2.5 | nginx 1.22 | target | met? |\n|---|---|---|---|---|---|\n"
+    head = ("| measure | mrsmock | h2o 2.2.5 | nginx 1.22 | target | met? |\n"
+            "|---|---|---|---|---|---|\n")
     body = "".join("| %s |\n" % " | ".join(r) for r in rows)
     busy = load[0] > 0.5 * (os.cpu_count() or 1) or load[1] > 0.5 * (os.cpu_count() or 1)
     lines = [
@@ -797,36 +811,52 @@ def render(rows, info, started, elapsed, load):
             else ""),
         "",
         head + body,
-        "How: ci/bench/run.py (`make bench`). Each server answers `GET %s` with the 401 mrsmock "
-        "sends for the healthy scenario (WWW-Authenticate Negotiate, NTLM and Basic, "
-        "Exchange's constant headers, an empty body as Exchange's 401s have), over TLS (%s) "
-        "with the same EC P-256 certificate issued by mrsmock's lab CA, with two worker "
-        "threads (mrsmock `--threads 2`, h2o `num-threads: 2`, nginx `worker_processes 2`) "
-        "and one log line per request (mrsmock: its IIS W3C and HttpProxy lines; h2o and "
-        "nginx: their access log). h2o answers from mruby (ci/bench/h2o.conf), nginx with "
-        "`return 401` (ci/bench/nginx.conf). Loads: wrk (2 threads, %d connections, "
-        "HTTP/1.1 keep-alive; p50 from its latency distribution), h2load (HTTP/2, %d "
-        "connections × 10 streams), `openssl s_time -new` (4 clients at once; a full "
-        "handshake per connection: wrk and h2load resume TLS sessions), the POX and "
-        "GetFolder requests exchangelib sends (Basic, admin@contoso.com), NTLM by "
-        "ci/bench/ntlm_load.py (python3-ntlm-auth; TLS sessions resumed, so that the "
-        "figure is NTLM's; the Python client is the bottleneck, so this row says "
-        "what a client sees, not mrsmock's ceiling). Start → ready: mrsmock's ready line, "
-        "h2o and nginx: the port accepting. Memory: RSS (and PSS) summed over the process "
-        "tree (h2o's includes its neverbleed key process and its crash handler; nginx's its "
-        "master and workers), 0.5 s after start. Idle connections: ci/bench/idle_conns.py "
-        "(two processes), one keep-alive request each, RSS 1 s after the last is open and "
-        "3 s after they are closed (one run per server); RLIMIT_NOFILE is raised for it "
-        "(root raises the hard limit). Log lines: W3SVC1's u_ex file and EWS's HttpProxy "
-        "file of the hour written directly, half each, then mrsmock on that folder and on "
-        "an empty one in turn." % (EWS, ", ".join("%s %s" % kv for kv in sorted(TLS_VERSIONS.items()))
-                                   or "?", CONNS, CONNS),
+        "How (ci/bench/run.py, `make bench`):",
+        "",
+        "- Figures are medians over the runs; a ratio is the median of the ratios of figures "
+        "taken in the same round, seconds apart (each round starts every server in turn, the "
+        "order rotating), which is steadier on a shared machine than a ratio of medians.",
+        "- The same answer: each server answers `GET %s` with the 401 mrsmock sends for the "
+        "healthy scenario — WWW-Authenticate Negotiate, NTLM and Basic, Exchange's constant "
+        "headers, an empty body as Exchange's 401s have (src/stages/auth.c) — over TLS (%s) "
+        "with the EC P-256 certificate mrsmock's lab CA issues to the scenario, two workers "
+        "(mrsmock `--threads 2`, h2o `num-threads: 2`, nginx `worker_processes 2`) and a log "
+        "line per request (mrsmock: its IIS W3C and HttpProxy lines; h2o and nginx: their "
+        "access log). h2o answers from mruby (ci/bench/h2o.conf), nginx with `return 401` "
+        "(ci/bench/nginx.conf). A TLS client checks each answer before the loads."
+        % (EWS, ", ".join("%s %s" % kv for kv in sorted(TLS_VERSIONS.items())) or "?"),
+        "- Loads: wrk (2 threads, %d connections, HTTP/1.1 keep-alive; p50 from its latency "
+        "distribution); h2load (HTTP/2, %d connections × 10 streams); `openssl s_time -new` "
+        "for full handshakes (4 clients at once, each connection a new session and a GET; wrk "
+        "and h2load resume TLS sessions, so they cannot measure this); the Autodiscover POX "
+        "and EWS GetFolder requests exchangelib sends, Basic as admin@contoso.com." % (CONNS,
+                                                                                     CONNS),
+        "- NTLM: ci/bench/ntlm_load.py (python3-ntlm-auth, NTLMv2), two processes, the three "
+        "legs on a new connection each, TLS sessions resumed so that the figure is NTLM's. The "
+        "Python client is the bottleneck: the row says what such a client gets, not mrsmock's "
+        "ceiling.",
+        "- Start → ready: mrsmock's ready line; h2o and nginx: their port accepting. Memory: "
+        "RSS (and PSS, which shares out pages mapped by several processes) summed over the "
+        "process tree, 0.5 s after start: h2o's includes its neverbleed key process and its "
+        "crash handler, nginx's its master and workers.",
+        "- Idle connections: ci/bench/idle_conns.py (two processes), one keep-alive request on "
+        "each, RSS 1 s after the last is open and 3 s after they are closed (one run per "
+        "server); RLIMIT_NOFILE raised to %d for every process of the run (the hard limit "
+        "only where allowed: root with CAP_SYS_RESOURCE)." %
+        resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+        "- Log lines: W3SVC1's u_ex file of the day and EWS's HttpProxy file of the hour "
+        "written directly (half the lines each, copies of a line mrsmock wrote), then mrsmock "
+        "on that state folder and on an empty one in turn.",
+        "- The journal: it records every request whatever the options (there is no switch to "
+        "turn it off); the row compares mrsmock without the admin API, with `--admin "
+        "127.0.0.1:0`, and with `--admin` and `--journal-jsonl`.",
         "",
     ]
     if NOTES:
         lines += ["Notes from this run:", ""] + ["- " + n for n in NOTES] + [""]
-    lines += ["Every run (req/s unless said):", ""]
-    for (row, who), vals in sorted(R.raw.items()):
+    lines += ["Every run (req/s; p50 and ready in seconds; rss and pss in KiB):", ""]
+    for (row, who), pairs in sorted(R.raw.items()):
+        vals = [v for _, v in pairs if v is not None]
         if row == "idle":
             continue
         lines.append("- %s %s: %s" % (row, who, ", ".join(
