@@ -152,22 +152,32 @@ class Server:
 
     def __init__(self):
         self.proc = None
+        self.stopped = False
         self.port = None
         self.started_at = self.ready_s = None
         self.dir = tempfile.mkdtemp(prefix=self.name + "-", dir=WORK)
 
     def stop(self):
         """SIGTERM to our PID, SIGKILL to the same PID if it is still there 10 s later."""
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None or self.stopped:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            note("%s (pid %d) did not stop within 10 s of SIGTERM; killed" % (self.name,
-                                                                              self.proc.pid))
-            self.proc.kill()
-            self.proc.wait()
+        self.stopped = True
+        if self.proc.poll() is not None:
+            note("%s (pid %d) had exited by itself, code %d" % (self.name, self.proc.pid,
+                                                               self.proc.returncode))
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                note("%s (pid %d) did not stop within 10 s of SIGTERM; killed" % (
+                    self.name, self.proc.pid))
+                self.proc.kill()
+                self.proc.wait()
+            else:
+                if self.proc.returncode not in (0, -signal.SIGTERM):
+                    note("%s (pid %d) exited with code %d on SIGTERM" % (
+                        self.name, self.proc.pid, self.proc.returncode))
         for s in ("stdout", "stderr"):
             if getattr(self.proc, s):
                 getattr(self.proc, s).close()
@@ -186,7 +196,7 @@ class Server:
             except OSError:
                 continue
             if lines:
-                key = "%s %s" % (self.name, lines[0][:80])
+                key = "%s %s" % (self.name, re.sub(r"\d+", "N", lines[0][:80]))
                 if key not in SEEN_STDERR:
                     SEEN_STDERR.add(key)
                     note("%s wrote to its %s (%d lines), first: %s" % (
