@@ -4,6 +4,7 @@
 #   make SANITIZE=1 test   the same under AddressSanitizer and UndefinedBehaviorSanitizer
 #   make run          start the `healthy` scenario
 #   make lint         clang-format check and cppcheck
+#   make bench        mrsmock beside h2o and nginx (ci/bench/run.py; BENCH_QUICK=1 for a trial)
 #   make install      PREFIX (/usr/local), DESTDIR, SHAREDIR, MANDIR, UNITDIR; make uninstall
 #   make deb          the Debian package, in build/deb/; make deb-check builds and checks it
 
@@ -47,7 +48,7 @@ UNIT_SRCS:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_OK  := build/.deps-ok
 
-.PHONY: FORCE all test unit integration run lint clean install uninstall certs deb deb-check
+.PHONY: FORCE all test unit integration run lint bench clean install uninstall certs deb deb-check
 all: $(BIN) $(MAN5)
 
 # Installs (as root) or names (otherwise) the Debian packages the build and the tests need.
@@ -99,6 +100,12 @@ test: unit integration
 
 run: $(BIN)
 	$(BIN) run healthy
+
+# The benchmark (bench/results.md): reports, never fails on its figures. Its packages (h2o,
+# nginx, wrk, h2load) come from ci/bench-deps.sh, not ci/deps.sh: tests install no web server.
+bench: $(BIN)
+	@ci/bench-deps.sh
+	/usr/bin/python3 ci/bench/run.py
 
 # The lab CA (and each bundled scenario's bundle) for trainee machines (certs/README.md).
 certs: $(BIN)
