@@ -344,13 +344,18 @@ static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
 }
 
 /* An HTTP/1 connection waiting for its next request is not closed by h2o's shutdown request:
- * half-close it so h2o reads EOF and closes it itself (reference/libh2o-2.2.5.md, 1.9). */
+ * half-close it so h2o reads EOF and closes it itself (reference/libh2o-2.2.5.md, 1.9). Only
+ * one that is really idle: not one whose request's headers have begun to arrive (bytes in its
+ * input) nor one whose headers are in and whose body is still coming (h2o 2.2.5 reads the whole
+ * body before the handler runs, so such a request has no handler yet, but has its method):
+ * those are requests in flight, and they finish. */
 static int on_idle_request(h2o_req_t *req, void *data)
 {
     UNUSED(data);
-    if (req->version < 0x200 && req->pathconf == NULL && req->_generator == NULL) {
+    if (req->version < 0x200 && req->pathconf == NULL && req->_generator == NULL &&
+        req->method.base == NULL) {
         h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-        if (sock != NULL)
+        if (sock != NULL && (sock->input == NULL || sock->input->size == 0))
             shutdown(h2o_socket_get_fd(sock), SHUT_RD);
     }
     return 0;

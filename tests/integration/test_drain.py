@@ -1,0 +1,82 @@
+"""SIGTERM while requests are still arriving: the contract (DESIGN.md) is that mrsmock stops
+accepting, finishes the requests in flight, writes their lines and exits 0. A request whose
+headers are half sent, or whose body is still coming, is in flight: it gets its answer and its
+IIS line. An idle keep-alive connection is closed. Real TLS sockets from Python.
+"""
+import signal
+import socket
+import ssl
+import time
+import unittest
+
+from harness import TIMEOUT, Server
+
+HOST = "mail.contoso.com"
+
+
+def connect(s):
+    ctx = ssl.create_default_context(cafile=s.ca)
+    raw = socket.create_connection(("127.0.0.1", s.port), timeout=TIMEOUT)
+    return ctx.wrap_socket(raw, server_hostname=HOST)
+
+
+def read_answer(c):
+    """The status line of one response, read to its end (its Content-Length, or EOF)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = 0
+    for h in lines[1:]:
+        k, _, v = h.partition(":")
+        if k.strip().lower() == "content-length":
+            length = int(v)
+    while len(body) < length:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return lines[0]
+
+
+class SigtermDrain(unittest.TestCase):
+    def test_requests_still_arriving_finish(self):
+        with Server("healthy") as s:
+            # a keep-alive connection that has had its answer: idle, closed by the drain
+            witness = connect(s)
+            witness.sendall(b"GET /EWS/mrsproxy.svc HTTP/1.1\r\nHost: %s\r\n\r\n" % HOST.encode())
+            self.assertIn(" 401 ", read_answer(witness))
+            # headers half sent
+            partial = connect(s)
+            partial.sendall(b"GET /EWS/mrsproxy.svc HTTP/1.1\r\nHost: %s\r\n" % HOST.encode())
+            # headers in, body still coming
+            upload = connect(s)
+            upload.sendall(b"POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: %s\r\n"
+                           b"Content-Type: text/xml\r\nContent-Length: 10\r\n\r\n12345"
+                           % HOST.encode())
+            s.w3c_wait(1)
+            s.proc.send_signal(signal.SIGTERM)
+            # once the idle one is closed, the drain has looked at every connection
+            deadline = time.monotonic() + TIMEOUT
+            while witness.recv(65536) != b"":
+                self.assertLess(time.monotonic(), deadline)
+            partial.sendall(b"\r\n")
+            self.assertIn(" 401 ", read_answer(partial))
+            upload.sendall(b"67890")
+            self.assertIn(" 401 ", read_answer(upload))
+            for c in (witness, partial, upload):
+                c.close()
+            self.assertEqual(s.stop(), 0)
+            _, lines = s.w3c_lines()
+            self.assertEqual([(l[3], l[4], l[11]) for l in lines], [
+                ("GET", "/EWS/mrsproxy.svc", "401"),
+                ("GET", "/EWS/mrsproxy.svc", "401"),
+                ("POST", "/EWS/Exchange.asmx", "401")])
+
+
+if __name__ == "__main__":
+    unittest.main()
