@@ -70,6 +70,15 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
             memcpy(h->first_challenges, h->challenges, sizeof(h->challenges));
         h->responses++;
         h->status = sp != NULL ? strtol(sp + 1, NULL, 10) : 0;
+        h->reason[0] = '\0';
+        /* "HTTP/1.1 413 Request Entity Too Large": the phrase after the code, printable only */
+        const char *rp = sp != NULL ? memchr(sp + 1, ' ', (size_t)(buf + n - sp - 1)) : NULL;
+        if (rp != NULL) {
+            size_t rl = (size_t)(buf + n - rp - 1), k = 0;
+            for (; k < rl && k + 1 < sizeof(h->reason); k++)
+                h->reason[k] = rp[1 + k] >= 0x20 && rp[1 + k] < 0x7f ? rp[1 + k] : '?';
+            h->reason[k] = '\0';
+        }
         h->challenges[0] = '\0';
         h->server_header[0] = h->content_type[0] = '\0';
         return len;
@@ -178,6 +187,7 @@ CURLcode probe_http_perform(struct probe_http *h, const char *body, size_t len,
 
     /* what the previous exchange on this handle said is not this one's */
     h->status = 0;
+    h->reason[0] = '\0';
     h->responses = 0;
     h->token_challenge = 0;
     h->challenges[0] = h->first_challenges[0] = h->server_header[0] = h->content_type[0] = '\0';
