@@ -36,7 +36,7 @@ struct probe_http {
     CURL *curl;
     CURLcode rc;
     char errbuf[CURL_ERROR_SIZE];
-    long status;                           /* of the last response; 0 when none */
+    long status;     /* of the last response; 0 when none */
     char reason[64]; /* its reason phrase as the server wrote it (WCF prints it: 4.6) */
     char challenges[PROBE_CHALLENGES_MAX]; /* the last response's WWW-Authenticate, joined by "," */
     char first_challenges[PROBE_CHALLENGES_MAX]; /* of the first 401 */

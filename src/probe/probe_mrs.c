@@ -260,6 +260,12 @@ static const char *wire_scheme(enum probe_auth a)
     "that answered: the request reached it, so it is not the firewall; search for POST "           \
     "/EWS/mrsproxy.svc with %s and cs-username '-': the domain refused the credentials of %s "     \
     "(the password, or the account disabled, locked out or expired)."
+#define NEXT_NO_HANDSHAKE                                                                          \
+    "Step 3 and 4 of the article: %s offers the scheme but answered the client's first token "     \
+    "with a bare 401 (Server: %s): IIS would have sent its challenge (401 1 2148074254), so "      \
+    "most likely a device in front answers (a pre-authentication or reverse proxy that does not "  \
+    "pass Windows authentication through: check its configuration and logs); step 5: an IIS log "  \
+    "without the request confirms it."
 #define NEXT_MRS_DISABLED                                                                          \
     "Step 1 of the article: Get-WebServicesVirtualDirectory | fl "                                 \
     "ExternalAuthenticationMethods,ExternalUrl,MRSProxyEnabled,Server shows MRSProxyEnabled "      \
@@ -293,7 +299,7 @@ static const char *wire_scheme(enum probe_auth a)
     "uploadReadAheadSize when client certificates are negotiated."
 #define NEXT_NOT_HTTP                                                                              \
     "Step 4 of the article: something at %s completes TLS but does not answer HTTP (another "      \
-    "service on port 443, a device that terminates TLS and speaks something else): check the "    \
+    "service on port 443, a device that terminates TLS and speaks something else): check the "     \
     "NAT / port forwarding rule of the firewall and which host answers; step 5: no IIS log holds " \
     "the request."
 #define NEXT_TRANSPORT                                                                             \
@@ -383,10 +389,14 @@ static int anonymous(struct mrs_run *m)
     probe_http_perform(&h, NULL, 0, NULL);
     if (h.rc == CURLE_OK && h.status == 401) {
         if (offers(h.challenges, scheme)) {
+            /* what IIS logs is said only of IIS (or of a server that names none) */
+            int iis = h.server_header[0] == '\0' ||
+                      strncasecmp(h.server_header, "Microsoft-IIS", 13) == 0;
             probe_step(c, "mrsproxy-anonymous", m->url, PROBE_PASS,
                        "(401) Unauthorized with WWW-Authenticate '%s': the credential prompt of "
-                       "step 3; the IIS log line is 401 2 5",
-                       h.challenges);
+                       "step 3; %s%s%s",
+                       h.challenges, iis ? "the IIS log line is 401 2 5" : "but Server: ",
+                       iis ? "" : h.server_header, iis ? "" : " is not IIS (a device in front?)");
             rc = 0;
         } else {
             probe_step(c, "mrsproxy-anonymous", m->url, PROBE_FAIL,
@@ -449,7 +459,7 @@ static int session(struct mrs_run *m)
          * (a second response), or no token could be made here (one response) */
         probe_step(c, "mrsproxy-auth", m->url, PROBE_FAIL,
                    "%s as %s: (401) Unauthorized again%s; challenges '%s'", scheme, who,
-                   ran                 ? " after the handshake: the credentials were refused"
+                   ran               ? " after the handshake: the credentials were refused"
                    : h.responses > 1 ? ": the server answered the client's token with a bare "
                                        "401, without continuing the handshake (it offers the "
                                        "scheme but does not speak it, or a device answers)"
@@ -458,7 +468,11 @@ static int session(struct mrs_run *m)
                                        "ntlm)",
                    h.challenges);
         probe_words_unauthorized(inner, sizeof(inner), scheme, h.challenges);
-        snprintf(next, sizeof(next), NEXT_CREDENTIALS, triple, who);
+        if (!ran && h.responses > 1)
+            snprintf(next, sizeof(next), NEXT_NO_HANDSHAKE, m->url,
+                     h.server_header[0] ? h.server_header : "none");
+        else
+            snprintf(next, sizeof(next), NEXT_CREDENTIALS, triple, who);
         failed(m, next, inner);
         goto done;
     }
