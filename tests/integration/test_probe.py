@@ -314,6 +314,31 @@ class NotMrsmock(unittest.TestCase):
         self.assertIn("firewall", out["next_step"])
         self.assertEqual([st["status"] for st in out["steps"][1:]], ["skipped"] * 4)
 
+    def test_unreachable_host(self):
+        # a host whose SYNs are never answered, as behind a firewall that drops: a listener
+        # with a full accept queue (backlog 0 and one connection waiting) drops every new SYN
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(0)
+        port = srv.getsockname()[1]
+        filler = socket.create_connection(("127.0.0.1", port), timeout=5)
+        try:
+            rc, out, err = probe("--server", "mail.contoso.com", "--user", "CONTOSO\\admin",
+                                 "--connect-to", "mail.contoso.com:443:127.0.0.1:%d" % port,
+                                 "--timeout", "1", "--json", password="x")
+        finally:
+            filler.close()
+            srv.close()
+        self.assertEqual(rc, 3, err)
+        self.assertEqual((out["steps"][0]["name"], out["steps"][0]["status"]),
+                         ("connect", "fail"), out)
+        self.assertIn("no answer to the TCP connection to 127.0.0.1:%d within 1000 ms" % port,
+                      out["steps"][0]["detail"])
+        self.assertIn("A connection attempt failed because the connected party did not properly "
+                      "respond after a period of time", out["message"])
+        self.assertIn("firewall logs", out["next_step"])
+        self.assertEqual([st["status"] for st in out["steps"][1:]], ["skipped"] * 4)
+
     def test_garbage_server(self):
         srv = socket.socket()
         srv.bind(("127.0.0.1", 0))
@@ -402,6 +427,22 @@ class BadInput(unittest.TestCase):
         self.bad("--server", "a", *u, "--password-file", "/nonexistent/pw",
                  expect="--password-file: cannot read")
         self.bad("--server", "a", *u, stdin="", expect="no password")
+        with tempfile.TemporaryDirectory() as d:
+            # a folder opens but does not read; a file without read permission (unless we are
+            # root, who reads it anyway); an empty file
+            self.bad("--server", "a", *u, "--password-file", d,
+                     expect="--password-file: cannot read %s: Is a directory" % d)
+            locked = os.path.join(d, "locked")
+            with open(locked, "w") as f:
+                f.write("P@ssw0rd!\n")
+            os.chmod(locked, 0)
+            if os.geteuid() != 0:
+                self.bad("--server", "a", *u, "--password-file", locked,
+                         expect="--password-file: cannot read %s: Permission denied" % locked)
+            empty = os.path.join(d, "empty")
+            open(empty, "w").close()
+            self.bad("--server", "a", *u, "--password-file", empty,
+                     expect="no password in the password file")
         self.bad("--server", "a", *u, "extra", expect="unexpected argument")
         self.bad("--server", "a", *u, "--bogus", expect="unknown option")
 

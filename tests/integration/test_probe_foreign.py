@@ -186,7 +186,8 @@ class Nginx(unittest.TestCase):
             self.assertEqual(steps["tls"]["status"], "pass", out)
             self.assertIn("Fabrikam Test Root CA", steps["tls"]["detail"])
             self.assertEqual(steps["mrsproxy-anonymous"]["status"], "pass", out)
-            self.assertIn("WWW-Authenticate 'Negotiate,NTLM'", steps["mrsproxy-anonymous"]["detail"])
+            anonymous = steps["mrsproxy-anonymous"]["detail"]
+            self.assertIn("WWW-Authenticate 'Negotiate,NTLM'", anonymous)
             self.assertEqual(failing["name"], "mrsproxy-auth", out)
             self.assertIn("The HTTP request is unauthorized with client authentication scheme "
                           "'%s'. The authentication header received from the server was "
