@@ -80,7 +80,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
             h->reason[k] = '\0';
         }
         h->challenges[0] = '\0';
-        h->server_header[0] = h->content_type[0] = '\0';
+        h->server_header[0] = h->content_type[0] = h->location[0] = '\0';
         return len;
     }
     if ((colon = memchr(buf, ':', n)) == NULL)
@@ -101,6 +101,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
         snprintf(h->server_header, sizeof(h->server_header), "%.*s", (int)vlen, v);
     } else if (klen == 12 && strncasecmp(buf, "Content-Type", 12) == 0) {
         snprintf(h->content_type, sizeof(h->content_type), "%.*s", (int)vlen, v);
+    } else if (klen == 8 && strncasecmp(buf, "Location", 8) == 0) {
+        snprintf(h->location, sizeof(h->location), "%.*s", (int)vlen, v);
     }
     return len;
 }
@@ -191,6 +193,7 @@ CURLcode probe_http_perform(struct probe_http *h, const char *body, size_t len,
     h->responses = 0;
     h->token_challenge = 0;
     h->challenges[0] = h->first_challenges[0] = h->server_header[0] = h->content_type[0] = '\0';
+    h->location[0] = '\0';
     h->body_len = 0;
     if (h->body != NULL)
         h->body[0] = '\0';

@@ -44,7 +44,8 @@ struct probe_http {
     unsigned responses;  /* status lines seen */
     char server_header[128];
     char content_type[128];
-    char *body; /* NUL-terminated, at most PROBE_BODY_MAX */
+    char location[320]; /* a redirect's Location */
+    char *body;         /* NUL-terminated, at most PROBE_BODY_MAX */
     size_t body_len;
     char primary_ip[64];
     long primary_port;
@@ -95,6 +96,9 @@ struct probe_reach {
  * service does (TLS 1.2 or newer), and inspects the chain the server sent. URL is the address
  * the client was going to call, for the texts. Fills OUT. */
 void probe_reach(struct probe_ctx *c, const char *host, const char *url, struct probe_reach *out);
+/* The same on PORT (an Autodiscover URL that names one). */
+void probe_reach_port(struct probe_ctx *c, const char *host, unsigned port, const char *url,
+                      struct probe_reach *out);
 
 /* --- probe_ad.c ----------------------------------------------------------------------------- */
 

@@ -227,14 +227,22 @@ def probe(*args, password="", timeout=60):
 
 
 def connect_to(server, apex):
-    """--connect-to for every host of every listener, and the organisation's bare domain
-    (clients try https://<domain>/autodiscover first) to a port that refuses."""
-    args = []
+    """--connect-to for every host of every TLS listener, and the organisation's bare domain
+    (clients try https://<domain>/autodiscover first) to a port that refuses; so is
+    http://autodiscover.<domain> (the HTTP redirect method) unless a plain listener serves it:
+    nothing is ever looked up in DNS."""
+    args, plain = [], []
     for lsn in server.ready["listeners"]:
         port = int(lsn["url"].rsplit(":", 1)[1])
+        tls = lsn["url"].startswith("https:")
         for h in lsn["hosts"]:
-            args += ["--connect-to", "%s:443:127.0.0.1:%d" % (h, port)]
-    args += ["--connect-to", "%s:443:127.0.0.1:%d" % (apex, closed_port())]
+            if tls:
+                args += ["--connect-to", "%s:443:127.0.0.1:%d" % (h, port)]
+            else:
+                plain += ["--connect-to", "%s:80:127.0.0.1:%d" % (h, port)]
+    args += plain
+    args += ["--connect-to", "%s:443:127.0.0.1:%d" % (apex, closed_port()),
+             "--connect-to", "autodiscover.%s:80:127.0.0.1:%d" % (apex, closed_port())]
     return args
 
 
