@@ -14,7 +14,7 @@ import threading
 import unittest
 import xml.etree.ElementTree as ET
 
-from harness import BIN, ROOT, Server, mrsmock, sanitizer_env, SANITIZER_MARKS
+from harness import BIN, ROOT, Server, mrsmock, own_scenario, sanitizer_env, SANITIZER_MARKS
 
 SCN = "{urn:mrsmock:scenario:1}"
 SCENARIOS = os.path.join(ROOT, "scenarios")
@@ -380,6 +380,84 @@ class NotMrsmock(unittest.TestCase):
         self.assertEqual([(st["name"], st["status"]) for st in out["steps"][:2]],
                          [("connect", "pass"), ("tls", "fail")])
         self.assertIn("An unexpected error occurred on a send", out["message"])
+
+
+class Autodiscover(unittest.TestCase):
+    """The candidates of reference 1.5 in their order, what each answered, and SOAP
+    GetUserSettings as the migration service sends it."""
+
+    def run_ad(self, server, *connect):
+        return probe("--autodiscover", "--email", "admin@contoso.com", "--user", "CONTOSO\\admin",
+                     "--cacert", server.ca, "--timeout", PROBE_TIMEOUT, "--json", *connect,
+                     password="P@ssw0rd!")
+
+    def test_pox_then_soap(self):
+        with Server("healthy") as s:
+            rc, out, err = self.run_ad(s, *connect_to(s, "contoso.com"))
+        self.assertEqual((rc, out["result"]), (0, "Success"), out)
+        self.assertEqual([st["name"] for st in out["steps"]],
+                         ["autodiscover", "autodiscover-soap", "connect", "tls",
+                          "mrsproxy-anonymous", "mrsproxy-auth", "mrsproxy-session"])
+        ad, soap = out["steps"][0], out["steps"][1]
+        # https://<domain> first (refused here), then https://autodiscover.<domain>, which
+        # answered: the later candidates are not tried
+        self.assertRegex(ad["detail"], r"^https://contoso.com/autodiscover/autodiscover.xml: the "
+                         r"TCP connection to 127.0.0.1:\d+ was refused.*; https://autodiscover."
+                         r"contoso.com/autodiscover/autodiscover.xml: settings: EXPR Server "
+                         r"\(ExternalMailboxServer\) mail.contoso.com")
+        self.assertNotIn("http://", ad["detail"])
+        self.assertEqual(soap["target"],
+                         "https://autodiscover.contoso.com/autodiscover/autodiscover.svc")
+        self.assertIn("NoError: ExternalMailboxServer mail.contoso.com (RequiresSSL On",
+                      soap["detail"])
+        self.assertEqual(out["remote_server"], "mail.contoso.com")
+
+    def test_http_redirect_method(self):
+        # https://autodiscover.contoso.com refuses; a plain listener for the name answers the
+        # anonymous GET with IIS's 302 to the TLS listener, whose port the Location names
+        path = own_scenario('<listener name="plain" address="127.0.0.1:0" tls="false" '
+                            'server="EX1" hosts="autodiscover.contoso.com"/>')
+        try:
+            with Server(path) as s:
+                ports = {l["name"]: int(l["url"].rsplit(":", 1)[1]) for l in s.ready["listeners"]}
+                edge = ports["edge"]
+                rc, out, err = self.run_ad(
+                    s, "--connect-to", "contoso.com:443:127.0.0.1:%d" % closed_port(),
+                    "--connect-to", "autodiscover.contoso.com:443:127.0.0.1:%d" % closed_port(),
+                    "--connect-to", "autodiscover.contoso.com:80:127.0.0.1:%d" % ports["plain"],
+                    "--connect-to", "autodiscover.contoso.com:%d:127.0.0.1:%d" % (edge, edge),
+                    "--connect-to", "mail.contoso.com:443:127.0.0.1:%d" % edge)
+        finally:
+            os.unlink(path)
+        self.assertEqual((rc, out["result"]), (0, "Success"), out)
+        ad = out["steps"][0]
+        self.assertEqual(ad["status"], "pass", out)
+        location = "https://autodiscover.contoso.com:%d/Autodiscover/Autodiscover.xml" % edge
+        self.assertIn("; http://autodiscover.contoso.com/autodiscover/autodiscover.xml: (302) "
+                      "Found to %s, tried next; %s: settings: EXPR Server (ExternalMailboxServer) "
+                      "mail.contoso.com" % (location, location), ad["detail"])
+        self.assertEqual(out["steps"][1]["target"],
+                         "https://autodiscover.contoso.com:%d/autodiscover/autodiscover.svc" % edge)
+        self.assertEqual(out["steps"][1]["status"], "pass", out)
+
+    def test_no_candidate_answers(self):
+        closed = ["--connect-to", "contoso.com:443:127.0.0.1:%d" % closed_port(),
+                  "--connect-to", "autodiscover.contoso.com:443:127.0.0.1:%d" % closed_port(),
+                  "--connect-to", "autodiscover.contoso.com:80:127.0.0.1:%d" % closed_port()]
+        with Server("healthy") as s:
+            rc, out, err = self.run_ad(s, *closed)
+        self.assertEqual((rc, out["result"]), (3, "Failed"), out)
+        ad = out["steps"][0]
+        self.assertEqual((ad["name"], ad["status"]), ("autodiscover", "fail"))
+        for text in ("https://contoso.com/autodiscover/autodiscover.xml: the TCP connection",
+                     "https://autodiscover.contoso.com/autodiscover/autodiscover.xml: the TCP "
+                     "connection", "http://autodiscover.contoso.com/autodiscover/autodiscover.xml:"
+                     " no answer", "SRV _autodiscover._tcp.contoso.com: not looked up"):
+            self.assertIn(text, ad["detail"])
+        self.assertEqual([st["status"] for st in out["steps"][1:]], ["skipped"] * 6, out)
+        self.assertTrue(out["message"].startswith(
+            "The ExchangeRemote endpoint settings could not be determined from the autodiscover "
+            "response. --> There was no endpoint listening at "), out["message"])
 
 
 class Repeat(unittest.TestCase):

@@ -55,6 +55,12 @@ def make_pki(d):
 BASIC = 'add_header WWW-Authenticate \'Basic realm="%s"\' always; return 401;'
 WINDOWS = "add_header WWW-Authenticate Negotiate always; add_header WWW-Authenticate NTLM always;"
 
+POX = ('<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/'
+       'exchange/autodiscover/responseschema/2006"><Response xmlns="http://schemas.microsoft.com/'
+       'exchange/autodiscover/outlook/responseschema/2006a"><Account><AccountType>email'
+       '</AccountType><Action>settings</Action><Protocol><Type>EXPR</Type><Server>windows.'
+       + DOMAIN + '</Server></Protocol></Account></Response></Autodiscover>')
+
 # host (below DOMAIN): its certificate and what its location / does
 HOSTS = {
     # offers Windows authentication, but never continues a handshake
@@ -70,6 +76,11 @@ HOSTS = {
                     'return 200 "unreachable";' % BASIC),
     "login-page": ("good", 'if ($http_authorization = "") { %s } default_type text/html; '
                    'return 200 "<html><form>Sign in</form></html>";' % BASIC),
+    # POX Autodiscover answers (Basic), SOAP Autodiscover is not published
+    "autodiscover": ("good", """location = /autodiscover/autodiscover.xml {
+            if ($http_authorization = "") { %s }
+            default_type text/xml; return 200 '%s'; }
+        location = /autodiscover/autodiscover.svc { return 404; }""" % (BASIC, POX)),
     "self": ("self", "%s return 401;" % WINDOWS),
     "wrong": ("wrong", "%s return 401;" % WINDOWS),
 }
@@ -86,8 +97,9 @@ def nginx_conf(d, port):
         server_name %s.%s;
         ssl_certificate %s/%s.crt;
         ssl_certificate_key %s/%s.key;
-        location / { %s }
-    }""" % (port, host, DOMAIN, d, cert, d, cert, body))
+        %s
+    }""" % (port, host, DOMAIN, d, cert, d, cert,
+            body if body.startswith("location") else "location / { %s }" % body))
     # the first server is the default for an unknown name: a host that is not configured
     # gets 'windows'
     return """daemon off;
@@ -261,6 +273,29 @@ class Nginx(unittest.TestCase):
         self.assertIn("RemoteCertificateNameMismatch", failing["detail"])
         self.assertIn("other.%s" % DOMAIN, failing["detail"])
         self.assertIn("CertificateDomains", out["next_step"])
+
+
+    def test_soap_autodiscover_missing(self):
+        # the migration service asks SOAP: a server that publishes POX only does not do
+        rc, out, err = probe("--autodiscover", "--email", "admin@" + DOMAIN, "--user",
+                             "FABRIKAM\\admin", "--auth", "basic", "--cacert",
+                             os.path.join(self.dir, "ca.crt"), "--connect-to",
+                             "%s:443:127.0.0.1:%d" % (DOMAIN, closed_port()), "--connect-to",
+                             "autodiscover.%s:443:127.0.0.1:%d" % (DOMAIN, self.port),
+                             "--timeout", PROBE_TIMEOUT, "--json", password="Secret1!")
+        self.assertEqual((rc, out["result"]), (3, "Failed"), out)
+        steps = out["steps"]
+        self.assertEqual((steps[0]["name"], steps[0]["status"]), ("autodiscover", "pass"), out)
+        self.assertIn("EXPR Server (ExternalMailboxServer) windows." + DOMAIN, steps[0]["detail"])
+        self.assertEqual((steps[1]["name"], steps[1]["status"]), ("autodiscover-soap", "fail"))
+        self.assertIn("(404) Not Found, Server: nginx", steps[1]["detail"])
+        self.assertTrue(all(st["status"] == "skipped" for st in steps[2:]), out)
+        self.assertEqual(out["message"],
+                         "The ExchangeRemote endpoint settings could not be determined from the "
+                         "autodiscover response. --> GetUserSettings at https://autodiscover.%s/"
+                         "autodiscover/autodiscover.svc: (404) Not Found, Server: nginx/%s"
+                         % (DOMAIN, steps[1]["detail"].rsplit("nginx/", 1)[1]))
+        self.assertIn("but not /autodiscover/autodiscover.svc", out["next_step"])
 
 
 class NotHttp(unittest.TestCase):
