@@ -9,8 +9,8 @@
  * reached at (POX's EXPR Server is the same setting), its ExternalEwsUrl reported.
  *
  * Not done: the SRV record _autodiscover._tcp.<domain> (step 4 of 1.5) is named, not looked up
- * (a DNS query the tests could not keep on loopback; the detail says how to look), and SOAP is
- * not tried at servers whose POX found nothing.
+ * (a DNS query the tests could not keep on loopback; the detail says how to look). A server
+ * that answers POX with nothing usable (an HTTP error, a page) is asked SOAP too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,7 +399,9 @@ int probe_autodiscover(struct probe_ctx *c, char *host, size_t hostlen)
     const char *at;
     char email[320], urls[3][320], detail[PROBE_DETAIL_MAX] = "", url[320], best_url[320] = "";
     struct attempt t, best = {0};
-    int hops = 0, n_urls = 0, have_best = 0, redirect_tried;
+    struct soap_result sr;
+    char surl[340];
+    int hops = 0, n_urls = 0, have_best = 0, redirect_tried, soap_found = 0;
 
     snprintf(email, sizeof(email), "%s", c->o->email);
 restart:
@@ -431,6 +433,18 @@ restart:
         }
         if (t.a == A_ERROR || t.a == A_SETTINGS)
             break; /* the server answered for the mailbox: that is the answer */
+        if (t.a == A_HTTP && t.reach.ok) {
+            /* a server that answers POX with nothing usable may still answer SOAP, which is
+             * all the migration service asks */
+            soap_user_settings(c, url, email, surl, sizeof(surl), &sr);
+            dl = strlen(detail);
+            snprintf(detail + dl, sizeof(detail) - dl, "; %s (SOAP): %.*s", surl,
+                     (int)(sizeof(detail) - dl), sr.note);
+            if (sr.no_error && sr.mailbox_server[0] != '\0') {
+                soap_found = 1;
+                break;
+            }
+        }
         if (i == n_urls - 1 && !redirect_tried) {
             /* the two https candidates found nothing: the HTTP redirect method */
             char loc[320], note[700];
@@ -448,13 +462,21 @@ restart:
                 PROBE_COPY(urls[n_urls++], loc);
         }
     }
-    if (!(best.a == A_SETTINGS || best.a == A_ERROR)) {
+    if (!(best.a == A_SETTINGS || best.a == A_ERROR || soap_found)) {
         size_t dl = strlen(detail);
         snprintf(detail + dl, sizeof(detail) - dl, "; " SRV_NOTE, at + 1, at + 1);
     }
+    if (soap_found) {
+        probe_step(c, "autodiscover", c->o->email, PROBE_WARN,
+                   "%s; POX found no settings, SOAP did: the migration service (SOAP) will, "
+                   "Outlook and the Remote Connectivity Analyzer's POX test will not",
+                   detail);
+        probe_step(c, "autodiscover-soap", surl, PROBE_PASS, "GetUserSettings for %s: %s", email,
+                   sr.note);
+        snprintf(host, hostlen, "%s", sr.mailbox_server);
+        return 0;
+    }
     if (best.a == A_SETTINGS && best.expr_server[0] != '\0') {
-        char surl[340];
-        struct soap_result sr;
         probe_step(c, "autodiscover", c->o->email, PROBE_PASS, "%s", detail);
         soap_user_settings(c, best_url, email, surl, sizeof(surl), &sr);
         if (sr.no_error && sr.mailbox_server[0] != '\0') {

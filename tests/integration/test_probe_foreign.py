@@ -61,6 +61,16 @@ POX = ('<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schema
        '</AccountType><Action>settings</Action><Protocol><Type>EXPR</Type><Server>windows.'
        + DOMAIN + '</Server></Protocol></Account></Response></Autodiscover>')
 
+GUS = ('<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+       '<GetUserSettingsResponseMessage xmlns="http://schemas.microsoft.com/exchange/2010/'
+       'Autodiscover"><Response xmlns:i="http://www.w3.org/2001/XMLSchema-instance"><ErrorCode>'
+       'NoError</ErrorCode><ErrorMessage/><UserResponses><UserResponse><ErrorCode>NoError'
+       '</ErrorCode><ErrorMessage>No error.</ErrorMessage><RedirectTarget i:nil="true"/>'
+       '<UserSettingErrors/><UserSettings><UserSetting i:type="StringSetting"><Name>'
+       'ExternalMailboxServer</Name><Value>windows.' + DOMAIN + '</Value></UserSetting>'
+       '</UserSettings></UserResponse></UserResponses></Response>'
+       '</GetUserSettingsResponseMessage></s:Body></s:Envelope>')
+
 # host (below DOMAIN): its certificate and what its location / does
 HOSTS = {
     # offers Windows authentication, but never continues a handshake
@@ -81,6 +91,11 @@ HOSTS = {
             if ($http_authorization = "") { %s }
             default_type text/xml; return 200 '%s'; }
         location = /autodiscover/autodiscover.svc { return 404; }""" % (BASIC, POX)),
+    # the other way round: no POX (404), SOAP Autodiscover answers (Basic)
+    "autodiscover.soap": ("good", """location = /autodiscover/autodiscover.xml { return 404; }
+        location = /autodiscover/autodiscover.svc {
+            if ($http_authorization = "") { %s }
+            default_type "text/xml; charset=utf-8"; return 200 '%s'; }""" % (BASIC, GUS)),
     "self": ("self", "%s return 401;" % WINDOWS),
     "wrong": ("wrong", "%s return 401;" % WINDOWS),
 }
@@ -275,14 +290,23 @@ class Nginx(unittest.TestCase):
         self.assertIn("CertificateDomains", out["next_step"])
 
 
+    def autodiscover(self, sub=""):
+        """--autodiscover for admin@SUBDOMAIN, whose https://autodiscover.SUBDOMAIN is served
+        by nginx (the server block of that name) and everything else refused."""
+        domain = sub + DOMAIN
+        ad = "autodiscover." + domain
+        return probe("--autodiscover", "--email", "admin@" + domain, "--user",
+                     "FABRIKAM\\admin", "--auth", "basic", "--cacert",
+                     os.path.join(self.dir, "ca.crt"),
+                     "--connect-to", "%s:443:127.0.0.1:%d" % (domain, closed_port()),
+                     "--connect-to", "%s:80:127.0.0.1:%d" % (ad, closed_port()),
+                     "--connect-to", "%s:443:127.0.0.1:%d" % (ad, self.port),
+                     "--connect-to", "windows.%s:443:127.0.0.1:%d" % (DOMAIN, self.port),
+                     "--timeout", PROBE_TIMEOUT, "--json", password="Secret1!")
+
     def test_soap_autodiscover_missing(self):
         # the migration service asks SOAP: a server that publishes POX only does not do
-        rc, out, err = probe("--autodiscover", "--email", "admin@" + DOMAIN, "--user",
-                             "FABRIKAM\\admin", "--auth", "basic", "--cacert",
-                             os.path.join(self.dir, "ca.crt"), "--connect-to",
-                             "%s:443:127.0.0.1:%d" % (DOMAIN, closed_port()), "--connect-to",
-                             "autodiscover.%s:443:127.0.0.1:%d" % (DOMAIN, self.port),
-                             "--timeout", PROBE_TIMEOUT, "--json", password="Secret1!")
+        rc, out, err = self.autodiscover()
         self.assertEqual((rc, out["result"]), (3, "Failed"), out)
         steps = out["steps"]
         self.assertEqual((steps[0]["name"], steps[0]["status"]), ("autodiscover", "pass"), out)
@@ -296,6 +320,24 @@ class Nginx(unittest.TestCase):
                          "autodiscover/autodiscover.svc: (404) Not Found, Server: nginx/%s"
                          % (DOMAIN, steps[1]["detail"].rsplit("nginx/", 1)[1]))
         self.assertIn("but not /autodiscover/autodiscover.svc", out["next_step"])
+
+
+    def test_soap_autodiscover_only(self):
+        # no POX, SOAP answers: the migration service finds the MRS Proxy host, Outlook would
+        # not; the MRS Proxy steps then run against it
+        rc, out, err = self.autodiscover("soap.")
+        steps = out["steps"]
+        self.assertEqual((steps[0]["name"], steps[0]["status"]), ("autodiscover", "warn"), out)
+        self.assertIn("https://autodiscover.soap.%s/autodiscover/autodiscover.xml: (404) Not "
+                      "Found" % DOMAIN, steps[0]["detail"])
+        self.assertIn("POX found no settings, SOAP did", steps[0]["detail"])
+        self.assertEqual((steps[1]["name"], steps[1]["status"]), ("autodiscover-soap", "pass"))
+        self.assertIn("ExternalMailboxServer windows." + DOMAIN, steps[1]["detail"])
+        self.assertEqual(out["remote_server"], "windows." + DOMAIN)
+        self.assertEqual(steps[2]["name"], "connect")
+        self.assertTrue(out["message"].startswith(
+            "The ExchangeRemote endpoint settings could not be determined from the autodiscover "
+            "response. No MRSProxy was found running at 'windows.%s'." % DOMAIN), out)
 
 
 class NotHttp(unittest.TestCase):
