@@ -10,6 +10,7 @@
  * handshake runs with libcurl's own verification off so that the chain can be read whatever
  * it is (CURLINFO_TLS_SSL_PTR); the judgement is this module's, with X509_verify_cert.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,8 +100,10 @@ static int reach_tcp(struct probe_ctx *c, const char *host, unsigned port, const
     snprintf(u, sizeof(u), "http://%s:%u/", host, port);
     if ((k = connect_handle(c, u, errbuf)) == NULL)
         fatalx("libcurl: cannot make a handle");
+    long oserr = 0;
     rc = curl_easy_perform(k);
     address_of(c, k, host, port, addr, sizeof(addr));
+    curl_easy_getinfo(k, CURLINFO_OS_ERRNO, &oserr);
     curl_easy_cleanup(k);
     probe_words_no_endpoint(endpoint, sizeof(endpoint), url);
     snprintf(out->next_step, sizeof(out->next_step), NEXT_NETWORK, host);
@@ -126,6 +129,18 @@ static int reach_tcp(struct probe_ctx *c, const char *host, unsigned port, const
                  endpoint, addr);
         return -1;
     default:
+        if (oserr == EHOSTUNREACH || oserr == ENETUNREACH) {
+            /* no route (an ICMP unreachable, or none locally): WSAEHOSTUNREACH /
+             * WSAENETUNREACH in .NET's words */
+            int net = oserr == ENETUNREACH;
+            snprintf(out->tcp_detail, sizeof(out->tcp_detail), "no route to %s (%s): %s", addr,
+                     net ? "network unreachable" : "host unreachable", errbuf);
+            snprintf(out->inner, sizeof(out->inner),
+                     "%s --> Unable to connect to the remote server --> A socket operation was "
+                     "attempted to an unreachable %s %s",
+                     endpoint, net ? "network" : "host", addr);
+            return -1;
+        }
         snprintf(out->tcp_detail, sizeof(out->tcp_detail),
                  "the TCP connection to %s was refused: %s", addr, errbuf);
         snprintf(out->inner, sizeof(out->inner),
