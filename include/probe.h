@@ -55,7 +55,7 @@ struct probe_opts {
 };
 
 struct probe_step {
-    char name[32];    /* connect, tls, autodiscover, mrsproxy-anonymous, ... */
+    char name[32];    /* autodiscover, autodiscover-soap, connect, tls, mrsproxy-anonymous, ... */
     char target[300]; /* the host or URL the step was about */
     enum probe_status status;
     char detail[PROBE_DETAIL_MAX];

@@ -313,7 +313,15 @@ int probe_read_password(struct probe_opts *o, char *err, size_t errlen)
             snprintf(err, errlen, "--password-file: cannot read %s: %s", from, strerror(errno));
             return -1;
         }
+        errno = 0;
         pw = first_line(fp);
+        if (pw == NULL && ferror(fp)) {
+            /* a folder, a file the kernel refuses to read: not "no password" */
+            snprintf(err, errlen, "--password-file: cannot read %s: %s", from,
+                     strerror(errno ? errno : EIO));
+            fclose(fp);
+            return -1;
+        }
         fclose(fp);
         from = "the password file";
     } else if (from != NULL || !isatty(STDIN_FILENO)) {

@@ -70,8 +70,17 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
             memcpy(h->first_challenges, h->challenges, sizeof(h->challenges));
         h->responses++;
         h->status = sp != NULL ? strtol(sp + 1, NULL, 10) : 0;
+        h->reason[0] = '\0';
+        /* "HTTP/1.1 413 Request Entity Too Large": the phrase after the code, printable only */
+        const char *rp = sp != NULL ? memchr(sp + 1, ' ', (size_t)(buf + n - sp - 1)) : NULL;
+        if (rp != NULL) {
+            size_t rl = (size_t)(buf + n - rp - 1), k = 0;
+            for (; k < rl && k + 1 < sizeof(h->reason); k++)
+                h->reason[k] = rp[1 + k] >= 0x20 && rp[1 + k] < 0x7f ? rp[1 + k] : '?';
+            h->reason[k] = '\0';
+        }
         h->challenges[0] = '\0';
-        h->server_header[0] = h->content_type[0] = '\0';
+        h->server_header[0] = h->content_type[0] = h->location[0] = '\0';
         return len;
     }
     if ((colon = memchr(buf, ':', n)) == NULL)
@@ -92,6 +101,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *arg)
         snprintf(h->server_header, sizeof(h->server_header), "%.*s", (int)vlen, v);
     } else if (klen == 12 && strncasecmp(buf, "Content-Type", 12) == 0) {
         snprintf(h->content_type, sizeof(h->content_type), "%.*s", (int)vlen, v);
+    } else if (klen == 8 && strncasecmp(buf, "Location", 8) == 0) {
+        snprintf(h->location, sizeof(h->location), "%.*s", (int)vlen, v);
     }
     return len;
 }
@@ -178,9 +189,11 @@ CURLcode probe_http_perform(struct probe_http *h, const char *body, size_t len,
 
     /* what the previous exchange on this handle said is not this one's */
     h->status = 0;
+    h->reason[0] = '\0';
     h->responses = 0;
     h->token_challenge = 0;
     h->challenges[0] = h->first_challenges[0] = h->server_header[0] = h->content_type[0] = '\0';
+    h->location[0] = '\0';
     h->body_len = 0;
     if (h->body != NULL)
         h->body[0] = '\0';

@@ -36,14 +36,16 @@ struct probe_http {
     CURL *curl;
     CURLcode rc;
     char errbuf[CURL_ERROR_SIZE];
-    long status;                           /* of the last response; 0 when none */
+    long status;     /* of the last response; 0 when none */
+    char reason[64]; /* its reason phrase as the server wrote it (WCF prints it: 4.6) */
     char challenges[PROBE_CHALLENGES_MAX]; /* the last response's WWW-Authenticate, joined by "," */
     char first_challenges[PROBE_CHALLENGES_MAX]; /* of the first 401 */
     int token_challenge; /* a 401 carried a token (NTLM / Negotiate Type 2): the handshake ran */
     unsigned responses;  /* status lines seen */
     char server_header[128];
     char content_type[128];
-    char *body; /* NUL-terminated, at most PROBE_BODY_MAX */
+    char location[320]; /* a redirect's Location */
+    char *body;         /* NUL-terminated, at most PROBE_BODY_MAX */
     size_t body_len;
     char primary_ip[64];
     long primary_port;
@@ -94,6 +96,9 @@ struct probe_reach {
  * service does (TLS 1.2 or newer), and inspects the chain the server sent. URL is the address
  * the client was going to call, for the texts. Fills OUT. */
 void probe_reach(struct probe_ctx *c, const char *host, const char *url, struct probe_reach *out);
+/* The same on PORT (an Autodiscover URL that names one). */
+void probe_reach_port(struct probe_ctx *c, const char *host, unsigned port, const char *url,
+                      struct probe_reach *out);
 
 /* --- probe_ad.c ----------------------------------------------------------------------------- */
 
@@ -130,7 +135,11 @@ char *probe_words_no_endpoint(char *out, size_t len, const char *url);
 char *probe_words_unauthorized(char *out, size_t len, const char *scheme, const char *challenges);
 char *probe_words_forbidden(char *out, size_t len, const char *scheme);
 char *probe_words_unavailable(char *out, size_t len, const char *url);
-char *probe_words_unexpected(char *out, size_t len, long status);
+/* WCF's ProtocolException prints the server's own reason phrase (StatusDescription), REASON;
+ * NULL or "": .NET's name for STATUS. */
+char *probe_words_unexpected(char *out, size_t len, long status, const char *reason);
+/* What .NET says of an answer that is not HTTP (no status line). */
+char *probe_words_protocol_violation(char *out, size_t len);
 char *probe_words_trust(char *out, size_t len, const char *host);
 char *probe_words_timeout(char *out, size_t len, const char *url, unsigned timeout_ms);
 /* The cmdlet's message: WRAP, then "The call to 'URL' failed. Error details: INNER." */

@@ -260,6 +260,12 @@ static const char *wire_scheme(enum probe_auth a)
     "that answered: the request reached it, so it is not the firewall; search for POST "           \
     "/EWS/mrsproxy.svc with %s and cs-username '-': the domain refused the credentials of %s "     \
     "(the password, or the account disabled, locked out or expired)."
+#define NEXT_NO_HANDSHAKE                                                                          \
+    "Step 3 and 4 of the article: %s offers the scheme but answered the client's first token "     \
+    "with a bare 401 (Server: %s): IIS would have sent its challenge (401 1 2148074254), so "      \
+    "most likely a device in front answers (a pre-authentication or reverse proxy that does not "  \
+    "pass Windows authentication through: check its configuration and logs); step 5: an IIS log "  \
+    "without the request confirms it."
 #define NEXT_MRS_DISABLED                                                                          \
     "Step 1 of the article: Get-WebServicesVirtualDirectory | fl "                                 \
     "ExternalAuthenticationMethods,ExternalUrl,MRSProxyEnabled,Server shows MRSProxyEnabled "      \
@@ -279,6 +285,23 @@ static const char *wire_scheme(enum probe_auth a)
 #define NEXT_SESSION                                                                               \
     "Step 2 of the article (Test-MRSHealth on the server, the MSExchangeMailboxReplication "       \
     "service running) and step 5, the IIS log line of the failing POST /EWS/mrsproxy.svc."
+#define NEXT_405                                                                                   \
+    "Step 5 of the article, the IIS log of the server: POST /EWS/mrsproxy.svc ... 405 0 1 is IIS " \
+    "without a handler for .svc (the svc-Integrated mapping: WCF not registered in IIS; "          \
+    "ServiceModelReg.exe -r, KB 2773628); no such line: a device in front refuses the method "     \
+    "(step 4, its configuration and logs). Browse to %s (step 3): it must give a credential "      \
+    "prompt."
+#define NEXT_413                                                                                   \
+    "Step 4 of the article: the probe's messages are a few KB, so a limit this low is most "       \
+    "likely a reverse proxy or WAF in front of Exchange (its request body limit); moves send "     \
+    "messages of many MB. If the IIS log (step 5) has POST /EWS/mrsproxy.svc ... 413 the limit "   \
+    "is the server's: the EWS web.config's maxReceivedMessageSize / maxAllowedContentLength, or "  \
+    "uploadReadAheadSize when client certificates are negotiated."
+#define NEXT_NOT_HTTP                                                                              \
+    "Step 4 of the article: something at %s completes TLS but does not answer HTTP (another "      \
+    "service on port 443, a device that terminates TLS and speaks something else): check the "     \
+    "NAT / port forwarding rule of the firewall and which host answers; step 5: no IIS log holds " \
+    "the request."
 #define NEXT_TRANSPORT                                                                             \
     "Step 4 of the article: the connection broke after the TLS handshake, so check the firewall "  \
     "and load balancer logs (resets, idle timeouts, IPS) for the connection to %s; steps 5 and "   \
@@ -294,6 +317,12 @@ static void judge_http(struct probe_ctx *c, const struct probe_http *h, const ch
         probe_words_timeout(inner, ilen, url, c->o->timeout_ms);
         snprintf(next, nlen, NEXT_TRANSPORT, host);
         snprintf(detail, dlen, "no answer within %u ms: %s", c->o->timeout_ms, h->errbuf);
+    } else if (h->rc == CURLE_WEIRD_SERVER_REPLY || h->rc == CURLE_UNSUPPORTED_PROTOCOL ||
+               (h->rc == CURLE_OK && h->responses == 0)) {
+        /* no status line: HTTP/0.9 to libcurl, which refuses it, or bytes that are no HTTP */
+        probe_words_protocol_violation(inner, ilen);
+        snprintf(next, nlen, NEXT_NOT_HTTP, host);
+        snprintf(detail, dlen, "the answer is not HTTP (no status line): %s", h->errbuf);
     } else if (h->rc != CURLE_OK) {
         snprintf(inner, ilen,
                  "The underlying connection was closed: The connection was closed "
@@ -315,10 +344,16 @@ static void judge_http(struct probe_ctx *c, const struct probe_http *h, const ch
         snprintf(detail, dlen, "(404) Not Found%s%s", h->server_header[0] ? " from " : "",
                  h->server_header);
     } else {
-        char status[64];
-        snprintf(status, sizeof(status), "(%ld) %s", h->status, probe_http_reason(h->status));
-        probe_words_unexpected(inner, ilen, h->status);
-        snprintf(next, nlen, NEXT_PERIMETER, url, status);
+        char status[100];
+        snprintf(status, sizeof(status), "(%ld) %s", h->status,
+                 h->reason[0] ? h->reason : probe_http_reason(h->status));
+        probe_words_unexpected(inner, ilen, h->status, h->reason);
+        if (h->status == 405)
+            snprintf(next, nlen, NEXT_405, url);
+        else if (h->status == 413)
+            snprintf(next, nlen, "%s", NEXT_413);
+        else
+            snprintf(next, nlen, NEXT_PERIMETER, url, status);
         snprintf(detail, dlen, "%s, %s%s%s", status,
                  h->content_type[0] ? h->content_type : "no content type",
                  h->server_header[0] ? ", Server: " : "", h->server_header);
@@ -354,10 +389,14 @@ static int anonymous(struct mrs_run *m)
     probe_http_perform(&h, NULL, 0, NULL);
     if (h.rc == CURLE_OK && h.status == 401) {
         if (offers(h.challenges, scheme)) {
+            /* what IIS logs is said only of IIS (or of a server that names none) */
+            int iis = h.server_header[0] == '\0' ||
+                      strncasecmp(h.server_header, "Microsoft-IIS", 13) == 0;
             probe_step(c, "mrsproxy-anonymous", m->url, PROBE_PASS,
                        "(401) Unauthorized with WWW-Authenticate '%s': the credential prompt of "
-                       "step 3; the IIS log line is 401 2 5",
-                       h.challenges);
+                       "step 3; %s%s%s",
+                       h.challenges, iis ? "the IIS log line is 401 2 5" : "but Server: ",
+                       iis ? "" : h.server_header, iis ? "" : " is not IIS (a device in front?)");
             rc = 0;
         } else {
             probe_step(c, "mrsproxy-anonymous", m->url, PROBE_FAIL,
@@ -369,8 +408,9 @@ static int anonymous(struct mrs_run *m)
             failed(m, next, inner);
         }
     } else if (h.rc == CURLE_OK && h.status >= 200 && h.status < 400) {
-        char status[64];
-        snprintf(status, sizeof(status), "(%ld) %s", h.status, probe_http_reason(h.status));
+        char status[100];
+        snprintf(status, sizeof(status), "(%ld) %s", h.status,
+                 h.reason[0] ? h.reason : probe_http_reason(h.status));
         probe_step(c, "mrsproxy-anonymous", m->url, PROBE_FAIL,
                    "%s without asking for credentials (%s): no credential prompt", status,
                    h.content_type[0] ? h.content_type : "no content type");
@@ -415,14 +455,24 @@ static int session(struct mrs_run *m)
                                  ? "401 1 1326 (ERROR_LOGON_FAILURE)"
                                  : "401 1 2148074252 (SEC_E_LOGON_DENIED), after 401 1 "
                                    "2148074254 (the challenge)";
+        /* no token back: either libcurl sent one and the server answered it with a bare 401
+         * (a second response), or no token could be made here (one response) */
         probe_step(c, "mrsproxy-auth", m->url, PROBE_FAIL,
                    "%s as %s: (401) Unauthorized again%s; challenges '%s'", scheme, who,
-                   ran ? " after the handshake: the credentials were refused"
-                       : ": no token could be made for the scheme (for Negotiate: is "
-                         "gss-ntlmssp installed? else try --auth ntlm)",
+                   ran               ? " after the handshake: the credentials were refused"
+                   : h.responses > 1 ? ": the server answered the client's token with a bare "
+                                       "401, without continuing the handshake (it offers the "
+                                       "scheme but does not speak it, or a device answers)"
+                                     : ": no token could be made for the scheme (for "
+                                       "Negotiate: is gss-ntlmssp installed? else try --auth "
+                                       "ntlm)",
                    h.challenges);
         probe_words_unauthorized(inner, sizeof(inner), scheme, h.challenges);
-        snprintf(next, sizeof(next), NEXT_CREDENTIALS, triple, who);
+        if (!ran && h.responses > 1)
+            snprintf(next, sizeof(next), NEXT_NO_HANDSHAKE, m->url,
+                     h.server_header[0] ? h.server_header : "none");
+        else
+            snprintf(next, sizeof(next), NEXT_CREDENTIALS, triple, who);
         failed(m, next, inner);
         goto done;
     }

@@ -10,6 +10,7 @@
  * handshake runs with libcurl's own verification off so that the chain can be read whatever
  * it is (CURLINFO_TLS_SSL_PTR); the judgement is this module's, with X509_verify_cert.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,9 +41,10 @@ static CURL *connect_handle(struct probe_ctx *c, const char *url, char *errbuf)
     return k;
 }
 
-/* Where the connection to HOST:443 went, or was meant to go: libcurl's primary address, else
+/* Where the connection to HOST:HPORT went, or was meant to go: libcurl's primary address, else
  * the --connect-to entry for it (libcurl leaves the address empty when the connect fails). */
-static void address_of(struct probe_ctx *c, CURL *k, const char *host, char *out, size_t len)
+static void address_of(struct probe_ctx *c, CURL *k, const char *host, unsigned hport, char *out,
+                       size_t len)
 {
     char *ip = NULL;
     long port = 0;
@@ -52,18 +54,19 @@ static void address_of(struct probe_ctx *c, CURL *k, const char *host, char *out
     curl_easy_getinfo(k, CURLINFO_PRIMARY_PORT, &port);
     if (ip != NULL && *ip != '\0') {
         int v6 = strchr(ip, ':') != NULL;
-        snprintf(out, len, "%s%s%s:%ld", v6 ? "[" : "", ip, v6 ? "]" : "", port != 0 ? port : 443);
+        snprintf(out, len, "%s%s%s:%ld", v6 ? "[" : "", ip, v6 ? "]" : "",
+                 port != 0 ? port : (long)hport);
         return;
     }
     for (size_t i = 0; i < c->o->n_connect_to; i++) {
         if (probe_parse_connect_to(c->o->connect_to[i], &ct) != 0 ||
             (ct.host[0] != '\0' && strcasecmp(ct.host, host) != 0) ||
-            (ct.port != 0 && ct.port != 443))
+            (ct.port != 0 && ct.port != hport))
             continue;
-        snprintf(out, len, "%s:%u", ct.addr[0] ? ct.addr : host, ct.port2 ? ct.port2 : 443);
+        snprintf(out, len, "%s:%u", ct.addr[0] ? ct.addr : host, ct.port2 ? ct.port2 : hport);
         return;
     }
-    snprintf(out, len, "%s:443", host);
+    snprintf(out, len, "%s:%u", host, hport);
 }
 
 /* "TLSv1" as people write it: "TLS 1.0". */
@@ -86,19 +89,21 @@ static const char *version_name(const char *v)
     "Exchange Online's addresses allowed?), and the DNS name the endpoint uses. The request "      \
     "never reached IIS: no line for it can exist in the IIS logs of any server (step 5)."
 
-/* 0 when the TCP connection to HOST:443 opens. */
-static int reach_tcp(struct probe_ctx *c, const char *host, const char *url,
+/* 0 when the TCP connection to HOST:PORT opens. */
+static int reach_tcp(struct probe_ctx *c, const char *host, unsigned port, const char *url,
                      struct probe_reach *out)
 {
     char u[300], errbuf[CURL_ERROR_SIZE] = "", addr[300], endpoint[600];
     CURL *k;
     CURLcode rc;
 
-    snprintf(u, sizeof(u), "http://%s:443/", host);
+    snprintf(u, sizeof(u), "http://%s:%u/", host, port);
     if ((k = connect_handle(c, u, errbuf)) == NULL)
         fatalx("libcurl: cannot make a handle");
+    long oserr = 0;
     rc = curl_easy_perform(k);
-    address_of(c, k, host, addr, sizeof(addr));
+    address_of(c, k, host, port, addr, sizeof(addr));
+    curl_easy_getinfo(k, CURLINFO_OS_ERRNO, &oserr);
     curl_easy_cleanup(k);
     probe_words_no_endpoint(endpoint, sizeof(endpoint), url);
     snprintf(out->next_step, sizeof(out->next_step), NEXT_NETWORK, host);
@@ -124,6 +129,18 @@ static int reach_tcp(struct probe_ctx *c, const char *host, const char *url,
                  endpoint, addr);
         return -1;
     default:
+        if (oserr == EHOSTUNREACH || oserr == ENETUNREACH) {
+            /* no route (an ICMP unreachable, or none locally): WSAEHOSTUNREACH /
+             * WSAENETUNREACH in .NET's words */
+            int net = oserr == ENETUNREACH;
+            snprintf(out->tcp_detail, sizeof(out->tcp_detail), "no route to %s (%s): %s", addr,
+                     net ? "network unreachable" : "host unreachable", errbuf);
+            snprintf(out->inner, sizeof(out->inner),
+                     "%s --> Unable to connect to the remote server --> A socket operation was "
+                     "attempted to an unreachable %s %s",
+                     endpoint, net ? "network" : "host", addr);
+            return -1;
+        }
         snprintf(out->tcp_detail, sizeof(out->tcp_detail),
                  "the TCP connection to %s was refused: %s", addr, errbuf);
         snprintf(out->inner, sizeof(out->inner),
@@ -430,16 +447,16 @@ static void seen_free(struct seen *s)
     s->chain = NULL;
 }
 
-/* A handshake with HOST:443 between versions VERSIONS (CURL_SSLVERSION_*), verification off;
+/* A handshake with HOST:PORT between versions VERSIONS (CURL_SSLVERSION_*), verification off;
  * LEGACY lowers OpenSSL's security level so that TLS 1.0 and 1.1 can be tried at all. 0 with
  * what it showed in S, or -1 with the error in *RC and ERRBUF. */
-static int handshake(struct probe_ctx *c, const char *host, long versions, int legacy, CURLcode *rc,
-                     char *errbuf, struct seen *s)
+static int handshake(struct probe_ctx *c, const char *host, unsigned port, long versions,
+                     int legacy, CURLcode *rc, char *errbuf, struct seen *s)
 {
     char u[300];
 
     memset(s, 0, sizeof(*s));
-    snprintf(u, sizeof(u), "https://%s:443" PROBE_MRS_PATH, host);
+    snprintf(u, sizeof(u), "https://%s:%u" PROBE_MRS_PATH, host, port);
     if ((s->k = connect_handle(c, u, errbuf)) == NULL)
         fatalx("libcurl: cannot make a handle");
     curl_easy_setopt(s->k, CURLOPT_CONNECT_ONLY, 0L);
@@ -461,7 +478,8 @@ static int handshake(struct probe_ctx *c, const char *host, long versions, int l
 }
 
 /* The versions the server takes, into DETAIL. */
-static void scan_versions(struct probe_ctx *c, const char *host, char *detail, size_t len)
+static void scan_versions(struct probe_ctx *c, const char *host, unsigned port, char *detail,
+                          size_t len)
 {
     static const struct {
         const char *name;
@@ -476,7 +494,7 @@ static void scan_versions(struct probe_ctx *c, const char *host, char *detail, s
     CURLcode rc;
 
     for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++) {
-        if (handshake(c, host, vs[i].v, vs[i].legacy, &rc, errbuf, &s) == 0) {
+        if (handshake(c, host, port, vs[i].v, vs[i].legacy, &rc, errbuf, &s) == 0) {
             cat(list, sizeof(list), "%s%s", list[0] ? ", " : "", vs[i].name);
             seen_free(&s);
         }
@@ -498,14 +516,14 @@ static void scan_versions(struct probe_ctx *c, const char *host, char *detail, s
     "succeeds and misleads. Compare a trace at the client with one on the Exchange server: no "    \
     "IIS or HTTPERR line exists for the attempt (steps 5 and 6)."
 
-static void reach_tls(struct probe_ctx *c, const char *host, const char *url,
+static void reach_tls(struct probe_ctx *c, const char *host, unsigned port, const char *url,
                       struct probe_reach *out)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     CURLcode rc;
     struct seen s, old;
 
-    if (handshake(c, host, CURL_SSLVERSION_TLSv1_2, 0, &rc, errbuf, &s) != 0) {
+    if (handshake(c, host, port, CURL_SSLVERSION_TLSv1_2, 0, &rc, errbuf, &s) != 0) {
         out->tls_status = PROBE_FAIL;
         if (rc == CURLE_OPERATION_TIMEDOUT) {
             snprintf(out->tls_detail, sizeof(out->tls_detail),
@@ -517,7 +535,7 @@ static void reach_tls(struct probe_ctx *c, const char *host, const char *url,
         snprintf(out->tls_detail, sizeof(out->tls_detail), "the TLS 1.2 handshake failed: %s",
                  errbuf);
         /* is it an older protocol the server speaks? */
-        if (handshake(c, host, CURL_SSLVERSION_TLSv1_0 | CURL_SSLVERSION_MAX_TLSv1_1, 1, &rc,
+        if (handshake(c, host, port, CURL_SSLVERSION_TLSv1_0 | CURL_SSLVERSION_MAX_TLSv1_1, 1, &rc,
                       errbuf, &old) == 0) {
             cat(out->tls_detail, sizeof(out->tls_detail),
                 "; the server speaks %s only, older than the TLS 1.2 the migration service needs",
@@ -540,14 +558,20 @@ static void reach_tls(struct probe_ctx *c, const char *host, const char *url,
         judge(c, host, &s, out);
     }
     seen_free(&s);
-    scan_versions(c, host, out->tls_detail, sizeof(out->tls_detail));
+    scan_versions(c, host, port, out->tls_detail, sizeof(out->tls_detail));
+}
+
+void probe_reach_port(struct probe_ctx *c, const char *host, unsigned port, const char *url,
+                      struct probe_reach *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->tls_status = PROBE_SKIPPED;
+    if (reach_tcp(c, host, port, url, out) != 0)
+        return;
+    reach_tls(c, host, port, url, out);
 }
 
 void probe_reach(struct probe_ctx *c, const char *host, const char *url, struct probe_reach *out)
 {
-    memset(out, 0, sizeof(*out));
-    out->tls_status = PROBE_SKIPPED;
-    if (reach_tcp(c, host, url, out) != 0)
-        return;
-    reach_tls(c, host, url, out);
+    probe_reach_port(c, host, 443, url, out);
 }

@@ -60,10 +60,19 @@ char *probe_words_unavailable(char *out, size_t len, const char *url)
     return out;
 }
 
-char *probe_words_unexpected(char *out, size_t len, long status)
+char *probe_words_unexpected(char *out, size_t len, long status, const char *reason)
 {
+    /* SR.UnexpectedHttpResponseCode with response.StatusDescription: IIS writes "Request Entity
+     * Too Large", a WCF host or a .NET proxy the enum name "RequestEntityTooLarge" (4.6) */
     snprintf(out, len, "The remote server returned an unexpected response: (%ld) %s.", status,
-             probe_http_reason(status));
+             reason != NULL && *reason != '\0' ? reason : probe_http_reason(status));
+    return out;
+}
+
+char *probe_words_protocol_violation(char *out, size_t len)
+{
+    /* WebExceptionStatus.ServerProtocolViolation, as HttpWebRequest words it */
+    snprintf(out, len, "The server committed a protocol violation. Section=ResponseStatusLine");
     return out;
 }
 

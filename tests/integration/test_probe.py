@@ -14,7 +14,7 @@ import threading
 import unittest
 import xml.etree.ElementTree as ET
 
-from harness import BIN, ROOT, Server, mrsmock, sanitizer_env, SANITIZER_MARKS
+from harness import BIN, ROOT, Server, mrsmock, own_scenario, sanitizer_env, SANITIZER_MARKS
 
 SCN = "{urn:mrsmock:scenario:1}"
 SCENARIOS = os.path.join(ROOT, "scenarios")
@@ -227,14 +227,22 @@ def probe(*args, password="", timeout=60):
 
 
 def connect_to(server, apex):
-    """--connect-to for every host of every listener, and the organisation's bare domain
-    (clients try https://<domain>/autodiscover first) to a port that refuses."""
-    args = []
+    """--connect-to for every host of every TLS listener, and the organisation's bare domain
+    (clients try https://<domain>/autodiscover first) to a port that refuses; so is
+    http://autodiscover.<domain> (the HTTP redirect method) unless a plain listener serves it:
+    nothing is ever looked up in DNS."""
+    args, plain = [], []
     for lsn in server.ready["listeners"]:
         port = int(lsn["url"].rsplit(":", 1)[1])
+        tls = lsn["url"].startswith("https:")
         for h in lsn["hosts"]:
-            args += ["--connect-to", "%s:443:127.0.0.1:%d" % (h, port)]
-    args += ["--connect-to", "%s:443:127.0.0.1:%d" % (apex, closed_port())]
+            if tls:
+                args += ["--connect-to", "%s:443:127.0.0.1:%d" % (h, port)]
+            else:
+                plain += ["--connect-to", "%s:80:127.0.0.1:%d" % (h, port)]
+    args += plain
+    args += ["--connect-to", "%s:443:127.0.0.1:%d" % (apex, closed_port()),
+             "--connect-to", "autodiscover.%s:80:127.0.0.1:%d" % (apex, closed_port())]
     return args
 
 
@@ -314,6 +322,31 @@ class NotMrsmock(unittest.TestCase):
         self.assertIn("firewall", out["next_step"])
         self.assertEqual([st["status"] for st in out["steps"][1:]], ["skipped"] * 4)
 
+    def test_unreachable_host(self):
+        # a host whose SYNs are never answered, as behind a firewall that drops: a listener
+        # with a full accept queue (backlog 0 and one connection waiting) drops every new SYN
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(0)
+        port = srv.getsockname()[1]
+        filler = socket.create_connection(("127.0.0.1", port), timeout=5)
+        try:
+            rc, out, err = probe("--server", "mail.contoso.com", "--user", "CONTOSO\\admin",
+                                 "--connect-to", "mail.contoso.com:443:127.0.0.1:%d" % port,
+                                 "--timeout", "1", "--json", password="x")
+        finally:
+            filler.close()
+            srv.close()
+        self.assertEqual(rc, 3, err)
+        self.assertEqual((out["steps"][0]["name"], out["steps"][0]["status"]),
+                         ("connect", "fail"), out)
+        self.assertIn("no answer to the TCP connection to 127.0.0.1:%d within 1000 ms" % port,
+                      out["steps"][0]["detail"])
+        self.assertIn("A connection attempt failed because the connected party did not properly "
+                      "respond after a period of time", out["message"])
+        self.assertIn("firewall logs", out["next_step"])
+        self.assertEqual([st["status"] for st in out["steps"][1:]], ["skipped"] * 4)
+
     def test_garbage_server(self):
         srv = socket.socket()
         srv.bind(("127.0.0.1", 0))
@@ -347,6 +380,84 @@ class NotMrsmock(unittest.TestCase):
         self.assertEqual([(st["name"], st["status"]) for st in out["steps"][:2]],
                          [("connect", "pass"), ("tls", "fail")])
         self.assertIn("An unexpected error occurred on a send", out["message"])
+
+
+class Autodiscover(unittest.TestCase):
+    """The candidates of reference 1.5 in their order, what each answered, and SOAP
+    GetUserSettings as the migration service sends it."""
+
+    def run_ad(self, server, *connect):
+        return probe("--autodiscover", "--email", "admin@contoso.com", "--user", "CONTOSO\\admin",
+                     "--cacert", server.ca, "--timeout", PROBE_TIMEOUT, "--json", *connect,
+                     password="P@ssw0rd!")
+
+    def test_pox_then_soap(self):
+        with Server("healthy") as s:
+            rc, out, err = self.run_ad(s, *connect_to(s, "contoso.com"))
+        self.assertEqual((rc, out["result"]), (0, "Success"), out)
+        self.assertEqual([st["name"] for st in out["steps"]],
+                         ["autodiscover", "autodiscover-soap", "connect", "tls",
+                          "mrsproxy-anonymous", "mrsproxy-auth", "mrsproxy-session"])
+        ad, soap = out["steps"][0], out["steps"][1]
+        # https://<domain> first (refused here), then https://autodiscover.<domain>, which
+        # answered: the later candidates are not tried
+        self.assertRegex(ad["detail"], r"^https://contoso.com/autodiscover/autodiscover.xml: the "
+                         r"TCP connection to 127.0.0.1:\d+ was refused.*; https://autodiscover."
+                         r"contoso.com/autodiscover/autodiscover.xml: settings: EXPR Server "
+                         r"\(ExternalMailboxServer\) mail.contoso.com")
+        self.assertNotIn("http://", ad["detail"])
+        self.assertEqual(soap["target"],
+                         "https://autodiscover.contoso.com/autodiscover/autodiscover.svc")
+        self.assertIn("NoError: ExternalMailboxServer mail.contoso.com (RequiresSSL On",
+                      soap["detail"])
+        self.assertEqual(out["remote_server"], "mail.contoso.com")
+
+    def test_http_redirect_method(self):
+        # https://autodiscover.contoso.com refuses; a plain listener for the name answers the
+        # anonymous GET with IIS's 302 to the TLS listener, whose port the Location names
+        path = own_scenario('<listener name="plain" address="127.0.0.1:0" tls="false" '
+                            'server="EX1" hosts="autodiscover.contoso.com"/>')
+        try:
+            with Server(path) as s:
+                ports = {l["name"]: int(l["url"].rsplit(":", 1)[1]) for l in s.ready["listeners"]}
+                edge = ports["edge"]
+                rc, out, err = self.run_ad(
+                    s, "--connect-to", "contoso.com:443:127.0.0.1:%d" % closed_port(),
+                    "--connect-to", "autodiscover.contoso.com:443:127.0.0.1:%d" % closed_port(),
+                    "--connect-to", "autodiscover.contoso.com:80:127.0.0.1:%d" % ports["plain"],
+                    "--connect-to", "autodiscover.contoso.com:%d:127.0.0.1:%d" % (edge, edge),
+                    "--connect-to", "mail.contoso.com:443:127.0.0.1:%d" % edge)
+        finally:
+            os.unlink(path)
+        self.assertEqual((rc, out["result"]), (0, "Success"), out)
+        ad = out["steps"][0]
+        self.assertEqual(ad["status"], "pass", out)
+        location = "https://autodiscover.contoso.com:%d/Autodiscover/Autodiscover.xml" % edge
+        self.assertIn("; http://autodiscover.contoso.com/autodiscover/autodiscover.xml: (302) "
+                      "Found to %s, tried next; %s: settings: EXPR Server (ExternalMailboxServer) "
+                      "mail.contoso.com" % (location, location), ad["detail"])
+        self.assertEqual(out["steps"][1]["target"],
+                         "https://autodiscover.contoso.com:%d/autodiscover/autodiscover.svc" % edge)
+        self.assertEqual(out["steps"][1]["status"], "pass", out)
+
+    def test_no_candidate_answers(self):
+        closed = ["--connect-to", "contoso.com:443:127.0.0.1:%d" % closed_port(),
+                  "--connect-to", "autodiscover.contoso.com:443:127.0.0.1:%d" % closed_port(),
+                  "--connect-to", "autodiscover.contoso.com:80:127.0.0.1:%d" % closed_port()]
+        with Server("healthy") as s:
+            rc, out, err = self.run_ad(s, *closed)
+        self.assertEqual((rc, out["result"]), (3, "Failed"), out)
+        ad = out["steps"][0]
+        self.assertEqual((ad["name"], ad["status"]), ("autodiscover", "fail"))
+        for text in ("https://contoso.com/autodiscover/autodiscover.xml: the TCP connection",
+                     "https://autodiscover.contoso.com/autodiscover/autodiscover.xml: the TCP "
+                     "connection", "http://autodiscover.contoso.com/autodiscover/autodiscover.xml:"
+                     " no answer", "SRV _autodiscover._tcp.contoso.com: not looked up"):
+            self.assertIn(text, ad["detail"])
+        self.assertEqual([st["status"] for st in out["steps"][1:]], ["skipped"] * 6, out)
+        self.assertTrue(out["message"].startswith(
+            "The ExchangeRemote endpoint settings could not be determined from the autodiscover "
+            "response. --> There was no endpoint listening at "), out["message"])
 
 
 class Repeat(unittest.TestCase):
@@ -402,6 +513,22 @@ class BadInput(unittest.TestCase):
         self.bad("--server", "a", *u, "--password-file", "/nonexistent/pw",
                  expect="--password-file: cannot read")
         self.bad("--server", "a", *u, stdin="", expect="no password")
+        with tempfile.TemporaryDirectory() as d:
+            # a folder opens but does not read; a file without read permission (unless we are
+            # root, who reads it anyway); an empty file
+            self.bad("--server", "a", *u, "--password-file", d,
+                     expect="--password-file: cannot read %s: Is a directory" % d)
+            locked = os.path.join(d, "locked")
+            with open(locked, "w") as f:
+                f.write("P@ssw0rd!\n")
+            os.chmod(locked, 0)
+            if os.geteuid() != 0:
+                self.bad("--server", "a", *u, "--password-file", locked,
+                         expect="--password-file: cannot read %s: Permission denied" % locked)
+            empty = os.path.join(d, "empty")
+            open(empty, "w").close()
+            self.bad("--server", "a", *u, "--password-file", empty,
+                     expect="no password in the password file")
         self.bad("--server", "a", *u, "extra", expect="unexpected argument")
         self.bad("--server", "a", *u, "--bogus", expect="unknown option")
 

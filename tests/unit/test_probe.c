@@ -180,9 +180,18 @@ static void test_words(void **state)
                         "closed: Could not establish trust relationship for the SSL/TLS secure "
                         "channel. --> The remote certificate is invalid according to the "
                         "validation procedure.");
-    assert_string_equal(probe_words_unexpected(out, sizeof(out), 405),
+    assert_string_equal(probe_words_unexpected(out, sizeof(out), 405, NULL),
                         "The remote server returned an unexpected response: (405) Method Not "
                         "Allowed.");
+    /* the server's own reason phrase wins: a .NET proxy writes the enum name (4.6) */
+    assert_string_equal(probe_words_unexpected(out, sizeof(out), 413, "RequestEntityTooLarge"),
+                        "The remote server returned an unexpected response: (413) "
+                        "RequestEntityTooLarge.");
+    assert_string_equal(probe_words_unexpected(out, sizeof(out), 413, ""),
+                        "The remote server returned an unexpected response: (413) Request Entity "
+                        "Too Large.");
+    assert_string_equal(probe_words_protocol_violation(out, sizeof(out)),
+                        "The server committed a protocol violation. Section=ResponseStatusLine");
     /* MRS's wrapping: the inner period and its own make ".." */
     assert_string_equal(
         probe_words_call_failed(out, sizeof(out), "W.", "https://m/EWS/mrsproxy.svc",
