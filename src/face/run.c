@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +287,14 @@ static int serve(const struct run_opts *ro)
     /* a log past the file size limit (ulimit -f) is a full disk: an error to write through,
      * reported once by logfile.c, not a signal that kills the server */
     signal(SIGXFSZ, SIG_IGN);
+    /* as many descriptors as we may have: a lab holding thousands of connections should not
+     * stop at the soft limit of 1024 (nginx's worker_rlimit_nofile, h2o's default) */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &nofile) != 0)
+            log_warn("cannot raise the limit of open files");
+    }
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);

@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@ struct lsock {
     struct lsn_thread *thread;
     size_t bound;
     h2o_socket_t *sock;
-    int reading; /* accepting: the current generation has a listener on it */
+    int reading; /* the current generation has a listener on it: it should accept */
+    int active;  /* it is accepting (reading, and its worker not out of descriptors) */
 };
 
 struct lsn_thread {
@@ -50,8 +52,12 @@ struct lsn_thread {
     size_t num_lsocks;
     struct conn_worker worker; /* what its connections share: the current generation */
     int stop_seen;             /* the stop message arrived: the worker may leave its loop */
-    size_t peak_conns;         /* the most connections since memory was last given back */
-    uint64_t flushed_at;       /* the loop's millisecond of the last log flush */
+    /* out of file descriptors: accepting paused, resumed by a timer (as nginx and h2o do) */
+    int paused;
+    h2o_timeout_t pause_to;
+    h2o_timeout_entry_t resume;
+    size_t peak_conns;   /* the most connections since memory was last given back */
+    uint64_t flushed_at; /* the loop's millisecond of the last log flush */
 };
 
 struct gen_msg {
@@ -272,6 +278,50 @@ static void apply_states(const struct gen *g, int opening)
 
 /* --- workers -------------------------------------------------------------------------- */
 
+/* How long a worker out of file descriptors stops accepting before it tries again. */
+#define ACCEPT_PAUSE_MS 500
+
+/* A shortage of descriptors has been said on standard error (by whichever worker met it first);
+ * said again after an accept has worked. */
+static atomic_int starved_said;
+
+static void on_accept(h2o_socket_t *ls, const char *err);
+
+static void set_active(struct lsock *l, int on)
+{
+    if (on && !l->active)
+        h2o_socket_read_start(l->sock, on_accept);
+    else if (!on && l->active)
+        h2o_socket_read_stop(l->sock);
+    l->active = on;
+}
+
+static void on_resume(h2o_timeout_entry_t *entry)
+{
+    struct lsn_thread *t = H2O_STRUCT_FROM_MEMBER(struct lsn_thread, resume, entry);
+
+    t->paused = 0;
+    for (size_t i = 0; i < t->num_lsocks; i++)
+        set_active(t->lsocks[i], t->lsocks[i]->reading);
+}
+
+/* accept() failed for want of descriptors: the pending connections would wake the loop again at
+ * once, for ever (a busy loop, nothing served). Stop accepting for a while, and say so once. */
+static void starve(struct lsn_thread *t)
+{
+    if (t->paused)
+        return;
+    t->paused = 1;
+    for (size_t i = 0; i < t->num_lsocks; i++)
+        set_active(t->lsocks[i], 0);
+    h2o_timeout_link(t->ctx.loop, &t->pause_to, &t->resume);
+    if (!atomic_exchange(&starved_said, 1)) {
+        log_warn("worker %u: out of file descriptors; not accepting new connections for %d ms "
+                 "at a time until some are free",
+                 t->index, ACCEPT_PAUSE_MS);
+    }
+}
+
 static void on_accept(h2o_socket_t *ls, const char *err)
 {
     struct lsock *l = ls->data;
@@ -281,8 +331,16 @@ static void on_accept(h2o_socket_t *ls, const char *err)
     if (err != NULL)
         return;
     /* A bounded batch per wake-up, so one busy listener cannot starve the loop. */
-    for (int i = 0; i < 16 && (sock = h2o_evloop_socket_accept(ls)) != NULL; i++)
+    for (int i = 0; i < 16; i++) {
+        if ((sock = h2o_evloop_socket_accept(ls)) == NULL) {
+            if (errno == EMFILE || errno == ENFILE)
+                starve(t);
+            return;
+        }
+        if (atomic_load_explicit(&starved_said, memory_order_relaxed))
+            atomic_store(&starved_said, 0); /* a new shortage is said again */
         conn_accept(&t->worker, l->bound, sock);
+    }
 }
 
 /* Takes up the sockets bound since the worker last looked, and accepts on those, and only
@@ -313,11 +371,8 @@ static void sync_sockets(struct lsn_thread *t)
         struct lsock *l = t->lsocks[i];
         size_t li = gen_listener_of_bound(t->worker.gen, i);
         int want = li != SIZE_MAX && t->worker.gen->scn->listeners[li].port_state == SCN_PORT_OPEN;
-        if (want && !l->reading)
-            h2o_socket_read_start(l->sock, on_accept);
-        else if (!want && l->reading)
-            h2o_socket_read_stop(l->sock);
         l->reading = want;
+        set_active(l, want && !t->paused);
     }
 }
 
@@ -407,6 +462,8 @@ static void *thread_main(void *arg)
     t->worker.ctx = &t->ctx;
     t->worker.hosts = t->conf->hosts;
     t->worker.hs = hs_thread_new(loop, t->conf->handshake_timeout);
+    h2o_timeout_init(loop, &t->pause_to, ACCEPT_PAUSE_MS);
+    t->resume.cb = on_resume;
     sync_sockets(t);
     logf_thread_begin(t->index); /* its log lines are written once per turn of its loop */
     pthread_barrier_wait(&started);
@@ -420,10 +477,12 @@ static void *thread_main(void *arg)
 
     /* Drain: stop accepting, finish what is in flight, close idle connections. */
     for (size_t i = 0; i < t->num_lsocks; i++) {
-        if (t->lsocks[i]->reading)
-            h2o_socket_read_stop(t->lsocks[i]->sock);
+        set_active(t->lsocks[i], 0);
         h2o_socket_close(t->lsocks[i]->sock);
     }
+    if (h2o_timeout_is_linked(&t->resume))
+        h2o_timeout_unlink(&t->resume);
+    h2o_timeout_dispose(loop, &t->pause_to);
     /* what a handshake fault holds (a hang) has no request in flight: it ends now */
     hs_thread_close_all(t->worker.hs);
     h2o_context_request_shutdown(&t->ctx);
