@@ -124,6 +124,9 @@ static h2o_iovec_t media_type(h2o_req_t *req)
     return out;
 }
 
+/* What an uploaded document is called in its messages ("uploaded.xml:3: ..."). */
+#define UPLOAD_NAME "uploaded.xml"
+
 /* Writes an uploaded document where the lab can load it from; its path into PATH. */
 static int save_document(h2o_iovec_t body, char *path, size_t len, char *err, size_t errlen)
 {
@@ -143,7 +146,8 @@ static int save_document(h2o_iovec_t body, char *path, size_t len, char *err, si
                  strerror(errno));
         return -1;
     }
-    /* the document's own name is lost: `extends` resolves among the bundled scenarios */
+    /* the document's own name is lost: `extends` resolved among the bundled scenarios (and
+     * a reload reads this file: relative names then resolve beside it first, then there) */
     if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
         write(fd, body.base, body.len) != (ssize_t)body.len || close(fd) != 0) {
         snprintf(err, errlen, "cannot write the uploaded scenario: %s", strerror(errno));
@@ -228,20 +232,35 @@ static void on_scenario_put(h2o_req_t *req)
     if (h2o_memis(type.base, type.len, H2O_STRLIT("application/json"))) {
         if (named_file(req, path, sizeof(path)) != 0)
             return;
+        r = lab_switch(path, &errors);
     } else if (h2o_memis(type.base, type.len, H2O_STRLIT("application/xml")) ||
                h2o_memis(type.base, type.len, H2O_STRLIT("text/xml"))) {
+        /* checked in memory first: a document that does not load is never written */
+        struct scn_errors errs = {0};
+        struct scn *s = scn_load_mem(UPLOAD_NAME, req->entity.base, req->entity.len, &errs);
+        if (s == NULL) {
+            admin_reply(req, 400,
+                        json_pack("{s:s, s:o}", "error",
+                                  "invalid scenario; the running one is kept", "errors",
+                                  lines_json(errs.text)));
+            scn_errors_free(&errs);
+            return;
+        }
+        scn_errors_free(&errs);
         if (save_document(req->entity, path, sizeof(path), err, sizeof(err)) != 0) {
+            scn_unref(s);
             admin_error(req, 500, "%s", err);
             return;
         }
         uploaded = 1;
+        r = lab_switch_loaded(s, path, &errors);
     } else {
         admin_error(req, 415,
                     "send application/json ({\"name\": ...} or {\"file\": ...}) or a scenario "
                     "document as application/xml");
         return;
     }
-    if ((r = lab_switch(path, &errors)) == LAB_OK) {
+    if (r == LAB_OK) {
         log_warnx("admin API: now serving scenario from %s", path);
         if (served_upload[0] != '\0' && strcmp(served_upload, path) != 0)
             unlink(served_upload);
