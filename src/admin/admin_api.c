@@ -156,32 +156,50 @@ static int save_document(h2o_iovec_t body, char *path, size_t len, char *err, si
     return 0;
 }
 
+int admin_switch_fields(h2o_iovec_t body, json_t **doc, const char **name, const char **file,
+                        char *err, size_t errlen)
+{
+    json_error_t jerr;
+    const char *key;
+    json_t *v;
+
+    *name = *file = NULL;
+    *doc = json_loadb(body.base, body.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (*doc == NULL || !json_is_object(*doc)) {
+        snprintf(err, errlen, "expected a JSON object: %s", *doc == NULL ? jerr.text : "not one");
+        json_decref(*doc);
+        *doc = NULL;
+        return -1;
+    }
+    json_object_foreach(*doc, key, v)
+    {
+        if ((strcmp(key, "name") != 0 && strcmp(key, "file") != 0) || !json_is_string(v)) {
+            snprintf(err, errlen, "unknown or mistyped field \"%s\" (name or file, strings)", key);
+            json_decref(*doc);
+            *doc = NULL;
+            return -1;
+        }
+        *(strcmp(key, "name") == 0 ? name : file) = json_string_value(v);
+    }
+    if ((*name == NULL) == (*file == NULL)) {
+        snprintf(err, errlen, "give one of name (a bundled scenario) or file (a path)");
+        json_decref(*doc);
+        *doc = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* The file a JSON switch request names ({"name": ...} or {"file": ...}); 0, or an HTTP status
  * with REQ answered. */
 static int named_file(h2o_req_t *req, char *path, size_t len)
 {
-    json_error_t jerr;
-    json_t *doc = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *key, *name = NULL, *file = NULL;
-    json_t *v;
+    const char *name, *file;
+    char err[512];
+    json_t *doc;
 
-    if (doc == NULL || !json_is_object(doc)) {
-        admin_error(req, 400, "expected a JSON object: %s", doc == NULL ? jerr.text : "not one");
-        json_decref(doc);
-        return 400;
-    }
-    json_object_foreach(doc, key, v)
-    {
-        if ((strcmp(key, "name") != 0 && strcmp(key, "file") != 0) || !json_is_string(v)) {
-            admin_error(req, 400, "unknown or mistyped field \"%s\" (name or file, strings)", key);
-            json_decref(doc);
-            return 400;
-        }
-        *(strcmp(key, "name") == 0 ? &name : &file) = json_string_value(v);
-    }
-    if ((name == NULL) == (file == NULL)) {
-        admin_error(req, 400, "give one of name (a bundled scenario) or file (a path)");
-        json_decref(doc);
+    if (admin_switch_fields(req->entity, &doc, &name, &file, err, sizeof(err)) != 0) {
+        admin_error(req, 400, "%s", err);
         return 400;
     }
     int rc = 0;
