@@ -847,6 +847,16 @@ static void test_load_mem(void **state)
                         "upload.xml:6: unknown element <bogus> in <scenario>\n");
     scn_errors_free(&e);
 
+    /* a line break in a value (a character reference) stays in its one line, as written */
+    static const char nl[] = "<scenario xmlns=\"urn:mrsmock:scenario:1\" name=\"mem\" "
+                             "extends=\"healthy\">\n"
+                             "<organization ntlmv1=\"a&#10;b&#13;\"/></scenario>";
+    s = scn_load_mem("nl.xml", nl, sizeof(nl) - 1, &e);
+    assert_null(s);
+    assert_string_equal(
+        e.text, "nl.xml:2: bad value \"a&#10;b&#13;\" for ntlmv1: expected true or false\n");
+    scn_errors_free(&e);
+
     /* not well-formed, and not NUL-terminated: only LEN bytes are read */
     s = scn_load_mem("cut", ok, 60, &e);
     assert_null(s);
