@@ -109,7 +109,7 @@ certs: $(BIN)
 	@for f in scenarios/*.xml; do $(BIN) certs "$$f" --export certs > /dev/null || exit 1; done
 	@ls certs
 
-# Fuzzing (tests/fuzz/README.md): every object built again by clang with libFuzzer's coverage,
+# Fuzzing (README, "Fuzzing"): every object built again by clang with libFuzzer's coverage,
 # ASan and UBSan in build/fuzz/, one binary per tests/fuzz/fuzz_*.c; ci/fuzz.sh runs each for
 # FUZZ_SECS seconds from its seed corpus and fails, naming the reproducer, on a crash.
 FUZZ_SECS  ?= 60
