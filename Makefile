@@ -5,6 +5,7 @@
 #   make run          start the `healthy` scenario
 #   make lint         clang-format check and cppcheck
 #   make bench        mrsmock beside h2o and nginx (ci/bench/run.py; BENCH_QUICK=1 for a trial)
+#   make fuzz         the libFuzzer targets of tests/fuzz/ (clang), each run FUZZ_SECS (60) seconds
 #   make install      PREFIX (/usr/local), DESTDIR, SHAREDIR, MANDIR, UNITDIR; make uninstall
 #   make deb          the Debian package, in build/deb/; make deb-check builds and checks it
 
@@ -48,7 +49,8 @@ UNIT_SRCS:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 DEPS_OK  := build/.deps-ok
 
-.PHONY: FORCE all test unit integration run lint bench clean install uninstall certs deb deb-check
+.PHONY: FORCE all test unit integration run lint bench clean install uninstall certs deb deb-check \
+        fuzz fuzz-build
 all: $(BIN) $(MAN5)
 
 # Installs (as root) or names (otherwise) the Debian packages the build and the tests need.
@@ -114,8 +116,34 @@ certs: $(BIN)
 	@for f in scenarios/*.xml; do $(BIN) certs "$$f" --export certs > /dev/null || exit 1; done
 	@ls certs
 
+# Fuzzing (README, "Fuzzing"): every object built again by clang with libFuzzer's coverage,
+# ASan and UBSan in build/fuzz/, one binary per tests/fuzz/fuzz_*.c; ci/fuzz.sh runs each for
+# FUZZ_SECS seconds from its seed corpus and fails, naming the reproducer, on a crash.
+FUZZ_SECS  ?= 60
+FUZZ_CC    ?= clang
+FUZZ_DIR   := build/fuzz
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined
+FUZZ_OBJS  := $(SRCS:src/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_CPP   := $(CPPFLAGS) -Isrc/admin
+$(FUZZ_DIR)/obj/%.o: src/%.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 -Wall -Wextra $(FUZZ_FLAGS) \
+	    -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_DIR)/libmrsmock.a: $(FUZZ_OBJS)
+	$(AR) rcs $@ $^
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libmrsmock.a
+	$(FUZZ_CC) $(FUZZ_CPP) $(PKG_CFLAGS) -Isrc/exchange -std=c11 -Wall -Wextra $(FUZZ_FLAGS) \
+	    -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libmrsmock.a $(LDLIBS)
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	FUZZ_SECS=$(FUZZ_SECS) ci/fuzz.sh $(FUZZ_BINS)
+
 lint:
-	clang-format --dry-run --Werror src/*/*.c src/*/*.h include/*.h tests/unit/*.c
+	clang-format --dry-run --Werror src/*/*.c src/*/*.h include/*.h tests/unit/*.c tests/fuzz/*.c \
+	    tests/fuzz/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	    -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=0 src
 
@@ -160,6 +188,6 @@ deb-check: deb
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(BUILD)/obj/face/main.d $(UNIT_BINS:=.d)
-build/obj/model/scenario_xml.o build/san/obj/model/scenario_xml.o: scenarios/scenario.rng
-build/obj/admin/admin_dashboard.o build/san/obj/admin/admin_dashboard.o: $(wildcard dashboard/*)
+-include $(OBJS:.o=.d) $(BUILD)/obj/face/main.d $(UNIT_BINS:=.d) $(FUZZ_OBJS:.o=.d)
+build/obj/model/scenario_xml.o build/san/obj/model/scenario_xml.o build/fuzz/obj/model/scenario_xml.o: scenarios/scenario.rng
+build/obj/admin/admin_dashboard.o build/san/obj/admin/admin_dashboard.o build/fuzz/obj/admin/admin_dashboard.o: $(wildcard dashboard/*)

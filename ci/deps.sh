@@ -4,7 +4,7 @@
 set -eu
 PKGS="make gcc pkg-config libh2o-evloop-dev libssl-dev libxml2-dev libcmocka-dev libjansson-dev libcurl4-openssl-dev \
 openssl curl python3 python3-exchangelib python3-requests-ntlm python3-pytest gss-ntlmssp testssl.sh groff-base man-db pandoc systemd \
-dpkg-dev debhelper fakeroot lintian chromium nodejs nginx"
+dpkg-dev debhelper fakeroot lintian chromium nodejs nginx clang libclang-rt-14-dev"
 
 # The dashboard's browser test drives Debian's chromium with playwright-core, pinned in
 # tests/browser/package-lock.json; without it (no registry reachable) that test skips and says so.

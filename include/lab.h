@@ -48,6 +48,9 @@ enum lab_result lab_start(const struct lab_opts *o, char **errors);
 /* Switches to the scenario file PATH (NULL: the running one's file again), with the run
  * options applied. On failure, as lab_start; the running scenario is kept. */
 enum lab_result lab_switch(const char *path, char **errors);
+/* The same for S, already loaded (the caller's reference is taken, whatever the result), which
+ * a reload (SIGHUP) reads again from the file PATH. */
+enum lab_result lab_switch_loaded(struct scn *s, const char *path, char **errors);
 /* Builds the running scenario's generation anew and serves it: handshake-fault schedules and
  * the stages' own state (NTLM handshakes, WS-RM sessions) back to their start. */
 enum lab_result lab_reset(char **errors);

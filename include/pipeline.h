@@ -27,4 +27,9 @@ const char *pipeline_stage_name(size_t i);
 /* Registers the pipeline's handler (and nothing else) on PATHCONF. */
 void pipeline_register(h2o_pathconf_t *pathconf);
 
+struct flow_route;
+/* The row of the routing table a normalised PATH (h2o's path_normalized) reaches, or NULL (IIS's
+ * 404): what the route stage matches, for the fuzz target of paths. */
+const struct flow_route *pipeline_route(h2o_iovec_t path);
+
 #endif

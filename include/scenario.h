@@ -500,6 +500,14 @@ struct scn_errors {
  * external then internal), then "autodiscover.<domain>", without duplicates.
  */
 struct scn *scn_load(const char *path, struct scn_errors *errs);
+/*
+ * The same for a document in memory: LEN bytes at BUF (no NUL needed), called NAME in the model
+ * (struct scn's file) and in messages ("NAME:line: message"). What it extends is looked up
+ * among the bundled scenarios, or at an absolute path. Nothing is written anywhere.
+ */
+struct scn *scn_load_mem(const char *name, const char *buf, size_t len, struct scn_errors *errs);
+/* Frees the built-in schema, compiled once at the first load; before xmlCleanupParser(). */
+void scn_cleanup(void);
 void scn_errors_free(struct scn_errors *errs);
 
 /*

@@ -124,6 +124,9 @@ static h2o_iovec_t media_type(h2o_req_t *req)
     return out;
 }
 
+/* What an uploaded document is called in its messages ("uploaded.xml:3: ..."). */
+#define UPLOAD_NAME "uploaded.xml"
+
 /* Writes an uploaded document where the lab can load it from; its path into PATH. */
 static int save_document(h2o_iovec_t body, char *path, size_t len, char *err, size_t errlen)
 {
@@ -143,10 +146,45 @@ static int save_document(h2o_iovec_t body, char *path, size_t len, char *err, si
                  strerror(errno));
         return -1;
     }
-    /* the document's own name is lost: `extends` resolves among the bundled scenarios */
+    /* the document's own name is lost: `extends` resolved among the bundled scenarios (and
+     * a reload reads this file: relative names then resolve beside it first, then there) */
     if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
         write(fd, body.base, body.len) != (ssize_t)body.len || close(fd) != 0) {
         snprintf(err, errlen, "cannot write the uploaded scenario: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int admin_switch_fields(h2o_iovec_t body, json_t **doc, const char **name, const char **file,
+                        char *err, size_t errlen)
+{
+    json_error_t jerr;
+    const char *key;
+    json_t *v;
+
+    *name = *file = NULL;
+    *doc = json_loadb(body.base, body.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (*doc == NULL || !json_is_object(*doc)) {
+        snprintf(err, errlen, "expected a JSON object: %s", *doc == NULL ? jerr.text : "not one");
+        json_decref(*doc);
+        *doc = NULL;
+        return -1;
+    }
+    json_object_foreach(*doc, key, v)
+    {
+        if ((strcmp(key, "name") != 0 && strcmp(key, "file") != 0) || !json_is_string(v)) {
+            snprintf(err, errlen, "unknown or mistyped field \"%s\" (name or file, strings)", key);
+            json_decref(*doc);
+            *doc = NULL;
+            return -1;
+        }
+        *(strcmp(key, "name") == 0 ? name : file) = json_string_value(v);
+    }
+    if ((*name == NULL) == (*file == NULL)) {
+        snprintf(err, errlen, "give one of name (a bundled scenario) or file (a path)");
+        json_decref(*doc);
+        *doc = NULL;
         return -1;
     }
     return 0;
@@ -156,28 +194,12 @@ static int save_document(h2o_iovec_t body, char *path, size_t len, char *err, si
  * with REQ answered. */
 static int named_file(h2o_req_t *req, char *path, size_t len)
 {
-    json_error_t jerr;
-    json_t *doc = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *key, *name = NULL, *file = NULL;
-    json_t *v;
+    const char *name, *file;
+    char err[512];
+    json_t *doc;
 
-    if (doc == NULL || !json_is_object(doc)) {
-        admin_error(req, 400, "expected a JSON object: %s", doc == NULL ? jerr.text : "not one");
-        json_decref(doc);
-        return 400;
-    }
-    json_object_foreach(doc, key, v)
-    {
-        if ((strcmp(key, "name") != 0 && strcmp(key, "file") != 0) || !json_is_string(v)) {
-            admin_error(req, 400, "unknown or mistyped field \"%s\" (name or file, strings)", key);
-            json_decref(doc);
-            return 400;
-        }
-        *(strcmp(key, "name") == 0 ? &name : &file) = json_string_value(v);
-    }
-    if ((name == NULL) == (file == NULL)) {
-        admin_error(req, 400, "give one of name (a bundled scenario) or file (a path)");
-        json_decref(doc);
+    if (admin_switch_fields(req->entity, &doc, &name, &file, err, sizeof(err)) != 0) {
+        admin_error(req, 400, "%s", err);
         return 400;
     }
     int rc = 0;
@@ -228,20 +250,35 @@ static void on_scenario_put(h2o_req_t *req)
     if (h2o_memis(type.base, type.len, H2O_STRLIT("application/json"))) {
         if (named_file(req, path, sizeof(path)) != 0)
             return;
+        r = lab_switch(path, &errors);
     } else if (h2o_memis(type.base, type.len, H2O_STRLIT("application/xml")) ||
                h2o_memis(type.base, type.len, H2O_STRLIT("text/xml"))) {
+        /* checked in memory first: a document that does not load is never written */
+        struct scn_errors errs = {0};
+        struct scn *s = scn_load_mem(UPLOAD_NAME, req->entity.base, req->entity.len, &errs);
+        if (s == NULL) {
+            admin_reply(req, 400,
+                        json_pack("{s:s, s:o}", "error",
+                                  "invalid scenario; the running one is kept", "errors",
+                                  lines_json(errs.text)));
+            scn_errors_free(&errs);
+            return;
+        }
+        scn_errors_free(&errs);
         if (save_document(req->entity, path, sizeof(path), err, sizeof(err)) != 0) {
+            scn_unref(s);
             admin_error(req, 500, "%s", err);
             return;
         }
         uploaded = 1;
+        r = lab_switch_loaded(s, path, &errors);
     } else {
         admin_error(req, 415,
                     "send application/json ({\"name\": ...} or {\"file\": ...}) or a scenario "
                     "document as application/xml");
         return;
     }
-    if ((r = lab_switch(path, &errors)) == LAB_OK) {
+    if (r == LAB_OK) {
         log_warnx("admin API: now serving scenario from %s", path);
         if (served_upload[0] != '\0' && strcmp(served_upload, path) != 0)
             unlink(served_upload);

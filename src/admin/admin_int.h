@@ -45,6 +45,11 @@ void admin_reply(h2o_req_t *req, int status, json_t *body);
 void admin_error(h2o_req_t *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The fields of a JSON switch request, PUT /scenario {"name": ...} or {"file": ...}: exactly
+ * one of *NAME and *FILE set, both into *DOC (the caller's, json_decref); 0, or -1 with what is
+ * wrong in ERR (a 400) and *DOC NULL. */
+int admin_switch_fields(h2o_iovec_t body, json_t **doc, const char **name, const char **file,
+                        char *err, size_t errlen);
 /* The query parameters of REQ, decoded, one after the other: 1 with *NAME and *VALUE (in the
  * pool), 0 at the end, -1 for a malformed one. *AT starts at 0. */
 int admin_query_next(h2o_req_t *req, size_t *at, h2o_iovec_t *name, h2o_iovec_t *value);

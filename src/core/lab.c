@@ -196,19 +196,12 @@ static void publish(struct gen *g)
     loaded_at = time(NULL);
 }
 
-enum lab_result lab_switch(const char *path, char **errors)
+/* Serves S (the caller's reference), which a reload reads again from FILE; called with the
+ * lock held, which it releases. */
+static enum lab_result switch_to(struct scn *s, const char *file, char **errors)
 {
-    struct scn *s;
     struct gen *g;
-    char file[PATH_MAX];
 
-    *errors = NULL;
-    pthread_mutex_lock(&lock);
-    snprintf(file, sizeof(file), "%s", path != NULL ? path : opts.path);
-    if ((s = load(file, errors)) == NULL) {
-        pthread_mutex_unlock(&lock);
-        return LAB_INVALID;
-    }
     if ((g = bring_up(s, errors)) == NULL) {
         scn_unref(s);
         pthread_mutex_unlock(&lock);
@@ -221,6 +214,33 @@ enum lab_result lab_switch(const char *path, char **errors)
     publish(g);
     pthread_mutex_unlock(&lock);
     return LAB_OK;
+}
+
+enum lab_result lab_switch(const char *path, char **errors)
+{
+    struct scn *s;
+    char file[PATH_MAX];
+
+    *errors = NULL;
+    pthread_mutex_lock(&lock);
+    snprintf(file, sizeof(file), "%s", path != NULL ? path : opts.path);
+    if ((s = load(file, errors)) == NULL) {
+        pthread_mutex_unlock(&lock);
+        return LAB_INVALID;
+    }
+    return switch_to(s, file, errors);
+}
+
+enum lab_result lab_switch_loaded(struct scn *s, const char *path, char **errors)
+{
+    *errors = NULL;
+    pthread_mutex_lock(&lock);
+    if (apply_listen(s, errors) != 0) {
+        scn_unref(s);
+        pthread_mutex_unlock(&lock);
+        return LAB_INVALID;
+    }
+    return switch_to(s, path, errors);
 }
 
 enum lab_result lab_reset(char **errors)

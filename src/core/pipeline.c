@@ -83,17 +83,23 @@ static int path_matches(h2o_iovec_t path, const struct flow_route *r)
 
 /* --- the pipeline's own stages -------------------------------------------------------------- */
 
+const struct flow_route *pipeline_route(h2o_iovec_t path)
+{
+    for (size_t i = 0; i < COUNTOF(routes); i++)
+        if (path_matches(path, &routes[i]))
+            return &routes[i];
+    return NULL;
+}
+
 static int stage_route(struct flow *f)
 {
-    h2o_iovec_t path = f->req->path_normalized;
+    const struct flow_route *r = pipeline_route(f->req->path_normalized);
 
-    for (size_t i = 0; i < COUNTOF(routes); i++) {
-        if (path_matches(path, &routes[i])) {
-            f->route = &routes[i];
-            f->vdir = routes[i].vdir == FLOW_VDIR_EWS ? &f->server->ews : &f->server->autodiscover;
-            flow_why(f, "route", "%s on %s", routes[i].path, f->server->name);
-            return FLOW_NEXT;
-        }
+    if (r != NULL) {
+        f->route = r;
+        f->vdir = r->vdir == FLOW_VDIR_EWS ? &f->server->ews : &f->server->autodiscover;
+        flow_why(f, "route", "%s on %s", r->path, f->server->name);
+        return FLOW_NEXT;
     }
     flow_why(f, "route", "no virtual directory for this path");
     return flow_answer(

@@ -130,6 +130,7 @@ int main(int argc, char **argv)
         int rc;
         xmlInitParser();
         rc = certs_main(argc - 1, argv + 1);
+        scn_cleanup();
         xmlCleanupParser();
         return rc;
     }

@@ -379,6 +379,7 @@ int run_main(int argc, char **argv)
     if (rc < 0) {
         xmlInitParser();
         rc = serve(&o);
+        scn_cleanup();
         xmlCleanupParser();
     }
     for (size_t i = 0; i < o.lab.num_listen; i++)

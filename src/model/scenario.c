@@ -341,13 +341,41 @@ append(struct scn_errors *errs, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Writes the line breaks of ERRS->text from FROM on as the character references that put them
+ * in the document (a value written "a&#10;b"), so that one message stays one line. */
+static void escape_breaks(struct scn_errors *errs, size_t from)
+{
+    size_t k = 0, len = errs->len;
+
+    for (size_t i = from; i < len; i++)
+        k += errs->text[i] == '\n' || errs->text[i] == '\r';
+    if (k == 0)
+        return;
+    errs->text = h2o_mem_realloc(errs->text, len + 4 * k + 1);
+    errs->len = len + 4 * k;
+    errs->text[errs->len] = '\0';
+    for (size_t i = len, o = errs->len; i-- > from;) {
+        char c = errs->text[i];
+        if (c == '\n' || c == '\r') {
+            o -= 5;
+            memcpy(errs->text + o, c == '\n' ? "&#10;" : "&#13;", 5);
+        } else {
+            errs->text[--o] = c;
+        }
+    }
+}
+
 void scn_verror(struct scn_errors *errs, const struct scn_where *at, const char *fmt, va_list ap)
 {
+    size_t from;
+
     if (at != NULL && at->file != NULL && at->line != 0)
         append(errs, "%s:%u: ", at->file, at->line);
     else if (at != NULL && at->file != NULL)
         append(errs, "%s: ", at->file);
+    from = errs->len;
     vappend(errs, fmt, ap);
+    escape_breaks(errs, from);
     append(errs, "\n");
     errs->count++;
 }

@@ -232,8 +232,8 @@ void scn_build_balancer(struct scn *s, struct scn_d_listener *dl, struct scn_lis
                   "balancer \"%s\": cookie affinity needs mode=\"layer7\" (a layer 4 balancer "
                   "never sees a cookie)",
                   b->name);
-    for (size_t i = 0; i < s->num_servers; i++)
-        if (strcasecmp(s->servers[i].name, b->name) == 0)
+    for (size_t i = 0; b->name != NULL && i < s->num_servers; i++)
+        if (s->servers[i].name != NULL && strcasecmp(s->servers[i].name, b->name) == 0)
             scn_error(errs, &m->at,
                       "balancer \"%s\": a server has that name (each has its log folder)", b->name);
 

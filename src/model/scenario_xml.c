@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -470,9 +471,11 @@ struct load {
     struct scn_draft d;
     xmlRelaxNGPtr schema;
     const char *file; /* the file being read, as given or resolved (in s->pool) */
-    unsigned gen;     /* files applied so far */
-    int broken;       /* a file could not be used at all: no semantic checks on the rest */
-    size_t depth;     /* files in the extends chain being read */
+    const char *mem;  /* scn_load_mem(): the named document's bytes, read instead of a file */
+    size_t mem_len;
+    unsigned gen; /* files applied so far */
+    int broken;   /* a file could not be used at all: no semantic checks on the rest */
+    size_t depth; /* files in the extends chain being read */
     const char *chain[SCN_MAX_CHAIN], *real[SCN_MAX_CHAIN];
     /* libxml2 messages for the file being read */
     enum { PHASE_PARSE, PHASE_SCHEMA } phase;
@@ -544,12 +547,23 @@ static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *ext, const
  * it cannot be read or is larger. */
 static char *read_file(struct load *ld, size_t *lenp)
 {
-    int fd = open(ld->file, O_RDONLY | O_CLOEXEC);
+    int fd;
     size_t len = 0, cap = 0;
     char *buf = NULL;
     struct stat st;
     ssize_t r;
 
+    if (ld->mem != NULL && ld->depth == 0) {
+        if (ld->mem_len > SCN_MAX_FILE) {
+            report(ld, 0, "file too large (the limit is %u bytes)", SCN_MAX_FILE);
+            return NULL;
+        }
+        buf = memcpy(h2o_mem_alloc(ld->mem_len + 1), ld->mem, ld->mem_len);
+        buf[ld->mem_len] = '\0'; /* scan_tags() relies on it */
+        *lenp = ld->mem_len;
+        return buf;
+    }
+    fd = open(ld->file, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
         report(ld, 0, "cannot open: %s", strerror(errno));
         goto fail;
@@ -782,15 +796,18 @@ static void load_file(struct load *ld, const char *path);
 /* Loads the base that extends="NAME", written at LINE of the file being read, names. */
 static void extend(struct load *ld, unsigned line, const char *name)
 {
-    char path[PATH_MAX], real[PATH_MAX];
+    char path[PATH_MAX], real[PATH_MAX], from[PATH_MAX];
     const char *file = ld->file;
 
+    /* a document from memory has no folder of its own: its bases are the bundled scenarios */
+    snprintf(from, sizeof(from), "%s/%s", scn_bundled_dir(), "-");
     if (*name == '\0') {
         report(ld, line, "bad value \"\" for extends: expected a scenario name or a path");
     } else if (ld->depth == SCN_MAX_CHAIN) {
         report(ld, line, "extends \"%s\": too deep (at most %d files in a chain)", name,
                SCN_MAX_CHAIN);
-    } else if (scn_resolve_base(file, name, path, sizeof(path)) != 0 ||
+    } else if (scn_resolve_base(ld->mem != NULL && ld->depth == 1 ? from : file, name, path,
+                                sizeof(path)) != 0 ||
                realpath(path, real) == NULL) {
         report(ld, line, "extends \"%s\": no such scenario", name);
     } else {
@@ -839,8 +856,13 @@ static void load_file(struct load *ld, const char *path)
         goto done;
     }
     ld->chain[ld->depth] = path;
-    ld->real[ld->depth++] =
-        h2o_strdup(&ld->tmp, realpath(path, real) != NULL ? real : path, SIZE_MAX).base;
+    ld->real[ld->depth] =
+        h2o_strdup(&ld->tmp,
+                   (ld->mem == NULL || ld->depth != 0) && realpath(path, real) != NULL ? real
+                                                                                       : path,
+                   SIZE_MAX)
+            .base;
+    ld->depth++;
     if ((ext = xmlGetNoNsProp(root, (const xmlChar *)"extends")) != NULL)
         extend(ld, scn_attr_line(root, xmlHasNsProp(root, (const xmlChar *)"extends", NULL)),
                (const char *)ext);
@@ -865,35 +887,51 @@ done:
     free(buf);
 }
 
-static xmlRelaxNGPtr compile_schema(struct load *ld)
+/* The built-in schema, compiled once for the process (scn_cleanup() frees it). A compiled
+ * RelaxNG schema is only read by validation, each with its own context, so the threads share it. */
+static pthread_once_t schema_once = PTHREAD_ONCE_INIT;
+static xmlRelaxNGPtr schema;
+
+static void on_schema_error(void *ctx, xmlErrorPtr e)
+{
+    UNUSED(ctx), UNUSED(e); /* the built-in schema compiles, or every load says so */
+}
+
+static void compile_schema(void)
 {
     xmlRelaxNGParserCtxtPtr pc;
-    xmlRelaxNGPtr schema;
 
+    xmlInitParser();
     pc = xmlRelaxNGNewMemParserCtxt(scn_schema_rng, (int)strlen(scn_schema_rng));
     if (pc == NULL)
         h2o_fatal("out of memory");
-    ld->phase = PHASE_SCHEMA;
-    xmlRelaxNGSetParserStructuredErrors(pc, on_xml_error, ld);
+    xmlRelaxNGSetParserStructuredErrors(pc, on_schema_error, NULL);
     schema = xmlRelaxNGParse(pc);
     xmlRelaxNGFreeParserCtxt(pc);
-    if (schema == NULL)
-        scn_error(ld->errs, NULL,
-                  "internal error: the built-in schema (scenario.rng) does not compile");
-    scn_errors_free(&ld->schema_errs);
-    return schema;
 }
 
-struct scn *scn_load(const char *path, struct scn_errors *errs)
+void scn_cleanup(void)
 {
-    struct load ld = {.errs = errs};
+    xmlRelaxNGFree(schema);
+    schema = NULL;
+}
+
+/* Loads the scenario named PATH, from MEM when it is not NULL, else from the file. */
+static struct scn *load(const char *path, const char *mem, size_t mem_len, struct scn_errors *errs)
+{
+    struct load ld = {.errs = errs, .mem = mem, .mem_len = mem_len};
     unsigned before = errs->count;
-    xmlStructuredErrorFunc old_serror = xmlStructuredError;
-    void *old_sctx = xmlStructuredErrorContext;
-    xmlGenericErrorFunc old_gerror = xmlGenericError;
-    void *old_gctx = xmlGenericErrorContext;
+    xmlStructuredErrorFunc old_serror;
+    void *old_sctx;
+    xmlGenericErrorFunc old_gerror;
+    void *old_gctx;
     struct scn *s;
 
+    pthread_once(&schema_once, compile_schema);
+    old_serror = xmlStructuredError;
+    old_sctx = xmlStructuredErrorContext;
+    old_gerror = xmlGenericError;
+    old_gctx = xmlGenericErrorContext;
     s = memset(h2o_mem_alloc(sizeof(*s)), 0, sizeof(*s));
     h2o_mem_init_pool(&s->pool);
     atomic_init(&s->refcnt, 1);
@@ -901,14 +939,15 @@ struct scn *scn_load(const char *path, struct scn_errors *errs)
     ld.s = s;
     h2o_mem_init_pool(&ld.tmp);
 
-    xmlInitParser();
     xmlSetStructuredErrorFunc(&ld, on_xml_error);
     xmlSetGenericErrorFunc(&ld, on_xml_generic);
-    if ((ld.schema = compile_schema(&ld)) != NULL) {
+    if ((ld.schema = schema) != NULL) {
         load_file(&ld, s->file);
         if (!ld.broken)
             scn_build(s, &ld.d, errs);
-        xmlRelaxNGFree(ld.schema);
+    } else {
+        scn_error(errs, NULL,
+                  "internal error: the built-in schema (scenario.rng) does not compile");
     }
     xmlSetStructuredErrorFunc(old_sctx, old_serror);
     xmlSetGenericErrorFunc(old_gctx, old_gerror);
@@ -919,4 +958,14 @@ struct scn *scn_load(const char *path, struct scn_errors *errs)
         return NULL;
     }
     return s;
+}
+
+struct scn *scn_load(const char *path, struct scn_errors *errs)
+{
+    return load(path, NULL, 0, errs);
+}
+
+struct scn *scn_load_mem(const char *name, const char *buf, size_t len, struct scn_errors *errs)
+{
+    return load(name, buf != NULL ? buf : "", len, errs);
 }

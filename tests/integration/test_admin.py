@@ -198,7 +198,10 @@ class AdminApi(unittest.TestCase):
         doc = '<scenario xmlns="urn:mrsmock:scenario:1" name="x" extends="healthy"><bogus/></scenario>'
         st, body, _ = api(self.s, "PUT", "/scenario", body=doc, ctype="application/xml")
         self.assertEqual(st, 400)
-        self.assertRegex(body["errors"][0], r"\.xml:1: .*bogus")
+        self.assertRegex(body["errors"][0], r"^uploaded\.xml:1: .*bogus")
+        # checked in memory: a document that does not load is never written
+        admin = os.path.join(self.s.state_dir, "admin")
+        self.assertEqual(os.listdir(admin) if os.path.isdir(admin) else [], [])
         self.assertEqual(api(self.s, "GET", "/health")[1]["scenario"], "healthy")
         self.assertEqual(self.s.curl("mail.contoso.com", MRS, "-u", ADMIN)[0], 200)
 

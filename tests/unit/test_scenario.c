@@ -807,6 +807,89 @@ static void test_refcount_and_names(void **state)
     assert_string_equal(scn_version_name(SCN_V2019), "Exchange2019");
 }
 
+/* A document in memory: loaded as the file with its bytes would be, its messages under the name
+ * given with their lines, its bases among the bundled scenarios, the same file twice alike. */
+static void test_load_mem(void **state)
+{
+    static const char ok[] = "<?xml version=\"1.0\"?>\n"
+                             "<scenario xmlns=\"urn:mrsmock:scenario:1\" name=\"mem\"\n"
+                             "          extends=\"healthy\">\n"
+                             "  <organization netbios=\"CONTOSO\"/>\n"
+                             "</scenario>\n";
+    static const char bad[] = "<?xml version=\"1.0\"?>\n"
+                              "<scenario xmlns=\"urn:mrsmock:scenario:1\" name=\"mem\"\n"
+                              "          extends=\"healthy\">\n"
+                              "\n"
+                              "  <organization ntlmv1=\"maybe\"/>\n"
+                              "  <bogus/>\n"
+                              "</scenario>\n";
+    struct scn_errors e = {0};
+    struct scn *s, *f;
+    char *copy;
+    FILE *fp;
+    long len;
+    (void)state;
+
+    s = scn_load_mem("upload.xml", ok, sizeof(ok) - 1, &e);
+    assert_null(e.text);
+    assert_non_null(s);
+    assert_string_equal(s->name, "mem");
+    assert_string_equal(s->file, "upload.xml");
+    assert_string_equal(s->domain, "contoso.com");
+    assert_true(s->num_accounts > 0);
+    scn_unref(s);
+
+    s = scn_load_mem("upload.xml", bad, sizeof(bad) - 1, &e);
+    assert_null(s);
+    assert_int_equal(e.count, 2);
+    assert_string_equal(e.text,
+                        "upload.xml:5: bad value \"maybe\" for ntlmv1: expected true or false\n"
+                        "upload.xml:6: unknown element <bogus> in <scenario>\n");
+    scn_errors_free(&e);
+
+    /* a line break in a value (a character reference) stays in its one line, as written */
+    static const char nl[] = "<scenario xmlns=\"urn:mrsmock:scenario:1\" name=\"mem\" "
+                             "extends=\"healthy\">\n"
+                             "<organization ntlmv1=\"a&#10;b&#13;\"/></scenario>";
+    s = scn_load_mem("nl.xml", nl, sizeof(nl) - 1, &e);
+    assert_null(s);
+    assert_string_equal(
+        e.text, "nl.xml:2: bad value \"a&#10;b&#13;\" for ntlmv1: expected true or false\n");
+    scn_errors_free(&e);
+
+    /* not well-formed, and not NUL-terminated: only LEN bytes are read */
+    s = scn_load_mem("cut", ok, 60, &e);
+    assert_null(s);
+    assert_int_equal(e.count, 1);
+    assert_true(strncmp(e.text, "cut:2: not well-formed: ", 24) == 0);
+    scn_errors_free(&e);
+    s = scn_load_mem("empty", NULL, 0, &e);
+    assert_null(s);
+    assert_int_equal(e.count, 1);
+    assert_true(strncmp(e.text, "empty:", 6) == 0);
+    scn_errors_free(&e);
+
+    /* a bundled scenario's bytes give the same model as its file */
+    assert_non_null(fp = fopen(HEALTHY, "rb"));
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    assert_true((len = ftell(fp)) > 0);
+    rewind(fp);
+    copy = malloc((size_t)len);
+    assert_int_equal(fread(copy, 1, (size_t)len, fp), (size_t)len);
+    fclose(fp);
+    s = scn_load_mem("healthy.xml", copy, (size_t)len, &e);
+    free(copy);
+    f = load_ok(HEALTHY);
+    assert_non_null(s);
+    assert_string_equal(s->name, f->name);
+    assert_int_equal(s->num_accounts, f->num_accounts);
+    assert_int_equal(s->num_listeners, f->num_listeners);
+    assert_int_equal(s->accounts[0].at.line, f->accounts[0].at.line);
+    assert_string_equal(s->accounts[0].at.file, "healthy.xml");
+    scn_unref(s);
+    scn_unref(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -834,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_listener_for_host),
         cmocka_unit_test(test_app_pool),
         cmocka_unit_test(test_tls_errors),
+        cmocka_unit_test(test_load_mem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
