@@ -4,8 +4,11 @@ Counts are scaled down under the sanitizer build (MRSMOCK_LOAD_SCALE, set by the
 there; 1 otherwise).
 """
 import os
+import re
 import resource
+import signal
 import socket
+import subprocess
 import time
 import unittest
 
@@ -152,6 +155,129 @@ class PartialClientHello(unittest.TestCase):
             alert = c.recv(7)
             self.assertEqual((alert[0], alert[-1]), (21, 112), alert)
             c.close()
+
+
+MRS = "/EWS/mrsproxy.svc"
+HOST = "mail.contoso.com"
+
+
+def h2load(s, n, conns, background=False):
+    """h2load (nghttp2-client) over HTTP/1.1 keep-alive: N anonymous requests to the MRS
+    endpoint (each a 401 challenge) over CONNS TLS connections."""
+    cmd = ["h2load", "--h1", "-n", str(n), "-c", str(conns), "-t", "2",
+           "-H", ":authority: " + HOST, "https://127.0.0.1:%d%s" % (s.port, MRS)]
+    if background:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return h2load_counts(p.stdout)
+
+
+def h2load_counts(out):
+    """h2load's own summary: done, errored, timeout and the 2xx..5xx counts."""
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
+    c = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    assert m and c, out
+    return {"done": int(m.group(3)), "errored": int(m.group(6)), "timeout": int(m.group(7)),
+            "2xx": int(c.group(1)), "3xx": int(c.group(2)), "4xx": int(c.group(3)),
+            "5xx": int(c.group(4))}
+
+
+def w3c_count(s):
+    return len(s.w3c_lines()[1])
+
+
+class Load(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        raise_nofile(8192)
+
+    def test_200000_requests_over_1000_connections(self):
+        n, conns = scaled(200000), min(1000, scaled(1000) * 2)
+        with Server("healthy") as s:
+            got = h2load(s, n, conns)
+            self.assertEqual((got["errored"], got["timeout"]), (0, 0), got)
+            self.assertEqual((got["4xx"], got["2xx"] + got["3xx"] + got["5xx"]), (n, 0), got)
+            _, lines = s.w3c_wait(n, timeout=60)
+            time.sleep(0.2)  # none more comes after
+            _, lines = s.w3c_lines()
+            self.assertEqual(len(lines), n)  # exactly one line per request
+            self.assertEqual({l[11] for l in lines}, {"401"})
+            self.assertEqual(len({l[5] for l in lines}), n)  # each its own cafeReqId
+
+    def test_sighup_reloads_under_load_fail_nothing(self):
+        n = scaled(60000)
+        with Server("healthy") as s:
+            p = h2load(s, n, 200, background=True)
+            reloads = 0
+            while p.poll() is None and reloads < 5:
+                time.sleep(0.5)
+                s.proc.send_signal(signal.SIGHUP)
+                reloads += 1
+            out, err = p.communicate(timeout=300)
+            got = h2load_counts(out)
+            self.assertGreaterEqual(reloads, 2, "the load ended before two reloads: %r" % got)
+            self.assertEqual((got["errored"], got["timeout"], got["4xx"]), (0, 0, n), got)
+            self.assertEqual(len(s.w3c_wait(n, timeout=60)[1]), n)
+            self.assertEqual(s.proc.poll(), None)
+
+    def test_sigterm_under_load_logs_every_answer(self):
+        n = scaled(400000)  # more than it can answer before the signal
+        with Server("healthy") as s:
+            p = h2load(s, n, 200, background=True)
+            deadline = time.monotonic() + 30
+            while w3c_count(s) < scaled(2000) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            s.proc.send_signal(signal.SIGTERM)
+            rc = s.proc.wait(timeout=60)
+            out, err = p.communicate(timeout=120)
+            got = h2load_counts(out)
+            self.assertEqual(rc, 0)
+            self.assertLess(got["4xx"], n, got)  # the signal came under load
+            # every answer a client got has its IIS line, and no line lacks an answer
+            self.assertEqual(w3c_count(s), got["4xx"], got)
+
+
+class DroppedHandshakes(unittest.TestCase):
+    def test_10000_dropped_mid_handshake_leave_nothing_behind(self):
+        raise_nofile(8192)
+        n, batch = scaled(10000), 500
+        hello = client_hello(HOST)
+        with Server("healthy") as s:
+            pid = s.proc.pid
+
+            def drop(count):
+                for start in range(0, count, batch):
+                    socks = []
+                    for i in range(min(batch, count - start)):
+                        c = socket.create_connection(("127.0.0.1", s.port))
+                        if i % 3:  # some say nothing, some send half a ClientHello
+                            c.sendall(hello[:len(hello) // (i % 3 + 1)])
+                        socks.append(c)
+                    for c in socks:
+                        c.close()
+
+            drop(batch)  # warm up: the worker's first allocations
+            base_fd = wait_fds(pid, fd_count(pid))
+            time.sleep(0.5)
+            base_fd, base_rss = fd_count(pid), rss(pid)
+            drop(n)
+            self.assertLessEqual(wait_fds(pid, base_fd, 30.0), base_fd)
+            end = time.monotonic() + 10
+            while rss(pid) > base_rss + 16 * 1024 * 1024 and time.monotonic() < end:
+                time.sleep(0.1)
+            self.assertLessEqual(rss(pid), base_rss + 16 * 1024 * 1024, (base_rss, rss(pid)))
+            # and it still answers
+            st, _, _, rc, _ = s.curl(HOST, MRS, "--http1.1")
+            self.assertEqual((rc, st), (0, 401))
+
+
+def rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 if __name__ == "__main__":
