@@ -1,7 +1,7 @@
 """Load and fault tests: the real binary on loopback, many real sockets, bounded in count and
 time. Nothing here asserts a speed: answers, log lines, descriptors and CPU time spent idle.
-Counts are scaled down under the sanitizer build (MRSMOCK_LOAD_SCALE, set by the Makefile
-there; 1 otherwise).
+Counts are scaled down under the sanitizer build (MRSMOCK_LOAD_SCALE: 0.25 there, set by the
+Makefile; 1 otherwise), and resident memory is not checked there (ASan's quarantine).
 """
 import os
 import re
@@ -12,9 +12,11 @@ import subprocess
 import time
 import unittest
 
-from harness import Server, own_scenario
+from harness import BIN, Server, own_scenario
 
 SCALE = float(os.environ.get("MRSMOCK_LOAD_SCALE", "1"))
+# ASan keeps freed memory in its quarantine and ignores malloc_trim: RSS says nothing there
+SANITIZED = "/build/san/" in BIN
 
 
 def scaled(n):
@@ -263,6 +265,8 @@ class DroppedHandshakes(unittest.TestCase):
             base_fd, base_rss = fd_count(pid), rss(pid)
             drop(n)
             self.assertLessEqual(wait_fds(pid, base_fd, 30.0), base_fd)
+            if SANITIZED:
+                base_rss = float("inf")  # the descriptors are still checked
             end = time.monotonic() + 10
             while rss(pid) > base_rss + 16 * 1024 * 1024 and time.monotonic() < end:
                 time.sleep(0.1)
