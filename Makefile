@@ -21,9 +21,11 @@ CHECKOUT ?= $(CURDIR)
 ifeq ($(SANITIZE),1)
 BUILD    := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LOAD_SCALE := 0.25
 else
 BUILD    := build
 SANFLAGS :=
+LOAD_SCALE := 1
 endif
 
 PKGS     := libh2o-evloop openssl libxml-2.0 jansson libcurl
@@ -96,7 +98,7 @@ unit: $(UNIT_BINS)
 	@ci/run-unit.sh $(UNIT_BINS)
 
 integration: $(BIN) $(MAN5)
-	MRSMOCK_BIN=$(CURDIR)/$(BIN) /usr/bin/python3 -m unittest discover -s tests/integration -t tests/integration -v
+	MRSMOCK_BIN=$(CURDIR)/$(BIN) MRSMOCK_LOAD_SCALE=$(LOAD_SCALE) /usr/bin/python3 -m unittest discover -s tests/integration -t tests/integration -v
 
 test: unit integration
 

@@ -14,6 +14,7 @@
  * Everything runs on the worker's loop; the only shared state is each listener's counter.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,6 @@
 
 #define HS_RECORD_MAX (16384 + 2048 + 5) /* a TLS record at its largest, header included */
 #define HS_HELLO_MAX (64 * 1024)         /* a ClientHello longer than this is not waited for */
-#define HS_REPOLL_MS 5                   /* wait for the rest of a record cut by TCP */
 
 struct hs_listener {
     const struct scn_listener *l;
@@ -41,7 +41,6 @@ struct hs_listener {
 struct hs_thread {
     h2o_loop_t *loop;
     h2o_timeout_t deadline; /* a connection that never sends its first record */
-    h2o_timeout_t repoll;   /* the rest of a record cut short */
     h2o_linklist_t conns;   /* struct hs_conn: every connection this module has */
 };
 
@@ -54,7 +53,8 @@ struct hs_conn {
     h2o_socket_t *sock;
     hs_proceed_cb proceed;
     void *data;
-    h2o_timeout_entry_t deadline, repoll;
+    h2o_timeout_entry_t deadline;
+    int lowat; /* its SO_RCVLOWAT, when we set one (0: the default) */
     enum hs_phase phase;
     SSL *ssl; /* HS_HELLO: reads rbio, writes wbio */
     size_t hello_len;
@@ -234,7 +234,6 @@ struct hs_thread *hs_thread_new(h2o_loop_t *loop, uint64_t timeout_ms)
         h2o_fatal("out of memory");
     t->loop = loop;
     h2o_timeout_init(loop, &t->deadline, timeout_ms);
-    h2o_timeout_init(loop, &t->repoll, HS_REPOLL_MS);
     h2o_linklist_init_anchor(&t->conns);
     return t;
 }
@@ -244,8 +243,6 @@ static void conn_free(struct hs_conn *c)
 {
     if (h2o_timeout_is_linked(&c->deadline))
         h2o_timeout_unlink(&c->deadline);
-    if (h2o_timeout_is_linked(&c->repoll))
-        h2o_timeout_unlink(&c->repoll);
     if (h2o_linklist_is_linked(&c->link))
         h2o_linklist_unlink(&c->link);
     SSL_free(c->ssl);
@@ -277,7 +274,6 @@ void hs_thread_free(struct hs_thread *t)
         return;
     hs_thread_close_all(t);
     h2o_timeout_dispose(t->loop, &t->deadline);
-    h2o_timeout_dispose(t->loop, &t->repoll);
     free(t);
 }
 
@@ -389,8 +385,6 @@ static void act(struct hs_conn *c)
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     unsigned char *buf;
 
-    if (h2o_timeout_is_linked(&c->repoll))
-        h2o_timeout_unlink(&c->repoll);
     if (c->h->fault.action >= 0 && c->h->fault.action <= SCN_HS_PLAIN_HTTP)
         atomic_fetch_add_explicit(&fired[c->h->fault.action], 1, memory_order_relaxed);
     switch (c->h->fault.action) {
@@ -461,23 +455,34 @@ static void pass(struct hs_conn *c)
     proceed(sock, data);
 }
 
-static void on_repoll(h2o_timeout_entry_t *entry)
-{
-    struct hs_conn *c = H2O_STRUCT_FROM_MEMBER(struct hs_conn, repoll, entry);
-    h2o_socket_read_start(c->sock, on_peek);
-}
-
 static void on_deadline(h2o_timeout_entry_t *entry)
 {
     /* as h2o's own handshake timeout would: the client never started */
     conn_close(H2O_STRUCT_FROM_MEMBER(struct hs_conn, deadline, entry));
 }
 
-/* Waits HS_REPOLL_MS for more of a record cut short by TCP. */
-static void wait_more(struct hs_conn *c)
+/* The peer shut its side (or failed): what it sent is all there will be. */
+static int peer_gone(h2o_socket_t *sock)
 {
-    h2o_socket_read_stop(c->sock);
-    h2o_timeout_link(c->t->loop, &c->t->repoll, &c->repoll);
+    struct pollfd p = {.fd = h2o_socket_get_fd(sock), .events = POLLRDHUP};
+
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/* Sets how many bytes must be in C's socket before the loop calls it readable (SO_RCVLOWAT,
+ * which Linux's epoll honours; an EOF wakes it whatever the mark). The peek leaves its bytes in
+ * the socket, so without a mark a level-triggered loop would call it again at once. */
+static void set_lowat(struct hs_conn *c, int n)
+{
+    if ((c->lowat != 0 ? c->lowat : 1) != n &&
+        setsockopt(h2o_socket_get_fd(c->sock), SOL_SOCKET, SO_RCVLOWAT, &n, sizeof(n)) == 0)
+        c->lowat = n;
+}
+
+/* Waits, without polling, for the NEED bytes of a record cut short by TCP, or the peer's EOF. */
+static void wait_more(struct hs_conn *c, size_t need)
+{
+    set_lowat(c, (int)need);
 }
 
 static void on_peek(h2o_socket_t *sock, const char *err)
@@ -510,10 +515,14 @@ static void on_peek(h2o_socket_t *sock, const char *err)
         return;
     }
     if (r < 5 || (f->sni != SCN_HS_SNI_ANY && (size_t)r < 5 + get16(rec + 3) && (size_t)r < want)) {
+        size_t need = r < 5 ? 5 : 5 + get16(rec + 3);
         free(rec);
-        wait_more(c);
+        if (peer_gone(sock))
+            goto close; /* a partial ClientHello, then nothing more: it ends now */
+        wait_more(c, need < want ? need : want);
         return;
     }
+    set_lowat(c, 1); /* whoever reads it next wants every byte */
     if (f->sni != SCN_HS_SNI_ANY)
         found = hs_parse_sni(rec, (size_t)r, name, sizeof(name));
     free(rec);
@@ -543,7 +552,6 @@ void hs_hold(struct hs_thread *t, h2o_socket_t *sock)
     c->t = t;
     c->sock = sock;
     c->deadline.cb = on_deadline;
-    c->repoll.cb = on_repoll;
     c->phase = HS_HOLD;
     h2o_linklist_insert(&t->conns, &c->link);
     sock->data = c;
@@ -563,7 +571,6 @@ void hs_accept(struct hs_listener *h, struct hs_thread *t, h2o_socket_t *sock,
     c->proceed = proceed;
     c->data = data;
     c->deadline.cb = on_deadline;
-    c->repoll.cb = on_repoll;
     h2o_linklist_insert(&t->conns, &c->link);
     sock->data = c;
     h2o_socket_dont_read(sock, 1);
