@@ -271,6 +271,13 @@ h2o_iovec_t flow_public_url(struct flow *f, const char *url);
 /* The port listener I of the flow's scenario is bound to. */
 unsigned flow_port(const struct flow *f, size_t i);
 
+/* Whether the device in front of the flow's listener ends TLS and forwards plain HTTP: the
+ * server sees the request on port 80, without SSL (<firewall ssl-offload>). */
+static inline int flow_offloaded(const struct flow *f)
+{
+    return f->listener->firewall != NULL && f->listener->firewall->ssl_offload;
+}
+
 /* The state the request's connection holds under KEY, or NULL (conn.h). */
 void *flow_conn_data(struct flow *f, const struct conn_key *key);
 /* Hangs DATA on the request's connection under KEY (conn_attach). */

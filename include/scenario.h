@@ -335,7 +335,25 @@ struct scn_url_filter {
     struct scn_where at;
 };
 
-/* A firewall in front of a listener (<firewall>): a device of its own, with its log. */
+/* How a reverse proxy's publishing rule authenticates a request before it passes it on
+ * (<publish pre-auth>): the device's own logon, which no Exchange client can go through. */
+enum scn_preauth {
+    SCN_PREAUTH_NONE,  /* passed on as it came (what Exchange's publishing guides require) */
+    SCN_PREAUTH_FORMS, /* forms-based, as TMG and UAG do it: a 302 to the device's logon form */
+    SCN_PREAUTH_ADFS,  /* AD FS, as the Web Application Proxy does it: a 307 to the AD FS server */
+};
+
+/* A path a reverse proxy publishes (<publish>): the request's path, compared without case,
+ * itself or below it. With any, a path none of them covers is refused by the device. */
+struct scn_publish {
+    const char *path; /* the key, starting with "/" */
+    enum scn_preauth preauth;
+    struct scn_where at;
+};
+
+/* A firewall in front of a listener (<firewall>): a device of its own, with its log. It may
+ * also be a reverse proxy (TMG, UAG, the Web Application Proxy, an offloading balancer): its
+ * publishing rules, and whether it forwards the decrypted requests over plain HTTP. */
 struct scn_firewall {
     const char *name;          /* required: its log folder under <state>/logs */
     enum scn_fw_action def;    /* for a source no rule matches: allow (default) or drop */
@@ -344,6 +362,10 @@ struct scn_firewall {
     struct scn_url_filter *url_filters; /* in order */
     size_t num_url_filters;
     struct scn_where at;
+    struct scn_publish *publish; /* in order; none: every path passes */
+    size_t num_publish;
+    int ssl_offload;  /* TLS ends at the device, which forwards plain HTTP to port 80 */
+    const char *adfs; /* the AD FS server pre-auth="adfs" redirects to; NULL: none */
 };
 
 /* What the listener's port does with a connection attempt (<listener port-state>), in nmap's
@@ -558,9 +580,13 @@ const char *scn_server_state_name(enum scn_server_state st);
 const char *scn_lb_policy_name(enum scn_lb_policy p);
 const char *scn_fw_action_name(enum scn_fw_action a);
 const char *scn_uf_action_name(enum scn_uf_action a);
+const char *scn_preauth_name(enum scn_preauth p);
 const char *scn_port_state_name(enum scn_port_state st);
 /* Whether the numeric address IP (IPv4, IPv6 or IPv4-mapped IPv6) is in range C. */
 int scn_cidr_match(const struct scn_cidr *c, const char *ip);
+/* Whether the device path PREFIX covers the request path PATH (LEN bytes): PATH is PREFIX or
+ * below it, compared without case (a URL filter's and a publishing rule's match). */
+int scn_path_covers(const char *prefix, const char *path, size_t len);
 
 /* "Exchange2016"-style product name and the ServerVersionInfo/"Version" string of a server. */
 const char *scn_version_name(enum scn_version v);

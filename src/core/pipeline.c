@@ -20,6 +20,7 @@
 #include "mrsproxy.h"
 #include "pipeline.h"
 #include "reqlog.h"
+#include "publish.h"
 #include "urlfilter.h"
 #include "util.h"
 #include "vdir.h"
@@ -119,9 +120,10 @@ static int stage_endpoint(struct flow *f)
 /* The stages of a request, in order (DESIGN.md): a new stage is its module and one row here,
  * and its name in the model's list of the stages fault rules may name (scn_stage_name()). */
 static const struct flow_stage stages[] = {
-    {"urlfilter", urlfilter_stage}, {"balancer", balance_stage},  {"route", stage_route},
-    {"httpsys", httpsys_stage},     {"ssl", vdir_require_ssl},    {"auth", auth_stage},
-    {"limits", vdir_body_limit},    {"frontend", frontend_stage}, {"endpoint", stage_endpoint},
+    {"urlfilter", urlfilter_stage}, {"publish", publish_stage},  {"balancer", balance_stage},
+    {"route", stage_route},         {"httpsys", httpsys_stage},  {"ssl", vdir_require_ssl},
+    {"auth", auth_stage},           {"limits", vdir_body_limit}, {"frontend", frontend_stage},
+    {"endpoint", stage_endpoint},
 };
 
 /* What sees every answered request when its pool is released, in order. */

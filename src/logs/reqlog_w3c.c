@@ -62,7 +62,7 @@ void reqlog_w3c(struct flow *f, const struct timeval *now)
         .method = str_of(req->method),
         .uri_stem = {req->path.base, stem_len},
         .uri_query = {query, qlen},
-        .s_port = flow_port(f, f->listener_index),
+        .s_port = flow_offloaded(f) ? 80 : flow_port(f, f->listener_index),
         .username = str_of(f->username),
         .c_ip = {f->peer_ip, strlen(f->peer_ip)},
         .user_agent = header_value(req, H2O_TOKEN_USER_AGENT),

@@ -19,8 +19,8 @@
 #define FAULT_BODY_MAX (1u << 20) /* bytes of a body file */
 
 const struct scn_enum scn_fault_stages[] = {
-    {"urlfilter", 0}, {"balancer", 1}, {"route", 2},    {"httpsys", 3},  {"ssl", 4},
-    {"auth", 5},      {"limits", 6},   {"frontend", 7}, {"endpoint", 8}, {NULL, 0}};
+    {"urlfilter", 0}, {"publish", 1}, {"balancer", 2}, {"route", 3},    {"httpsys", 4}, {"ssl", 5},
+    {"auth", 6},      {"limits", 7},  {"frontend", 8}, {"endpoint", 9}, {NULL, 0}};
 
 const struct scn_enum scn_fault_actions[] = {{"status", SCN_FAULT_STATUS},
                                              {"delay", SCN_FAULT_DELAY},

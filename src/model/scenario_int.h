@@ -181,9 +181,10 @@ enum {
     SCN_A_LB_KEEP_CONNECTION
 };
 enum { SCN_A_MEMBER_SERVER, SCN_A_MEMBER_CERT, SCN_A_MEMBER_DOWN };
-enum { SCN_A_FW_NAME, SCN_A_FW_DEFAULT };
+enum { SCN_A_FW_NAME, SCN_A_FW_DEFAULT, SCN_A_FW_SSL_OFFLOAD, SCN_A_FW_ADFS };
 enum { SCN_A_RULE_NAME, SCN_A_RULE_SOURCE, SCN_A_RULE_ACTION };
 enum { SCN_A_UF_PATH, SCN_A_UF_ACTION };
+enum { SCN_A_PUB_PATH, SCN_A_PUB_PREAUTH };
 enum { SCN_A_HS_ACTION, SCN_A_HS_ALERT, SCN_A_HS_SNI, SCN_A_HS_FIRST, SCN_A_HS_EVERY };
 enum { SCN_A_FAULTS_SEED };
 enum {
@@ -299,6 +300,11 @@ struct scn_d_url_filter {
     struct scn_url_filter v;
 };
 
+struct scn_d_publish {
+    struct scn_mark m;
+    struct scn_publish v;
+};
+
 struct scn_d_fheader {
     struct scn_mark m;
     const char *name, *value;
@@ -321,6 +327,7 @@ struct scn_d_listener {
     struct scn_firewall fw_v;
     struct scn_vec rules;       /* struct scn_d_rule * */
     struct scn_vec url_filters; /* struct scn_d_url_filter * */
+    struct scn_vec publish;     /* struct scn_d_publish * */
 };
 
 /* The whole draft; the scenario-level values are kept here until scn_build copies them. */
@@ -340,7 +347,7 @@ struct scn_draft {
 extern const struct scn_enum scn_app_pools[], scn_domain_types[], scn_server_states[],
     scn_service_statuses[], scn_lb_modes[], scn_lb_policies[], scn_lb_checks[];
 extern const struct scn_enum scn_fw_defaults[], scn_fw_actions[], scn_uf_actions[],
-    scn_port_states[];
+    scn_port_states[], scn_preauths[];
 extern const struct scn_enum scn_fault_actions[], scn_fault_bys[], scn_fault_stages[];
 extern const struct scn_enum scn_chains[], scn_client_certs[], scn_hs_actions[], scn_hs_snis[],
     scn_alerts[];

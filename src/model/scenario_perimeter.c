@@ -1,8 +1,9 @@
 /*
  * scenario_perimeter — the devices at the edge of the organisation's network in front of a
  * listener: a firewall (<firewall>) with its source-address rules (<rule>, tried in order) and
- * the URL filter of its TLS inspection (<url-filter>); their defaults, the checks that need them,
- * and address ranges; and what a listener's port does with a connection attempt (port-state).
+ * the URL filter of its TLS inspection (<url-filter>), the paths it publishes as a reverse proxy
+ * (<publish>) and whether it offloads TLS; their defaults, the checks that need them, and
+ * address ranges; and what a listener's port does with a connection attempt (port-state).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -26,6 +27,11 @@ const struct scn_enum scn_fw_actions[] = {{"allow", SCN_FW_ALLOW},
 const struct scn_enum scn_uf_actions[] = {
     {"block-page", SCN_UF_BLOCK_PAGE}, {"reset", SCN_UF_RESET}, {"hang", SCN_UF_HANG}, {NULL, 0}};
 
+const struct scn_enum scn_preauths[] = {{"none", SCN_PREAUTH_NONE},
+                                        {"forms", SCN_PREAUTH_FORMS},
+                                        {"adfs", SCN_PREAUTH_ADFS},
+                                        {NULL, 0}};
+
 const struct scn_enum scn_port_states[] = {{"open", SCN_PORT_OPEN},
                                            {"closed", SCN_PORT_CLOSED},
                                            {"filtered", SCN_PORT_FILTERED},
@@ -47,6 +53,11 @@ const char *scn_fw_action_name(enum scn_fw_action a)
 const char *scn_uf_action_name(enum scn_uf_action a)
 {
     return enum_name(scn_uf_actions, (int)a);
+}
+
+const char *scn_preauth_name(enum scn_preauth p)
+{
+    return enum_name(scn_preauths, (int)p);
 }
 
 const char *scn_port_state_name(enum scn_port_state st)
@@ -81,6 +92,15 @@ int scn_cidr_match(const struct scn_cidr *c, const char *ip)
     return 1;
 }
 
+int scn_path_covers(const char *prefix, const char *path, size_t len)
+{
+    size_t n = strlen(prefix);
+
+    if (len < n || strncasecmp(path, prefix, n) != 0)
+        return 0;
+    return len == n || (n > 0 && prefix[n - 1] == '/') || path[n] == '/';
+}
+
 /* --- building -------------------------------------------------------------------------------- */
 
 static void build_rules(struct scn *s, struct scn_d_listener *dl, struct scn_firewall *fw,
@@ -105,6 +125,41 @@ static void build_rules(struct scn *s, struct scn_d_listener *dl, struct scn_fir
     }
 }
 
+/* A device's path (a URL filter's, a publishing rule's): a path, nothing a request line could
+ * not match. */
+static void check_path(struct scn_errors *errs, const struct scn_mark *m, unsigned attr,
+                       const struct scn_firewall *fw, const char *what, const char *path)
+{
+    if (path[0] != '/' || strpbrk(path, " \t\r\n?#") != NULL)
+        scn_error(errs, scn_where_attr(m, attr),
+                  "firewall \"%s\": %s path \"%s\" must be a path starting with \"/\", without "
+                  "spaces, query or fragment",
+                  fw->name, what, path);
+}
+
+static void build_publish(struct scn *s, struct scn_d_listener *dl, struct scn_firewall *fw,
+                          struct scn_errors *errs)
+{
+    int adfs = 0;
+
+    fw->num_publish = dl->publish.size;
+    fw->publish = h2o_mem_alloc_pool(&s->pool, (fw->num_publish + 1) * sizeof(*fw->publish));
+    for (size_t i = 0; i < fw->num_publish; i++) {
+        struct scn_d_publish *dp = dl->publish.entries[i];
+        struct scn_publish *p = &fw->publish[i];
+        *p = dp->v;
+        p->at = dp->m.at;
+        if (scn_unset(&dp->m, SCN_A_PUB_PREAUTH))
+            p->preauth = SCN_PREAUTH_NONE;
+        check_path(errs, &dp->m, SCN_A_PUB_PATH, fw, "publish", p->path);
+        if (p->preauth == SCN_PREAUTH_ADFS && !adfs++ && fw->adfs == NULL)
+            scn_error(errs, &dp->m.at,
+                      "firewall \"%s\": publish \"%s\" pre-authenticates with AD FS, and the "
+                      "firewall names no AD FS server (adfs=\"sts.example.com\")",
+                      fw->name, p->path);
+    }
+}
+
 static void build_url_filters(struct scn *s, struct scn_d_listener *dl, struct scn_firewall *fw,
                               struct scn_errors *errs)
 {
@@ -118,11 +173,7 @@ static void build_url_filters(struct scn *s, struct scn_d_listener *dl, struct s
         u->at = du->m.at;
         if (scn_unset(&du->m, SCN_A_UF_ACTION))
             u->action = SCN_UF_BLOCK_PAGE;
-        if (u->path[0] != '/' || strpbrk(u->path, " \t\r\n?#") != NULL)
-            scn_error(errs, scn_where_attr(&du->m, SCN_A_UF_PATH),
-                      "firewall \"%s\": url-filter path \"%s\" must be a path starting with "
-                      "\"/\", without spaces, query or fragment",
-                      fw->name, u->path);
+        check_path(errs, &du->m, SCN_A_UF_PATH, fw, "url-filter", u->path);
     }
 }
 
@@ -142,6 +193,15 @@ void scn_build_firewall(struct scn *s, struct scn_d_listener *dl, struct scn_lis
     fw->at = m->at;
     if (scn_unset(m, SCN_A_FW_DEFAULT))
         fw->def = SCN_FW_ALLOW;
+    if (scn_unset(m, SCN_A_FW_SSL_OFFLOAD))
+        fw->ssl_offload = 0;
+    if (scn_unset(m, SCN_A_FW_ADFS))
+        fw->adfs = NULL;
+    if (fw->ssl_offload && !v->tls)
+        scn_error(errs, scn_where_attr(m, SCN_A_FW_SSL_OFFLOAD),
+                  "firewall \"%s\": ssl-offload needs a TLS listener (tls=\"true\"): the device "
+                  "ends the client's TLS",
+                  fw->name);
     for (size_t i = 0; i < s->num_servers; i++)
         if (strcasecmp(s->servers[i].name, fw->name) == 0)
             scn_error(errs, &m->at,
@@ -149,6 +209,7 @@ void scn_build_firewall(struct scn *s, struct scn_d_listener *dl, struct scn_lis
                       fw->name);
     build_rules(s, dl, fw, errs);
     build_url_filters(s, dl, fw, errs);
+    build_publish(s, dl, fw, errs);
 }
 
 /* Device names are log folders: a firewall's is unique among firewalls and balancers. */

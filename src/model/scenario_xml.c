@@ -252,6 +252,9 @@ static const struct scn_attr firewall_attrs[] = {
     [SCN_A_FW_NAME] = ATTR("name", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_listener, fw_v.name),
     [SCN_A_FW_DEFAULT] =
         ENUM("default", struct scn_d_listener, fw_v.def, scn_fw_defaults, "allow or deny"),
+    [SCN_A_FW_SSL_OFFLOAD] =
+        ATTR("ssl-offload", SCN_T_BOOL, 0, struct scn_d_listener, fw_v.ssl_offload),
+    [SCN_A_FW_ADFS] = ATTR("adfs", SCN_T_DNS, 0, struct scn_d_listener, fw_v.adfs),
 };
 
 static const struct scn_attr rule_attrs[] = {
@@ -266,6 +269,12 @@ static const struct scn_attr url_filter_attrs[] = {
     [SCN_A_UF_PATH] = ATTR("path", SCN_T_TEXT, SCN_F_REQUIRED, struct scn_d_url_filter, v.path),
     [SCN_A_UF_ACTION] = ENUM("action", struct scn_d_url_filter, v.action, scn_uf_actions,
                              "block-page, reset or hang"),
+};
+
+static const struct scn_attr publish_attrs[] = {
+    [SCN_A_PUB_PATH] = ATTR("path", SCN_T_TEXT, SCN_F_REQUIRED, struct scn_d_publish, v.path),
+    [SCN_A_PUB_PREAUTH] =
+        ENUM("pre-auth", struct scn_d_publish, v.preauth, scn_preauths, "none, forms or adfs"),
 };
 
 static const struct scn_attr sni_attrs[] = {
@@ -412,7 +421,10 @@ static const struct elem rule_elem =
     KEYED("rule", rule_attrs, struct scn_d_rule, struct scn_d_listener, rules);
 static const struct elem url_filter_elem = KEYED(
     "url-filter", url_filter_attrs, struct scn_d_url_filter, struct scn_d_listener, url_filters);
-static const struct elem *const firewall_kids[] = {&rule_elem, &url_filter_elem, NULL};
+static const struct elem publish_elem =
+    KEYED("publish", publish_attrs, struct scn_d_publish, struct scn_d_listener, publish);
+static const struct elem *const firewall_kids[] = {&rule_elem, &url_filter_elem, &publish_elem,
+                                                   NULL};
 static const struct elem firewall_elem = {
     SINGLE("firewall", firewall_attrs, COUNTOF(firewall_attrs), struct scn_d_listener, fw),
     .children = firewall_kids};

@@ -26,14 +26,9 @@ static const char block_page[] =
 const struct scn_url_filter *urlfilter_match(const struct scn_firewall *m, const char *path,
                                              size_t len)
 {
-    for (size_t i = 0; i < m->num_url_filters; i++) {
-        const char *p = m->url_filters[i].path;
-        size_t n = strlen(p);
-        if (len < n || strncasecmp(path, p, n) != 0)
-            continue;
-        if (len == n || p[n - 1] == '/' || path[n] == '/')
+    for (size_t i = 0; i < m->num_url_filters; i++)
+        if (scn_path_covers(m->url_filters[i].path, path, len))
             return &m->url_filters[i];
-    }
     return NULL;
 }
 

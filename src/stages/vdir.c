@@ -5,8 +5,17 @@
 
 int vdir_require_ssl(struct flow *f)
 {
-    if (f->listener->tls)
+    if (f->listener->tls && !flow_offloaded(f))
         return FLOW_NEXT;
+    if (flow_offloaded(f)) {
+        /* the device forwards to the server's HTTP binding, where Default Web Site's Exchange
+         * virtual directories all require SSL (as Exchange sets them up); the Autodiscover
+         * redirect site is not what the device forwards to */
+        flow_why(f, "ssl", "%s offloads TLS: plain HTTP reached a virtual directory that requires "
+                 "SSL", f->listener->firewall->name);
+        return flow_answer(
+            f, &(struct flow_answer){.by = FLOW_BY_IIS, .st = IIS_SSL_REQUIRED, .iis_page = 1});
+    }
     if (f->route->plain_http != NULL) {
         flow_why(f, "ssl", "plain HTTP: answered without SSL on this path");
         return f->route->plain_http(f);
