@@ -379,9 +379,30 @@ static json_t *firewall_json(const struct scn_firewall *fw)
         problem(problems, "url-filter", "%s filters %s (%s)", fw->name, u->path,
                 scn_uf_action_name(u->action));
     }
-    return json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", fw->name, "default",
+    json_t *publish = json_array();
+    int mrs_published = fw->num_publish == 0;
+    for (size_t i = 0; i < fw->num_publish; i++) {
+        const struct scn_publish *p = &fw->publish[i];
+        int mrs = scn_path_covers(p->path, "/EWS/mrsproxy.svc", 17);
+        json_array_append_new(publish, json_pack("{s:s, s:s}", "path", p->path, "pre_auth",
+                                                 scn_preauth_name(p->preauth)));
+        mrs_published |= mrs;
+        if (p->preauth != SCN_PREAUTH_NONE)
+            problem(problems, "pre-auth", "%s pre-authenticates %s (%s)%s", fw->name, p->path,
+                    scn_preauth_name(p->preauth),
+                    mrs ? ": the MRS Proxy meets the device's logon, not IIS" : "");
+    }
+    if (!mrs_published)
+        problem(problems, "not-published", "%s publishes no path that covers /EWS/mrsproxy.svc",
+                fw->name);
+    if (fw->ssl_offload)
+        problem(problems, "ssl-offload",
+                "%s offloads TLS: the servers get plain HTTP on port 80 and their virtual "
+                "directories require SSL (403.4)",
+                fw->name);
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b, s:o}", "name", fw->name, "default",
                      scn_fw_action_name(fw->def), "rules", rules, "url_filters", filters,
-                     "problems", problems);
+                     "publish", publish, "ssl_offload", fw->ssl_offload, "problems", problems);
 }
 
 static json_t *listener_json(const struct scn *s, const struct scn_listener *l, unsigned port,

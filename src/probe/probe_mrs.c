@@ -249,6 +249,18 @@ static const char *wire_scheme(enum probe_auth a)
     "from something else, most likely the perimeter (a pre-authentication page, a block page, a "  \
     "reverse proxy doing SSL offloading, which remote moves do not support): check the firewall "  \
     "configuration and its logs (step 4), and whether an IIS log holds the request (step 5)."
+#define NEXT_PREAUTH                                                                               \
+    "Step 3 of the article: browsing to %s leads to a logon page (%s) instead of a credential "    \
+    "prompt: a reverse proxy pre-authenticates the request, which remote moves do not support. "   \
+    "Publish /ews/mrsproxy.svc and /autodiscover/autodiscover.svc without pre-authentication "     \
+    "(the client authenticates directly) and check the device's log for the request (step 4); "   \
+    "no IIS log holds it (step 5)."
+#define NEXT_SSL_REQUIRED                                                                          \
+    "Step 5 of the article, the IIS log: IIS answered 403.4 (SSL is required) to a request the "   \
+    "client sent over https, so something between ends TLS and forwards plain HTTP (SSL "         \
+    "offloading, which remote moves do not support): the line is POST /EWS/mrsproxy.svc ... 80 "  \
+    "... 403 4 5, on s-port 80; then the device's configuration (step 1 and 4): re-encrypt to the " \
+    "server (SSL bridging) instead of offloading."
 #define NEXT_SCHEME                                                                                \
     "Step 1 of the article: Get-WebServicesVirtualDirectory | fl "                                 \
     "ExternalAuthenticationMethods,ExternalUrl,MRSProxyEnabled,Server: %s is not among the "       \
@@ -307,6 +319,26 @@ static const char *wire_scheme(enum probe_auth a)
     "and load balancer logs (resets, idle timeouts, IPS) for the connection to %s; steps 5 and "   \
     "6: whether the IIS or HTTPERR log of a server holds the request."
 
+/* The answer is IIS's own 403.4 page: SSL is required where the request arrived. */
+static int ssl_required(const struct probe_http *h)
+{
+    return h->status == 403 && strncasecmp(h->server_header, "Microsoft-IIS", 13) == 0 &&
+           h->body != NULL && strstr(h->body, "<title>403.4 ") != NULL;
+}
+
+/* What a redirect instead of a challenge leads to: a device's logon, as far as its Location
+ * tells (TMG and UAG's forms, AD FS behind the Web Application Proxy), or NULL. */
+static const char *logon_of(const char *location)
+{
+    if (strcasestr(location, "/CookieAuth.dll?GetLogon") != NULL)
+        return "forms-based authentication of TMG or UAG";
+    if (strcasestr(location, "/adfs/ls") != NULL)
+        return "AD FS, behind the Web Application Proxy";
+    if (strcasestr(location, "logon") != NULL || strcasestr(location, "login") != NULL)
+        return "a logon page";
+    return NULL;
+}
+
 /* Judges an answer that is not the one hoped for: writes the client's text into INNER, the
  * next step into NEXT, the evidence into DETAIL. */
 static void judge_http(struct probe_ctx *c, const struct probe_http *h, const char *url,
@@ -352,11 +384,16 @@ static void judge_http(struct probe_ctx *c, const struct probe_http *h, const ch
             snprintf(next, nlen, NEXT_405, url);
         else if (h->status == 413)
             snprintf(next, nlen, "%s", NEXT_413);
+        else if (ssl_required(h))
+            snprintf(next, nlen, "%s", NEXT_SSL_REQUIRED);
         else
             snprintf(next, nlen, NEXT_PERIMETER, url, status);
-        snprintf(detail, dlen, "%s, %s%s%s", status,
+        snprintf(detail, dlen, "%s, %s%s%s%s", status,
                  h->content_type[0] ? h->content_type : "no content type",
-                 h->server_header[0] ? ", Server: " : "", h->server_header);
+                 h->server_header[0] ? ", Server: " : "", h->server_header,
+                 ssl_required(h) ? ": IIS's page 403.4, SSL is required, though this request came "
+                                   "over TLS (the device in front offloads it)"
+                                 : "");
     }
 }
 
@@ -411,12 +448,18 @@ static int anonymous(struct mrs_run *m)
         char status[100];
         snprintf(status, sizeof(status), "(%ld) %s", h.status,
                  h.reason[0] ? h.reason : probe_http_reason(h.status));
+        const char *logon = h.location[0] != '\0' ? logon_of(h.location) : NULL;
         probe_step(c, "mrsproxy-anonymous", m->url, PROBE_FAIL,
-                   "%s without asking for credentials (%s): no credential prompt", status,
-                   h.content_type[0] ? h.content_type : "no content type");
+                   "%s without asking for credentials (%s)%s%s%s%s: no credential prompt", status,
+                   h.content_type[0] ? h.content_type : "no content type",
+                   h.location[0] ? ", Location: " : "", h.location, logon ? ", " : "",
+                   logon ? logon : "");
         snprintf(inner, sizeof(inner), "The remote server returned an unexpected response: %s.",
                  status);
-        snprintf(next, sizeof(next), NEXT_PERIMETER, m->url, status);
+        if (logon != NULL)
+            snprintf(next, sizeof(next), NEXT_PREAUTH, m->url, logon);
+        else
+            snprintf(next, sizeof(next), NEXT_PERIMETER, m->url, status);
         failed(m, next, inner);
     } else {
         judge_http(c, &h, m->url, m->host, inner, sizeof(inner), next, sizeof(next), detail,

@@ -184,6 +184,16 @@ class DashboardApi(unittest.TestCase):
         self.assertEqual(t["listeners"][0]["port_state"], "filtered")
         self.assertEqual(self.topology("healthy")["listeners"][0]["firewall"], None)
 
+    def test_topology_reverse_proxy(self):
+        f = self.topology("pre-auth-proxy")["listeners"][0]["firewall"]
+        self.assertEqual((f["name"], f["ssl_offload"]), ("TMG1", False))
+        self.assertIn({"path": "/EWS", "pre_auth": "forms"}, f["publish"])
+        self.assertIn("the MRS Proxy meets the device's logon",
+                      " ".join(p["text"] for p in f["problems"] if p["code"] == "pre-auth"))
+        f = self.topology("ssl-offload")["listeners"][0]["firewall"]
+        self.assertEqual((f["publish"], f["ssl_offload"]), ([], True))
+        self.assertEqual([p["code"] for p in f["problems"]], ["ssl-offload"])
+
     def test_topology_balancer_live(self):
         t = self.topology("lb-flapping")
         self.assertEqual(call(self.s, "POST", "/reset")[0], 200)

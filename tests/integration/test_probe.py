@@ -149,6 +149,16 @@ ROWS = {
         says=["The remote server returned an unexpected response: (403) Forbidden."],
         evidence=["text/html"],
         found=["check the firewall configuration and its logs (step 4)"]),
+    "pre-auth-proxy": dict(
+        args=["--server", "mail.contoso.com"], user="admin", step="mrsproxy-anonymous",
+        says=["The remote server returned an unexpected response: (302) Moved Temporarily."],
+        evidence=["/CookieAuth.dll?GetLogon?curl=Z2FEWSZ2Fmrsproxy.svc&reason=0&formdir=3"],
+        found=["without pre-authentication", "step 4"]),
+    "ssl-offload": dict(
+        args=["--server", "mail.contoso.com"], user="admin", step="mrsproxy-anonymous",
+        says=["The remote server returned an unexpected response: (403) Forbidden."],
+        evidence=["403.4"],
+        found=["403 4 5", "s-port 80", "SSL bridging"]),
     "port-blocked": dict(
         args=["--server", "mail.contoso.com"], user="admin", step="connect",
         says=["There was no endpoint listening at https://mail.contoso.com/EWS/mrsproxy.svc "

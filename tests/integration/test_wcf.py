@@ -367,6 +367,41 @@ class Perimeter(unittest.TestCase):
             self.assertEqual(s.w3c_lines()[1], [])
 
 
+    def test_pre_auth_proxy(self):
+        # the device redirects to its logon form whatever the scheme; WCF follows no redirect
+        with Server("pre-auth-proxy") as s:
+            for auth in ("basic",) + (("negotiate",) if gss_ntlmssp() else ()):
+                r = wcf(s, auth)
+                self.assertEqual((r["outcome"], r["stage"]), ("error", "open"), r)
+                e = r["exception"]
+                self.assertEqual(e["type"], "System.ServiceModel.ProtocolException", e)
+                # it followed the redirect (a POST answered 302 goes on as a GET) and met the
+                # logon form; the bytes it quotes after this differ between .NET versions
+                text = framework_form(e["message"], s).split(" The first ")[0]
+                self.assertIn(text, description("pre-auth-proxy"))
+                self.assertIn("Forefront TMG", e["message"])
+            self.assertEqual(s.w3c_lines()[1], [])
+            self.assertIn(("DROP", "pre-auth:forms:/EWS"),
+                          [(l[2], l[15]) for l in self.fw_lines(s, "TMG1")])
+
+    @windows_auth
+    def test_ssl_offload_negotiate(self):
+        with Server("ssl-offload") as s:
+            e = ClientTexts.promised(self, "ssl-offload", wcf(s, "negotiate"), s)
+            self.assertEqual(e["type"], "System.ServiceModel.Security.MessageSecurityException")
+            # IIS saw it on its HTTP binding, and refused it before authentication
+            self.assertEqual({tuple(l[6:7] + l[11:14]) for l in s.w3c_lines()[1]},
+                             {("80", "403", "4", "5")})
+
+    def test_ssl_offload_basic(self):
+        with Server("ssl-offload") as s:
+            r = wcf(s, "basic")
+            self.assertEqual(framework_form(r["exception"]["message"], s),
+                             "The HTTP request was forbidden with client authentication scheme "
+                             "'Basic'.")
+            self.assertIn("(WCF with Basic: \"... scheme 'Basic'.\")", description("ssl-offload"))
+
+
 class Certificates(unittest.TestCase):
     """The certificate scenarios: WCF's trust failure, with the chain status the description
     names; the inner text is .NET's ("invalid because of errors in the certificate chain: X"),
