@@ -4,17 +4,21 @@ request (block page, reset, hang); each decision leaves a line in the firewall's
 and nothing in the servers' logs. Real clients (curl --interface, Python sockets) come from
 several loopback sources, as from several networks."""
 import glob
+import http.client
 import json
 import os
 import re
 import signal
 import socket
+import ssl
 import time
 import unittest
+import urllib.parse
 import urllib.request
 
 import harness
 from harness import Server, TIMEOUT
+from test_hplog import hp_read
 
 MRS = "/EWS/mrsproxy.svc"
 FIELDS = ("#Fields: date time action protocol src-ip dst-ip src-port dst-port size tcpflags "
@@ -255,6 +259,135 @@ class UrlFilter(unittest.TestCase):
                 self.assertEqual(e["logs"], [], e)
         finally:
             os.unlink(path)
+
+
+def https(s, host, method, path, headers=None, body=None):
+    """One request over HTTP/1.1 with Python's client: (status, reason phrase, headers, body)."""
+    ctx = ssl.create_default_context(cafile=s.ca)
+    c = http.client.HTTPSConnection("127.0.0.1", s.port, context=ctx, timeout=TIMEOUT)
+    c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port), timeout=TIMEOUT),
+                             server_hostname=host)
+    try:
+        c.putrequest(method, path, skip_host=True)
+        c.putheader("Host", "%s:%d" % (host, s.port))
+        for k, v in (headers or {}).items():
+            c.putheader(k, v)
+        c.endheaders(body)
+        r = c.getresponse()
+        return r.status, r.reason, r.getheaders(), r.read()
+    finally:
+        c.close()
+
+
+class ReverseProxy(unittest.TestCase):
+    """A firewall that publishes paths (TMG, the Web Application Proxy) and pre-authenticates
+    some, or that offloads TLS: the client meets the device's logon or IIS's 403.4."""
+
+    def test_forms_pre_auth(self):
+        with Server("pre-auth-proxy") as s:
+            # with credentials or without, the device wants its own logon
+            for hdrs in ({}, {"Authorization": "Basic YWRtaW46UEBzc3cwcmQh"}):
+                st, reason, h, body = https(s, "mail.contoso.com", "POST", MRS,
+                                            dict(hdrs, **{"Content-Type": "application/soap+xml"}),
+                                            b"<x/>")
+                self.assertEqual((st, reason), (302, "Moved Temporarily"))
+                names = {k.lower(): v for k, v in h}
+                self.assertNotIn("www-authenticate", names)
+                self.assertNotIn("server", names)
+                loc = names["location"]
+                self.assertEqual(loc, "https://mail.contoso.com:%d/CookieAuth.dll?GetLogon?"
+                                 "curl=Z2FEWSZ2Fmrsproxy.svc&reason=0&formdir=3" % s.port)
+                self.assertIn(b'HREF="' + loc.replace("&", "&amp;").encode() + b'"', body)
+            # the form the redirect leads to, served by the device
+            st, _, h, body = https(s, "mail.contoso.com", "GET", loc.split(str(s.port), 1)[1])
+            self.assertEqual((st, dict(h)["Content-Type"]), (200, "text/html"))
+            self.assertIn(b"Forefront TMG", body)
+            self.assertIn(b'action="/CookieAuth.dll?Logon"', body)
+            # a path the device does not publish: TMG's own 403, with its text in the reason
+            st, reason, _, body = https(s, "mail.contoso.com", "GET", "/mapi/nspi/")
+            self.assertEqual((st, reason), (403, "Forbidden ( Forefront TMG denied the specified "
+                                                 "Uniform Resource Locator (URL). )"))
+            self.assertIn(b"Error Code: 403 Forbidden. Forefront TMG denied the specified Uniform "
+                          b"Resource Locator (URL). (12202)", body)
+            lines = fw_wait(s, 7, "TMG1")
+            self.assertEqual([m.group(7) for m in lines if m.group(1) == "DROP"],
+                             ["pre-auth:forms:/EWS"] * 2 + ["publish:none"])
+            self.assertEqual([m.group(7) for m in lines if m.group(1) == "ALLOW"], ["default"] * 4)
+            # nothing reached a server
+            self.assertEqual(s.w3c_lines()[1], [])
+            self.assertEqual(s.httperr_lines()[1], [])
+
+    def test_adfs_and_unauthenticated_rules(self):
+        path = own_scenario('<firewall name="WAP1" adfs="sts.fabrikam.net">'
+                            '<publish path="/owa/" pre-auth="adfs"/><publish path="/ews"/>'
+                            '</firewall>')
+        try:
+            with Server(path) as s:
+                st, reason, h, _ = https(s, "mail.contoso.com", "GET", "/owa/?a=1")
+                self.assertEqual((st, reason), (307, "Temporary Redirect"))
+                loc = dict(h)["Location"]
+                self.assertTrue(loc.startswith("https://sts.fabrikam.net/adfs/ls/?version=1.0&"
+                                               "action=signin&realm=urn%3AAppProxy%3Acom&"
+                                               "appRealm="), loc)
+                q = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)
+                self.assertEqual(q["returnUrl"],
+                                 ["https://mail.contoso.com:%d/owa/?a=1" % s.port])
+                self.assertEqual(len(q["client-request-id"][0]), 36)
+                # the same application, the same realm
+                loc2 = dict(https(s, "mail.contoso.com", "GET", "/owa/x")[2])["Location"]
+                self.assertEqual(urllib.parse.parse_qs(urllib.parse.urlsplit(loc2).query)
+                                 ["appRealm"], q["appRealm"])
+                # /EWS is published without pre-authentication: IIS challenges, as it should
+                st, _, h, _ = https(s, "mail.contoso.com", "POST", MRS,
+                                    {"Content-Type": "application/soap+xml"}, b"<x/>")
+                self.assertEqual(st, 401)
+                self.assertIn(("WWW-Authenticate", "NTLM"), h)
+                _, iis = s.w3c_wait(1)
+                self.assertEqual([(l[4], l[11]) for l in iis], [(MRS, "401")])
+                self.assertEqual([m.group(7) for m in fw_wait(s, 5, "WAP1")
+                                  if m.group(1) == "DROP"], ["pre-auth:adfs:/owa/"] * 2)
+        finally:
+            os.unlink(path)
+
+    def test_ssl_offload(self):
+        with Server("ssl-offload") as s:
+            for host, path in (("mail.contoso.com", MRS),
+                               ("autodiscover.contoso.com", "/Autodiscover/Autodiscover.xml")):
+                st, reason, h, body = https(s, host, "POST", path,
+                                            {"Content-Type": "text/xml"}, b"<x/>")
+                self.assertEqual((st, reason), (403, "Forbidden"))
+                self.assertEqual(dict(h)["Server"], "Microsoft-IIS/10.0")
+                self.assertNotIn("WWW-Authenticate", dict(h))
+                self.assertIn(b"<title>403.4 - Forbidden: SSL is required to view this "
+                              b"resource.</title>", body)
+            _, iis = s.w3c_wait(2)
+            # IIS saw them on its HTTP binding, and no HttpProxy line: IIS refused them itself
+            self.assertEqual([(l[4], l[6], l[11], l[12], l[13]) for l in iis],
+                             [(MRS, "80", "403", "4", "5"),
+                              ("/Autodiscover/Autodiscover.xml", "80", "403", "4", "5")])
+            self.assertEqual(hp_read(s, "Ews")[2], [])
+            self.assertEqual([m.group(1) for m in fw_wait(s, 2, "LB1")], ["ALLOW"] * 2)
+
+    def test_scenario_errors(self):
+        for attrs, body, message in (
+                (' tls="false"', '<firewall name="F" ssl-offload="true"/>',
+                 'firewall "F": ssl-offload needs a TLS listener'),
+                ("", '<firewall name="F"><publish path="/owa" pre-auth="adfs"/></firewall>',
+                 'firewall "F": publish "/owa" pre-authenticates with AD FS, and the firewall '
+                 'names no AD FS server (adfs="sts.example.com")'),
+                ("", '<firewall name="F"><publish path="owa"/></firewall>',
+                 'firewall "F": publish path "owa" must be a path starting with "/"'),
+                ("", '<firewall name="F"><publish path="/owa" pre-auth="kerberos"/></firewall>',
+                 "none, forms or adfs")):
+            path = harness.own_scenario('<listener name="edge"%s>%s</listener>' % (attrs, body),
+                                        "perimeter-")
+            try:
+                p = harness.mrsmock("check", path)
+                self.assertNotEqual(p.returncode, 0, p.stdout)
+                self.assertRegex(p.stderr, re.escape(path) + r":\d+: ")
+                self.assertIn(message, p.stderr)
+            finally:
+                os.unlink(path)
 
 
 def attempt(port, timeout=1.0):
