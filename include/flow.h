@@ -161,6 +161,9 @@ struct flow {
      * the connection closed (SIZE_MAX: not cut); LENGTH_LIE bytes more claimed in its
      * Content-Length than it sends (0: none) */
     size_t body_cut, length_lie; /* body_cut FLOW_CUT_HALF: after half the body */
+    size_t drip_bytes;           /* not 0: the body goes out this many bytes at a time, */
+    unsigned drip_ms;            /* one piece every drip_ms */
+    struct flow_drip *drip;      /* the body being dripped (flow_answer.c) */
     /* the pipeline's: where the request is in its stage table, and what runs before each stage
      * (the fault rules; NULL: nothing), deciding as a stage does; FLOW_NEXT lets the stage run */
     const struct flow_stage *stages;

@@ -423,6 +423,7 @@ enum scn_fault_action {
     SCN_FAULT_HANG,       /* holds the request unanswered until the client gives up */
     SCN_FAULT_TRUNCATE,   /* the answer's body is cut after BYTES, then the connection closed */
     SCN_FAULT_BAD_LENGTH, /* the answer says BYTES more in Content-Length than it sends */
+    SCN_FAULT_DRIP,       /* the answer's body goes out BYTES at a time, one piece every DELAY */
 };
 
 /* Who a status fault's answer comes from, for its headers and logs (<fault by>). */
@@ -467,9 +468,11 @@ struct scn_fault {
     size_t body_len;
     const char *const *headers; /* name, value, ..., NULL (<header>) */
     unsigned delay_ms;          /* SCN_FAULT_DELAY: how long; SCN_FAULT_HANG: at most (0: an
-                                   hour, a firewall's session timeout) */
+                                   hour, a firewall's session timeout); SCN_FAULT_DRIP: between
+                                   two pieces (default 1 s) */
     unsigned bytes;             /* SCN_FAULT_TRUNCATE: bytes of the body sent (default: half);
-                                   SCN_FAULT_BAD_LENGTH: bytes claimed beyond it (default 100) */
+                                   SCN_FAULT_BAD_LENGTH: bytes claimed beyond it (default 100);
+                                   SCN_FAULT_DRIP: bytes a piece (default 1) */
 };
 
 /* The request stages a fault rule may name, by number in the pipeline's order (pipeline.c's

@@ -45,6 +45,58 @@ static unsigned logs_of(const struct flow *f, enum flow_by by)
     }
 }
 
+/* A body sent slowly (f->drip_bytes, f->drip_ms): a piece, then when h2o has sent it and asks
+ * for more, the next after the wait. A client that leaves stops it: the pool's release unlinks
+ * the wait's timer. */
+struct flow_drip {
+    h2o_generator_t super;
+    struct flow *f;
+    h2o_iovec_t left;
+};
+
+static void drip_piece(struct flow_drip *d)
+{
+    h2o_iovec_t piece = h2o_iovec_init(d->left.base, d->left.len < d->f->drip_bytes
+                                                         ? d->left.len
+                                                         : d->f->drip_bytes);
+
+    d->left.base += piece.len;
+    d->left.len -= piece.len;
+    h2o_send(d->f->req, &piece, 1,
+             d->left.len == 0 ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static int on_drip_timer(struct flow *f)
+{
+    drip_piece(f->drip);
+    return FLOW_DONE;
+}
+
+static void on_drip_proceed(h2o_generator_t *g, h2o_req_t *req)
+{
+    struct flow_drip *d = (struct flow_drip *)g;
+    UNUSED(req);
+    flow_wait(d->f, d->f->drip_ms, on_drip_timer);
+}
+
+static void on_drip_stop(h2o_generator_t *g, h2o_req_t *req)
+{
+    UNUSED(g), UNUSED(req); /* the pool's release unlinks the timer */
+}
+
+static void drip_start(struct flow *f, h2o_iovec_t body)
+{
+    struct flow_drip *d = h2o_mem_alloc_pool(&f->req->pool, sizeof(*d));
+    char *copy = h2o_mem_alloc_pool(&f->req->pool, body.len);
+
+    memcpy(copy, body.base, body.len);
+    *d = (struct flow_drip){{on_drip_proceed, on_drip_stop}, f, h2o_iovec_init(copy, body.len)};
+    f->drip = d;
+    flow_why(f, "answer", "the body dripped: %zu bytes every %u ms", f->drip_bytes, f->drip_ms);
+    h2o_start_response(f->req, &d->super);
+    drip_piece(d);
+}
+
 int flow_answer(struct flow *f, const struct flow_answer *a)
 {
     h2o_req_t *req = f->req;
@@ -105,7 +157,10 @@ int flow_answer(struct flow *f, const struct flow_answer *a)
         body.len = cut;
         req->http1_is_persistent = 0;
     }
-    h2o_send_inline(req, body.base, body.len);
+    if (f->drip_bytes != 0 && body.len > f->drip_bytes)
+        drip_start(f, body);
+    else
+        h2o_send_inline(req, body.base, body.len);
     return FLOW_DONE;
 }
 

@@ -29,6 +29,7 @@ const struct scn_enum scn_fault_actions[] = {{"status", SCN_FAULT_STATUS},
                                              {"hang", SCN_FAULT_HANG},
                                              {"truncate", SCN_FAULT_TRUNCATE},
                                              {"bad-length", SCN_FAULT_BAD_LENGTH},
+                                             {"drip", SCN_FAULT_DRIP},
                                              {NULL, 0}};
 
 const struct scn_enum scn_fault_bys[] = {{"device", SCN_FAULT_BY_DEVICE},
@@ -153,7 +154,14 @@ static void build_one(struct scn *s, struct scn_d_fault *df, struct scn_fault *f
     if (f->action == SCN_FAULT_DELAY && f->delay_ms == 0 && !m->bad[SCN_A_FAULT_DELAY])
         scn_error(errs, &m->at, "fault \"%s\": action \"delay\" needs a delay", f->name);
     if (scn_unset(m, SCN_A_FAULT_BYTES))
-        f->bytes = f->action == SCN_FAULT_BAD_LENGTH ? 100 : UINT_MAX; /* UINT_MAX: half */
+        f->bytes = f->action == SCN_FAULT_BAD_LENGTH ? 100
+                   : f->action == SCN_FAULT_DRIP     ? 1
+                                                     : UINT_MAX; /* UINT_MAX: half */
+    if (f->action == SCN_FAULT_DRIP && scn_unset(m, SCN_A_FAULT_DELAY))
+        f->delay_ms = 1000;
+    if (f->action == SCN_FAULT_DRIP && f->bytes == 0)
+        scn_error(errs, scn_where_attr(m, SCN_A_FAULT_BYTES),
+                  "fault \"%s\": action \"drip\" sends at least one byte a piece", f->name);
     if (f->body == NULL)
         f->body = "";
     f->body_len = strlen(f->body);

@@ -167,6 +167,10 @@ static int act(struct flow *f, const struct scn_fault *r)
     case SCN_FAULT_BAD_LENGTH:
         f->length_lie = r->bytes;
         return FLOW_NEXT;
+    case SCN_FAULT_DRIP:
+        f->drip_bytes = r->bytes;
+        f->drip_ms = r->delay_ms;
+        return FLOW_NEXT;
     }
     return FLOW_NEXT;
 }

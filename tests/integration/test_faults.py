@@ -5,8 +5,12 @@ the same choices, and a reload starts the counts again.
 """
 import json
 import os
+import re
 import signal
+import socket
+import ssl
 import subprocess
+import time
 import unittest
 
 from harness import Server, own_scenario
@@ -140,6 +144,47 @@ class BrokenBodies(unittest.TestCase):
                                                     "--max-time", "2")
                 self.assertEqual((st, rc), (404, 28), err)
                 self.assertEqual(int(dict(headers)["Content-Length"]), len(body) + 10)
+        finally:
+            os.unlink(path)
+
+
+    def test_drip(self):
+        # IIS's 404 page, 300 bytes every 200 ms: the headers and a first piece at once, the
+        # rest in pieces, and the whole page in the end; a client that leaves stops it
+        path = faults('<fault name="slow" stage="route" action="drip" bytes="300" delay="200ms">'
+                      '<when path="/slow"/></fault>')
+        try:
+            with Server(path) as s:
+                ctx = ssl.create_default_context(cafile=s.ca)
+                with ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port)),
+                                     server_hostname="mail.contoso.com") as c:
+                    c.sendall(b"GET /slow HTTP/1.1\r\nHost: mail.contoso.com\r\n\r\n")
+                    c.settimeout(10)
+                    got, arrivals = b"", []
+                    while b"\r\n\r\n" not in got or len(got) < got.index(b"\r\n\r\n") + 4 + \
+                            int(re.search(rb"Content-Length: (\d+)", got).group(1)):
+                        chunk = c.recv(65536)
+                        self.assertTrue(chunk, got)
+                        got += chunk
+                        arrivals.append((time.monotonic(), len(got)))
+                head, body = got.split(b"\r\n\r\n", 1)
+                self.assertTrue(head.startswith(b"HTTP/1.1 404 Not Found\r\n"), head)
+                self.assertIn(b"<title>404 - File or directory not found.</title>", body)
+                pieces = -(-len(body) // 300)
+                self.assertGreaterEqual(pieces, 3)
+                # never more than a piece ahead of the schedule: the last byte came at least
+                # (pieces - 1) waits after the first
+                self.assertGreaterEqual(arrivals[-1][0] - arrivals[0][0], (pieces - 1) * 0.2 * 0.9)
+                self.assertGreater(len(arrivals), 1)
+                # one that leaves after the first piece: the server goes on serving others
+                c = ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port)),
+                                    server_hostname="mail.contoso.com")
+                c.sendall(b"GET /slow HTTP/1.1\r\nHost: mail.contoso.com\r\n\r\n")
+                c.recv(100)
+                c.close()
+                self.assertEqual(statuses(s, 1, "/EWS/Exchange.asmx"), [401])
+                _, iis = s.w3c_wait(3)
+                self.assertEqual([(l[4], l[11]) for l in iis][0], ("/slow", "404"))
         finally:
             os.unlink(path)
 
