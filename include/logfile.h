@@ -53,10 +53,15 @@ struct logf_spec {
     logf_header_arg_cb header; /* header lines, or NULL for none */
     const void *arg;           /* ARG_LEN bytes copied at open and handed to HEADER */
     size_t arg_len;
-    const char *preamble; /* written before the header into an empty file only (a byte order
-                             mark); NULL: none */
-    uint64_t max_bytes;   /* LOGF_SIZE: the most bytes a file holds, header included (not 0);
-                             otherwise ignored */
+    const char *preamble;   /* written before the header into an empty file only (a byte order
+                               mark); NULL: none */
+    uint64_t max_bytes;     /* LOGF_SIZE: the most bytes a file holds, header included (not 0);
+                               otherwise ignored */
+    const char *old_suffix; /* LOGF_SIZE: one file whose name is the pattern (no "%n"), renamed
+                               to the pattern and this suffix when full, replacing the one there,
+                               and begun again, as the Windows Firewall keeps pfirewall.log and
+                               pfirewall.log.old; its header is written only into a new file.
+                               NULL: numbered files */
 };
 
 /*

@@ -366,6 +366,7 @@ struct scn_firewall {
     size_t num_publish;
     int ssl_offload;  /* TLS ends at the device, which forwards plain HTTP to port 80 */
     const char *adfs; /* the AD FS server pre-auth="adfs" redirects to; NULL: none */
+    unsigned log_kb;  /* pfirewall.log's size limit in KB, then .old (Windows: 4096) */
 };
 
 /* What the listener's port does with a connection attempt (<listener port-state>), in nmap's

@@ -401,8 +401,8 @@ static json_t *firewall_json(const struct scn_firewall *fw)
                 "directories require SSL (403.4)",
                 fw->name);
     return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b, s:o}", "name", fw->name, "default",
-                     scn_fw_action_name(fw->def), "rules", rules, "url_filters", filters,
-                     "publish", publish, "ssl_offload", fw->ssl_offload, "problems", problems);
+                     scn_fw_action_name(fw->def), "rules", rules, "url_filters", filters, "publish",
+                     publish, "ssl_offload", fw->ssl_offload, "problems", problems);
 }
 
 static json_t *listener_json(const struct scn *s, const struct scn_listener *l, unsigned port,

@@ -56,9 +56,8 @@ struct flow_drip {
 
 static void drip_piece(struct flow_drip *d)
 {
-    h2o_iovec_t piece = h2o_iovec_init(d->left.base, d->left.len < d->f->drip_bytes
-                                                         ? d->left.len
-                                                         : d->f->drip_bytes);
+    h2o_iovec_t piece = h2o_iovec_init(
+        d->left.base, d->left.len < d->f->drip_bytes ? d->left.len : d->f->drip_bytes);
 
     d->left.base += piece.len;
     d->left.len -= piece.len;

@@ -294,6 +294,7 @@ static void free_log(struct logf *l)
     pthread_mutex_destroy(&l->wlock);
     pthread_mutex_destroy(&l->lock);
     free(l->preamble);
+    free(l->old_suffix);
     free(l->arg);
     free(l->pattern);
     free(l->dir);
@@ -359,6 +360,8 @@ struct logf *logf_open_spec(const char *dir, const struct logf_spec *spec, time_
     l->period = spec->period;
     if (spec->period == LOGF_SIZE)
         l->max_bytes = spec->max_bytes;
+    if (spec->old_suffix != NULL && (l->old_suffix = strdup(spec->old_suffix)) == NULL)
+        abort();
     l->header_arg = spec->header;
     if (spec->arg_len != 0) {
         if ((l->arg = malloc(spec->arg_len)) == NULL)
@@ -525,6 +528,17 @@ static int size_spec_check(const struct logf_spec *spec, char *err, size_t errle
     const char *suffix;
     size_t plen;
 
+    if (spec->old_suffix != NULL) {
+        if (spec->pattern == NULL || strchr(spec->pattern, '%') != NULL ||
+            spec->old_suffix[0] == '\0' || spec->max_bytes == 0) {
+            snprintf(err, errlen,
+                     "log file name %s: a renamed log needs a plain name, a suffix "
+                     "and a size limit",
+                     spec->pattern != NULL ? spec->pattern : "(none)");
+            return -1;
+        }
+        return 0;
+    }
     if (spec->pattern == NULL || split_pattern(spec->pattern, &plen, &suffix) != 0) {
         snprintf(err, errlen, "log file name %s: a numbered log needs one %%n and no other %%",
                  spec->pattern != NULL ? spec->pattern : "(none)");
@@ -544,11 +558,15 @@ static int make_numbered_path(const struct logf *l, int64_t n, char *buf, size_t
     size_t plen;
     int k;
 
-    if (split_pattern(l->pattern, &plen, &suffix) != 0) {
+    if (l->old_suffix != NULL) {
+        k = snprintf(buf, len, "%s/%s", l->dir, l->pattern); /* one name, whatever N */
+    } else if (split_pattern(l->pattern, &plen, &suffix) != 0) {
         errno = EINVAL; /* checked at open: cannot happen */
         return -1;
+    } else {
+        k = snprintf(buf, len, "%s/%.*s%lld%s", l->dir, (int)plen, l->pattern, (long long)n,
+                     suffix);
     }
-    k = snprintf(buf, len, "%s/%.*s%lld%s", l->dir, (int)plen, l->pattern, (long long)n, suffix);
     if (k < 0 || (size_t)k >= len) {
         errno = ENAMETOOLONG;
         return -1;
@@ -641,12 +659,36 @@ static struct logf_file *sized_file_open(struct logf *l, int64_t n, time_t now, 
  * appending to its last file when it starts again: public httperr files hold several header
  * blocks, weeks apart [derived from public samples; not seen in documentation].
  */
+/* A renamed log's file is full: to PATH and the suffix, replacing what is there. 0, or -1 with a
+ * message in ERR. */
+static int rename_old(const struct logf *l, const char *path, char *err, size_t errlen)
+{
+    char old[PATH_MAX];
+    int k = snprintf(old, sizeof(old), "%s%s", path, l->old_suffix);
+
+    if (k < 0 || (size_t)k >= sizeof(old) || rename(path, old) != 0) {
+        snprintf(err, errlen, "cannot rename %s to %s%s: %s", path, path, l->old_suffix,
+                 k < 0 || (size_t)k >= sizeof(old) ? strerror(ENAMETOOLONG) : strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static struct logf_file *sized_first(struct logf *l, time_t now, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     struct stat st;
     int64_t n;
 
+    if (l->old_suffix != NULL) {
+        /* the one file, renamed first if the next line would not fit; its header only if it
+         * is new (the Windows Firewall writes it when it creates the file) */
+        if (make_path(l, 1, path, sizeof(path)) == 0 && stat(path, &st) == 0 &&
+            S_ISREG(st.st_mode) && (uint64_t)st.st_size >= l->max_bytes &&
+            rename_old(l, path, err, errlen) != 0)
+            return NULL;
+        return sized_file_open(l, 1, now, false, err, errlen);
+    }
     if (highest_number(l, &n, err, errlen) != 0)
         return NULL;
     if (n == 0)
@@ -667,7 +709,12 @@ static struct logf_file *roll_sized(struct logf *l, struct logf_file *f, time_t 
     pthread_mutex_lock(&l->lock);
     cur = atomic_load_explicit(&l->cur, memory_order_relaxed);
     if (cur == f && now >= atomic_load(&l->retry_at)) {
-        if ((nf = sized_file_open(l, f->slot + 1, now, false, err, sizeof(err))) == NULL) {
+        /* a renamed log: writers holding F go on into the renamed file, within its limit */
+        if (l->old_suffix != NULL && rename_old(l, f->path, err, sizeof(err)) != 0)
+            nf = NULL;
+        else
+            nf = sized_file_open(l, f->slot + 1, now, false, err, sizeof(err));
+        if (nf == NULL) {
             log_warnx("%s; still writing to %s", err, f->path);
             atomic_store(&l->retry_at, now + LOGF_RETRY_SECS);
         } else {

@@ -44,6 +44,7 @@ struct logf {
     char *pattern;
     int64_t period;                /* seconds: LOGF_DAILY or LOGF_HOURLY (unused by size) */
     uint64_t max_bytes;            /* LOGF_SIZE: a file's limit; 0: a log by period */
+    char *old_suffix;              /* LOGF_SIZE with one file renamed when full; NULL: numbered */
     logf_header_cb header;         /* logf_open()'s kind of header, or NULL */
     logf_header_arg_cb header_arg; /* logf_open_spec()'s kind, or NULL */
     void *arg;                     /* our copy of the spec's arg */

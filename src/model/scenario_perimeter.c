@@ -197,6 +197,8 @@ void scn_build_firewall(struct scn *s, struct scn_d_listener *dl, struct scn_lis
         fw->ssl_offload = 0;
     if (scn_unset(m, SCN_A_FW_ADFS))
         fw->adfs = NULL;
+    if (scn_unset(m, SCN_A_FW_LOG_SIZE))
+        fw->log_kb = 4096; /* Windows' default */
     if (fw->ssl_offload && !v->tls)
         scn_error(errs, scn_where_attr(m, SCN_A_FW_SSL_OFFLOAD),
                   "firewall \"%s\": ssl-offload needs a TLS listener (tls=\"true\"): the device "

@@ -255,6 +255,9 @@ static const struct scn_attr firewall_attrs[] = {
     [SCN_A_FW_SSL_OFFLOAD] =
         ATTR("ssl-offload", SCN_T_BOOL, 0, struct scn_d_listener, fw_v.ssl_offload),
     [SCN_A_FW_ADFS] = ATTR("adfs", SCN_T_DNS, 0, struct scn_d_listener, fw_v.adfs),
+    /* netsh advfirewall ... logging maxfilesize: 1 to 32767 KB */
+    [SCN_A_FW_LOG_SIZE] =
+        RANGE("log-size", SCN_T_UINT, struct scn_d_listener, fw_v.log_kb, 1, 32767),
 };
 
 static const struct scn_attr rule_attrs[] = {

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "firewall.h"
@@ -19,36 +18,33 @@ struct fw {
     struct logf *log;
 };
 
-static size_t header_none(char *buf, size_t len, time_t now)
+static size_t header(char *buf, size_t len, time_t now, const void *arg)
 {
-    UNUSED(buf), UNUSED(len), UNUSED(now);
-    return 0;
+    UNUSED(arg);
+    return fwlog_header(buf, len, now);
 }
 
 struct fw *fw_new(const struct scn_listener *l, const char *logs_dir, char *err, size_t errlen)
 {
     struct fw *f = calloc(1, sizeof(*f));
-    char dir[1024], path[1100], head[512];
-    struct stat st;
-    time_t now = time(NULL);
-    int fresh;
-    size_t n;
+    char dir[1024];
 
     if (f == NULL)
         fatalx("out of memory");
     f->m = l->firewall;
     snprintf(dir, sizeof(dir), "%s/%s", logs_dir, f->m->name);
-    snprintf(path, sizeof(path), "%s/pfirewall.log", dir);
-    /* one file, as Windows keeps it (it renames a full one to pfirewall.log.old: not done),
-     * with its header written once, when the file is made: after a reload (a new generation,
-     * a new policy) the lines go on below what is there */
-    fresh = stat(path, &st) != 0 || st.st_size == 0;
-    if ((f->log = logf_open(dir, "pfirewall.log", header_none, now, err, errlen)) == NULL) {
+    /* one file, as Windows keeps it, renamed to pfirewall.log.old when full, with its header
+     * written when the file is made: after a reload (a new generation, a new policy) the lines
+     * go on below what is there */
+    struct logf_spec spec = {.pattern = "pfirewall.log",
+                             .period = LOGF_SIZE,
+                             .header = header,
+                             .max_bytes = (uint64_t)f->m->log_kb * 1024,
+                             .old_suffix = ".old"};
+    if ((f->log = logf_open_spec(dir, &spec, time(NULL), err, errlen)) == NULL) {
         free(f);
         return NULL;
     }
-    if (fresh && (n = fwlog_header(head, sizeof(head), now)) != 0)
-        logf_write(f->log, head, n, now);
     return f;
 }
 

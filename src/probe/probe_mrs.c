@@ -253,13 +253,14 @@ static const char *wire_scheme(enum probe_auth a)
     "Step 3 of the article: browsing to %s leads to a logon page (%s) instead of a credential "    \
     "prompt: a reverse proxy pre-authenticates the request, which remote moves do not support. "   \
     "Publish /ews/mrsproxy.svc and /autodiscover/autodiscover.svc without pre-authentication "     \
-    "(the client authenticates directly) and check the device's log for the request (step 4); "   \
+    "(the client authenticates directly) and check the device's log for the request (step 4); "    \
     "no IIS log holds it (step 5)."
 #define NEXT_SSL_REQUIRED                                                                          \
     "Step 5 of the article, the IIS log: IIS answered 403.4 (SSL is required) to a request the "   \
-    "client sent over https, so something between ends TLS and forwards plain HTTP (SSL "         \
-    "offloading, which remote moves do not support): the line is POST /EWS/mrsproxy.svc ... 80 "  \
-    "... 403 4 5, on s-port 80; then the device's configuration (step 1 and 4): re-encrypt to the " \
+    "client sent over https, so something between ends TLS and forwards plain HTTP (SSL "          \
+    "offloading, which remote moves do not support): the line is POST /EWS/mrsproxy.svc ... 80 "   \
+    "... 403 4 5, on s-port 80; then the device's configuration (step 1 and 4): re-encrypt to "    \
+    "the "                                                                                         \
     "server (SSL bridging) instead of offloading."
 #define NEXT_SCHEME                                                                                \
     "Step 1 of the article: Get-WebServicesVirtualDirectory | fl "                                 \

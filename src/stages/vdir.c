@@ -11,8 +11,10 @@ int vdir_require_ssl(struct flow *f)
         /* the device forwards to the server's HTTP binding, where Default Web Site's Exchange
          * virtual directories all require SSL (as Exchange sets them up); the Autodiscover
          * redirect site is not what the device forwards to */
-        flow_why(f, "ssl", "%s offloads TLS: plain HTTP reached a virtual directory that requires "
-                 "SSL", f->listener->firewall->name);
+        flow_why(f, "ssl",
+                 "%s offloads TLS: plain HTTP reached a virtual directory that requires "
+                 "SSL",
+                 f->listener->firewall->name);
         return flow_answer(
             f, &(struct flow_answer){.by = FLOW_BY_IIS, .st = IIS_SSL_REQUIRED, .iis_page = 1});
     }

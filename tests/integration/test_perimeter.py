@@ -8,9 +8,11 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -45,6 +47,17 @@ def fw_lines(s, name="FW1"):
             assert m, r
             data.append(m)
     return heads, data
+
+
+def fw_lines_of(data):
+    """The data lines of a pfirewall.log's bytes, as LINE matches."""
+    out = []
+    for r in data.decode("ascii").split("\r\n"):
+        if r and not r.startswith("#"):
+            m = LINE.match(r)
+            assert m, r
+            out.append(m)
+    return out
 
 
 def fw_wait(s, total, name="FW1"):
@@ -162,6 +175,56 @@ class SourceRules(unittest.TestCase):
             with open(fw_file(s), "rb") as f:
                 self.assertIn(FIELDS.encode() + b"\r\n\r\n", f.read())
 
+
+    def test_full_log_renamed_to_old(self):
+        # a 1 KB limit: the file is renamed to pfirewall.log.old when the next line would not
+        # fit, the one there replaced, and a new one begun with its header; a start-up with a
+        # full file renames it first
+        path = own_scenario('<firewall name="FW1" log-size="1"/>')
+        state = tempfile.mkdtemp(prefix="mrsmock-it-")
+        try:
+            with Server(path, state_dir=state) as s:
+                ports = []
+                for _ in range(30):
+                    c, port = connect_from("127.0.0.1", s.port)
+                    ports.append(port)
+                    c.close()
+                    # each line is in before the next connection, so the order is known
+                    deadline = time.monotonic() + TIMEOUT
+                    while str(port).encode() not in b"".join(
+                            open(f, "rb").read() for f in glob.glob(fw_file(s) + "*")):
+                        self.assertLess(time.monotonic(), deadline)
+                        time.sleep(0.01)
+                files = [fw_file(s) + ".old", fw_file(s)]
+                got = []
+                for f in files:
+                    with open(f, "rb") as fh:
+                        data = fh.read()
+                    self.assertLessEqual(len(data), 1024, f)
+                    self.assertTrue(data.startswith(b"#Version: 1.5\r\n"), f)
+                    self.assertTrue(data.endswith(b"\r\n"), f)
+                    got.append([int(m.group(4)) for m in fw_lines_of(data)])
+                # the last lines, in order, none torn, none twice; the .old ones just before
+                self.assertEqual(got[0] + got[1], ports[-len(got[0]) - len(got[1]):])
+                self.assertGreater(len(got[0]), 3)
+            with Server(path, state_dir=state) as s2:
+                c, port = connect_from("127.0.0.1", s2.port)
+                c.close()
+                deadline = time.monotonic() + TIMEOUT
+                while str(port).encode() not in open(fw_file(s2), "rb").read():
+                    self.assertLess(time.monotonic(), deadline)
+                    time.sleep(0.01)
+                # the lines go on below the first run's (or in a new file, had they not fit),
+                # and the header is not written again into a file that has it
+                with open(fw_file(s2), "rb") as fh:
+                    data = fh.read()
+                self.assertEqual(data.count(b"#Version: 1.5"), 1)
+                lines = [int(m.group(4)) for m in fw_lines_of(data)]
+                self.assertEqual(lines[-1], port)
+                self.assertIn(lines[:-1], ([], got[1]))
+        finally:
+            os.unlink(path)
+            shutil.rmtree(state)
 
     def test_in_front_of_a_balancer_and_over_a_reload(self):
         # the firewall stands before the balancer: what it drops never reaches the balancer's

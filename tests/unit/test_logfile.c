@@ -792,6 +792,50 @@ static void test_size_bad_spec(void **pstate)
     assert_int_equal(access(st->dir, F_OK), -1);
 }
 
+/* A renamed log (the Windows Firewall's): one file, renamed to .old when the next line would
+ * not fit, the .old there replaced; its header only into a new file, also at start-up. */
+static void test_renamed_log(void **pstate)
+{
+    struct state *st = *pstate;
+    char err[256] = "", arg[] = "sized";
+    struct logf_spec spec = {.pattern = "pfirewall.log",
+                             .period = LOGF_SIZE,
+                             .max_bytes = sizeof(SIZED_HEADER) - 1 + 8,
+                             .header = header_arg,
+                             .arg = arg,
+                             .arg_len = sizeof(arg),
+                             .old_suffix = ".old"};
+
+    assert_non_null(st->l = logf_open_spec(st->dir, &spec, T0, err, sizeof(err)));
+    put(st, "one\n", T0);
+    put(st, "two\n", T0);
+    assert_string_equal(slurp(st, "pfirewall.log"), SIZED_HEADER "one\ntwo\n");
+    put(st, "three\n", T0);
+    assert_string_equal(slurp(st, "pfirewall.log.old"), SIZED_HEADER "one\ntwo\n");
+    assert_string_equal(slurp(st, "pfirewall.log"), SIZED_HEADER "three\n");
+    put(st, "four\n", T0);
+    assert_string_equal(slurp(st, "pfirewall.log.old"), SIZED_HEADER "three\n");
+    assert_string_equal(slurp(st, "pfirewall.log"), SIZED_HEADER "four\n");
+    /* started again: no second header in a file that has one; a full one is renamed first */
+    logf_close(st->l);
+    assert_non_null(st->l = logf_open_spec(st->dir, &spec, T0, err, sizeof(err)));
+    put(st, "5\n", T0);
+    assert_string_equal(slurp(st, "pfirewall.log"), SIZED_HEADER "four\n5\n");
+    put(st, "6\n", T0);
+    assert_string_equal(slurp(st, "pfirewall.log.old"), SIZED_HEADER "four\n5\n");
+    put(st, "abcde\n", T0); /* the file is exactly full now */
+    assert_string_equal(slurp(st, "pfirewall.log"), SIZED_HEADER "6\nabcde\n");
+    logf_close(st->l);
+    assert_non_null(st->l = logf_open_spec(st->dir, &spec, T0, err, sizeof(err)));
+    assert_string_equal(slurp(st, "pfirewall.log.old"), SIZED_HEADER "6\nabcde\n");
+    assert_string_equal(slurp(st, "pfirewall.log"), SIZED_HEADER);
+    /* a pattern with a "%" is refused */
+    spec.pattern = "pf%n.log";
+    assert_null(logf_open_spec(st->dir, &spec, T0, err, sizeof(err)));
+    assert_string_equal(err, "log file name pf%n.log: a renamed log needs a plain name, a suffix "
+                             "and a size limit");
+}
+
 static void test_size_rollover_fails(void **pstate)
 {
     struct state *st = *pstate;
@@ -1059,6 +1103,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_disk_no_torn_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_disk_lines_given_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_folder_made_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renamed_log, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
