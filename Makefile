@@ -39,7 +39,7 @@ CPPFLAGS += -Iinclude -Iinclude/compat -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DOPENSSL
 LDFLAGS  += $(SANFLAGS)
 PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS   += $(PKG_LIBS) -lpthread
+LDLIBS   += $(PKG_LIBS) -lresolv -lpthread
 
 # one folder per layer (README, "Source code layout"); every module but main.c goes into the library
 SRCS     := $(filter-out src/face/main.c,$(wildcard src/*/*.c))

@@ -17,6 +17,7 @@
 #ifndef MRSMOCK_PROBE_H
 #define MRSMOCK_PROBE_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -48,10 +49,12 @@ struct probe_opts {
     const char *cacert;        /* --cacert FILE; NULL: the system's trust store */
     const char *connect_to[PROBE_CONNECT_TO_MAX]; /* each one checked by probe_parse_connect_to */
     size_t n_connect_to;
-    unsigned repeat;     /* --repeat N: rounds on fresh connections, 1 to 100 */
-    unsigned timeout_ms; /* --timeout SECONDS: for each connection and each request */
-    int json;            /* --json */
-    int verbose;         /* -v */
+    const char *dns;             /* --dns ADDR[:PORT]; NULL: the system's resolver */
+    struct sockaddr_in dns_addr; /* it, checked by probe_parse_dns */
+    unsigned repeat;             /* --repeat N: rounds on fresh connections, 1 to 100 */
+    unsigned timeout_ms;         /* --timeout SECONDS: for each connection and each request */
+    int json;                    /* --json */
+    int verbose;                 /* -v */
 };
 
 struct probe_step {
@@ -80,6 +83,9 @@ int probe_parse_args(int argc, char **argv, struct probe_opts *o, char *err, siz
 /* Checks S as HOST:PORT:ADDR:PORT (IPv6 addresses in brackets; HOST, PORT, ADDR and the last
  * PORT may be empty) into OUT. 0, or -1 when malformed. */
 int probe_parse_connect_to(const char *s, struct probe_connect_to *out);
+/* Checks S as an IPv4 address with an optional port, ADDR[:PORT] (53 when none; 1 to 65535),
+ * into OUT. 0, or -1 when malformed. */
+int probe_parse_dns(const char *s, struct sockaddr_in *out);
 /* Splits USER (DOMAIN\name, name@upn or name) into DOMAIN (may be "") and NAME. 0 or -1. */
 int probe_split_user(const char *user, char *domain, size_t dlen, char *name, size_t nlen);
 /* Reads the password into O->password: from O->password_file ("-" or absent with a standard

@@ -3,14 +3,13 @@
  * (MS-OXDSCLI) with the endpoint's credentials, at the candidate URLs in the order clients try
  * them (reference 1.5: https://<domain>/..., then https://autodiscover.<domain>/..., then the
  * HTTP redirect method: an anonymous GET of http://autodiscover.<domain>/... whose 301/302 to
- * an https URL is tried next), following redirectAddr and redirectUrl; then SOAP
- * GetUserSettings (MS-OXWSADISC) at the server that answered, which is what the migration
- * service itself sends (2.4): its ExternalMailboxServer is the host the MRS Proxy will be
- * reached at (POX's EXPR Server is the same setting), its ExternalEwsUrl reported.
- *
- * Not done: the SRV record _autodiscover._tcp.<domain> (step 4 of 1.5) is named, not looked up
- * (a DNS query the tests could not keep on loopback; the detail says how to look). A server
- * that answers POX with nothing usable (an HTTP error, a page) is asked SOAP too.
+ * an https URL is tried next, then the DNS SRV record _autodiscover._tcp.<domain>, looked up
+ * by probe_dns.c, whose https://<target>:<port>/... is tried last), following redirectAddr and
+ * redirectUrl; then SOAP GetUserSettings (MS-OXWSADISC) at the server that answered, which is
+ * what the migration service itself sends (2.4): its ExternalMailboxServer is the host the MRS
+ * Proxy will be reached at (POX's EXPR Server is the same setting), its ExternalEwsUrl
+ * reported. The detail lists what each candidate, and DNS, answered. A server that answers POX
+ * with nothing usable (an HTTP error, a page) is asked SOAP too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,19 +388,49 @@ static void soap_user_settings(struct probe_ctx *c, const char *pox_url, const c
     "/autodiscover/autodiscover.svc; step 5: the IIS log line of POST "                            \
     "/autodiscover/autodiscover.svc."
 
-/* The SRV step of 1.5, as it is reported. */
-#define SRV_NOTE                                                                                   \
-    "SRV _autodiscover._tcp.%s: not looked up by the probe (clients try it last; see it with "     \
-    "nslookup -type=SRV _autodiscover._tcp.%s)"
+/* --- the SRV record (1.5, step 4) ----------------------------------------------------------- */
+
+/* Looks up the SRV record of DOMAIN; its https URL, unless one of the N URLS already, is put
+ * after them (*N grows). What DNS said is appended to DETAIL (DLEN bytes). */
+static void srv_candidate(struct probe_ctx *c, const char *domain, char urls[][320], int *n,
+                          char *detail, size_t dlen)
+{
+    struct probe_srv srv;
+    char note[900], url[320];
+    size_t dl = strlen(detail);
+    int seen = 0;
+
+    if (probe_srv_lookup(c, domain, &srv, note, sizeof(note)) != 0) {
+        snprintf(detail + dl, dlen - dl, "; %s", note);
+        return;
+    }
+    if (srv.port == 443)
+        snprintf(url, sizeof(url), "https://%s" AD_PATH, srv.target);
+    else
+        snprintf(url, sizeof(url), "https://%s:%u" AD_PATH, srv.target, srv.port);
+    for (int k = 0; k < *n; k++)
+        seen |= strcasecmp(urls[k], url) == 0;
+    /* Derived: Outlook shows a prompt and waits for the user's consent before it sends the
+     * credentials to a server an SRV record named, since DNS is not authenticated; the
+     * migration service has nobody to ask. */
+    snprintf(detail + dl, dlen - dl,
+             "; %s; Outlook asks the user before it follows an SRV redirect%s%s", note,
+             srv.port == 443 ? ""
+                             : "; port not 443: the EWS Managed API and exchangelib take "
+                               "only records with port 443",
+             seen ? "; already tried" : "; tried next");
+    if (!seen)
+        snprintf(urls[(*n)++], 320, "%s", url);
+}
 
 int probe_autodiscover(struct probe_ctx *c, char *host, size_t hostlen)
 {
     const char *at;
-    char email[320], urls[3][320], detail[PROBE_DETAIL_MAX] = "", url[320], best_url[320] = "";
+    char email[320], urls[4][320], detail[PROBE_DETAIL_MAX] = "", url[320], best_url[320] = "";
     struct attempt t, best = {0};
     struct soap_result sr;
     char surl[340];
-    int hops = 0, n_urls = 0, have_best = 0, redirect_tried, soap_found = 0;
+    int hops = 0, n_urls = 0, have_best = 0, redirect_tried, srv_tried, soap_found = 0;
 
     snprintf(email, sizeof(email), "%s", c->o->email);
 restart:
@@ -409,7 +438,7 @@ restart:
     snprintf(urls[0], sizeof(urls[0]), "https://%s" AD_PATH, at + 1);
     snprintf(urls[1], sizeof(urls[1]), "https://autodiscover.%s" AD_PATH, at + 1);
     n_urls = 2;
-    redirect_tried = 0;
+    redirect_tried = srv_tried = 0;
     for (int i = 0; i < n_urls; i++) {
         PROBE_COPY(url, urls[i]);
     again:
@@ -461,10 +490,11 @@ restart:
             if (!seen)
                 PROBE_COPY(urls[n_urls++], loc);
         }
-    }
-    if (!(best.a == A_SETTINGS || best.a == A_ERROR || soap_found)) {
-        size_t dl = strlen(detail);
-        snprintf(detail + dl, sizeof(detail) - dl, "; " SRV_NOTE, at + 1, at + 1);
+        if (i == n_urls - 1 && redirect_tried && !srv_tried) {
+            /* the HTTP redirect method found nothing either: the SRV record, last */
+            srv_tried = 1;
+            srv_candidate(c, at + 1, urls, &n_urls, detail, sizeof(detail));
+        }
     }
     if (soap_found) {
         probe_step(c, "autodiscover", c->o->email, PROBE_WARN,

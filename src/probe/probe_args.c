@@ -2,9 +2,10 @@
  * probe_args — `mrsmock probe`'s inputs, those of Test-MigrationServerAvailability
  * -ExchangeRemoteMove: the endpoint (--autodiscover --email, or --server), the credentials
  * (--user, the password from a file, standard input or a prompt: never on the command line),
- * the scheme, the trust store, curl-style --connect-to, --repeat, --timeout, --json. Every
- * value is checked here, so that the run meets only what it can use.
+ * the scheme, the trust store, curl-style --connect-to, the DNS server (--dns), --repeat,
+ * --timeout, --json. Every value is checked here, so that the run meets only what it can use.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -97,6 +98,33 @@ int probe_parse_connect_to(const char *s, struct probe_connect_to *out)
     return 0;
 }
 
+int probe_parse_dns(const char *s, struct sockaddr_in *out)
+{
+    char addr[INET_ADDRSTRLEN];
+    const char *colon;
+    size_t alen;
+    unsigned port = 53;
+
+    memset(out, 0, sizeof(*out));
+    if (s == NULL)
+        return -1;
+    colon = strchr(s, ':');
+    alen = colon != NULL ? (size_t)(colon - s) : strlen(s);
+    if (alen == 0 || alen >= sizeof(addr))
+        return -1;
+    snprintf(addr, sizeof(addr), "%.*s", (int)alen, s);
+    /* inet_pton takes the four dotted decimals only: no "127.1", no host name (a DNS server is
+     * named by its address, as in dig @192.0.2.53) */
+    if (inet_pton(AF_INET, addr, &out->sin_addr) != 1)
+        return -1;
+    if (colon != NULL &&
+        (parse_uint(colon + 1, strlen(colon + 1), 65535, 0, &port) != 0 || port == 0))
+        return -1;
+    out->sin_family = AF_INET;
+    out->sin_port = htons((uint16_t)port);
+    return 0;
+}
+
 int probe_split_user(const char *user, char *domain, size_t dlen, char *name, size_t nlen)
 {
     const char *bs;
@@ -134,6 +162,7 @@ int probe_parse_args(int argc, char **argv, struct probe_opts *o, char *err, siz
                                              {"auth", required_argument, NULL, 'a'},
                                              {"cacert", required_argument, NULL, 'c'},
                                              {"connect-to", required_argument, NULL, 't'},
+                                             {"dns", required_argument, NULL, 'd'},
                                              {"repeat", required_argument, NULL, 'r'},
                                              {"timeout", required_argument, NULL, 'T'},
                                              {"json", no_argument, NULL, 'j'},
@@ -189,6 +218,16 @@ int probe_parse_args(int argc, char **argv, struct probe_opts *o, char *err, siz
                 return -1;
             }
             o->connect_to[o->n_connect_to++] = optarg;
+            break;
+        case 'd':
+            if (probe_parse_dns(optarg, &o->dns_addr) != 0) {
+                snprintf(err, errlen,
+                         "--dns: \"%s\" is not a DNS server's IPv4 address with an optional "
+                         "port (ADDR[:PORT], such as 192.0.2.53 or 127.0.0.1:5353)",
+                         optarg);
+                return -1;
+            }
+            o->dns = optarg;
             break;
         case 'r':
             if (parse_uint(optarg, strlen(optarg), 100, 0, &v) != 0 || v == 0) {

@@ -1,7 +1,8 @@
 /*
  * probe_int — what the probe's modules share: one HTTP exchange through libcurl with what its
  * responses said (probe_http.c), the TLS look at a host (probe_tls.c), Autodiscover
- * (probe_ad.c), the MRS Proxy steps (probe_mrs.c) and the texts clients print (probe_words.c).
+ * (probe_ad.c) and its SRV look-up (probe_dns.c), the MRS Proxy steps (probe_mrs.c) and the
+ * texts clients print (probe_words.c).
  *
  * Ownership: a struct probe_ctx lives for one probe_run(); a struct probe_http for one exchange
  * (probe_http_free() releases its libcurl handle and body). Steps are appended to the report
@@ -106,6 +107,21 @@ void probe_reach_port(struct probe_ctx *c, const char *host, unsigned port, cons
  * credentials; on success the MRS Proxy host (EXPR Server) into HOST. Adds the "autodiscover"
  * step. 0, or -1 when the settings could not be found (the verdict is set). */
 int probe_autodiscover(struct probe_ctx *c, char *host, size_t hostlen);
+
+/* --- probe_dns.c ---------------------------------------------------------------------------- */
+
+/* The SRV record of _autodiscover._tcp.<domain> clients follow. */
+struct probe_srv {
+    char target[256];
+    unsigned port, priority, weight;
+    unsigned count; /* SRV records in the answer */
+};
+
+/* Asks the DNS server of --dns (else the system's resolver), within --timeout, for the SRV
+ * record _autodiscover._tcp.DOMAIN. 0 with the record in OUT, or -1 (none, or no answer); in
+ * both cases what DNS said in NOTE (LEN bytes), "SRV _autodiscover._tcp.DOMAIN: ...". */
+int probe_srv_lookup(struct probe_ctx *c, const char *domain, struct probe_srv *out, char *note,
+                     size_t len);
 
 /* --- probe_mrs.c ---------------------------------------------------------------------------- */
 

@@ -14,6 +14,7 @@ import threading
 import unittest
 import xml.etree.ElementTree as ET
 
+from dns_util import shared_nxdomain
 from harness import BIN, ROOT, Server, mrsmock, own_scenario, sanitizer_env, SANITIZER_MARKS
 
 SCN = "{urn:mrsmock:scenario:1}"
@@ -227,7 +228,10 @@ def probe_env():
 
 def probe(*args, password="", timeout=60):
     """Runs `mrsmock probe ARGS --json` with PASSWORD on standard input: (exit status, the JSON
-    object or None, stderr)."""
+    object or None, stderr). With --autodiscover and no --dns, the SRV look-up goes to the run's
+    NXDOMAIN server on loopback, never to the system's resolver."""
+    if "--autodiscover" in args and "--dns" not in args:
+        args = (*args, "--dns", shared_nxdomain())
     p = subprocess.run([BIN, "probe", *args], input=password + "\n", capture_output=True,
                        text=True, timeout=timeout, env=probe_env())
     for mark in SANITIZER_MARKS:
@@ -464,7 +468,7 @@ class Autodiscover(unittest.TestCase):
         for text in ("https://contoso.com/autodiscover/autodiscover.xml: the TCP connection",
                      "https://autodiscover.contoso.com/autodiscover/autodiscover.xml: the TCP "
                      "connection", "http://autodiscover.contoso.com/autodiscover/autodiscover.xml:"
-                     " no answer", "SRV _autodiscover._tcp.contoso.com: not looked up"):
+                     " no answer", "SRV _autodiscover._tcp.contoso.com: no such record"):
             self.assertIn(text, ad["detail"])
         self.assertEqual([st["status"] for st in out["steps"][1:]], ["skipped"] * 6, out)
         self.assertTrue(out["message"].startswith(
@@ -522,6 +526,9 @@ class BadInput(unittest.TestCase):
         self.bad("--server", "a", *u, "--repeat", "0", expect="--repeat")
         self.bad("--server", "a", *u, "--timeout", "-1", expect="--timeout")
         self.bad("--server", "a", *u, "--cacert", "/nonexistent/ca.pem", expect="--cacert")
+        self.bad("--server", "a", *u, "--dns", "dns.contoso.com",
+                 expect='--dns: "dns.contoso.com" is not a DNS server\'s IPv4 address')
+        self.bad("--server", "a", *u, "--dns", "127.0.0.1:99999", expect="ADDR[:PORT]")
         self.bad("--server", "a", *u, "--password-file", "/nonexistent/pw",
                  expect="--password-file: cannot read")
         self.bad("--server", "a", *u, stdin="", expect="no password")
@@ -548,7 +555,8 @@ class BadInput(unittest.TestCase):
         p = mrsmock("probe", "--help")
         self.assertEqual(p.returncode, 0)
         for opt in ("--server", "--autodiscover", "--email", "--user", "--password-file",
-                    "--auth", "--cacert", "--connect-to", "--repeat", "--timeout", "--json"):
+                    "--auth", "--cacert", "--connect-to", "--dns", "--repeat", "--timeout",
+                    "--json"):
             self.assertIn(opt, p.stdout)
 
     def test_password_file(self):

@@ -1,7 +1,7 @@
 /*
  * test_probe — the probe's pure parts: its arguments (what is taken, what is refused and why),
- * curl-style --connect-to, the user's DOMAIN\name, and the texts clients print, word for word
- * as the reference quotes them (reference 6). No socket is opened.
+ * curl-style --connect-to, --dns ADDR[:PORT], the user's DOMAIN\name, and the texts clients
+ * print, word for word as the reference quotes them (reference 6). No socket is opened.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,14 +46,18 @@ static void test_args_taken(void **state)
     assert_int_equal(o.auth, PROBE_AUTH_NEGOTIATE); /* what the migration service uses */
     assert_int_equal(o.repeat, 1);
     assert_int_equal(o.timeout_ms, 20000);
+    assert_null(o.dns); /* the system's resolver */
     assert_int_equal(o.json, 0);
     assert_null(o.password);
 
     assert_int_equal(parse(&o, err, sizeof(err), "--autodiscover", "--email", "admin@contoso.com",
                            "--user", "admin@contoso.com", "--auth", "NTLM", "--connect-to",
                            "mail.contoso.com:443:127.0.0.1:8443", "--connect-to", "::[::1]:8443",
-                           "--repeat", "5", "--timeout", "3", "--json", NULL),
+                           "--repeat", "5", "--timeout", "3", "--json", "--dns", "127.0.0.1:5353",
+                           NULL),
                      0);
+    assert_string_equal(o.dns, "127.0.0.1:5353");
+    assert_int_equal(ntohs(o.dns_addr.sin_port), 5353);
     assert_true(o.autodiscover);
     assert_string_equal(o.email, "admin@contoso.com");
     assert_int_equal(o.auth, PROBE_AUTH_NTLM);
@@ -85,6 +90,9 @@ static void test_args_refused(void **state)
         {{"--server", "m", "--user", "a", "--timeout", "0"}, "--timeout"},
         {{"--server", "m", "--user", "a", "--connect-to", "m:443"}, "HOST:PORT:ADDR:PORT"},
         {{"--server", "m", "--user", "a", "--cacert", "/nonexistent"}, "--cacert"},
+        {{"--server", "m", "--user", "a", "--dns", "dns.contoso.com"},
+         "--dns: \"dns.contoso.com\""},
+        {{"--server", "m", "--user", "a", "--dns", "127.0.0.1:0"}, "ADDR[:PORT]"},
         {{"--server", "m", "--user", "a", "surplus"}, "unexpected argument"},
     };
     struct probe_opts o;
@@ -127,6 +135,29 @@ static void test_connect_to(void **state)
         if (probe_parse_connect_to(bad[i], &ct) != -1)
             fail_msg("\"%s\" taken", bad[i]);
     assert_int_equal(probe_parse_connect_to(NULL, &ct), -1);
+}
+
+static void test_dns(void **state)
+{
+    struct sockaddr_in sa;
+    static const char *const bad[] = {
+        "",          ":53",           "1.2.3",     "127.1",        "1.2.3.4:",
+        "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:x", "1.2.3.4:53:1", "dns.contoso.com",
+        "[::1]:53",  "::1",           "256.1.1.1", " 1.2.3.4",
+    };
+
+    (void)state;
+    assert_int_equal(probe_parse_dns("192.0.2.53", &sa), 0);
+    assert_int_equal(sa.sin_family, AF_INET);
+    assert_int_equal(ntohs(sa.sin_port), 53); /* DNS's port when none is given */
+    assert_int_equal(ntohl(sa.sin_addr.s_addr), 0xc0000235);
+    assert_int_equal(probe_parse_dns("127.0.0.1:5353", &sa), 0);
+    assert_int_equal(ntohs(sa.sin_port), 5353);
+    assert_int_equal(ntohl(sa.sin_addr.s_addr), 0x7f000001);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (probe_parse_dns(bad[i], &sa) != -1)
+            fail_msg("\"%s\" taken", bad[i]);
+    assert_int_equal(probe_parse_dns(NULL, &sa), -1);
 }
 
 static void test_split_user(void **state)
@@ -225,9 +256,10 @@ static void test_status_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_args_taken), cmocka_unit_test(test_args_refused),
-        cmocka_unit_test(test_connect_to), cmocka_unit_test(test_split_user),
-        cmocka_unit_test(test_words),      cmocka_unit_test(test_status_names),
+        cmocka_unit_test(test_args_taken),   cmocka_unit_test(test_args_refused),
+        cmocka_unit_test(test_connect_to),   cmocka_unit_test(test_dns),
+        cmocka_unit_test(test_split_user),   cmocka_unit_test(test_words),
+        cmocka_unit_test(test_status_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
