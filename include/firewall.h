@@ -34,6 +34,9 @@ const struct scn_firewall *fw_model(const struct fw *f);
 /* The rule that decides for source address IP (numeric), or NULL when none matches (the
  * firewall's default applies). */
 const struct scn_fw_rule *fw_rule_for(const struct scn_firewall *m, const char *ip);
+/* The first SNI filter of M that covers host NAME, or NULL (NAME NULL: a hello without SNI,
+ * which none covers). */
+const struct scn_sni_filter *fw_sni_filter_for(const struct scn_firewall *m, const char *name);
 
 /* Writes one line of F's log: ALLOW or DROP of the connection from SRC to DST, decided by INFO
  * (no spaces); SYN: the line stands for the connection's SYN. */

@@ -60,6 +60,15 @@ void hs_thread_close_all(struct hs_thread *t);
 void hs_accept(struct hs_listener *h, struct hs_thread *t, h2o_socket_t *sock,
                hs_proceed_cb proceed, void *data);
 
+/* Called by hs_peek_sni() with the socket, untouched: FOUND 1 with the ClientHello's server
+ * name in NAME, 0 when the hello has none (NAME NULL), -1 when the first bytes are not a TLS
+ * handshake (NAME NULL). */
+typedef void (*hs_sni_cb)(h2o_socket_t *sock, void *data, int found, const char *name);
+/* Peeks at SOCK's first TLS record (nothing consumed, as for a fault) and calls DONE(SOCK, DATA,
+ * ...); a client that leaves first, or sends nothing within T's timeout, is closed here and
+ * DONE is not called. For a device that judges a connection by its SNI (a firewall's). */
+void hs_peek_sni(struct hs_thread *t, h2o_socket_t *sock, hs_sni_cb done, void *data);
+
 /* Keeps SOCK (its on_close set by the caller) in T without ever answering: what the client
  * sends is read and dropped, and the connection is closed once the client gives up (or T closes
  * it at exit). For the devices that hold a connection (a firewall's drop and hang). */

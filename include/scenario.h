@@ -335,6 +335,15 @@ struct scn_url_filter {
     struct scn_where at;
 };
 
+/* A host name a firewall without TLS inspection filters on (<sni-filter>): the ClientHello's
+ * server_name, matched as a certificate name is (a "*." wildcard covers one label). It sees no
+ * request, so no path: the whole host is stopped, before TLS. */
+struct scn_sni_filter {
+    const char *host;          /* the key */
+    enum scn_uf_action action; /* reset (default) or hang */
+    struct scn_where at;
+};
+
 /* How a reverse proxy's publishing rule authenticates a request before it passes it on
  * (<publish pre-auth>): the device's own logon, which no Exchange client can go through. */
 enum scn_preauth {
@@ -367,6 +376,8 @@ struct scn_firewall {
     int ssl_offload;  /* TLS ends at the device, which forwards plain HTTP to port 80 */
     const char *adfs; /* the AD FS server pre-auth="adfs" redirects to; NULL: none */
     unsigned log_kb;  /* pfirewall.log's size limit in KB, then .old (Windows: 4096) */
+    struct scn_sni_filter *sni_filters; /* in order */
+    size_t num_sni_filters;
 };
 
 /* What the listener's port does with a connection attempt (<listener port-state>), in nmap's

@@ -185,6 +185,7 @@ enum { SCN_A_FW_NAME, SCN_A_FW_DEFAULT, SCN_A_FW_SSL_OFFLOAD, SCN_A_FW_ADFS, SCN
 enum { SCN_A_RULE_NAME, SCN_A_RULE_SOURCE, SCN_A_RULE_ACTION };
 enum { SCN_A_UF_PATH, SCN_A_UF_ACTION };
 enum { SCN_A_PUB_PATH, SCN_A_PUB_PREAUTH };
+enum { SCN_A_SF_HOST, SCN_A_SF_ACTION };
 enum { SCN_A_HS_ACTION, SCN_A_HS_ALERT, SCN_A_HS_SNI, SCN_A_HS_FIRST, SCN_A_HS_EVERY };
 enum { SCN_A_FAULTS_SEED };
 enum {
@@ -305,6 +306,11 @@ struct scn_d_publish {
     struct scn_publish v;
 };
 
+struct scn_d_sni_filter {
+    struct scn_mark m;
+    struct scn_sni_filter v;
+};
+
 struct scn_d_fheader {
     struct scn_mark m;
     const char *name, *value;
@@ -328,6 +334,7 @@ struct scn_d_listener {
     struct scn_vec rules;       /* struct scn_d_rule * */
     struct scn_vec url_filters; /* struct scn_d_url_filter * */
     struct scn_vec publish;     /* struct scn_d_publish * */
+    struct scn_vec sni_filters; /* struct scn_d_sni_filter * */
 };
 
 /* The whole draft; the scenario-level values are kept here until scn_build copies them. */

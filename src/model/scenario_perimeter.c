@@ -160,6 +160,36 @@ static void build_publish(struct scn *s, struct scn_d_listener *dl, struct scn_f
     }
 }
 
+static void build_sni_filters(struct scn *s, struct scn_d_listener *dl, struct scn_firewall *fw,
+                              const struct scn_listener *v, struct scn_errors *errs)
+{
+    fw->num_sni_filters = dl->sni_filters.size;
+    fw->sni_filters =
+        h2o_mem_alloc_pool(&s->pool, (fw->num_sni_filters + 1) * sizeof(*fw->sni_filters));
+    for (size_t i = 0; i < fw->num_sni_filters; i++) {
+        struct scn_d_sni_filter *df = dl->sni_filters.entries[i];
+        struct scn_sni_filter *f = &fw->sni_filters[i];
+        *f = df->v;
+        f->at = df->m.at;
+        if (scn_unset(&df->m, SCN_A_SF_ACTION))
+            f->action = SCN_UF_RESET;
+        if (f->action == SCN_UF_BLOCK_PAGE)
+            scn_error(errs, scn_where_attr(&df->m, SCN_A_SF_ACTION),
+                      "firewall \"%s\": sni-filter \"%s\": a device that reads only the SNI "
+                      "has no request to answer with a page: reset or hang",
+                      fw->name, f->host);
+        if (f->host[0] == '\0' || strpbrk(f->host, " \t\r\n/:") != NULL)
+            scn_error(errs, scn_where_attr(&df->m, SCN_A_SF_HOST),
+                      "firewall \"%s\": sni-filter host \"%s\" must be a host name (\"*.\" "
+                      "for a wildcard), without a path or a port",
+                      fw->name, f->host);
+    }
+    if (fw->num_sni_filters != 0 && !v->tls)
+        scn_error(errs, &dl->fw.at,
+                  "firewall \"%s\": sni-filter needs a TLS listener (plain HTTP has no SNI)",
+                  fw->name);
+}
+
 static void build_url_filters(struct scn *s, struct scn_d_listener *dl, struct scn_firewall *fw,
                               struct scn_errors *errs)
 {
@@ -212,6 +242,7 @@ void scn_build_firewall(struct scn *s, struct scn_d_listener *dl, struct scn_lis
     build_rules(s, dl, fw, errs);
     build_url_filters(s, dl, fw, errs);
     build_publish(s, dl, fw, errs);
+    build_sni_filters(s, dl, fw, v, errs);
 }
 
 /* Device names are log folders: a firewall's is unique among firewalls and balancers. */

@@ -280,6 +280,12 @@ static const struct scn_attr publish_attrs[] = {
         ENUM("pre-auth", struct scn_d_publish, v.preauth, scn_preauths, "none, forms or adfs"),
 };
 
+static const struct scn_attr sni_filter_attrs[] = {
+    [SCN_A_SF_HOST] = ATTR("host", SCN_T_TEXT, SCN_F_REQUIRED, struct scn_d_sni_filter, v.host),
+    [SCN_A_SF_ACTION] =
+        ENUM("action", struct scn_d_sni_filter, v.action, scn_uf_actions, "reset or hang"),
+};
+
 static const struct scn_attr sni_attrs[] = {
     [SCN_A_SNI_NAME] = ATTR("name", SCN_T_DNS, SCN_F_REQUIRED, struct scn_d_sni, v.name),
     [SCN_A_SNI_CERT] = ATTR("certificate", SCN_T_NAME, 0, struct scn_d_sni, cert),
@@ -426,8 +432,10 @@ static const struct elem url_filter_elem = KEYED(
     "url-filter", url_filter_attrs, struct scn_d_url_filter, struct scn_d_listener, url_filters);
 static const struct elem publish_elem =
     KEYED("publish", publish_attrs, struct scn_d_publish, struct scn_d_listener, publish);
+static const struct elem sni_filter_elem = KEYED(
+    "sni-filter", sni_filter_attrs, struct scn_d_sni_filter, struct scn_d_listener, sni_filters);
 static const struct elem *const firewall_kids[] = {&rule_elem, &url_filter_elem, &publish_elem,
-                                                   NULL};
+                                                   &sni_filter_elem, NULL};
 static const struct elem firewall_elem = {
     SINGLE("firewall", firewall_attrs, COUNTOF(firewall_attrs), struct scn_d_listener, fw),
     .children = firewall_kids};

@@ -65,6 +65,44 @@ static enum conn_result stage_firewall(struct conn *c, h2o_socket_t *sock)
     return CONN_DONE;
 }
 
+/* The firewall's SNI filter (a device without TLS inspection): once the ClientHello has come,
+ * a host name it filters is stopped (reset or held) with a DROP line; the rest goes on. */
+static void on_sni(h2o_socket_t *sock, void *data, int found, const char *name)
+{
+    struct conn *c = data;
+    struct fw *f = c->gen->listeners[c->listener].fw;
+    const struct scn_sni_filter *sf = fw_sni_filter_for(fw_model(f), name);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    char info[300];
+
+    UNUSED(found);
+    if (sf == NULL) {
+        conn_resume(c, sock);
+        return;
+    }
+    snprintf(info, sizeof(info), "sni-filter:%s", sf->host);
+    fw_log(f, 0, c->peer_ip, c->peer_port, c->local_ip, c->gen->listeners[c->listener].port, 0,
+           info);
+    snprintf(c->why, sizeof(c->why), "firewall: %s stopped the connection to %s by its SNI (%s)",
+             fw_model(f)->name, name, sf->action == SCN_UF_HANG ? "held" : "reset");
+    if (sf->action == SCN_UF_HANG) {
+        hs_hold(c->worker->hs, sock);
+        return;
+    }
+    setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    h2o_socket_close(sock);
+}
+
+static enum conn_result stage_sni_filter(struct conn *c, h2o_socket_t *sock)
+{
+    struct fw *f = c->gen->listeners[c->listener].fw;
+
+    if (f == NULL || fw_model(f)->num_sni_filters == 0)
+        return CONN_NEXT;
+    hs_peek_sni(c->worker->hs, sock, on_sni, c);
+    return CONN_WAIT;
+}
+
 /* The listener's handshake fault, which peeks at the ClientHello before TLS (handshake.h). */
 static enum conn_result stage_handshake_fault(struct conn *c, h2o_socket_t *sock)
 {
@@ -124,6 +162,7 @@ static enum conn_result stage_h2o(struct conn *c, h2o_socket_t *sock)
 
 static const struct conn_stage stages[] = {
     {"firewall", stage_firewall},
+    {"sni-filter", stage_sni_filter},
     {"handshake-fault", stage_handshake_fault},
     {"balancer", stage_balancer},
     {"http", stage_h2o},

@@ -70,6 +70,14 @@ const struct scn_fw_rule *fw_rule_for(const struct scn_firewall *m, const char *
     return NULL;
 }
 
+const struct scn_sni_filter *fw_sni_filter_for(const struct scn_firewall *m, const char *name)
+{
+    for (size_t i = 0; i < m->num_sni_filters && name != NULL; i++)
+        if (util_host_matches(m->sni_filters[i].host, name))
+            return &m->sni_filters[i];
+    return NULL;
+}
+
 void fw_log(struct fw *f, int allow, const char *src_ip, unsigned src_port, const char *dst_ip,
             unsigned dst_port, int syn, const char *info)
 {

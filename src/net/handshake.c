@@ -52,6 +52,7 @@ struct hs_conn {
     struct hs_listener *h;
     h2o_socket_t *sock;
     hs_proceed_cb proceed;
+    hs_sni_cb sni_done; /* hs_peek_sni()'s */
     void *data;
     h2o_timeout_entry_t deadline;
     int lowat; /* its SO_RCVLOWAT, when we set one (0: the default) */
@@ -485,46 +486,77 @@ static void wait_more(struct hs_conn *c, size_t need)
     set_lowat(c, (int)need);
 }
 
+/* What peek_record() found. */
+enum peeked { PEEK_WAIT, PEEK_GONE, PEEK_NOT_TLS, PEEK_RECORD };
+
+/*
+ * Peeks at C's first TLS record, without consuming it: its header only (WHOLE 0), or the whole
+ * record (WHOLE 1, up to HS_RECORD_MAX). PEEK_RECORD with the bytes in *REC (the caller frees
+ * them) and their count in *LEN; PEEK_WAIT when more must come first (the mark is set); PEEK_GONE
+ * when the peer left or failed; PEEK_NOT_TLS when the first byte is not a handshake record's.
+ */
+static enum peeked peek_record(struct hs_conn *c, int whole, unsigned char **rec, size_t *len)
+{
+    h2o_socket_t *sock = c->sock;
+    size_t want = whole ? HS_RECORD_MAX : 5;
+    ssize_t r;
+
+    if ((*rec = malloc(want)) == NULL)
+        h2o_fatal("out of memory");
+    while ((r = recv(h2o_socket_get_fd(sock), *rec, want, MSG_PEEK)) < 0 && errno == EINTR)
+        ;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        free(*rec);
+        return PEEK_WAIT;
+    }
+    if (r <= 0) {
+        free(*rec);
+        return PEEK_GONE; /* gone before saying anything */
+    }
+    if ((*rec)[0] != 22) {
+        free(*rec);
+        return PEEK_NOT_TLS;
+    }
+    if (r < 5 || (whole && (size_t)r < 5 + get16(*rec + 3) && (size_t)r < want)) {
+        size_t need = r < 5 ? 5 : 5 + get16(*rec + 3);
+        free(*rec);
+        if (peer_gone(sock))
+            return PEEK_GONE; /* a partial ClientHello, then nothing more: it ends now */
+        wait_more(c, need < want ? need : want);
+        return PEEK_WAIT;
+    }
+    set_lowat(c, 1); /* whoever reads it next wants every byte */
+    *len = (size_t)r;
+    return PEEK_RECORD;
+}
+
 static void on_peek(h2o_socket_t *sock, const char *err)
 {
     struct hs_conn *c = sock->data;
     const struct scn_hs_fault *f = &c->h->fault;
     unsigned char *rec;
-    size_t want = f->sni == SCN_HS_SNI_ANY ? 5 : HS_RECORD_MAX;
+    size_t len;
     char name[256];
-    ssize_t r;
     int found = 0;
 
-    if (err != NULL)
-        goto close;
-    if ((rec = malloc(want)) == NULL)
-        h2o_fatal("out of memory");
-    while ((r = recv(h2o_socket_get_fd(sock), rec, want, MSG_PEEK)) < 0 && errno == EINTR)
-        ;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        free(rec);
+    if (err != NULL) {
+        conn_close(c);
         return;
     }
-    if (r <= 0) {
-        free(rec);
-        goto close; /* gone before saying anything */
-    }
-    if (rec[0] != 22) {
-        free(rec); /* not a TLS handshake: not counted, h2o fails it its own way */
-        pass(c);
+    switch (peek_record(c, f->sni != SCN_HS_SNI_ANY, &rec, &len)) {
+    case PEEK_WAIT:
         return;
-    }
-    if (r < 5 || (f->sni != SCN_HS_SNI_ANY && (size_t)r < 5 + get16(rec + 3) && (size_t)r < want)) {
-        size_t need = r < 5 ? 5 : 5 + get16(rec + 3);
-        free(rec);
-        if (peer_gone(sock))
-            goto close; /* a partial ClientHello, then nothing more: it ends now */
-        wait_more(c, need < want ? need : want);
+    case PEEK_GONE:
+        conn_close(c);
         return;
+    case PEEK_NOT_TLS:
+        pass(c); /* not a TLS handshake: not counted, h2o fails it its own way */
+        return;
+    case PEEK_RECORD:
+        break;
     }
-    set_lowat(c, 1); /* whoever reads it next wants every byte */
     if (f->sni != SCN_HS_SNI_ANY)
-        found = hs_parse_sni(rec, (size_t)r, name, sizeof(name));
+        found = hs_parse_sni(rec, len, name, sizeof(name));
     free(rec);
     if ((f->sni == SCN_HS_SNI_NONE && found == 1) ||
         (f->sni == SCN_HS_SNI_UNKNOWN && (found != 1 || hs_name_known(c->h->l, name)))) {
@@ -538,9 +570,59 @@ static void on_peek(h2o_socket_t *sock, const char *err)
     log_debug("handshake: listener %s: %s", c->h->l->name,
               f->action == SCN_HS_ALERT ? scn_alert_name(f->alert) : "fault");
     act(c);
-    return;
-close:
-    conn_close(c);
+}
+
+/* hs_peek_sni()'s connection: its first record seen, the callback is handed the socket. */
+static void on_peek_sni(h2o_socket_t *sock, const char *err)
+{
+    struct hs_conn *c = sock->data;
+    hs_sni_cb done = c->sni_done;
+    void *data = c->data;
+    unsigned char *rec;
+    size_t len;
+    char name[256] = "";
+    int found = -1;
+
+    if (err != NULL) {
+        conn_close(c);
+        return;
+    }
+    switch (peek_record(c, 1, &rec, &len)) {
+    case PEEK_WAIT:
+        return;
+    case PEEK_GONE:
+        conn_close(c);
+        return;
+    case PEEK_NOT_TLS:
+        break;
+    case PEEK_RECORD:
+        found = hs_parse_sni(rec, len, name, sizeof(name));
+        free(rec);
+        break;
+    }
+    h2o_socket_read_stop(sock);
+    h2o_socket_dont_read(sock, 0);
+    sock->data = NULL;
+    conn_free(c);
+    done(sock, data, found, found == 1 ? name : NULL);
+}
+
+void hs_peek_sni(struct hs_thread *t, h2o_socket_t *sock, hs_sni_cb done, void *data)
+{
+    struct hs_conn *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        h2o_fatal("out of memory");
+    c->t = t;
+    c->sock = sock;
+    c->sni_done = done;
+    c->data = data;
+    c->deadline.cb = on_deadline;
+    h2o_linklist_insert(&t->conns, &c->link);
+    sock->data = c;
+    h2o_socket_dont_read(sock, 1);
+    h2o_timeout_link(t->loop, &t->deadline, &c->deadline);
+    h2o_socket_read_start(sock, on_peek_sni);
 }
 
 void hs_hold(struct hs_thread *t, h2o_socket_t *sock)

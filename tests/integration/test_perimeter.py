@@ -324,6 +324,45 @@ class UrlFilter(unittest.TestCase):
             os.unlink(path)
 
 
+class SniFilter(unittest.TestCase):
+    """A firewall without TLS inspection reads only the ClientHello's server name: a host it
+    filters is reset or held before TLS, every path of it alike; other names, and a hello
+    without SNI, pass."""
+
+    def test_reset_hold_and_pass(self):
+        path = own_scenario('<firewall name="FW3"><sni-filter host="autodiscover.contoso.com"/>'
+                            '<sni-filter host="*.contoso.net" action="hang"/></firewall>')
+        try:
+            with Server(path) as s:
+                self.assertEqual(s.curl("mail.contoso.com", MRS, "--http1.1")[0], 401)
+                # reset in the handshake: curl's "SSL connect error" family, no HTTP at all
+                st, _, _, rc, err = s.curl("autodiscover.contoso.com",
+                                           "/Autodiscover/Autodiscover.xml", "--http1.1")
+                self.assertEqual(st, 0)
+                self.assertIn(rc, (35, 56), err)
+                # held: the handshake never completes
+                ctx = ssl.create_default_context(cafile=s.ca)
+                raw = socket.create_connection(("127.0.0.1", s.port), timeout=1)
+                with self.assertRaises((socket.timeout, TimeoutError)):
+                    ctx.wrap_socket(raw, server_hostname="ex9.contoso.net")
+                raw.close()
+                # no SNI at all (an address): nothing to filter on
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                with ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port)),
+                                     server_hostname=None) as c:
+                    c.sendall(b"GET /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.contoso.com\r\n"
+                              b"Connection: close\r\n\r\n")
+                    self.assertTrue(c.recv(100).startswith(b"HTTP/1.1 401 "))
+                lines = fw_wait(s, 6, "FW3")
+                self.assertEqual([m.group(7) for m in lines if m.group(1) == "DROP"],
+                                 ["sni-filter:autodiscover.contoso.com", "sni-filter:*.contoso.net"])
+                _, iis = s.w3c_wait(2)
+                self.assertEqual([l[4] for l in iis], [MRS, "/EWS/Exchange.asmx"])
+        finally:
+            os.unlink(path)
+
+
 def https(s, host, method, path, headers=None, body=None):
     """One request over HTTP/1.1 with Python's client: (status, reason phrase, headers, body)."""
     ctx = ssl.create_default_context(cafile=s.ca)
@@ -441,7 +480,11 @@ class ReverseProxy(unittest.TestCase):
                 ("", '<firewall name="F"><publish path="owa"/></firewall>',
                  'firewall "F": publish path "owa" must be a path starting with "/"'),
                 ("", '<firewall name="F"><publish path="/owa" pre-auth="kerberos"/></firewall>',
-                 "none, forms or adfs")):
+                 "none, forms or adfs"),
+                ("", '<firewall name="F"><sni-filter host="mail.contoso.com/ews"/></firewall>',
+                 'firewall "F": sni-filter host "mail.contoso.com/ews" must be a host name'),
+                (' tls="false"', '<firewall name="F"><sni-filter host="a.b"/></firewall>',
+                 'firewall "F": sni-filter needs a TLS listener')):
             path = harness.own_scenario('<listener name="edge"%s>%s</listener>' % (attrs, body),
                                         "perimeter-")
             try:
