@@ -118,6 +118,7 @@ function firewallBlock(f) {
   d.appendChild(el('div', 'sub', 'firewall ' + f.name + ' (default ' + f.default + ')'));
   for (const r of f.rules) d.appendChild(el('div', 'sub', 'rule ' + r.name + ': ' + r.action + ' ' + r.sources.join(' ')));
   for (const u of f.url_filters) d.appendChild(el('div', 'sub', 'url filter ' + u.path + ': ' + u.action));
+  for (const x of f.sni_filters) d.appendChild(el('div', 'sub', 'SNI filter ' + x.host + ': ' + x.action));
   for (const p of f.publish) d.appendChild(el('div', 'sub', 'publishes ' + p.path + (p.pre_auth === 'none' ? '' : ', pre-auth ' + p.pre_auth)));
   if (f.ssl_offload) d.appendChild(el('div', 'sub', 'offloads TLS: plain HTTP to port 80'));
   if (f.problems.length) d.appendChild(problemList(f.problems));

@@ -379,7 +379,14 @@ static json_t *firewall_json(const struct scn_firewall *fw)
         problem(problems, "url-filter", "%s filters %s (%s)", fw->name, u->path,
                 scn_uf_action_name(u->action));
     }
-    json_t *publish = json_array();
+    json_t *publish = json_array(), *snis = json_array();
+    for (size_t i = 0; i < fw->num_sni_filters; i++) {
+        const struct scn_sni_filter *f = &fw->sni_filters[i];
+        json_array_append_new(snis, json_pack("{s:s, s:s}", "host", f->host, "action",
+                                              scn_uf_action_name(f->action)));
+        problem(problems, "sni-filter", "%s stops connections to %s by their SNI (%s)", fw->name,
+                f->host, scn_uf_action_name(f->action));
+    }
     int mrs_published = fw->num_publish == 0;
     for (size_t i = 0; i < fw->num_publish; i++) {
         const struct scn_publish *p = &fw->publish[i];
@@ -400,9 +407,10 @@ static json_t *firewall_json(const struct scn_firewall *fw)
                 "%s offloads TLS: the servers get plain HTTP on port 80 and their virtual "
                 "directories require SSL (403.4)",
                 fw->name);
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:b, s:o}", "name", fw->name, "default",
-                     scn_fw_action_name(fw->def), "rules", rules, "url_filters", filters, "publish",
-                     publish, "ssl_offload", fw->ssl_offload, "problems", problems);
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:o}", "name", fw->name, "default",
+                     scn_fw_action_name(fw->def), "rules", rules, "url_filters", filters,
+                     "sni_filters", snis, "publish", publish, "ssl_offload", fw->ssl_offload,
+                     "problems", problems);
 }
 
 static json_t *listener_json(const struct scn *s, const struct scn_listener *l, unsigned port,

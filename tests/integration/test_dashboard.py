@@ -191,7 +191,7 @@ class DashboardApi(unittest.TestCase):
         self.assertIn("the MRS Proxy meets the device's logon",
                       " ".join(p["text"] for p in f["problems"] if p["code"] == "pre-auth"))
         f = self.topology("ssl-offload")["listeners"][0]["firewall"]
-        self.assertEqual((f["publish"], f["ssl_offload"]), ([], True))
+        self.assertEqual((f["publish"], f["sni_filters"], f["ssl_offload"]), ([], [], True))
         self.assertEqual([p["code"] for p in f["problems"]], ["ssl-offload"])
 
     def test_topology_balancer_live(self):

@@ -333,7 +333,13 @@ class SniFilter(unittest.TestCase):
         path = own_scenario('<firewall name="FW3"><sni-filter host="autodiscover.contoso.com"/>'
                             '<sni-filter host="*.contoso.net" action="hang"/></firewall>')
         try:
-            with Server(path) as s:
+            with Server(path, "--admin", "127.0.0.1:0") as s:
+                with urllib.request.urlopen(s.ready["admin"] + "/topology", timeout=10) as r:
+                    fw = json.load(r)["listeners"][0]["firewall"]
+                self.assertEqual(fw["sni_filters"],
+                                 [{"host": "autodiscover.contoso.com", "action": "reset"},
+                                  {"host": "*.contoso.net", "action": "hang"}])
+                self.assertEqual([p["code"] for p in fw["problems"]], ["sni-filter"] * 2)
                 self.assertEqual(s.curl("mail.contoso.com", MRS, "--http1.1")[0], 401)
                 # reset in the handshake: curl's "SSL connect error" family, no HTTP at all
                 st, _, _, rc, err = s.curl("autodiscover.contoso.com",
