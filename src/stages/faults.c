@@ -135,7 +135,7 @@ static enum flow_by sender(const struct scn_fault *r)
         break;
     }
     const char *st = scn_stage_name(r->stage);
-    if (strcmp(st, "urlfilter") == 0 || strcmp(st, "balancer") == 0)
+    if (strcmp(st, "urlfilter") == 0 || strcmp(st, "publish") == 0 || strcmp(st, "balancer") == 0)
         return FLOW_BY_DEVICE;
     if (strcmp(st, "route") == 0 || strcmp(st, "httpsys") == 0 || strcmp(st, "ssl") == 0)
         return FLOW_BY_IIS;

@@ -10,6 +10,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -70,6 +71,49 @@ class StatusFault(unittest.TestCase):
                                     for w in why[-1] + why[0]), why)
         finally:
             os.unlink(path)
+
+
+class Criteria(unittest.TestCase):
+    def test_each_criterion_picks_its_requests(self):
+        fd, page = tempfile.mkstemp(suffix=".html", prefix="faults-")
+        os.write(fd, b"<p>from a file</p>")
+        os.close(fd)
+        path = faults(
+            '<fault name="host" stage="route" action="status" status="501">'
+            '<when host="autodiscover.contoso.com"/></fault>'
+            '<fault name="method" stage="route" action="status" status="502">'
+            '<when method="PUT"/></fault>'
+            '<fault name="header-text" stage="route" action="status" status="504">'
+            '<when header="X-Lab: blue"/></fault>'
+            '<fault name="header" stage="route" action="status" status="505">'
+            '<when header="X-Other"/></fault>'
+            '<fault name="server" stage="route" action="status" status="507" '
+            'content-type="text/html" body-file="%s"><when server="EX1" path="/owa"/></fault>'
+            '<fault name="listener" stage="publish" action="status" status="508">'
+            '<when listener="edge" path="/ecp"/></fault>' % page)
+        try:
+            with Server(path) as s:
+                def status(host, p, *args):
+                    return s.curl(host, p, "--http1.1", *args)
+                self.assertEqual(status("autodiscover.contoso.com", "/EWS/Exchange.asmx")[0], 501)
+                self.assertEqual(status("mail.contoso.com", "/EWS/Exchange.asmx")[0], 401)
+                self.assertEqual(status("mail.contoso.com", "/x", "-X", "PUT")[0], 502)
+                self.assertEqual(status("mail.contoso.com", "/x", "-H", "X-Lab: dark blue")[0], 504)
+                self.assertEqual(status("mail.contoso.com", "/x", "-H", "X-Lab: red")[0], 404)
+                self.assertEqual(status("mail.contoso.com", "/x", "-H", "X-Other: 1")[0], 505)
+                st, h, body, _, _ = status("mail.contoso.com", "/owa/")
+                self.assertEqual((st, body, dict(h)["Content-Type"]),
+                                 (507, b"<p>from a file</p>", "text/html"))
+                # a rule at a device's stage answers as the device: no Server of IIS
+                st, h, _, _, _ = status("mail.contoso.com", "/ecp/")
+                self.assertEqual(st, 508)
+                self.assertNotIn("Server", dict(h))
+                _, iis = s.w3c_wait(6)
+                self.assertEqual(sorted(l[11] for l in iis),
+                                 ["401", "404", "501", "502", "504", "505", "507"])
+        finally:
+            os.unlink(path)
+            os.unlink(page)
 
 
 class SeededChance(unittest.TestCase):
