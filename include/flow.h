@@ -133,7 +133,9 @@ struct flow {
     int lb_chosen;         /* that balancer decided (a line in its log is due) */
     const char *lb_cookie; /* the persistence cookie it inserted; NULL: none */
     /* the front end's routing (2013+, frontend.h): where it proxies the request */
-    struct scn_server *backend;     /* NULL: not proxied (2010, or not routed yet) */
+    struct scn_server *backend;            /* NULL: not proxied (2010, or not routed yet) */
+    const struct scn_database *backend_db; /* the database that named the back end; NULL: none */
+    const char *backend_cookie;            /* the X-BackEndCookie value it set; NULL: none */
     unsigned backend_status;        /* what the back end answered; 0: no answer (or not proxied) */
     const char *proxy_error;        /* GenericErrors of a proxy that failed; NULL: none */
     const struct flow_route *route; /* NULL until routed */

@@ -67,6 +67,8 @@ struct hplog_entry {
     uint64_t response_bytes; /* the response's body (written when proxied) */
     uint64_t total_ms;       /* TotalRequestTime */
     struct hplog_str generic_errors;
+    struct hplog_str backend_cookie; /* the X-BackEndCookie the front end set */
+    struct hplog_str database_guid;  /* the database that routed the request */
 };
 
 /* The maximum length of a rendered line. */

@@ -54,6 +54,8 @@ enum scn_account_state {
     SCN_ACCOUNT_PASSWORD_EXPIRED, /* state="password-expired" */
 };
 
+struct scn_database;
+
 struct scn_account {
     const char *sam;           /* sAMAccountName (required), e.g. "admin" */
     const char *upn;           /* userPrincipalName; default "<sam>@<organization domain>" */
@@ -70,6 +72,18 @@ struct scn_account {
     const char **proxy_addresses; /* further SMTP addresses (proxyAddresses "smtp:"), as written
                                      without their prefix; the primary is mailbox */
     size_t num_proxy_addresses;
+    struct scn_database *database; /* the mailbox's database (<account database>); NULL: the
+                                      mailbox names its server directly */
+};
+
+/* A mailbox database (Get-MailboxDatabase): its active copy is mounted on a Mailbox server,
+ * which is where the front end proxies requests for its mailboxes (X-TargetDatabase, the
+ * MRS Proxy's routing hint, names it by name or GUID). */
+struct scn_database {
+    const char *name;          /* the key, e.g. "DB01" */
+    struct scn_server *server; /* where it is mounted; required */
+    char guid[37];             /* its object GUID: the guid attribute, else stable from the name */
+    struct scn_where at;
 };
 
 /* An accepted domain of the organisation (Get-AcceptedDomain). */
@@ -516,6 +530,8 @@ struct scn {
     /* added with issue 9 */
     struct scn_accepted_domain *accepted_domains; /* default: the organisation's domain */
     size_t num_accepted_domains;
+    struct scn_database *databases;
+    size_t num_databases;
     /* fault rules (<faults>), tried in order; the first that picks a request acts */
     struct scn_fault *faults;
     size_t num_faults;
@@ -565,6 +581,8 @@ void scn_unref(struct scn *s);
 /* Lookups, all case-insensitive as Active Directory is. NULL when not found. */
 struct scn_server *scn_server_by_name(const struct scn *s, const char *name);
 struct scn_account *scn_account_by_smtp(const struct scn *s, const char *addr, size_t len);
+/* The database named NAME or whose GUID is NAME (LEN bytes), without case; NULL if none. */
+struct scn_database *scn_database_by_id(const struct scn *s, const char *name, size_t len);
 /* DOMAIN\user, user@upn-suffix or bare user: DOMAIN may be NULL/empty. */
 struct scn_account *scn_account_by_logon(const struct scn *s, const char *domain, size_t dlen,
                                          const char *user, size_t ulen);

@@ -98,7 +98,7 @@ static const struct hplog_field fields[] = {
     {.name = "TargetServerVersion", .render = r_target_version, .bound = 4 * 10 + 3},
     {.name = "RoutingType", .render = r_proxied_text, .bound = 11, .text = "IntraForest"},
     {.name = "RoutingHint", STR(routing_hint, 64)},
-    {.name = "BackEndCookie", EMPTY}, /* Database~<guid>~~<expiry>: mrsmock has no databases */
+    {.name = "BackEndCookie", STR(backend_cookie, 400)},
     {.name = "ServerLocatorHost", EMPTY},
     {.name = "ServerLocatorLatency", EMPTY},
     {.name = "RequestBytes", .render = r_u64, .offset = AT(request_bytes), .bound = NUMBER},
@@ -143,7 +143,7 @@ static const struct hplog_field fields[] = {
     {.name = "GenericInfo", .render = r_generic_info, .bound = GENERIC_INFO},
     {.name = "GenericErrors", STR(generic_errors, 512)},
     {.name = "EdgeTraceId", EMPTY},
-    {.name = "DatabaseGuid", EMPTY},
+    {.name = "DatabaseGuid", STR(database_guid, 36)},
     {.name = "UserADObjectGuid", EMPTY},
     {.name = "PartitionEndpointLookupLatency", EMPTY},
     {.name = "RoutingStatus", .render = r_proxied_text, .bound = 6, .text = "CafeV1"},

@@ -190,6 +190,10 @@ void reqlog_hplog(struct flow *f, const struct timeval *now)
                           : proxied              ? f->st.status
                                                  : 0,
         .target_server = {flow_backend(f)->fqdn, strlen(flow_backend(f)->fqdn)},
+        .backend_cookie = {f->backend_cookie,
+                           f->backend_cookie != NULL ? strlen(f->backend_cookie) : 0},
+        .database_guid = {f->backend_db != NULL ? f->backend_db->guid : NULL,
+                          f->backend_db != NULL ? 36 : 0},
         .target_attempted = f->backend != NULL,
         .request_bytes = req->entity.len,
         .response_bytes = req->bytes_sent,

@@ -552,6 +552,25 @@ static void build_servers(struct scn *s, struct scn_draft *d, struct scn_errors 
         scn_error(errs, &d->root.at, "no <server> defined (at least one is needed)");
 }
 
+/* An account's mailbox server, named by <account server> (mailbox and server go together). */
+static void build_account_server(struct scn *s, struct scn_d_account *da, struct scn_account *v,
+                                 struct scn_errors *errs)
+{
+    const struct scn_mark *m = &da->m;
+
+    if (v->mailbox != NULL && missing(m, SCN_A_ACCOUNT_SERVER, da->server))
+        scn_error(errs, where(m, SCN_A_ACCOUNT_MAILBOX),
+                  "account \"%s\": mailbox without server or database (a mailbox lives on one)",
+                  v->sam);
+    if (da->server != NULL && missing(m, SCN_A_ACCOUNT_MAILBOX, v->mailbox))
+        scn_error(errs, where(m, SCN_A_ACCOUNT_SERVER),
+                  "account \"%s\": server without mailbox (mailbox and server go together)",
+                  v->sam);
+    if (da->server != NULL && (v->server = scn_server_by_name(s, da->server)) == NULL)
+        scn_error(errs, where(m, SCN_A_ACCOUNT_SERVER),
+                  "account \"%s\": server \"%s\" does not exist", v->sam, da->server);
+}
+
 static void build_accounts(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
 {
     s->num_accounts = d->accounts.size;
@@ -574,17 +593,24 @@ static void build_accounts(struct scn *s, struct scn_draft *d, struct scn_errors
             v->display_name = v->sam;
         if (unset(m, SCN_A_ACCOUNT_STATE))
             v->state = SCN_ACCOUNT_ENABLED;
-        if (v->mailbox != NULL && missing(m, SCN_A_ACCOUNT_SERVER, da->server))
-            scn_error(errs, where(m, SCN_A_ACCOUNT_MAILBOX),
-                      "account \"%s\": mailbox without server (mailbox and server go together)",
-                      v->sam);
-        if (da->server != NULL && missing(m, SCN_A_ACCOUNT_MAILBOX, v->mailbox))
-            scn_error(errs, where(m, SCN_A_ACCOUNT_SERVER),
-                      "account \"%s\": server without mailbox (mailbox and server go together)",
-                      v->sam);
-        if (da->server != NULL && (v->server = scn_server_by_name(s, da->server)) == NULL)
-            scn_error(errs, where(m, SCN_A_ACCOUNT_SERVER),
-                      "account \"%s\": server \"%s\" does not exist", v->sam, da->server);
+        v->database = NULL;
+        if (!unset(m, SCN_A_ACCOUNT_DATABASE) && da->database != NULL) {
+            /* the database says where the mailbox is: its server */
+            if ((v->database = scn_database_by_id(s, da->database, strlen(da->database))) == NULL)
+                scn_error(errs, where(m, SCN_A_ACCOUNT_DATABASE),
+                          "account \"%s\": database \"%s\" does not exist", v->sam, da->database);
+            else if (da->server != NULL && !unset(m, SCN_A_ACCOUNT_SERVER))
+                scn_error(errs, where(m, SCN_A_ACCOUNT_SERVER),
+                          "account \"%s\": server and database: give one (the database's "
+                          "server is the mailbox's)",
+                          v->sam);
+            else if (missing(m, SCN_A_ACCOUNT_MAILBOX, v->mailbox))
+                scn_error(errs, where(m, SCN_A_ACCOUNT_DATABASE),
+                          "account \"%s\": database without mailbox", v->sam);
+            v->server = v->database != NULL ? v->database->server : NULL;
+        } else {
+            build_account_server(s, da, v, errs);
+        }
         for (size_t k = 0; k < i && v->mailbox != NULL; k++) {
             struct scn_d_account *o = d->accounts.entries[k];
             if (o->v.mailbox != NULL && strcasecmp(o->v.mailbox, v->mailbox) == 0) {

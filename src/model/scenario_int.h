@@ -109,8 +109,10 @@ enum {
     SCN_A_ACCOUNT_STATE,
     SCN_A_ACCOUNT_REDIRECT,
     SCN_A_ACCOUNT_PROXY,
+    SCN_A_ACCOUNT_DATABASE,
 };
 enum { SCN_A_DOMAIN_NAME, SCN_A_DOMAIN_TYPE };
+enum { SCN_A_DB_NAME, SCN_A_DB_SERVER, SCN_A_DB_GUID };
 enum {
     SCN_A_CERT_ID,
     SCN_A_CERT_NAMES,
@@ -238,7 +240,12 @@ struct scn_vec {
 struct scn_d_account {
     struct scn_mark m;
     struct scn_account v;
-    const char *server;
+    const char *server, *database;
+};
+
+struct scn_d_database {
+    struct scn_mark m;
+    const char *name, *server, *guid;
 };
 
 struct scn_d_domain {
@@ -346,6 +353,7 @@ struct scn_draft {
     struct scn_vec accounts, certs, servers, listeners; /* struct scn_d_<kind> * */
     struct scn_vec cas;                                 /* struct scn_d_ca * */
     struct scn_vec domains;                             /* struct scn_d_domain * */
+    struct scn_vec databases;                           /* struct scn_d_database * */
     unsigned fault_seed;
     struct scn_vec faults; /* struct scn_d_fault * */
 };

@@ -3,6 +3,7 @@
  * organisation's accepted domains, each server's state and Windows services, and the load
  * balancers on listeners with their members; their defaults and the checks that need them.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -157,10 +158,80 @@ static void build_services(struct scn *s, struct scn_draft *d, struct scn_errors
     }
 }
 
+/* A GUID as Exchange prints it: 8-4-4-4-12 hexadecimal digits; written into OUT in lower case.
+ * 0, or -1 when P is not one. */
+static int guid_of(const char *p, char out[37])
+{
+    if (strlen(p) != 36)
+        return -1;
+    for (size_t i = 0; i < 36; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? p[i] != '-' : !isxdigit((unsigned char)p[i]))
+            return -1;
+        out[i] = (char)tolower((unsigned char)p[i]);
+    }
+    out[36] = '\0';
+    return 0;
+}
+
+static void build_databases(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
+{
+    s->num_databases = d->databases.size;
+    s->databases = h2o_mem_alloc_pool(&s->pool, (s->num_databases + 1) * sizeof(*s->databases));
+    for (size_t i = 0; i < s->num_databases; i++) {
+        struct scn_d_database *dd = d->databases.entries[i];
+        struct scn_database *db = &s->databases[i];
+        memset(db, 0, sizeof(*db));
+        db->name = dd->name;
+        db->at = dd->m.at;
+        if (scn_unset(&dd->m, SCN_A_DB_SERVER) || dd->server == NULL) {
+            if (dd->m.attr[SCN_A_DB_SERVER].line == 0)
+                scn_error(errs, &dd->m.at, "database \"%s\": missing required attribute \"server\"",
+                          db->name);
+        } else if ((db->server = scn_server_by_name(s, dd->server)) == NULL) {
+            scn_error(errs, scn_where_attr(&dd->m, SCN_A_DB_SERVER),
+                      "database \"%s\": server \"%s\" does not exist", db->name, dd->server);
+        } else if (!(db->server->roles & SCN_ROLE_MAILBOX)) {
+            scn_error(errs, scn_where_attr(&dd->m, SCN_A_DB_SERVER),
+                      "database \"%s\": server \"%s\" has no Mailbox role", db->name,
+                      db->server->name);
+        }
+        if (!scn_unset(&dd->m, SCN_A_DB_GUID) && dd->guid != NULL) {
+            if (guid_of(dd->guid, db->guid) != 0)
+                scn_error(errs, scn_where_attr(&dd->m, SCN_A_DB_GUID),
+                          "database \"%s\": guid \"%s\" is not a GUID "
+                          "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+                          db->name, dd->guid);
+        } else {
+            /* stable from the name, lower case: two runs and two readers agree */
+            char lc[65];
+            uint8_t b[16];
+            size_t n = strlen(db->name);
+            for (size_t k = 0; k <= n && k < sizeof(lc); k++)
+                lc[k] = (char)tolower((unsigned char)db->name[k]);
+            util_stable_bytes(lc, n, b, sizeof(b));
+            b[6] = (uint8_t)((b[6] & 0x0f) | 0x40), b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+            util_guid_format(b, db->guid);
+        }
+    }
+}
+
+struct scn_database *scn_database_by_id(const struct scn *s, const char *name, size_t len)
+{
+    for (size_t i = 0; i < s->num_databases; i++) {
+        struct scn_database *db = &s->databases[i];
+        if ((strlen(db->name) == len && strncasecmp(db->name, name, len) == 0) ||
+            (len == 36 && strncasecmp(db->guid, name, len) == 0))
+            return db;
+    }
+    return NULL;
+}
+
 void scn_build_topology(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
 {
     build_domains(s, d);
     build_services(s, d, errs);
+    build_databases(s, d, errs);
 }
 
 /* Roles the rest of the model needs: a mailbox lives on a Mailbox server, a listener (or a

@@ -103,6 +103,13 @@ static const struct scn_attr account_attrs[] = {
         ATTR("redirect-addr", SCN_T_MAILADDR, SCN_F_EMPTY, struct scn_d_account, v.redirect_addr),
     [SCN_A_ACCOUNT_PROXY] = PAIR("proxy-addresses", SCN_T_ADDRS, SCN_F_EMPTY, struct scn_d_account,
                                  v.proxy_addresses, v.num_proxy_addresses),
+    [SCN_A_ACCOUNT_DATABASE] = ATTR("database", SCN_T_NAME, 0, struct scn_d_account, database),
+};
+
+static const struct scn_attr database_attrs[] = {
+    [SCN_A_DB_NAME] = ATTR("name", SCN_T_NAME, SCN_F_REQUIRED, struct scn_d_database, name),
+    [SCN_A_DB_SERVER] = ATTR("server", SCN_T_COMPUTER, 0, struct scn_d_database, server),
+    [SCN_A_DB_GUID] = ATTR("guid", SCN_T_TEXT, 0, struct scn_d_database, guid),
 };
 
 static const struct scn_attr domain_attrs[] = {
@@ -381,7 +388,10 @@ static const struct elem account_elem =
     KEYED("account", account_attrs, struct scn_d_account, struct scn_draft, accounts);
 static const struct elem domain_elem =
     KEYED("accepted-domain", domain_attrs, struct scn_d_domain, struct scn_draft, domains);
-static const struct elem *const organization_kids[] = {&account_elem, &domain_elem, NULL};
+static const struct elem database_elem =
+    KEYED("database", database_attrs, struct scn_d_database, struct scn_draft, databases);
+static const struct elem *const organization_kids[] = {&account_elem, &domain_elem, &database_elem,
+                                                       NULL};
 static const struct elem organization_elem = {SINGLE("organization", organization_attrs,
                                                      COUNTOF(organization_attrs), struct scn_draft,
                                                      organization),

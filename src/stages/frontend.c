@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "frontend.h"
 
@@ -15,9 +16,11 @@ void frontend_reset(void)
     atomic_store(&turn, 0);
 }
 
-/* The cookie's name, and its value as this front end writes it: "Server~<fqdn>~<version>".
- * The real cookie's value is an encoded string whose layout is not known; what it carries (the
- * back end that took the session) is what matters to the client, which sends it back unread. */
+/* The cookie's name, and its value as this front end writes it: "Database~<guid>~~<expiry>"
+ * when a database named the back end (the form HttpProxy logs show), else
+ * "Server~<fqdn>~<version>~<expiry>". The real cookie's value is encoded, its layout not known;
+ * what it carries (the back end that took the session) is what matters to the client, which
+ * sends it back unread. The expiry is ten minutes on (unconfirmed). */
 #define BE_COOKIE "X-BackEndCookie"
 
 static struct scn_server *by_fqdn(const struct scn *s, const char *p, size_t len)
@@ -38,10 +41,18 @@ static struct scn_server *cookie_target(struct flow *f)
         const char *semi = memchr(p, ';', (size_t)(end - p)), *stop = semi != NULL ? semi : end;
         while (p < stop && *p == ' ')
             p++;
-        size_t n = sizeof(BE_COOKIE "=Server~") - 1;
+        size_t n = sizeof(BE_COOKIE "=Server~") - 1, nd = sizeof(BE_COOKIE "=Database~") - 1;
         if ((size_t)(stop - p) > n && strncasecmp(p, BE_COOKIE "=Server~", n) == 0) {
             const char *fq = p + n, *tilde = memchr(fq, '~', (size_t)(stop - fq));
             return by_fqdn(f->scn, fq, (size_t)((tilde != NULL ? tilde : stop) - fq));
+        }
+        if ((size_t)(stop - p) > nd && strncasecmp(p, BE_COOKIE "=Database~", nd) == 0) {
+            const char *g = p + nd, *tilde = memchr(g, '~', (size_t)(stop - g));
+            const struct scn_database *db =
+                scn_database_by_id(f->scn, g, (size_t)((tilde != NULL ? tilde : stop) - g));
+            if (db != NULL)
+                f->backend_db = db;
+            return db != NULL ? db->server : NULL;
         }
         p = stop + 1;
     }
@@ -85,6 +96,17 @@ static struct scn_server *choose(struct flow *f, const char **how)
     if (mrs && (t = cookie_target(f)) != NULL) {
         *how = "its X-BackEndCookie";
         return t;
+    }
+    /* the MRS client names the mailbox's database (X-TargetDatabase, by name or GUID): the
+     * server where it is mounted; one the organisation does not have routes organisation-wide */
+    if (mrs && (v = flow_req_header(f, "x-targetdatabase")).len != 0) {
+        const struct scn_database *db = scn_database_by_id(f->scn, v.base, v.len);
+        if (db != NULL && db->server != NULL) {
+            *how = "X-TargetDatabase";
+            f->backend_db = db;
+            return db->server;
+        }
+        flow_why(f, "frontend", "X-TargetDatabase %.*s: no such database", (int)v.len, v.base);
     }
     if ((f->route->flags & FLOW_ROUTE_ADDRESS_IN_PATH) && slash != NULL &&
         (t = mailbox_server(
@@ -178,11 +200,22 @@ int frontend_stage(struct flow *f)
                               "an error: (503) Server Unavailable.;");
     }
     if (mrs) {
-        char c[400];
-        int n = snprintf(c, sizeof(c), BE_COOKIE "=Server~%s~%s; path=/EWS; secure; HttpOnly",
-                         t->fqdn, scn_version_name(t->version));
-        if (n > 0 && (size_t)n < sizeof(c))
-            flow_header(f, "Set-Cookie", c, (size_t)n);
+        char expiry[32], c[400];
+        time_t at = time(NULL) + 600;
+        struct tm tm;
+        gmtime_r(&at, &tm);
+        strftime(expiry, sizeof(expiry), "%Y-%m-%dT%H:%M:%S", &tm);
+        int v = f->backend_db != NULL
+                    ? snprintf(c, sizeof(c), "Database~%s~~%s", f->backend_db->guid, expiry)
+                    : snprintf(c, sizeof(c), "Server~%s~%s~%s", t->fqdn,
+                               scn_version_name(t->version), expiry);
+        if (v > 0 && (size_t)v < sizeof(c) - 64) {
+            f->backend_cookie = h2o_strdup(&f->req->pool, c, (size_t)v).base;
+            int n = snprintf(c + v, sizeof(c) - (size_t)v, "; path=/EWS; secure; HttpOnly");
+            h2o_iovec_t set = h2o_concat(&f->req->pool, h2o_iovec_init(H2O_STRLIT(BE_COOKIE "=")),
+                                         h2o_iovec_init(c, (size_t)(v + n)));
+            flow_header(f, "Set-Cookie", set.base, set.len);
+        }
     }
     return FLOW_NEXT;
 }

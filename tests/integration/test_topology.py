@@ -285,7 +285,8 @@ class FrontEnd(unittest.TestCase):
             second = s.curl("mail.contoso.com", MRS, "--http1.1", "-u", ADMIN)
             self.assertEqual((first[0], second[0]), (200, 503))
             cookie = [v for k, v in first[1] if k.lower() == "set-cookie"][0]
-            self.assertRegex(cookie, r"^X-BackEndCookie=Server~ex1\.contoso\.com~Exchange2016; ")
+            self.assertRegex(cookie, r"^X-BackEndCookie=Server~ex1\.contoso\.com~Exchange2016~"
+                                     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d; path=/EWS; secure; HttpOnly$")
             # the migration service sends the cookie back: the session stays on EX1's back end
             value = cookie.split(";")[0]
             for _ in range(3):
@@ -369,6 +370,76 @@ class BackEndSite(unittest.TestCase):
                                  ["10.0.0.5", "10.0.0.6"])
         finally:
             os.unlink(path)
+
+
+class Databases(unittest.TestCase):
+    def test_target_database_routes_and_sticks(self):
+        # DB02 is mounted on EX2; the MRS client names it in X-TargetDatabase (by name, or by
+        # GUID): EX1's front end proxies to EX2, says so in its HttpProxy line, and its cookie
+        # names the database, which keeps the session there
+        guid = "5c3b2a1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d"
+        path = own_scenario('<organization><database name="DB01" server="EX1"/>'
+                            '<database name="DB02" server="EX2" guid="%s"/>'
+                            '<account sam="user9" password="P@ssw0rd!" mailbox="user9@contoso.com" '
+                            'database="DB02"/></organization>' % guid.upper() + EX2)
+        try:
+            with Server(path) as s:
+                def mrs_post(*args):
+                    return s.curl("mail.contoso.com", MRS, "--http1.1", "-u", ADMIN, *args)
+                r = mrs_post("-H", "X-TargetDatabase: DB02")
+                self.assertEqual(r[0], 200, r[4])
+                h = dict(r[1])
+                self.assertEqual(h["X-CalculatedBETarget"], "ex2.contoso.com")
+                cookie = h["Set-Cookie"].split(";")[0]
+                self.assertRegex(cookie, r"^X-BackEndCookie=Database~%s~~\d{4}-" % guid)
+                # the cookie alone routes the next one; the GUID routes as the name does
+                self.assertEqual(dict(mrs_post("-b", cookie)[1])["X-CalculatedBETarget"],
+                                 "ex2.contoso.com")
+                self.assertEqual(dict(mrs_post("-H", "X-TargetDatabase: " + guid.upper())[1])
+                                 ["X-CalculatedBETarget"], "ex2.contoso.com")
+                # a database the organisation does not have: organisation-wide, as without one
+                self.assertEqual(mrs_post("-H", "X-TargetDatabase: DB99")[0], 200)
+                rows = hp_rows(s, 4, "EX1")
+                self.assertEqual([(r["TargetServer"], r["RoutingHint"], r["DatabaseGuid"])
+                                  for r in rows[:3]],
+                                 [("ex2.contoso.com", "TargetDatabase-Name", guid),
+                                  ("ex2.contoso.com", "ForestWideOrganization", guid),
+                                  ("ex2.contoso.com", "TargetDatabase-GUID", guid)])
+                self.assertTrue(rows[0]["BackEndCookie"].startswith("Database~" + guid + "~~"))
+                self.assertEqual(rows[3]["DatabaseGuid"], "")
+                self.assertTrue(rows[3]["BackEndCookie"].startswith("Server~"), rows[3])
+                # a mailbox on DB02 lives on EX2: Autodiscover sends its owner there
+                st, _, body, _, _ = s.curl(
+                    "autodiscover.contoso.com", "/autodiscover/autodiscover.xml", "--http1.1",
+                    "-u", "user9:P@ssw0rd!", "-H", "Content-Type: text/xml", "--data",
+                    '<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/'
+                    'outlook/requestschema/2006"><Request><EMailAddress>user9@contoso.com'
+                    '</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/'
+                    'exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>'
+                    '</Request></Autodiscover>')
+                self.assertEqual(st, 200)
+                self.assertIn(b"ex2.contoso.com", body.lower())
+        finally:
+            os.unlink(path)
+
+    def test_errors(self):
+        for body, message in (
+                ('<database name="DB01" server="EX7"/>', 'database "DB01": server "EX7" does not exist'),
+                ('<database name="DB01"/>', 'database "DB01": missing required attribute "server"'),
+                ('<database name="DB01" server="EX1" guid="nope"/>', 'guid "nope" is not a GUID'),
+                ('<account sam="u" password="p" mailbox="u@contoso.com" database="DB05"/>',
+                 'account "u": database "DB05" does not exist'),
+                ('<database name="DB01" server="EX1"/><account sam="u" password="p" '
+                 'mailbox="u@contoso.com" server="EX1" database="DB01"/>',
+                 'account "u": server and database: give one')):
+            path = own_scenario("<organization>%s</organization>" % body)
+            try:
+                p = mrsmock("check", path)
+                self.assertNotEqual(p.returncode, 0)
+                self.assertRegex(p.stderr, re.escape(path) + r":\d+: ")
+                self.assertIn(message, p.stderr)
+            finally:
+                os.unlink(path)
 
 
 class SplitRoles2013(unittest.TestCase):

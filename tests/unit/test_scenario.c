@@ -408,7 +408,7 @@ static void test_invalid_files(void **state)
     EXPECT("missing-password.xml",
            "5: missing required attribute \"password\" on <account sam=\"bob\">");
     EXPECT("mailbox-without-server.xml",
-           "6: account \"user2\": mailbox without server (mailbox and server go together)");
+           "6: account \"user2\": mailbox without server or database (a mailbox lives on one)");
     EXPECT("not-well-formed.xml", "4: not well-formed: Opening and ending tag mismatch: "
                                   "organization line 3 and organisation");
     EXPECT("doctype.xml", "2: DOCTYPE is not allowed");
