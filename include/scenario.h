@@ -438,6 +438,8 @@ struct scn_limits {
     unsigned idle_timeout_ms;      /* IIS connectionTimeout; default 120000 */
     unsigned handshake_timeout_ms; /* TLS handshake; default 10000 */
     size_t max_request_body;       /* maxAllowedContentLength; default 30000000 */
+    unsigned backend_connect_ms;   /* how long a 2013+ front end tries to reach a back end whose
+                                      machine is gone before it answers 503; default 21000 */
 };
 
 /* What a fault rule (<fault action>) does to the requests it picks. */

@@ -479,6 +479,10 @@ static void build_organization(struct scn *s, struct scn_draft *d, struct scn_er
         l->handshake_timeout_ms = 10000;
     if (unset(&d->limits, SCN_A_LIMITS_BODY))
         l->max_request_body = 30000000;
+    /* Windows gives up a TCP connect after its SYN and two retransmissions, 3 + 6 + 12 s
+     * (TcpMaxConnectRetransmissions 2) */
+    if (unset(&d->limits, SCN_A_LIMITS_CONNECT))
+        l->backend_connect_ms = 21000;
 
     if (d->organization.gen == 0)
         scn_error(errs, &d->root.at, "missing <organization>");

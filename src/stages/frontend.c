@@ -138,6 +138,13 @@ static const char *unaccepted_address(const struct scn *s, const struct scn_acco
     return NULL;
 }
 
+/* After the front end's connect attempts to a dead back end: its 503 (proxy_error is set). */
+static int on_connect_gave_up(struct flow *f)
+{
+    return flow_answer(
+        f, &(struct flow_answer){.by = FLOW_BY_FRONTEND, .st = IIS_UNAVAILABLE, .iis_page = 1});
+}
+
 static int unavailable(struct flow *f, const char *errors)
 {
     f->proxy_error = errors;
@@ -187,8 +194,12 @@ int frontend_stage(struct flow *f)
                  "respond after a period of time, or established connection failed because "
                  "connected host has failed to respond %s:%u;",
                  t->ip != NULL ? t->ip : t->fqdn, mrs ? 443u : 444u);
-        flow_why(f, "frontend", "%s is dead (its machine does not answer)", t->name);
-        return unavailable(f, e);
+        flow_why(f, "frontend", "%s is dead (its machine does not answer): 503 after %u ms",
+                 t->name, f->scn->limits.backend_connect_ms);
+        f->proxy_error = e;
+        if (f->scn->limits.backend_connect_ms == 0)
+            return on_connect_gave_up(f);
+        return flow_wait(f, f->scn->limits.backend_connect_ms, on_connect_gave_up);
     }
     if (mrs && !scn_service_runs(t, SCN_SVC_MRS)) {
         /* MRS hosts the back end's endpoint in HTTP.sys itself: stopped, nothing serves it */

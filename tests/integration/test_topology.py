@@ -270,6 +270,8 @@ class FrontEnd(unittest.TestCase):
                 self.assertEqual(r["BackEndStatus"], "")
                 self.assertIn("WebExceptionStatus=ConnectFailure", r["GenericErrors"])
                 self.assertIn("10.0.0.23:443", r["GenericErrors"])
+                # it answered once its connect attempts gave up (backend-connect-timeout 2s)
+                self.assertGreaterEqual(int(r["TotalRequestTime"]), 2000)
             ok = [r for r in rows if r["HttpStatus"] == "200"]
             self.assertEqual(sorted(r["TargetServer"] for r in ok),
                              ["ex1.contoso.com"] * 2 + ["ex2.contoso.com"] * 2)
@@ -278,6 +280,7 @@ class FrontEnd(unittest.TestCase):
             _, ex2 = s.w3c_wait(3, server="EX2")
             self.assertEqual(sorted(" ".join(l[11:14]) for l in ex1 + ex2 if l[11] == "503"),
                              ["503 0 0"] * 2)
+            self.assertTrue(all(int(l[14]) >= 2000 for l in ex1 + ex2 if l[11] == "503"))
 
     def test_passive_back_end_and_cookie(self):
         with Server("passive-server", "--admin", "127.0.0.1:0") as s:
