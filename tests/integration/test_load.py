@@ -3,12 +3,14 @@ time. Nothing here asserts a speed: answers, log lines, descriptors and CPU time
 Counts are scaled down under the sanitizer build (MRSMOCK_LOAD_SCALE: 0.25 there, set by the
 Makefile; 1 otherwise), and resident memory is not checked there (ASan's quarantine).
 """
+import json
 import os
 import re
 import resource
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -238,6 +240,22 @@ class Load(unittest.TestCase):
             self.assertLess(got["4xx"], n, got)  # the signal came under load
             # every answer a client got has its IIS line, and no line lacks an answer
             self.assertEqual(w3c_count(s), got["4xx"], got)
+
+
+    def test_journal_file_keeps_every_entry_under_load(self):
+        # a ring of 64 entries under a load that fills it in a few milliseconds: the workers
+        # wait for the file's thread rather than overwrite what it has not written
+        n = scaled(30000)
+        with tempfile.TemporaryDirectory() as d:
+            with Server("healthy", "--admin", "127.0.0.1:0", "--journal-jsonl",
+                        "--journal-size", "64", state_dir=d) as s:
+                got = h2load(s, n, 64)
+                self.assertEqual((got["errored"], got["timeout"], got["4xx"]), (0, 0, n), got)
+                s.stop()
+                self.assertNotIn(b"overwritten", s.stderr)
+            with open(os.path.join(d, "journal.jsonl")) as f:
+                ids = [json.loads(line)["id"] for line in f]
+        self.assertEqual(ids, list(range(1, n + 1)))
 
 
 class DroppedHandshakes(unittest.TestCase):
