@@ -9,6 +9,7 @@ import re
 import resource
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -256,6 +257,57 @@ class Load(unittest.TestCase):
             with open(os.path.join(d, "journal.jsonl")) as f:
                 ids = [json.loads(line)["id"] for line in f]
         self.assertEqual(ids, list(range(1, n + 1)))
+
+
+class Slowloris(unittest.TestCase):
+    def test_slow_headers_are_cut_and_others_served(self):
+        # 200 clients each dribbling a request's headers a byte at a time: the idle timeout
+        # (IIS connectionTimeout, 2 s here) bounds the whole header phase, not the gap between
+        # bytes, so none holds its connection past it; meanwhile others are served at once
+        path = own_scenario('<limits idle-timeout="2s"/>', prefix="load-")
+        try:
+            with Server(path) as s:
+                ctx = ssl.create_default_context(cafile=s.ca)
+                slow = []
+                for _ in range(scaled(200)):
+                    c = ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port),
+                                                                 timeout=10),
+                                        server_hostname=HOST)
+                    c.setblocking(False)
+                    slow.append(c)
+                start = time.monotonic()
+                line = b"GET /EWS/Exchange.asmx HTTP/1.1\r\nHost: " + HOST.encode() + b"\r\nX: "
+                open_ = set(range(len(slow)))
+                served = None
+                k = 0
+                while open_ and time.monotonic() - start < 8:
+                    for i in list(open_):
+                        try:
+                            slow[i].send(line[k % len(line):k % len(line) + 1])
+                            if slow[i].recv(1) == b"":
+                                open_.discard(i)
+                        except (ssl.SSLWantReadError, BlockingIOError):
+                            pass
+                        except (OSError, ssl.SSLError):
+                            open_.discard(i)
+                    k += 1
+                    if served is None:
+                        t = time.monotonic()
+                        st = s.curl(HOST, MRS, "--http1.1", "--max-time", "5")[0]
+                        served = (st, time.monotonic() - t)
+                    time.sleep(0.2)
+                cut = time.monotonic() - start
+                for c in slow:
+                    c.close()
+                self.assertEqual(open_, set(), "still open after %.1f s" % cut)
+                self.assertLess(cut, 6.0)
+                self.assertEqual(served[0], 401)
+                self.assertLess(served[1], 2.0, served)
+                # none of them was a request: nothing in the IIS log
+                self.assertEqual(s.w3c_wait(1)[1][0][4], MRS)
+                self.assertEqual(len(s.w3c_lines()[1]), 1)
+        finally:
+            os.unlink(path)
 
 
 class DroppedHandshakes(unittest.TestCase):
