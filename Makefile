@@ -1,5 +1,5 @@
 # mrsmock — one non-recursive make file (STYLE.md, Build).
-#   make              build/mrsmock
+#   make              build/mrsmock (and build/mrsmock-probe, which `mrsmock probe` runs)
 #   make test         unit tests (cmocka) and integration tests against the real binary
 #   make SANITIZE=1 test   the same under AddressSanitizer and UndefinedBehaviorSanitizer
 #   make run          start the `healthy` scenario
@@ -28,7 +28,10 @@ SANFLAGS :=
 LOAD_SCALE := 1
 endif
 
-PKGS     := libh2o-evloop openssl libxml-2.0 jansson libcurl
+# the server's libraries; the probe (mrsmock-probe) also links libcurl and libresolv, with the
+# twenty-odd libraries libcurl brings, which the server does not map into every lab it runs
+SERVER_PKGS := libh2o-evloop openssl libxml-2.0 jansson
+PKGS     := $(SERVER_PKGS) libcurl
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -39,13 +42,16 @@ CPPFLAGS += -Iinclude -Iinclude/compat -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DOPENSSL
 LDFLAGS  += $(SANFLAGS)
 PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SERVER_LIBS = $(shell pkg-config --libs $(SERVER_PKGS) 2>/dev/null) -lpthread
 LDLIBS   += $(PKG_LIBS) -lresolv -lpthread
 
 # one folder per layer (README, "Source code layout"); every module but main.c goes into the library
-SRCS     := $(filter-out src/face/main.c,$(wildcard src/*/*.c))
+SRCS     := $(filter-out src/face/main.c src/face/main_probe.c,$(wildcard src/*/*.c))
 OBJS     := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libmrsmock.a
 BIN      := $(BUILD)/mrsmock
+PROBE    := $(BUILD)/mrsmock-probe
+LIBDIR   ?= $(PREFIX)/lib/mrsmock
 MAN5     := $(BUILD)/man/mrsmock-scenario.5
 UNIT_SRCS:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -53,7 +59,7 @@ DEPS_OK  := build/.deps-ok
 
 .PHONY: FORCE all test unit integration run lint bench clean install uninstall certs deb deb-check \
         fuzz fuzz-build
-all: $(BIN) $(MAN5)
+all: $(BIN) $(PROBE) $(MAN5)
 
 # Installs (as root) or names (otherwise) the Debian packages the build and the tests need.
 $(DEPS_OK): ci/deps.sh
@@ -76,6 +82,9 @@ $(LIB): $(OBJS)
 	$(AR) rcs $@ $^
 
 $(BIN): $(BUILD)/obj/face/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS)
+
+$(PROBE): $(BUILD)/obj/face/main_probe.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # mrsmock-scenario(5) is made from scenarios/README.md, the one description of the format, by
@@ -97,7 +106,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIB)
 unit: $(UNIT_BINS)
 	@ci/run-unit.sh $(UNIT_BINS)
 
-integration: $(BIN) $(MAN5)
+integration: $(BIN) $(PROBE) $(MAN5)
 	MRSMOCK_BIN=$(CURDIR)/$(BIN) MRSMOCK_LOAD_SCALE=$(LOAD_SCALE) /usr/bin/python3 -m unittest discover -s tests/integration -t tests/integration -v
 
 test: unit integration
@@ -149,8 +158,9 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	    -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=0 src
 
-install: $(BIN) $(MAN5)
+install: $(BIN) $(PROBE) $(MAN5)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mrsmock
+	install -D -m 0755 $(PROBE) $(DESTDIR)$(LIBDIR)/mrsmock-probe
 	install -d $(DESTDIR)$(SHAREDIR)/scenarios
 	install -m 0644 scenarios/*.xml scenarios/*.rng scenarios/README.md $(DESTDIR)$(SHAREDIR)/scenarios/
 	install -D -m 0644 man/mrsmock.1 $(DESTDIR)$(MANDIR)/man1/mrsmock.1
@@ -160,7 +170,8 @@ install: $(BIN) $(MAN5)
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mrsmock@.service
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/mrsmock $(DESTDIR)$(MANDIR)/man1/mrsmock.1 \
+	rm -f $(DESTDIR)$(PREFIX)/bin/mrsmock $(DESTDIR)$(LIBDIR)/mrsmock-probe \
+	    $(DESTDIR)$(MANDIR)/man1/mrsmock.1 \
 	    $(DESTDIR)$(MANDIR)/man5/mrsmock-scenario.5 \
 	    $(DESTDIR)$(UNITDIR)/mrsmock@.service
 	rm -rf $(DESTDIR)$(SHAREDIR)
@@ -190,6 +201,6 @@ deb-check: deb
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(BUILD)/obj/face/main.d $(UNIT_BINS:=.d) $(FUZZ_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(BUILD)/obj/face/main.d $(BUILD)/obj/face/main_probe.d $(UNIT_BINS:=.d) $(FUZZ_OBJS:.o=.d)
 build/obj/model/scenario_xml.o build/san/obj/model/scenario_xml.o build/fuzz/obj/model/scenario_xml.o: scenarios/scenario.rng
 build/obj/admin/admin_dashboard.o build/san/obj/admin/admin_dashboard.o build/fuzz/obj/admin/admin_dashboard.o: $(wildcard dashboard/*)

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "shell") == 0)
         return shell_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "probe") == 0)
-        return probe_main(argc - 1, argv + 1);
+        return probe_exec(argv + 1);
     if (strcmp(argv[1], "certs") == 0) {
         int rc;
         xmlInitParser();

@@ -7,6 +7,7 @@ Then what is not mrsmock: a refused port, a server that answers garbage, and bad
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -558,6 +559,27 @@ class BadInput(unittest.TestCase):
                     "--auth", "--cacert", "--connect-to", "--dns", "--repeat", "--timeout",
                     "--json"):
             self.assertIn(opt, p.stdout)
+
+    def test_without_its_program(self):
+        # a mrsmock copied somewhere alone: the probe's program is not beside it, nor in
+        # ../lib/mrsmock: a clear error, exit 2 (the probe could not run)
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "bin"))
+            alone = os.path.join(d, "bin", "mrsmock")
+            shutil.copy(BIN, alone)
+            p = subprocess.run([alone, "probe", "--help"], capture_output=True, text=True,
+                               timeout=30, env=sanitizer_env())
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("mrsmock-probe is neither in %s/bin nor in %s/bin/../lib/mrsmock"
+                          % (d, d), p.stderr)
+            # where an installation puts it
+            os.makedirs(os.path.join(d, "lib", "mrsmock"))
+            shutil.copy(os.path.join(os.path.dirname(BIN), "mrsmock-probe"),
+                        os.path.join(d, "lib", "mrsmock", "mrsmock-probe"))
+            p = subprocess.run([alone, "probe", "--help"], capture_output=True, text=True,
+                               timeout=30, env=sanitizer_env())
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("usage: mrsmock probe", p.stdout)
 
     def test_password_file(self):
         with tempfile.NamedTemporaryFile("w", suffix=".pw") as f:

@@ -58,7 +58,8 @@ class Package(unittest.TestCase):
         p = run("dpkg-deb", "-c", DEB)
         self.assertEqual(p.returncode, 0, p.stderr)
         files = {line.split()[5].lstrip(".") for line in p.stdout.splitlines()}
-        for f in ("/usr/bin/mrsmock", "/usr/share/mrsmock/scenarios/healthy.xml",
+        for f in ("/usr/bin/mrsmock", "/usr/lib/mrsmock/mrsmock-probe",
+                  "/usr/share/mrsmock/scenarios/healthy.xml",
                   "/usr/share/mrsmock/scenarios/scenario.rng",
                   "/usr/share/man/man1/mrsmock.1.gz", "/usr/share/man/man5/mrsmock-scenario.5.gz",
                   "/lib/systemd/system/mrsmock@.service", "/usr/share/doc/mrsmock/copyright",
@@ -147,6 +148,19 @@ class UnpackedBinary(unittest.TestCase):
     def test_version(self):
         p = run(self.bin, "--version", env=self.env)
         self.assertEqual((p.returncode, p.stdout.strip()), (0, "mrsmock " + VERSION))
+
+    def test_probe_found_from_the_binary_and_libcurl_in_it_alone(self):
+        # `mrsmock probe` runs ../lib/mrsmock/mrsmock-probe from wherever the binary is
+        p = run(self.bin, "probe", "--help", env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("usage: mrsmock probe", p.stdout)
+        needed = {}
+        for name, path in (("server", self.bin),
+                           ("probe", os.path.join(ROOTFS, "usr/lib/mrsmock/mrsmock-probe"))):
+            out = run("readelf", "-d", path).stdout
+            needed[name] = set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out))
+        self.assertIn("libcurl.so.4", needed["probe"])
+        self.assertNotIn("libcurl.so.4", needed["server"])
 
     def test_list_and_check_the_installed_scenarios(self):
         scenarios = os.path.join(self.share, "scenarios")
