@@ -45,6 +45,7 @@ struct ad_answer {
     const char *location;     /* Location header, or NULL */
     h2o_iovec_t body;
     char why[200]; /* what was decided and because of which setting (the flow's trail) */
+    int keep;      /* the same request gets the same answer in this generation (flow_cache) */
 };
 
 /* Endpoint of /autodiscover/autodiscover.xml (after authentication). FLOW_DONE. */

@@ -283,6 +283,21 @@ static inline int flow_offloaded(const struct flow *f)
     return f->listener->firewall != NULL && f->listener->firewall->ssl_offload;
 }
 
+/* --- answers kept (flow_cache.c) -----------------------------------------------------------
+ * An endpoint whose answer is a function of the generation, the route, the server, the
+ * listener, the caller and the request's body alone (EWS's operations, POX's settings: stable
+ * GUIDs, no clock) may keep it, so that a client asking the same again (a test suite's loop, a
+ * migration tool's polling) is answered without parsing and rendering XML again. Each worker
+ * thread keeps its last few, keyed by those and a word of the endpoint's own, the body compared
+ * whole; a new generation (a reload) never meets an older one's. Bodies up to 16 KiB asked,
+ * 64 KiB answered. */
+
+/* If an answer is kept for F's request under WORD: its why under STAGE, then flow_answer() with
+ * it; FLOW_DONE. -1 when none is kept. */
+int flow_cache_answer(struct flow *f, const char *stage, uintptr_t word);
+/* Keeps A (content_type a constant string; body copied) and WHY for F's request under WORD. */
+void flow_cache_keep(struct flow *f, uintptr_t word, const struct flow_answer *a, const char *why);
+
 /* The state the request's connection holds under KEY, or NULL (conn.h). */
 void *flow_conn_data(struct flow *f, const struct conn_key *key);
 /* Hangs DATA on the request's connection under KEY (conn_attach). */

@@ -52,6 +52,8 @@ struct gen {
      * again, as the scenario's own counters do. */
     _Atomic(uint64_t) *fault_counts;
     uint64_t started_ms;
+    uint64_t serial; /* 1, 2, ... in the order generations were made: never reused, unlike an
+                        address (what the answers kept by flow_cache.c are keyed on) */
 };
 
 /* What a generation is built from besides its scenario. */

@@ -335,6 +335,7 @@ static void pox_settings(const struct ad_ctx *c, const struct scn_account *acc, 
     ad_why(a, "POX settings for %s on %s%s", acc->mailbox, acc->server->name,
            acc->server->oa_external_host != NULL ? "" : " (no Outlook Anywhere host: no EXPR)");
     ad_reply(a, 200, XML_UTF8, soap_writer_finish(c->pool, w, buf));
+    a->keep = 1; /* names and URLs of the scenario and the listener: no clock, no counter */
 }
 
 void ad_pox_answer(const struct ad_ctx *c, h2o_iovec_t method, h2o_iovec_t body,
@@ -461,8 +462,18 @@ int ad_pox(struct flow *f)
     struct ad_ctx c;
     struct ad_answer a;
 
+    int post = h2o_memis(f->req->method.base, f->req->method.len, H2O_STRLIT("POST"));
+    int r = post ? flow_cache_answer(f, "autodiscover", 0) : -1;
+    if (r >= 0)
+        return r;
     ctx_of(f, &c);
     ad_pox_answer(&c, f->req->method, f->req->entity, &a);
+    if (post && a.keep && a.location == NULL)
+        flow_cache_keep(
+            f, 0,
+            &(struct flow_answer){
+                .by = FLOW_BY_BACKEND, .st = a.st, .content_type = a.content_type, .body = a.body},
+            a.why);
     return send_answer(f, &a, FLOW_BY_BACKEND);
 }
 

@@ -316,18 +316,27 @@ int ews_asmx(struct flow *f)
     if (f->account == NULL) /* cannot happen: the route is not anonymous */
         return flow_answer(
             f, &(struct flow_answer){.by = FLOW_BY_FRONTEND, .st = IIS_ANONYMOUS, .iis_page = 1});
+    int soap12 = soap_media_is(ct, "application/soap+xml");
+    int r = flow_cache_answer(f, "ews", (uintptr_t)soap12);
+    if (r >= 0)
+        return r;
     struct ews_request rq = {.pool = &req->pool,
                              .scn = f->scn,
                              .server = f->server,
                              .caller = f->account,
                              .body = req->entity,
-                             .soap12 = soap_media_is(ct, "application/soap+xml")};
+                             .soap12 = soap12};
     ews_process(&rq, &out);
     flow_why(f, "ews", "%s", out.why);
-    return flow_answer(f, &(struct flow_answer){.by = FLOW_BY_BACKEND,
-                                                .st = IIS_STATUS(out.status, 0, 0),
-                                                .content_type = out.content_type,
-                                                .body = out.body});
+    struct flow_answer a = {.by = FLOW_BY_BACKEND,
+                            .st = IIS_STATUS(out.status, 0, 0),
+                            .content_type = out.content_type,
+                            .body = out.body};
+    /* an operation's answer follows from the scenario, the caller and the request alone
+     * (stable identifiers, no clock); its faults are not kept */
+    if (out.status == 200)
+        flow_cache_keep(f, (uintptr_t)soap12, &a, out.why);
+    return flow_answer(f, &a);
 }
 
 static void wsdl_child(xmlTextWriterPtr w, const char *name, const char *a1, const char *v1,

@@ -189,7 +189,9 @@ struct gen *gen_new(struct scn *s, const struct gen_env *env, char *err, size_t 
     if (g == NULL || (g->listeners = calloc(s->num_listeners + 1, sizeof(*g->listeners))) == NULL ||
         (g->servers = calloc(s->num_servers + 1, sizeof(*g->servers))) == NULL)
         fatalx("out of memory");
+    static _Atomic uint64_t serials;
     atomic_init(&g->refcnt, 1);
+    g->serial = atomic_fetch_add(&serials, 1) + 1;
     scn_ref(s);
     g->scn = s;
     for (size_t i = 0; i < COUNTOF(parts); i++) {
