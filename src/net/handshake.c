@@ -607,7 +607,8 @@ static void on_peek_sni(h2o_socket_t *sock, const char *err)
     done(sock, data, found, found == 1 ? name : NULL);
 }
 
-void hs_peek_sni(struct hs_thread *t, h2o_socket_t *sock, hs_sni_cb done, void *data)
+/* A connection SOCK that T keeps from now on (its deadline not armed yet), with DATA. */
+static struct hs_conn *conn_new(struct hs_thread *t, h2o_socket_t *sock, void *data)
 {
     struct hs_conn *c = calloc(1, sizeof(*c));
 
@@ -615,11 +616,18 @@ void hs_peek_sni(struct hs_thread *t, h2o_socket_t *sock, hs_sni_cb done, void *
         h2o_fatal("out of memory");
     c->t = t;
     c->sock = sock;
-    c->sni_done = done;
     c->data = data;
     c->deadline.cb = on_deadline;
     h2o_linklist_insert(&t->conns, &c->link);
     sock->data = c;
+    return c;
+}
+
+void hs_peek_sni(struct hs_thread *t, h2o_socket_t *sock, hs_sni_cb done, void *data)
+{
+    struct hs_conn *c = conn_new(t, sock, data);
+
+    c->sni_done = done;
     h2o_socket_dont_read(sock, 1);
     h2o_timeout_link(t->loop, &t->deadline, &c->deadline);
     h2o_socket_read_start(sock, on_peek_sni);
@@ -627,34 +635,19 @@ void hs_peek_sni(struct hs_thread *t, h2o_socket_t *sock, hs_sni_cb done, void *
 
 void hs_hold(struct hs_thread *t, h2o_socket_t *sock)
 {
-    struct hs_conn *c = calloc(1, sizeof(*c));
+    struct hs_conn *c = conn_new(t, sock, NULL);
 
-    if (c == NULL)
-        h2o_fatal("out of memory");
-    c->t = t;
-    c->sock = sock;
-    c->deadline.cb = on_deadline;
     c->phase = HS_HOLD;
-    h2o_linklist_insert(&t->conns, &c->link);
-    sock->data = c;
     h2o_socket_read_start(sock, on_hold);
 }
 
 void hs_accept(struct hs_listener *h, struct hs_thread *t, h2o_socket_t *sock,
                hs_proceed_cb proceed, void *data)
 {
-    struct hs_conn *c = calloc(1, sizeof(*c));
+    struct hs_conn *c = conn_new(t, sock, data);
 
-    if (c == NULL)
-        h2o_fatal("out of memory");
-    c->t = t;
     c->h = h;
-    c->sock = sock;
     c->proceed = proceed;
-    c->data = data;
-    c->deadline.cb = on_deadline;
-    h2o_linklist_insert(&t->conns, &c->link);
-    sock->data = c;
     h2o_socket_dont_read(sock, 1);
     if (h->fault.action == SCN_HS_SILENT) {
         /* the TCP connection itself is what is counted: a device that never speaks */
