@@ -398,7 +398,8 @@ static void drain(void)
     if (out == NULL || buf == NULL)
         fatalx("out of memory");
     do {
-        struct journal_filter f = {.since = file.since};
+        /* in order, and only up to an entry still being written: the next turn takes it */
+        struct journal_filter f = {.since = file.since, .complete_only = 1};
         n = journal_find(&f, out, 256, NULL, &upto);
         /* copied: their slots may be written again */
         atomic_store(&file.taken, n != 0 ? out[n - 1].id : upto > file.since ? upto : file.since);
