@@ -358,6 +358,27 @@ struct scn_draft {
     struct scn_vec faults; /* struct scn_d_fault * */
 };
 
+/*
+ * The elements. A keyed element is one object per key (compared without case) in a vector of
+ * its parent's draft object; a singleton is a mark in its parent's draft object, and its
+ * attributes are written into that same parent object.
+ */
+struct scn_elem {
+    const char *name;
+    const struct scn_attr *attrs;
+    size_t num_attrs;
+    int key;     /* index of the key attribute; -1 for a singleton */
+    size_t off;  /* in the parent's draft object: the vector (keyed) or the mark (singleton) */
+    size_t size; /* keyed: size of one draft object */
+    int text;    /* holds text, stored at text_off */
+    size_t text_off;
+    const struct scn_elem *const *children; /* NULL-terminated */
+};
+
+/* The root element and every element that has children, NULL-terminated (scenario_schema.c). */
+extern const struct scn_elem scn_scenario_elem;
+extern const struct scn_elem *const scn_parents[];
+
 /* The vocabularies of SCN_T_ENUM rows (scenario.c). */
 extern const struct scn_enum scn_app_pools[], scn_domain_types[], scn_server_states[],
     scn_service_statuses[], scn_lb_modes[], scn_lb_policies[], scn_lb_checks[];
