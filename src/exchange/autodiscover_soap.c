@@ -120,6 +120,8 @@ static const xmlNode *first_element(const xmlNode *parent)
 static const char *text_of(const struct ad_ctx *c, const xmlNode *n)
 {
     h2o_iovec_t t = soap_text(c->pool, n);
+    if (t.len == 0)
+        return ""; /* soap_text's empty answer is a literal: not ours to write into */
     t.base[soap_clip(t.base, MAX_NAME)] = '\0';
     return t.base;
 }

@@ -68,6 +68,19 @@ class Healthy(unittest.TestCase):
         self.assertEqual(user1[3], {"UserDisplayName": "User One"})
         self.assertEqual(user1[4], [("InvalidSetting", "NoSuchSetting")])
 
+    def test_user_without_mailbox(self):
+        # a <User> with no <Mailbox> (found by fuzz_autodiscover_soap: the server crashed on
+        # it): answered like a user no one has, the next user still served
+        body = gus_request(["nobody@contoso.com", "user1@contoso.com"], ("UserDisplayName",))
+        body = body.replace("<a:Mailbox>nobody@contoso.com</a:Mailbox>", "", 1)
+        self.assertNotIn("nobody@contoso.com", body)
+        st, _, out, _, err = soap(self.s, "edge", body)
+        self.assertEqual(st, 200, err)
+        [empty, user1] = user_responses(out)
+        self.assertEqual(empty[0], "InvalidUser")
+        self.assertEqual(user1[3], {"UserDisplayName": "User One"})
+        self.assertIsNone(self.s.proc.poll())
+
     def test_action_in_soapaction_header_only(self):
         # the migration service's ASMX client: no wsa:Action, a quoted SOAPAction header
         st, _, body, _, err = soap(self.s, "edge", gus_request("user1@contoso.com",
