@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "frontend.h"
+#include "util.h"
 
 static atomic_uint_fast64_t turn; /* the "random" back end: servers in turn */
 
@@ -214,7 +215,7 @@ int frontend_stage(struct flow *f)
         char expiry[32], c[400];
         time_t at = time(NULL) + 600;
         struct tm tm;
-        gmtime_r(&at, &tm);
+        util_gmtime(at, &tm); /* the per-thread cache of the second: off glibc's lock */
         strftime(expiry, sizeof(expiry), "%Y-%m-%dT%H:%M:%S", &tm);
         int v = f->backend_db != NULL
                     ? snprintf(c, sizeof(c), "Database~%s~~%s", f->backend_db->guid, expiry)

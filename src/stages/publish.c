@@ -85,7 +85,7 @@ static int denied(struct flow *f, const struct scn_firewall *m)
     time_t now = time(NULL);
     size_t cap = sizeof(denied_page) + sizeof(f->local_ip) + sizeof(date) + strlen(m->name);
 
-    gmtime_r(&now, &tm);
+    util_gmtime(now, &tm);
     strftime(date, sizeof(date), "%m/%d/%Y %I:%M:%S %p", &tm);
     body = h2o_mem_alloc_pool(&f->req->pool, cap);
     int n = snprintf(body, cap, denied_page, f->local_ip, date, m->name);
