@@ -16,9 +16,6 @@
 #include "flow.h"
 #include "scenario.h"
 
-/* Loads what NTLM needs (ntlm_init). 0, or -1 with a cause in ERR. */
-int auth_init(char *err, size_t errlen);
-
 /* Makes every connection forget its handshake and logon (the admin API's reset): each is
  * challenged anew. Any thread. */
 void auth_reset(void);

@@ -36,6 +36,8 @@ struct conn_worker {
     struct gen *gen;      /* what new connections and requests are served with; one reference */
     struct hs_thread *hs; /* connections held by handshake faults */
     size_t num_conns;     /* open connections, for the drain at exit */
+    uint64_t accepted;    /* connections accepted since it started */
+    uint64_t requests;    /* requests begun on them (flow_new counts them) */
     struct {
         const struct conn_key *key;
         void *data;
@@ -67,12 +69,15 @@ struct conn {
     unsigned peer_port;
     struct timespec accepted_at;
     unsigned requests;   /* requests it carried (flow_new counts them) */
-    char sni[128];       /* the server name its ClientHello asked for (tls.c); "" for none */
+    char *sni;           /* the server name its ClientHello asked for (tls.c), or NULL; held
+                            by the connection (most never need more than a few dozen bytes,
+                            and 10,000 idle connections are a bench row) */
     char member[16];     /* a layer 4 balancer gave it to this server (balancer.c); "" none */
     int member_offline;  /* and that member's application pools are offline on its schedule */
     uint64_t bytes_sent; /* bytes sent to the client by the end of its last request */
-    char why[160];       /* what a connection stage that took it for good decided ("" none):
-                            the journal's why for a connection that ends without a request */
+    char *why;           /* what a connection stage that took it for good decided, or NULL
+                            (conn_why): the journal's why for a connection that ends without a
+                            request */
     struct {
         const struct conn_key *key;
         void *data;

@@ -112,8 +112,11 @@ int ntlm_sign(const uint8_t key[16], uint32_t flags, int server, uint32_t seq, c
  */
 int ntlm_verify_v1(const struct ntlm_auth *a, const struct ntlm_state *st, const char *password);
 
-/* Loads the legacy provider; 0, or -1 with a cause in ERR (call once at start-up; the first use
- * otherwise loads it). */
+/* Loads the legacy provider now; 0, or -1 with a cause in ERR. The server leaves it to the first
+ * NTLM logon, which loads it once for the process (a few milliseconds): the provider and the
+ * library context NTLM's digests live in are 0.4 MiB that a server whose clients use Basic, as
+ * MRS does, never needs. When it cannot be loaded, standard error says so once and every NTLM
+ * logon fails as with a wrong password. */
 int ntlm_init(char *err, size_t errlen);
 
 #endif

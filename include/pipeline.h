@@ -13,11 +13,6 @@
 #define H2O_USE_LIBUV 0
 #include <h2o.h>
 
-/* Readies what the stages need before the first request (NTLM's MD4, from OpenSSL's legacy
- * provider, so that it is not loaded inside the first NTLM request). Returns 0, or -1 with a
- * cause in ERR: the stages still run, and what they could not ready fails as it would on
- * Windows (NTLM logons fail). */
-int pipeline_init(char *err, size_t errlen);
 /* Brings the stages' own state back to its start: NTLM handshakes and logons held by
  * connections, WS-RM sessions. Any thread. */
 void pipeline_reset(void);

@@ -83,13 +83,15 @@ struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *s
      * is released. */
     f->conn = c;
     c->requests++;
+    c->worker->requests++;
     f->gen = g;
     f->listener_index = li;
     gen_ref(f->gen);
     memcpy(f->local_ip, c->local_ip, sizeof(f->local_ip));
     memcpy(f->peer_ip, c->peer_ip, sizeof(f->peer_ip));
     f->peer_port = c->peer_port;
-    memcpy(f->sni, c->sni, strnlen(c->sni, sizeof(f->sni) - 1));
+    if (c->sni != NULL)
+        memcpy(f->sni, c->sni, strnlen(c->sni, sizeof(f->sni) - 1));
     f->scn = f->gen->scn;
     f->listener = &f->scn->listeners[f->listener_index];
     f->server = f->listener->server;

@@ -169,10 +169,6 @@ enum lab_result lab_start(const struct lab_opts *o, char **errors)
         scn_unref(s);
         return LAB_RUNTIME;
     }
-    /* the legacy provider (MD4) is loaded now, not inside the first NTLM request; without it
-     * Basic still works, and NTLM logons fail as with a wrong password */
-    if (pipeline_init(err, sizeof(err)) != 0)
-        log_warnx("%s: NTLM and Negotiate logons will fail", err);
     tls_observe_sni(conn_note_sni);
     conn_observe(&journal_conn_observer);
     conn_observe(&metrics_conn_observer);

@@ -161,11 +161,6 @@ const char *pipeline_stage_name(size_t i)
     return i < COUNTOF(stages) ? stages[i].name : NULL;
 }
 
-int pipeline_init(char *err, size_t errlen)
-{
-    return auth_init(err, errlen);
-}
-
 void pipeline_reset(void)
 {
     auth_reset();

@@ -2,6 +2,7 @@
  * conn — accepted connections, their state and the connection stages.
  */
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,22 @@
 #include "util.h"
 
 /* --- the connection stages ------------------------------------------------------------- */
+
+/* Says what a stage that takes C for good decided (the journal's why when no request follows);
+ * the text is C's own, kept only by the few connections a stage stops. */
+static void set_why(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_why(struct conn *c, const char *fmt, ...)
+{
+    va_list ap;
+    char *text;
+
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL; /* the report falls back on its general why */
+    va_end(ap);
+    free(c->why);
+    c->why = text;
+}
 
 static void on_handshake_proceed(h2o_socket_t *sock, void *data)
 {
@@ -40,18 +57,19 @@ static enum conn_result stage_firewall(struct conn *c, h2o_socket_t *sock)
     rule = r != NULL ? r->name : "default";
     fw_log(f, act == SCN_FW_ALLOW || act == SCN_FW_HANG, c->peer_ip, c->peer_port, c->local_ip,
            c->gen->listeners[c->listener].port, act == SCN_FW_DROP || act == SCN_FW_RESET, rule);
+    if (act == SCN_FW_ALLOW) /* what comes after says how it ended */
+        return CONN_NEXT;
     if (act == SCN_FW_HANG)
-        snprintf(c->why, sizeof(c->why),
-                 "firewall: %s let the connection from %s through (rule %s), then held it "
-                 "without an answer",
-                 fw_model(f)->name, c->peer_ip, rule);
+        set_why(c,
+                "firewall: %s let the connection from %s through (rule %s), then held it "
+                "without an answer",
+                fw_model(f)->name, c->peer_ip, rule);
     else
-        snprintf(c->why, sizeof(c->why), "firewall: %s %s the connection from %s (rule %s)%s",
-                 fw_model(f)->name, act == SCN_FW_RESET ? "reset" : "dropped", c->peer_ip, rule,
-                 act == SCN_FW_DROP ? ": held, never answered" : "");
+        set_why(c, "firewall: %s %s the connection from %s (rule %s)%s", fw_model(f)->name,
+                act == SCN_FW_RESET ? "reset" : "dropped", c->peer_ip, rule,
+                act == SCN_FW_DROP ? ": held, never answered" : "");
     switch (act) {
     case SCN_FW_ALLOW:
-        c->why[0] = '\0'; /* what comes after says how it ended */
         return CONN_NEXT;
     case SCN_FW_RESET:
         setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -83,8 +101,8 @@ static void on_sni(h2o_socket_t *sock, void *data, int found, const char *name)
     snprintf(info, sizeof(info), "sni-filter:%s", sf->host);
     fw_log(f, 0, c->peer_ip, c->peer_port, c->local_ip, c->gen->listeners[c->listener].port, 0,
            info);
-    snprintf(c->why, sizeof(c->why), "firewall: %s stopped the connection to %s by its SNI (%s)",
-             fw_model(f)->name, name, sf->action == SCN_UF_HANG ? "held" : "reset");
+    set_why(c, "firewall: %s stopped the connection to %s by its SNI (%s)", fw_model(f)->name, name,
+            sf->action == SCN_UF_HANG ? "held" : "reset");
     if (sf->action == SCN_UF_HANG) {
         hs_hold(c->worker->hs, sock);
         return;
@@ -210,10 +228,10 @@ static void report(struct conn *c)
         /* a connection still in the connection stages ends there (a handshake fault closed
          * it, or the client left while one held it); past them, h2o saw no request: the TLS
          * handshake failed (a client that refused the certificate), or the client sent none */
-        .why = c->why[0] != '\0' ? c->why
-               : c->gen != NULL  ? "conn: closed during the connection stages (handshake fault)"
-                                 : "conn: closed without a request (TLS handshake refused or "
-                                   "no request sent)",
+        .why = c->why != NULL   ? c->why
+               : c->gen != NULL ? "conn: closed during the connection stages (handshake fault)"
+                                : "conn: closed without a request (TLS handshake refused or "
+                                  "no request sent)",
     };
 
     clock_gettime(CLOCK_REALTIME, &now);
@@ -235,6 +253,8 @@ static void on_close(void *data)
     report(c);
     gen_unref(c->gen);
     SSL_CTX_free(c->accept.ssl_ctx);
+    free(c->why);
+    free(c->sni);
     free(c);
 }
 
@@ -279,6 +299,7 @@ void conn_accept(struct conn_worker *w, size_t bound, h2o_socket_t *sock)
     sock->on_close.cb = on_close;
     sock->on_close.data = c;
     w->num_conns++;
+    w->accepted++;
     clock_gettime(CLOCK_REALTIME, &c->accepted_at);
     for (size_t i = 0; i < num_observers; i++)
         if (observers[i]->on_open != NULL)
@@ -295,7 +316,8 @@ void conn_note_sni(SSL *ssl, const char *name)
     if (method == NULL || strcmp(method, "h2o_socket") != 0 ||
         (c = conn_of_socket(BIO_get_data(rb))) == NULL)
         return;
-    snprintf(c->sni, sizeof(c->sni), "%s", name);
+    free(c->sni);
+    c->sni = strdup(name); /* NULL when out of memory: the journal shows no name */
 }
 
 struct conn *conn_of_socket(h2o_socket_t *sock)

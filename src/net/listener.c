@@ -56,8 +56,11 @@ struct lsn_thread {
     int paused;
     h2o_timeout_t pause_to;
     h2o_timeout_entry_t resume;
-    size_t peak_conns;   /* the most connections since memory was last given back */
-    uint64_t flushed_at; /* the loop's millisecond of the last log flush */
+    size_t peak_conns;      /* the most connections since memory was last given back */
+    uint64_t trim_churn;    /* connections opened and closed when memory was last given back */
+    uint64_t seen_activity; /* ... and requests begun, when the loop last saw them change, */
+    uint64_t seen_at;       /* at this millisecond of its clock */
+    uint64_t flushed_at;    /* the loop's millisecond of the last log flush */
 };
 
 struct gen_msg {
@@ -423,19 +426,41 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* After a spike (thousands of connections, then most of them gone) the freed memory goes back
- * to the system, as nginx's does: glibc keeps it otherwise. Each halving of the count from its
- * peak trims once, so a slow decline costs a few trims, never one per connection. */
-static void give_memory_back(struct lsn_thread *t)
+/* Memory goes back to the system after a spike (glibc keeps it, and so do h2o 2.2.5 and nginx:
+ * bench/results.md):
+ * - while the connections decline: each halving of the count from its peak trims once, so a
+ *   slow decline costs a few trims, never one per connection;
+ * - once a burst is over (BURST_CONNS connections opened or closed since the last trim, then
+ *   neither a connection nor a request for BURST_QUIET_MS): what their handshakes and requests
+ *   freed lies among what the open connections keep, pages that 10,000 idle connections would
+ *   otherwise hold on to, and what closed connections freed below the top of the heap.
+ * Returns how long the loop may wait before it looks again. */
+#define BURST_CONNS 128
+#define BURST_QUIET_MS 200
+static int32_t give_memory_back(struct lsn_thread *t, h2o_evloop_t *loop)
 {
-    size_t n = t->worker.num_conns;
+    const struct conn_worker *w = &t->worker;
+    uint64_t now = h2o_now(loop), churn = 2 * w->accepted - w->num_conns; /* opened + closed */
 
-    if (n > t->peak_conns) {
-        t->peak_conns = n;
-    } else if (t->peak_conns - n >= 128 && n <= t->peak_conns / 2) {
+    if (w->num_conns > t->peak_conns) {
+        t->peak_conns = w->num_conns;
+    } else if (t->peak_conns - w->num_conns >= 128 && w->num_conns <= t->peak_conns / 2) {
         malloc_trim(0);
-        t->peak_conns = n;
+        t->peak_conns = w->num_conns;
+        t->trim_churn = churn;
     }
+    if (churn - t->trim_churn < BURST_CONNS)
+        return INT32_MAX;
+    if (churn + w->requests != t->seen_activity) {
+        t->seen_activity = churn + w->requests;
+        t->seen_at = now;
+    }
+    if (now - t->seen_at < BURST_QUIET_MS)
+        return (int32_t)(BURST_QUIET_MS - (now - t->seen_at));
+    malloc_trim(0);
+    t->peak_conns = w->num_conns;
+    t->trim_churn = churn;
+    return INT32_MAX;
 }
 
 /* Writes the worker's log lines at most once per millisecond of its loop's clock: under load one
@@ -470,9 +495,10 @@ static void *thread_main(void *arg)
 
     /* Until the stop message itself has been taken: a worker that left on a flag alone could
      * unregister its receiver with that message still queued, which libh2o asserts against. */
+    int32_t wait = INT32_MAX;
     while (!t->stop_seen) {
-        run_once(t, loop, INT32_MAX);
-        give_memory_back(t);
+        run_once(t, loop, wait);
+        wait = give_memory_back(t, loop);
     }
 
     /* Drain: stop accepting, finish what is in flight, close idle connections. */

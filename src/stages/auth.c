@@ -453,11 +453,6 @@ int auth_check(struct flow *f, const struct scn_vdir *v)
     return challenge(f, v, IIS_ANONYMOUS);
 }
 
-int auth_init(char *err, size_t errlen)
-{
-    return ntlm_init(err, errlen);
-}
-
 int auth_stage(struct flow *f)
 {
     if (f->route->flags & FLOW_ROUTE_ANONYMOUS) {

@@ -158,6 +158,7 @@ static void on_crypto_init(void)
         snprintf(crypto.err, sizeof(crypto.err), "%s: %s", what, ossl);
         ERR_clear_error();
         crypto_free();
+        log_warnx("ntlm: %s: NTLM and Negotiate logons fail", crypto.err);
         return;
     }
     /* The context stays for the process and is not freed at exit: it is reachable from here, so
@@ -536,7 +537,7 @@ int ntlm_challenge(const uint8_t *neg, size_t neglen, const struct ntlm_target *
      * 0xe2898235; LM_KEY and DATAGRAM are never granted. */
     flags = NTLM_F_ALWAYS | (req & NTLM_F_ECHOED);
     flags |= (req & NTLM_F_UNICODE) ? NTLM_F_UNICODE : NTLM_F_OEM;
-    if (crypto_ready() < 0 || RAND_bytes(ns.server_challenge, 8) != 1)
+    if (RAND_bytes(ns.server_challenge, 8) != 1) /* MD4 waits for the AUTHENTICATE */
         return reject("NEGOTIATE", "no random bytes for the server challenge");
     ns.flags = flags;
 

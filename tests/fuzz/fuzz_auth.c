@@ -13,6 +13,7 @@
 #include "flow.h"
 #include "fuzz.h"
 #include "gen.h"
+#include "ntlm.h"
 
 static struct {
     h2o_globalconf_t conf;
@@ -56,7 +57,7 @@ static void setup(void)
     char err[256];
 
     log_init(-1);
-    if (auth_init(err, sizeof(err)) != 0)
+    if (ntlm_init(err, sizeof(err)) != 0)
         fprintf(stderr, "fuzz_auth: %s (NTLM logons fail)\n", err);
     h2o_config_init(&fx.conf);
     h2o_hostconf_t *host =

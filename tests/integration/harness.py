@@ -70,7 +70,7 @@ def run_curl(ca, resolve, args, url):
 class Server:
     """One running mrsmock: `with Server("healthy") as s: ...`."""
 
-    def __init__(self, scenario, *args, state_dir=None, listen="127.0.0.1:0"):
+    def __init__(self, scenario, *args, state_dir=None, listen="127.0.0.1:0", env=None):
         self.own_state = state_dir is None
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="mrsmock-it-")
         cmd = [BIN, "run", scenario, "--state-dir", self.state_dir, "--threads", "2"]
@@ -78,7 +78,7 @@ class Server:
             cmd += ["--listen", listen]
         cmd += list(args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=sanitizer_env())
+                                     env=dict(sanitizer_env(), **(env or {})))
         self.stderr = b""
         self.stdout = b""
         line = self._read_line(self.proc.stdout, TIMEOUT)

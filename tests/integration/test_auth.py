@@ -98,6 +98,23 @@ class Auth(unittest.TestCase):
         # a UPN with no domain is resolved by UPN, as Windows does
         self.assertEqual(self.code("--ntlm", "-u", "admin@contoso.com:%s" % PASSWORD), "1.1 200")
 
+    def test_ntlm_without_the_legacy_provider(self):
+        # MD4 is loaded at the first NTLM logon, not at start: where OpenSSL cannot find its
+        # legacy provider, the server still starts and serves Basic, and NTLM logons fail as
+        # with a wrong password, standard error saying why once
+        self.s.__exit__(None, None, None)
+        with tempfile.TemporaryDirectory() as empty:
+            self.s = Server("healthy", env={"OPENSSL_MODULES": empty})
+            self.assertEqual(self.code("--http1.1", "--basic", "-u", "%s:%s" % (ADMIN, PASSWORD)),
+                             "1.1 200")
+            for total in (3, 5):
+                self.assertEqual(self.code("--ntlm", "-u", "CONTOSO\\%s:%s" % (ADMIN, PASSWORD)),
+                                 "1.1 401")
+                self.assertEqual(self.last_lines(2, total), [("401", "1", "2148074254", "-"),
+                                                             ("401", "1", "2148074252", "-")])
+            self.s.wait_stderr(r"ntlm: loading OpenSSL's legacy provider")
+            self.assertEqual(self.s.stderr.decode().count("ntlm: loading"), 1, self.s.stderr)
+
     def test_negotiate_spnego_wrapped_ntlm(self):
         env = dict(os.environ, NTLM_USER_FILE=self.ntlm_user_file)
         self.assertEqual(self.code("--negotiate", "-u", ":", env=env), "1.1 200")
