@@ -146,6 +146,10 @@ void conn_worker_attach(struct conn_worker *w, const struct conn_key *key, void 
 /* Disposes of W's state (before its loop is destroyed). */
 void conn_worker_dispose(struct conn_worker *w);
 
+/* Says why C ends, for the journal when no request follows (a stage that took it for good, a
+ * timer that closed it); printf-style, the text C's own. */
+void conn_why(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The state C holds under KEY, or NULL. */
 void *conn_data(struct conn *c, const struct conn_key *key);
 /* Hangs DATA on C under KEY (replacing nothing: KEY must not be there yet); KEY->dispose frees

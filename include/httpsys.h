@@ -14,11 +14,18 @@
  * queue's name) and none in IIS's. */
 int httpsys_stage(struct flow *f);
 
-/* The logger (struct flow_logger) behind HTTP.sys's idle timer: a keep-alive HTTP/1.1
- * connection that carried a request and is then closed by the idle timer (the scenario's
- * idle-timeout, IIS's connectionTimeout) leaves a Timer_ConnectionIdle line in its server's
- * HTTPERR log, with its addresses and nothing of a request; one the client closes first
- * leaves none. (HTTP/2's idle close is h2o's own GOAWAY: not logged.) */
+/* HTTP.sys's connection timers, run by every worker's tick (lsn_on_tick) over its HTTP/1.1
+ * connections, with the limits of the scenario in force:
+ * - idle-timeout (IIS connectionTimeout) from the end of a connection's last request, or from
+ *   its accept: the connection is closed, and one that carried a request leaves a
+ *   Timer_ConnectionIdle line in its server's HTTPERR log (its addresses, nothing of a request);
+ * - header-wait-timeout (headerWaitTimeout) from a request's first byte: closed unanswered,
+ *   with a Timer_HeaderWait line, however steadily the bytes come.
+ * A connection the client closes first leaves no line. (HTTP/2's idle close is h2o's own
+ * GOAWAY: not logged.) */
+struct conn_worker;
+void httpsys_tick(struct conn_worker *w);
+/* The logger (struct flow_logger) that tells the timers a request of the connection ended. */
 void httpsys_log(struct flow *f, const struct timeval *now);
 
 #endif

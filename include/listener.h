@@ -33,6 +33,12 @@ int lsn_listen(const char *host, unsigned port, int (*check)(const struct sockad
  * socket, into PORTS and BOUND. Returns 0, or -1 with a cause in ERR. */
 int lsn_ports(const struct scn *s, unsigned *ports, size_t *bound, char *err, size_t errlen);
 
+struct conn_worker;
+/* Has every worker call CB on its own thread about every LSN_TICK_MS, with what its connections
+ * share (HTTP.sys's connection timers: httpsys_tick). Set before lsn_start. */
+#define LSN_TICK_MS 100
+void lsn_on_tick(void (*cb)(struct conn_worker *w));
+
 /* Starts NTHREADS workers serving with CONF, each holding a reference on G; returns when all
  * of them are ready to take messages. Exits (fatal) if a thread cannot be created. */
 void lsn_start(unsigned nthreads, h2o_globalconf_t *conf, struct gen *g);

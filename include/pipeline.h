@@ -16,6 +16,10 @@
 /* Brings the stages' own state back to its start: NTLM handshakes and logons held by
  * connections, WS-RM sessions. Any thread. */
 void pipeline_reset(void);
+struct conn_worker;
+/* What the stages do on every worker's tick (lsn_on_tick), on its thread: HTTP.sys's
+ * connection timers. */
+void pipeline_tick(struct conn_worker *w);
 /* The name of request stage I, in order; NULL past the last (tests hold it to the model's
  * scn_stage_name(), the names fault rules use). */
 const char *pipeline_stage_name(size_t i);

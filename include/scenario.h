@@ -436,6 +436,8 @@ struct scn_listener {
 /* Server-wide limits, as IIS and HTTP.sys have them. */
 struct scn_limits {
     unsigned idle_timeout_ms;      /* IIS connectionTimeout; default 120000 */
+    unsigned header_wait_ms;       /* HTTP.sys/IIS headerWaitTimeout: from a request's first
+                                      byte to its last header; default 120000 */
     unsigned handshake_timeout_ms; /* TLS handshake; default 10000 */
     size_t max_request_body;       /* maxAllowedContentLength; default 30000000 */
     unsigned backend_connect_ms;   /* how long a 2013+ front end tries to reach a back end whose

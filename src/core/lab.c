@@ -137,7 +137,11 @@ static void config_h2o(const struct scn *s)
      * libh2o's own 413 (HTTP/1.1) or stream refusal (HTTP/2), before any stage runs. */
     conf.max_request_entity_size = s->limits.max_request_body * 2;
     conf.handshake_timeout = s->limits.handshake_timeout_ms;
-    conf.http1.req_timeout = s->limits.idle_timeout_ms;
+    /* libh2o's one timer for a connection's wait and its request's headers: a backstop past
+     * HTTP.sys's two (httpsys_tick closes such a connection first, and logs it). It still cuts,
+     * unlogged, a request body that stops coming. Set from the first scenario: a reload's
+     * limits move HTTP.sys's timers, not this one. */
+    conf.http1.req_timeout = s->limits.idle_timeout_ms + s->limits.header_wait_ms + 1000;
     conf.http1.upgrade_to_http2 = 0; /* IIS does not do h2c */
     conf.http2.idle_timeout = s->limits.idle_timeout_ms;
     h2o_hostconf_t *host =
@@ -170,6 +174,7 @@ enum lab_result lab_start(const struct lab_opts *o, char **errors)
         return LAB_RUNTIME;
     }
     tls_observe_sni(conn_note_sni);
+    lsn_on_tick(pipeline_tick);
     conn_observe(&journal_conn_observer);
     conn_observe(&metrics_conn_observer);
     if ((current = bring_up(s, errors)) == NULL) {

@@ -161,6 +161,11 @@ const char *pipeline_stage_name(size_t i)
     return i < COUNTOF(stages) ? stages[i].name : NULL;
 }
 
+void pipeline_tick(struct conn_worker *w)
+{
+    httpsys_tick(w);
+}
+
 void pipeline_reset(void)
 {
     auth_reset();

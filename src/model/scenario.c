@@ -475,6 +475,8 @@ static void build_organization(struct scn *s, struct scn_draft *d, struct scn_er
     *l = d->limits_v;
     if (unset(&d->limits, SCN_A_LIMITS_IDLE))
         l->idle_timeout_ms = 120000;
+    if (unset(&d->limits, SCN_A_LIMITS_HEADER_WAIT))
+        l->header_wait_ms = 120000;
     if (unset(&d->limits, SCN_A_LIMITS_HANDSHAKE))
         l->handshake_timeout_ms = 10000;
     if (unset(&d->limits, SCN_A_LIMITS_BODY))

@@ -96,7 +96,13 @@ struct scn_attr {
 
 /* Attribute indexes: the rows of each element's table in scenario_xml.c, in this order. */
 enum { SCN_A_SCENARIO_NAME, SCN_A_SCENARIO_EXTENDS };
-enum { SCN_A_LIMITS_IDLE, SCN_A_LIMITS_HANDSHAKE, SCN_A_LIMITS_BODY, SCN_A_LIMITS_CONNECT };
+enum {
+    SCN_A_LIMITS_IDLE,
+    SCN_A_LIMITS_HANDSHAKE,
+    SCN_A_LIMITS_BODY,
+    SCN_A_LIMITS_CONNECT,
+    SCN_A_LIMITS_HEADER_WAIT,
+};
 enum { SCN_A_ORG_DOMAIN, SCN_A_ORG_NETBIOS, SCN_A_ORG_NTLMV1 };
 enum {
     SCN_A_ACCOUNT_SAM,

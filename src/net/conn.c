@@ -19,10 +19,7 @@
 
 /* --- the connection stages ------------------------------------------------------------- */
 
-/* Says what a stage that takes C for good decided (the journal's why when no request follows);
- * the text is C's own, kept only by the few connections a stage stops. */
-static void set_why(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_why(struct conn *c, const char *fmt, ...)
+void conn_why(struct conn *c, const char *fmt, ...)
 {
     va_list ap;
     char *text;
@@ -60,14 +57,14 @@ static enum conn_result stage_firewall(struct conn *c, h2o_socket_t *sock)
     if (act == SCN_FW_ALLOW) /* what comes after says how it ended */
         return CONN_NEXT;
     if (act == SCN_FW_HANG)
-        set_why(c,
-                "firewall: %s let the connection from %s through (rule %s), then held it "
-                "without an answer",
-                fw_model(f)->name, c->peer_ip, rule);
+        conn_why(c,
+                 "firewall: %s let the connection from %s through (rule %s), then held it "
+                 "without an answer",
+                 fw_model(f)->name, c->peer_ip, rule);
     else
-        set_why(c, "firewall: %s %s the connection from %s (rule %s)%s", fw_model(f)->name,
-                act == SCN_FW_RESET ? "reset" : "dropped", c->peer_ip, rule,
-                act == SCN_FW_DROP ? ": held, never answered" : "");
+        conn_why(c, "firewall: %s %s the connection from %s (rule %s)%s", fw_model(f)->name,
+                 act == SCN_FW_RESET ? "reset" : "dropped", c->peer_ip, rule,
+                 act == SCN_FW_DROP ? ": held, never answered" : "");
     switch (act) {
     case SCN_FW_ALLOW:
         return CONN_NEXT;
@@ -101,8 +98,8 @@ static void on_sni(h2o_socket_t *sock, void *data, int found, const char *name)
     snprintf(info, sizeof(info), "sni-filter:%s", sf->host);
     fw_log(f, 0, c->peer_ip, c->peer_port, c->local_ip, c->gen->listeners[c->listener].port, 0,
            info);
-    set_why(c, "firewall: %s stopped the connection to %s by its SNI (%s)", fw_model(f)->name, name,
-            sf->action == SCN_UF_HANG ? "held" : "reset");
+    conn_why(c, "firewall: %s stopped the connection to %s by its SNI (%s)", fw_model(f)->name,
+             name, sf->action == SCN_UF_HANG ? "held" : "reset");
     if (sf->action == SCN_UF_HANG) {
         hs_hold(c->worker->hs, sock);
         return;

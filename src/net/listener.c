@@ -56,6 +56,8 @@ struct lsn_thread {
     int paused;
     h2o_timeout_t pause_to;
     h2o_timeout_entry_t resume;
+    h2o_timeout_t tick_to; /* lsn_on_tick's */
+    h2o_timeout_entry_t tick;
     size_t peak_conns;      /* the most connections since memory was last given back */
     uint64_t trim_churn;    /* connections opened and closed when memory was last given back */
     uint64_t seen_activity; /* ... and requests begun, when the loop last saw them change, */
@@ -299,6 +301,21 @@ static void set_active(struct lsock *l, int on)
     l->active = on;
 }
 
+static void (*tick_cb)(struct conn_worker *w);
+
+void lsn_on_tick(void (*cb)(struct conn_worker *w))
+{
+    tick_cb = cb;
+}
+
+static void on_tick(h2o_timeout_entry_t *entry)
+{
+    struct lsn_thread *t = H2O_STRUCT_FROM_MEMBER(struct lsn_thread, tick, entry);
+
+    tick_cb(&t->worker);
+    h2o_timeout_link(t->ctx.loop, &t->tick_to, &t->tick);
+}
+
 static void on_resume(h2o_timeout_entry_t *entry)
 {
     struct lsn_thread *t = H2O_STRUCT_FROM_MEMBER(struct lsn_thread, resume, entry);
@@ -489,6 +506,10 @@ static void *thread_main(void *arg)
     t->worker.hs = hs_thread_new(loop, t->conf->handshake_timeout);
     h2o_timeout_init(loop, &t->pause_to, ACCEPT_PAUSE_MS);
     t->resume.cb = on_resume;
+    h2o_timeout_init(loop, &t->tick_to, LSN_TICK_MS);
+    t->tick.cb = on_tick;
+    if (tick_cb != NULL)
+        h2o_timeout_link(loop, &t->tick_to, &t->tick);
     sync_sockets(t);
     logf_thread_begin(t->index); /* its log lines are written once per turn of its loop */
     pthread_barrier_wait(&started);
@@ -509,6 +530,9 @@ static void *thread_main(void *arg)
     if (h2o_timeout_is_linked(&t->resume))
         h2o_timeout_unlink(&t->resume);
     h2o_timeout_dispose(loop, &t->pause_to);
+    if (h2o_timeout_is_linked(&t->tick))
+        h2o_timeout_unlink(&t->tick);
+    h2o_timeout_dispose(loop, &t->tick_to);
     /* what a handshake fault holds (a hang) has no request in flight: it ends now */
     hs_thread_close_all(t->worker.hs);
     h2o_context_request_shutdown(&t->ctx);

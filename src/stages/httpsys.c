@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "gen.h"
@@ -53,69 +54,140 @@ int httpsys_stage(struct flow *f)
                                                 .queue = v->app_pool_name});
 }
 
-/* --- the idle timer ----------------------------------------------------------------------------
- */
+/* --- the connection timers -------------------------------------------------------------------
+ *
+ * HTTP.sys times an HTTP/1.1 connection itself: connectionTimeout while it waits for a request
+ * (idle-timeout), headerWaitTimeout from a request's first byte to the end of its headers
+ * (header-wait-timeout). libh2o 2.2.5 has one timer for both phases, started when the previous
+ * request ends, so the workers' tick runs these two instead (lab.c sets libh2o's own as a
+ * backstop past both; it still bounds a request body that stops coming, without a line). */
 
-/* What a connection that carried requests keeps for HTTP.sys's idle timer: when its last request
- * ended, and the limit it was held to. Hung on the connection by its first request. */
-struct idle {
-    struct conn *c;
-    struct timespec last_done;
-    unsigned idle_ms;
+/* What the timers know of a connection: hung on it by its first request, or by the tick that
+ * first sees a request arriving on it, or that closes it. */
+struct timers {
+    struct timespec last_done;  /* its last request ended; 0 none yet (since its accept) */
+    struct timespec headers_at; /* the tick that first saw bytes of a request whose headers are
+                                   not all in; 0 none */
+    int fired;                  /* a timer closed it: the tick leaves it */
 };
 
-static void on_idle_dispose(void *p)
-{
-    struct idle *id = p;
-    struct conn *c = id->c;
-    struct timespec now;
-    size_t li;
-    struct gen *g = conn_current(c, &li); /* on the connection's worker, as it closes */
+static const struct conn_key timers_key = {"httpsys-timers", free};
 
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t ms = (now.tv_sec - id->last_done.tv_sec) * 1000 +
-                 (now.tv_nsec - id->last_done.tv_nsec) / 1000000;
-    /* closed by the server's timer (what h2o does at the idle limit), not by the client before
-     * it: HTTP.sys logs the former only; 50 ms of slack for the loop's timer granularity */
-    if (g != NULL && ms + 50 >= (int64_t)id->idle_ms) {
-        const struct scn_listener *l = &g->scn->listeners[li];
-        struct scn_server *sv = c->member[0] != '\0' ? scn_server_by_name(g->scn, c->member) : NULL;
-        if (sv == NULL)
-            sv = l->server;
-        struct logf *log = srvlog_httperr(g->servers[sv - g->scn->servers].logs);
-        const char *s_ip = sv->ip != NULL ? sv->ip : c->local_ip;
-        struct httperr_entry e = {
-            .at = now,
-            .c_ip = {c->peer_ip, strlen(c->peer_ip)},
-            .c_port = c->peer_port,
-            .s_ip = {s_ip, strlen(s_ip)},
-            .s_port = g->listeners[li].port,
-            .reason = HTTPERR_REASON_TIMER_CONNECTION_IDLE,
-        };
-        char line[HTTPERR_LINE_MAX];
-        size_t n = log != NULL ? httperr_format(line, sizeof(line), &e) : 0;
-        if (n != 0)
-            logf_write(log, line, n, now.tv_sec);
+static struct timers *timers_of(struct conn *c)
+{
+    struct timers *tm = conn_data(c, &timers_key);
+
+    if (tm == NULL) {
+        if ((tm = calloc(1, sizeof(*tm))) == NULL)
+            fatalx("out of memory");
+        conn_attach(c, &timers_key, tm);
     }
-    free(id);
+    return tm;
 }
 
-static const struct conn_key idle_key = {"httpsys-idle", on_idle_dispose};
+static int64_t ms_since(const struct timespec *then, const struct timespec *now)
+{
+    return (now->tv_sec - then->tv_sec) * 1000 + (now->tv_nsec - then->tv_nsec) / 1000000;
+}
+
+/* The connection-level HTTPERR line of REASON for C, in the log of the server that holds it:
+ * its addresses and nothing of a request. */
+static void log_timer(struct gen *g, size_t li, const struct conn *c, enum httperr_reason reason,
+                      const struct timespec *now)
+{
+    const struct scn_listener *l = &g->scn->listeners[li];
+    struct scn_server *sv = c->member[0] != '\0' ? scn_server_by_name(g->scn, c->member) : NULL;
+
+    if (sv == NULL)
+        sv = l->server;
+    struct logf *log = srvlog_httperr(g->servers[sv - g->scn->servers].logs);
+    const char *s_ip = sv->ip != NULL ? sv->ip : c->local_ip;
+    struct httperr_entry e = {
+        .at = *now,
+        .c_ip = {c->peer_ip, strlen(c->peer_ip)},
+        .c_port = c->peer_port,
+        .s_ip = {s_ip, strlen(s_ip)},
+        .s_port = g->listeners[li].port,
+        .reason = reason,
+    };
+    char line[HTTPERR_LINE_MAX];
+    size_t n = log != NULL ? httperr_format(line, sizeof(line), &e) : 0;
+    if (n != 0)
+        logf_write(log, line, n, now->tv_sec);
+}
+
+/* Closes C as HTTP.sys does when a timer fires: no answer, the connection-level line of REASON
+ * when LINE, and the journal told why. Half-closed, so that h2o reads the end and closes it
+ * itself (reference/libh2o-2.2.5.md, 1.9). */
+static void fire(struct conn *c, h2o_socket_t *sock, enum httperr_reason reason, int line,
+                 unsigned limit_ms, const struct timespec *now)
+{
+    size_t li;
+    struct gen *g = conn_current(c, &li);
+    const char *what = reason == HTTPERR_REASON_TIMER_HEADER_WAIT
+                           ? "the request's headers took longer than header-wait-timeout"
+                           : "no request within idle-timeout";
+
+    timers_of(c)->fired = 1;
+    if (g != NULL && line)
+        log_timer(g, li, c, reason, now);
+    conn_why(c, "httpsys: %s (%u ms): closed%s", what, limit_ms,
+             line ? ", a connection line in HTTPERR" : "");
+    shutdown(h2o_socket_get_fd(sock), SHUT_RD);
+}
+
+static int on_tick_request(h2o_req_t *req, void *data)
+{
+    const struct timespec *now = data;
+    struct conn *c = conn_of(req);
+    struct timers *tm = c != NULL ? conn_data(c, &timers_key) : NULL;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    size_t li;
+    struct gen *g;
+
+    if (c == NULL || sock == NULL || req->version >= 0x200 || (tm != NULL && tm->fired) ||
+        (g = conn_current(c, &li)) == NULL)
+        return 0;
+    const struct scn_limits *lim = &g->scn->limits;
+    /* a request whose headers are in (its body may still be coming: libh2o's timer) */
+    if (req->method.base != NULL || req->pathconf != NULL || req->_generator != NULL) {
+        if (tm != NULL)
+            tm->headers_at = (struct timespec){0};
+        return 0;
+    }
+    if (sock->input != NULL && sock->input->size > 0) { /* the headers are arriving */
+        tm = timers_of(c);
+        if (tm->headers_at.tv_sec == 0)
+            tm->headers_at = *now;
+        else if (ms_since(&tm->headers_at, now) >= lim->header_wait_ms)
+            fire(c, sock, HTTPERR_REASON_TIMER_HEADER_WAIT, 1, lim->header_wait_ms, now);
+        return 0;
+    }
+    /* idle: since its last request, or since its accept. A connection that never carried a
+     * request is closed without a line (likely HTTP.sys: it logs idle connections it served). */
+    int served = tm != NULL && tm->last_done.tv_sec != 0;
+    if (ms_since(served ? &tm->last_done : &c->accepted_at, now) >= lim->idle_timeout_ms)
+        fire(c, sock, HTTPERR_REASON_TIMER_CONNECTION_IDLE, served, lim->idle_timeout_ms, now);
+    return 0;
+}
+
+void httpsys_tick(struct conn_worker *w)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    w->ctx->globalconf->http1.callbacks.foreach_request(w->ctx, on_tick_request, &now);
+}
 
 void httpsys_log(struct flow *f, const struct timeval *now)
 {
-    struct idle *id;
+    struct timers *tm;
 
     /* a request of ours on a connection of ours: h2o releases a connection's requests before
      * the connection itself, so F's connection is still there */
-    if (f->conn == NULL || f->req->http1_is_persistent == 0 || f->req->version >= 0x200)
+    if (f->conn == NULL || f->req->version >= 0x200)
         return;
-    if ((id = flow_conn_data(f, &idle_key)) == NULL) {
-        if ((id = calloc(1, sizeof(*id))) == NULL)
-            fatalx("out of memory");
-        id->c = f->conn;
-        flow_conn_attach(f, &idle_key, id);
-    }
-    id->last_done = (struct timespec){now->tv_sec, now->tv_usec * 1000};
-    id->idle_ms = f->scn->limits.idle_timeout_ms;
+    tm = timers_of(f->conn);
+    tm->last_done = (struct timespec){now->tv_sec, now->tv_usec * 1000};
+    tm->headers_at = (struct timespec){0};
 }

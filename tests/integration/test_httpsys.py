@@ -2,8 +2,10 @@
 rapid-fail stop of one's own) gets HTTP.sys's 503, a line in the server's HTTPERR log and none
 in its IIS log, while a directory in another pool keeps working."""
 import http.client
+import json
 import os
 import socket
+import subprocess
 import ssl
 import tempfile
 import unittest
@@ -151,5 +153,62 @@ class IdleTimer(unittest.TestCase):
                                                 "-", "-", "-", "-", "-",
                                                 "Timer_ConnectionIdle", "-"])
                 self.assertEqual(len(s.w3c_wait(2)[1]), 2)  # both requests in the IIS log
+        finally:
+            os.unlink(f.name)
+
+
+class HeaderWait(unittest.TestCase):
+    """HTTP.sys's header wait timer, apart from its idle timer: a request whose headers keep
+    coming, a byte at a time, outlives idle-timeout and is closed unanswered at
+    header-wait-timeout, counted from its first byte, with a Timer_HeaderWait line."""
+
+    def test_slow_headers_cut_at_header_wait(self):
+        import time
+        with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+            f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="hw" extends="healthy">'
+                    '<limits idle-timeout="400ms" header-wait-timeout="1500ms"/></scenario>')
+        try:
+            with Server(f.name, "--admin", "127.0.0.1:0") as s:
+                ctx = ssl.create_default_context(cafile=s.ca)
+                raw = socket.create_connection(("127.0.0.1", s.port), 10)
+                t = ctx.wrap_socket(raw, server_hostname="mail.contoso.com")
+                port = t.getsockname()[1]
+                t.settimeout(0.1)
+                head = b"GET /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.contoso.com\r\nX-Slow: "
+                start, k, got = time.monotonic(), 0, None
+                while got is None and time.monotonic() - start < 10:
+                    try:
+                        t.sendall(head[k:k + 1] if k < len(head) else b"a")
+                    except OSError:
+                        got = b""
+                        break
+                    k += 1
+                    try:
+                        got = t.recv(4096)
+                    except (socket.timeout, ssl.SSLWantReadError):
+                        pass
+                    except OSError:
+                        got = b""
+                cut = time.monotonic() - start
+                t.close()
+                self.assertEqual(got, b"", "answered: %r" % got)  # closed, nothing said
+                # not by the idle timer (400 ms): by the header wait, from the first byte
+                self.assertGreaterEqual(cut, 1.4)
+                self.assertLess(cut, 4.0)
+                _, lines = s.httperr_wait(1)
+                self.assertEqual(len(lines), 1, lines)
+                self.assertEqual(lines[0][2:], ["127.0.0.1", str(port), "127.0.0.1", str(s.port),
+                                                "-", "-", "-", "-", "-",
+                                                "Timer_HeaderWait", "-"])
+                self.assertEqual(s.w3c_lines()[1], [])  # IIS never saw a request
+                # the journal says why the connection ended
+                p = subprocess.run(["curl", "-sS", s.ready["admin"] + "/requests/wait?count=1"
+                                    "&timeout=5000"], capture_output=True, text=True, timeout=30,
+                                   check=True)
+                e = json.loads(p.stdout)["requests"][0]
+                self.assertEqual((e["client"]["port"], e["method"]), (port, ""))
+                self.assertEqual(e["why"], ["httpsys: the request's headers took longer than "
+                                            "header-wait-timeout (1500 ms): closed, a "
+                                            "connection line in HTTPERR"])
         finally:
             os.unlink(f.name)

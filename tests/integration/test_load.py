@@ -261,10 +261,10 @@ class Load(unittest.TestCase):
 
 class Slowloris(unittest.TestCase):
     def test_slow_headers_are_cut_and_others_served(self):
-        # 200 clients each dribbling a request's headers a byte at a time: the idle timeout
-        # (IIS connectionTimeout, 2 s here) bounds the whole header phase, not the gap between
+        # 200 clients each dribbling a request's headers a byte at a time: the header wait
+        # (IIS headerWaitTimeout, 2 s here) bounds the whole header phase, not the gap between
         # bytes, so none holds its connection past it; meanwhile others are served at once
-        path = own_scenario('<limits idle-timeout="2s"/>', prefix="load-")
+        path = own_scenario('<limits header-wait-timeout="2s"/>', prefix="load-")
         try:
             with Server(path) as s:
                 ctx = ssl.create_default_context(cafile=s.ca)
@@ -303,9 +303,11 @@ class Slowloris(unittest.TestCase):
                 self.assertLess(cut, 6.0)
                 self.assertEqual(served[0], 401)
                 self.assertLess(served[1], 2.0, served)
-                # none of them was a request: nothing in the IIS log
+                # none of them was a request: nothing in the IIS log, each a line in HTTPERR
                 self.assertEqual(s.w3c_wait(1)[1][0][4], MRS)
                 self.assertEqual(len(s.w3c_lines()[1]), 1)
+                lines = s.httperr_wait(len(slow))[1]
+                self.assertEqual([l[-2] for l in lines], ["Timer_HeaderWait"] * len(slow))
         finally:
             os.unlink(path)
 
