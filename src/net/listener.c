@@ -22,6 +22,9 @@
 #include "logfile.h"
 #include "util.h"
 
+#include <h2o/http2.h> /* after h2o.h (conn.h); these two for h2_request_arriving() */
+#include <h2o/http2_internal.h>
+
 /* A socket bound for a scenario listener; survives reloads. */
 struct bound {
     char *name;
@@ -436,6 +439,21 @@ static int on_idle_request(h2o_req_t *req, void *data)
     return 0;
 }
 
+/* Whether an HTTP/2 request of CTX is still arriving (its headers or its body): libh2o 2.2.5
+ * counts a stream as half closed only once its handler has begun (it reads the whole body
+ * first), and after its second GOAWAY of a graceful shutdown it drops such a stream's frames
+ * and closes the connection as soon as no half-closed stream is left, cutting the request. */
+static int h2_request_arriving(h2o_context_t *ctx)
+{
+    for (h2o_linklist_t *n = ctx->http2._conns.next; n != &ctx->http2._conns; n = n->next) {
+        h2o_http2_conn_t *c = H2O_STRUCT_FROM_MEMBER(h2o_http2_conn_t, _conns, n);
+        if (c->state == H2O_HTTP2_CONN_STATE_OPEN &&
+            c->num_streams.pull.open != c->num_streams.pull.half_closed)
+            return 1;
+    }
+    return 0;
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -535,18 +553,28 @@ static void *thread_main(void *arg)
     h2o_timeout_dispose(loop, &t->tick_to);
     /* what a handshake fault holds (a hang) has no request in flight: it ends now */
     hs_thread_close_all(t->worker.hs);
+    /* HTTP/2: the first GOAWAY now (no new streams); libh2o's second, a second later, names
+     * the last stream it serves and closes connections with nothing being answered. It is
+     * held back while a request is still arriving (h2_request_arriving), up to a second before
+     * the deadline: such a request is in flight, and finishes. */
     h2o_context_request_shutdown(&t->ctx);
-    uint64_t deadline = now_ms() + drain_deadline_ms;
+    uint64_t goaway_at = now_ms(), deadline = goaway_at + drain_deadline_ms;
+    h2o_timeout_entry_t *goaway2 = &t->ctx.http2._graceful_shutdown_timeout;
+    if (h2o_timeout_is_linked(goaway2))
+        h2o_timeout_unlink(goaway2);
+    int goaway2_sent = 0;
     while (t->worker.num_conns != 0 && now_ms() < deadline) {
+        uint64_t now = now_ms();
+        if (!goaway2_sent && now >= goaway_at + 1000 &&
+            (!h2_request_arriving(&t->ctx) || now + 1000 >= deadline)) {
+            goaway2->cb(goaway2); /* graceful_shutdown_resend_goaway, its callback still */
+            goaway2_sent = 1;
+        }
         t->conf->http1.callbacks.foreach_request(&t->ctx, on_idle_request, NULL);
         run_once(t, loop, 20);
     }
     if (t->worker.num_conns != 0)
         log_warnx("worker %u: %zu connections still open at exit", t->index, t->worker.num_conns);
-    /* h2o_context_request_shutdown() always links this entry; disposing the context with it
-     * still linked aborts (reference/libh2o-2.2.5.md, 1.9). */
-    if (h2o_timeout_is_linked(&t->ctx.http2._graceful_shutdown_timeout))
-        h2o_timeout_unlink(&t->ctx.http2._graceful_shutdown_timeout);
     h2o_multithread_unregister_receiver(t->ctx.queue, &t->notify);
     hs_thread_free(t->worker.hs);
     t->worker.hs = NULL;

@@ -3,9 +3,12 @@ accepting, finishes the requests in flight, writes their lines and exits 0. A re
 headers are half sent, or whose body is still coming, is in flight: it gets its answer and its
 IIS line. An idle keep-alive connection is closed. Real TLS sockets from Python.
 """
+import os
 import signal
 import socket
 import ssl
+import subprocess
+import tempfile
 import time
 import unittest
 
@@ -76,6 +79,33 @@ class SigtermDrain(unittest.TestCase):
                 ("GET", "/EWS/mrsproxy.svc", "401"),
                 ("GET", "/EWS/mrsproxy.svc", "401"),
                 ("POST", "/EWS/Exchange.asmx", "401")])
+
+    def test_http2_upload_still_coming_finishes(self):
+        # curl uploads a body over HTTP/2 at 100 bytes a second; SIGTERM half a second in.
+        # libh2o's second GOAWAY (a second after the first) would cut the stream: it waits
+        # until the request is in, and the answer and its line come before the exit
+        body = tempfile.NamedTemporaryFile("wb", suffix=".xml", delete=False)
+        body.write(b"<x>" + b"a" * 240 + b"</x>")
+        body.close()
+        try:
+            with Server("healthy") as s:
+                curl = subprocess.Popen(
+                    ["curl", "-sS", "--http2", "--cacert", s.ca, *s.resolve_args(),
+                     "--basic", "-u", "admin:wrong", "-H", "Content-Type: text/xml",
+                     "--limit-rate", "100", "--data-binary", "@" + body.name,
+                     "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+                     s.url(HOST, "/EWS/Exchange.asmx")],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                time.sleep(0.5)
+                s.proc.send_signal(signal.SIGTERM)
+                out, err = curl.communicate(timeout=TIMEOUT)
+                self.assertEqual((curl.returncode, out), (0, "2 401"), err)
+                self.assertEqual(s.stop(), 0)
+                _, lines = s.w3c_lines()
+                self.assertEqual([(l[3], l[4], l[11]) for l in lines],
+                                 [("POST", "/EWS/Exchange.asmx", "401")])
+        finally:
+            os.unlink(body.name)
 
 
 if __name__ == "__main__":
