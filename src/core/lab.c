@@ -137,10 +137,7 @@ static void config_h2o(const struct scn *s)
      * libh2o's own 413 (HTTP/1.1) or stream refusal (HTTP/2), before any stage runs. */
     conf.max_request_entity_size = s->limits.max_request_body * 2;
     conf.handshake_timeout = s->limits.handshake_timeout_ms;
-    /* libh2o's one timer for a connection's wait and its request's headers: a backstop past
-     * HTTP.sys's two (httpsys_tick closes such a connection first, and logs it). It still cuts,
-     * unlogged, a request body that stops coming. Set from the first scenario: a reload's
-     * limits move HTTP.sys's timers, not this one. */
+    /* each worker's context sets its own from the limits in force (listener.c, apply_limits) */
     conf.http1.req_timeout = s->limits.idle_timeout_ms + s->limits.header_wait_ms + 1000;
     conf.http1.upgrade_to_http2 = 0; /* IIS does not do h2c */
     conf.http2.idle_timeout = s->limits.idle_timeout_ms;

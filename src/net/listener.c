@@ -399,6 +399,18 @@ static void sync_sockets(struct lsn_thread *t)
     }
 }
 
+/* The timers libh2o keeps per context, from the limits of the worker's generation (a reload
+ * moves them): HTTP/2's idle timer, and HTTP/1's one request timer, set as a backstop past
+ * HTTP.sys's two (httpsys_tick closes such a connection first, and logs it); it still cuts,
+ * unlogged, a request body that stops coming. */
+static void apply_limits(struct lsn_thread *t)
+{
+    const struct scn_limits *l = &t->worker.gen->scn->limits;
+
+    t->ctx.http1.req_timeout.timeout = (uint64_t)l->idle_timeout_ms + l->header_wait_ms + 1000;
+    t->ctx.http2.idle_timeout.timeout = l->idle_timeout_ms;
+}
+
 static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     struct lsn_thread *t = H2O_STRUCT_FROM_MEMBER(struct lsn_thread, notify, receiver);
@@ -409,6 +421,7 @@ static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
         if (m->gen != NULL) {
             gen_unref(t->worker.gen);
             t->worker.gen = m->gen; /* the message carried a reference for us */
+            apply_limits(t);
             sync_sockets(t);
             pthread_mutex_lock(&swap_lock);
             swapped++;
@@ -425,13 +438,12 @@ static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
  * half-close it so h2o reads EOF and closes it itself (reference/libh2o-2.2.5.md, 1.9). Only
  * one that is really idle: not one whose request's headers have begun to arrive (bytes in its
  * input) nor one whose headers are in and whose body is still coming (h2o 2.2.5 reads the whole
- * body before the handler runs, so such a request has no handler yet, but has its method):
- * those are requests in flight, and they finish. */
+ * body before the handler runs: such a request has no handler nor method yet, but the version
+ * its headers gave): those are requests in flight, and they finish. */
 static int on_idle_request(h2o_req_t *req, void *data)
 {
     UNUSED(data);
-    if (req->version < 0x200 && req->pathconf == NULL && req->_generator == NULL &&
-        req->method.base == NULL) {
+    if (req->version == 0 && req->pathconf == NULL && req->_generator == NULL) {
         h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
         if (sock != NULL && (sock->input == NULL || sock->input->size == 0))
             shutdown(h2o_socket_get_fd(sock), SHUT_RD);
@@ -522,6 +534,7 @@ static void *thread_main(void *arg)
     t->worker.ctx = &t->ctx;
     t->worker.hosts = t->conf->hosts;
     t->worker.hs = hs_thread_new(loop, t->conf->handshake_timeout);
+    apply_limits(t);
     h2o_timeout_init(loop, &t->pause_to, ACCEPT_PAUSE_MS);
     t->resume.cb = on_resume;
     h2o_timeout_init(loop, &t->tick_to, LSN_TICK_MS);
@@ -575,6 +588,10 @@ static void *thread_main(void *arg)
     }
     if (t->worker.num_conns != 0)
         log_warnx("worker %u: %zu connections still open at exit", t->index, t->worker.num_conns);
+    /* disposing the context with it linked aborts (reference/libh2o-2.2.5.md, 1.9): unlinked
+     * above, unless libh2o linked it again (its http2.graceful_shutdown_timeout, unset here) */
+    if (h2o_timeout_is_linked(goaway2))
+        h2o_timeout_unlink(goaway2);
     h2o_multithread_unregister_receiver(t->ctx.queue, &t->notify);
     hs_thread_free(t->worker.hs);
     t->worker.hs = NULL;

@@ -123,7 +123,7 @@ static void fire(struct conn *c, h2o_socket_t *sock, enum httperr_reason reason,
                  unsigned limit_ms, const struct timespec *now)
 {
     size_t li;
-    struct gen *g = conn_current(c, &li);
+    struct gen *g = conn_current(c, &li); /* NULL: a reload removed its listener */
     const char *what = reason == HTTPERR_REASON_TIMER_HEADER_WAIT
                            ? "the request's headers took longer than header-wait-timeout"
                            : "no request within idle-timeout";
@@ -142,15 +142,16 @@ static int on_tick_request(h2o_req_t *req, void *data)
     struct conn *c = conn_of(req);
     struct timers *tm = c != NULL ? conn_data(c, &timers_key) : NULL;
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-    size_t li;
-    struct gen *g;
 
-    if (c == NULL || sock == NULL || req->version >= 0x200 || (tm != NULL && tm->fired) ||
-        (g = conn_current(c, &li)) == NULL)
+    if (c == NULL || sock == NULL || (tm != NULL && tm->fired))
         return 0;
-    const struct scn_limits *lim = &g->scn->limits;
-    /* a request whose headers are in (its body may still be coming: libh2o's timer) */
-    if (req->method.base != NULL || req->pathconf != NULL || req->_generator != NULL) {
+    /* the limits are server-wide: those in force, even for a connection whose listener a reload
+     * removed (no line is written for such a one) */
+    const struct scn_limits *lim = &c->worker->gen->scn->limits;
+    /* a request whose headers are in: libh2o 2.2.5 sets its version when it has parsed them,
+     * and its method only once the whole body is in (its body may still be coming: libh2o's
+     * timer) */
+    if (req->version != 0) {
         if (tm != NULL)
             tm->headers_at = (struct timespec){0};
         return 0;

@@ -98,6 +98,17 @@ class Auth(unittest.TestCase):
         # a UPN with no domain is resolved by UPN, as Windows does
         self.assertEqual(self.code("--ntlm", "-u", "admin@contoso.com:%s" % PASSWORD), "1.1 200")
 
+    def test_legacy_provider_loaded_at_the_first_ntlm_logon(self):
+        def mapped():
+            with open("/proc/%d/maps" % self.s.proc.pid) as f:
+                return "ossl-modules/legacy.so" in f.read()
+        self.assertEqual(self.code("--http1.1", "--basic", "-u", "%s:%s" % (ADMIN, PASSWORD)),
+                         "1.1 200")
+        self.assertFalse(mapped())  # Basic never needs it: not loaded at start
+        self.assertEqual(self.code("--ntlm", "-u", "CONTOSO\\%s:%s" % (ADMIN, PASSWORD)),
+                         "1.1 200")
+        self.assertTrue(mapped())
+
     def test_ntlm_without_the_legacy_provider(self):
         # MD4 is loaded at the first NTLM logon, not at start: where OpenSSL cannot find its
         # legacy provider, the server still starts and serves Basic, and NTLM logons fail as

@@ -81,24 +81,30 @@ class SigtermDrain(unittest.TestCase):
                 ("POST", "/EWS/Exchange.asmx", "401")])
 
     def test_http2_upload_still_coming_finishes(self):
-        # curl uploads a body over HTTP/2 at 100 bytes a second; SIGTERM half a second in.
-        # libh2o's second GOAWAY (a second after the first) would cut the stream: it waits
-        # until the request is in, and the answer and its line come before the exit
+        # curl uploads a body over HTTP/2 at 100 bytes a second; SIGTERM once its request's
+        # headers are sent. libh2o's second GOAWAY (a second after the first) would cut the
+        # stream: it waits until the request is in, and the answer and its line come before
+        # the exit
         body = tempfile.NamedTemporaryFile("wb", suffix=".xml", delete=False)
         body.write(b"<x>" + b"a" * 240 + b"</x>")
         body.close()
         try:
             with Server("healthy") as s:
                 curl = subprocess.Popen(
-                    ["curl", "-sS", "--http2", "--cacert", s.ca, *s.resolve_args(),
+                    ["curl", "-sSv", "--http2", "--cacert", s.ca, *s.resolve_args(),
                      "--basic", "-u", "admin:wrong", "-H", "Content-Type: text/xml",
                      "--limit-rate", "100", "--data-binary", "@" + body.name,
                      "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
                      s.url(HOST, "/EWS/Exchange.asmx")],
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                time.sleep(0.5)
+                seen = ""
+                while "> POST /EWS/Exchange.asmx HTTP/2" not in seen:
+                    line = curl.stderr.readline()
+                    self.assertTrue(line, "curl ended first: " + seen)
+                    seen += line
                 s.proc.send_signal(signal.SIGTERM)
                 out, err = curl.communicate(timeout=TIMEOUT)
+                err = seen + err
                 self.assertEqual((curl.returncode, out), (0, "2 401"), err)
                 self.assertEqual(s.stop(), 0)
                 _, lines = s.w3c_lines()
