@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -437,7 +438,8 @@ static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
 /* An HTTP/1 connection waiting for its next request is not closed by h2o's shutdown request:
  * half-close it so h2o reads EOF and closes it itself (reference/libh2o-2.2.5.md, 1.9). Only
  * one that is really idle: not one whose request's headers have begun to arrive (bytes in its
- * input) nor one whose headers are in and whose body is still coming (h2o 2.2.5 reads the whole
+ * input, or still in the kernel's: a worker busy when they came has not read them yet, and a
+ * half close would let it read them and then the end of the stream) nor one whose headers are in and whose body is still coming (h2o 2.2.5 reads the whole
  * body before the handler runs: such a request has no handler nor method yet, but the version
  * its headers gave): those are requests in flight, and they finish. */
 static int on_idle_request(h2o_req_t *req, void *data)
@@ -445,7 +447,9 @@ static int on_idle_request(h2o_req_t *req, void *data)
     UNUSED(data);
     if (req->version == 0 && req->pathconf == NULL && req->_generator == NULL) {
         h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-        if (sock != NULL && (sock->input == NULL || sock->input->size == 0))
+        int unread = 0;
+        if (sock != NULL && (sock->input == NULL || sock->input->size == 0) &&
+            ioctl(h2o_socket_get_fd(sock), FIONREAD, &unread) == 0 && unread == 0)
             shutdown(h2o_socket_get_fd(sock), SHUT_RD);
     }
     return 0;
