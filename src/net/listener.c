@@ -439,9 +439,10 @@ static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
  * half-close it so h2o reads EOF and closes it itself (reference/libh2o-2.2.5.md, 1.9). Only
  * one that is really idle: not one whose request's headers have begun to arrive (bytes in its
  * input, or still in the kernel's: a worker busy when they came has not read them yet, and a
- * half close would let it read them and then the end of the stream) nor one whose headers are in and whose body is still coming (h2o 2.2.5 reads the whole
- * body before the handler runs: such a request has no handler nor method yet, but the version
- * its headers gave): those are requests in flight, and they finish. */
+ * half close would let it read them and then the end of the stream) nor one whose headers are in
+ * and whose body is still coming (h2o 2.2.5 reads the whole body before the handler runs: such a
+ * request has no handler nor method yet, but the version its headers gave): those are requests in
+ * flight, and they finish. */
 static int on_idle_request(h2o_req_t *req, void *data)
 {
     UNUSED(data);

@@ -57,8 +57,8 @@ int pki_make_dirs(const char *path, char *err, size_t errlen); /* mkdir -p, mode
 int pki_lock_take(const char *dir, char *err, size_t errlen);  /* the fd to close(), or -1 */
 /* NAME as one harmless path component in OUT (NAME_MAX + 1 bytes); -1 if empty or too long. */
 int pki_safe_name(const char *name, char *out);
-X509 *pki_read_cert(const char *path); /* NULL when missing or unreadable */
-EVP_PKEY *pki_read_key(const char *path);
+X509 *pki_read_cert(const char *path);                      /* NULL when missing or unreadable */
+EVP_PKEY *pki_read_key(const char *path, const char *type); /* NULL likewise */
 /* Writes CERT, or KEY when CERT is NULL, as PEM: temporary file, then rename(); keys 0600. */
 int pki_write_pem(const char *path, X509 *cert, EVP_PKEY *key, char *err, size_t errlen);
 /* Writes LEN bytes of DATA to PATH the same way, mode 0644. */

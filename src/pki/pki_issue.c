@@ -279,7 +279,7 @@ static int get_pair(const char *dir, const struct req *r, const struct pki_pair 
         pki_path_fmt(key_path, err, errlen, "%s/%s.key", dir, id) != 0)
         goto out;
     c = pki_read_cert(crt_path);
-    k = pki_read_key(key_path);
+    k = pki_read_key(key_path, r->key == SCN_KEY_RSA ? "RSA" : "EC");
     /* a key of the right kind is kept through re-issues: an RSA key takes ~100 ms to make */
     if (k != NULL && !key_fits(k, r)) {
         EVP_PKEY_free(k);

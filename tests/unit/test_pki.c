@@ -236,6 +236,61 @@ static void test_ca_replaced_when_unusable(void **state)
     assert_memory_not_equal(md1, md2, len1);
 }
 
+/* A CA pair of another kind than the lab's (RSA, made by hand) is kept and issues leaves: the key
+ * reader tries the lab's kind first, then any. */
+static void test_ca_of_another_kind_kept(void **state)
+{
+    struct fixture *f = *state;
+    struct scn_cert req = request("mail", mail_names, 2);
+    char path[128];
+    static const struct {
+        int nid;
+        const char *value;
+    } exts[] = {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_subject_key_identifier, "hash"}};
+    X509V3_CTX v3;
+    X509_NAME *name;
+    FILE *fp;
+
+    /* slot 1 holds the hand-made pair, so that teardown frees it */
+    assert_non_null(f->k[1] = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048));
+    assert_non_null(f->x[1] = X509_new());
+    assert_non_null(name = X509_get_subject_name(f->x[1]));
+    assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                                (const unsigned char *)"Hand-made RSA CA", -1, -1,
+                                                0),
+                     1);
+    assert_int_equal(X509_set_issuer_name(f->x[1], name), 1);
+    assert_int_equal(X509_set_version(f->x[1], 2), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(f->x[1]), 4242), 1);
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(f->x[1]), -400 * DAY));
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(f->x[1]), 3650 * DAY));
+    assert_int_equal(X509_set_pubkey(f->x[1], f->k[1]), 1);
+    X509V3_set_ctx(&v3, f->x[1], f->x[1], NULL, NULL, 0);
+    for (size_t i = 0; i < 2; i++) { /* what `openssl req -x509` gives a CA */
+        X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, exts[i].nid, exts[i].value);
+        assert_non_null(e);
+        assert_int_equal(X509_add_ext(f->x[1], e, -1), 1);
+        X509_EXTENSION_free(e);
+    }
+    assert_true(X509_sign(f->x[1], f->k[1], EVP_sha256()) > 0);
+
+    open_pki(f, 0); /* the folders, and a lab CA the hand-made one replaces */
+    snprintf(path, sizeof(path), "%s/pki/ca.key", f->dir);
+    assert_non_null(fp = fopen(path, "w"));
+    assert_int_equal(PEM_write_PrivateKey(fp, f->k[1], NULL, NULL, 0, NULL, NULL), 1);
+    assert_int_equal(fclose(fp), 0);
+    snprintf(path, sizeof(path), "%s/pki/ca.crt", f->dir);
+    assert_non_null(fp = fopen(path, "w"));
+    assert_int_equal(PEM_write_X509(fp, f->x[1]), 1);
+    assert_int_equal(fclose(fp), 0);
+
+    open_pki(f, 0);
+    assert_int_equal(X509_cmp(pki_ca_cert(f->p[0]), f->x[1]), 0);
+    get(f, 0, &req);
+    assert_int_equal(X509_get_signature_nid(f->x[0]), NID_sha256WithRSAEncryption);
+    assert_int_equal(verify(f->x[1], f->x[0]), X509_V_OK);
+}
+
 static void test_issue_ec(void **state)
 {
     struct fixture *f = *state;
@@ -795,6 +850,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ca_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ca_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ca_replaced_when_unusable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ca_of_another_kind_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_ec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issue_rsa_then_sha1, setup, teardown),
