@@ -40,6 +40,7 @@ QUICK = os.environ.get("BENCH_QUICK") == "1"
 RUNS = 1 if QUICK else 3
 DUR = float(os.environ.get("BENCH_DURATION") or (2 if QUICK else 8))
 WARM = 1.0 if QUICK else 2.0
+START_REPS = 1 if QUICK else 3
 IDLE_CONNS = 2000 if QUICK else 10000
 LOG_LINES = 600_000 if QUICK else 6_000_000
 CONNS = 64
@@ -513,10 +514,15 @@ def load_rounds(state, cert, key):
 
 def start_rows(state, cert, key):
     """start -> ready (warm: the state folder of the load rows; empty: a new one) and the
-    resident memory of the idle server half a second after it is ready."""
+    resident memory of the idle server half a second after it is ready. A start takes 10 to 40
+    ms, and one in five or six takes 5 to 10 ms longer on this shared machine whatever the
+    server: each round starts every server START_REPS times, the order rotating, and the row
+    is the median of all the starts (memory: the first start of each round)."""
+    kinds = ["mrsmock", "mrsmock-empty", "h2o", "nginx"]
     for r in range(RUNS):
         R.round = r
-        for k in ("mrsmock", "mrsmock-empty", "h2o", "nginx"):
+        order = kinds[r % len(kinds):] + kinds[:r % len(kinds)]
+        for n, k in ((n, k) for n in range(START_REPS) for k in order):
             if k == "mrsmock-empty":
                 s = Mrsmock(tempfile.mkdtemp(prefix="state-empty-", dir=WORK))
             elif k == "mrsmock":
@@ -527,7 +533,7 @@ def start_rows(state, cert, key):
                 s.start()
                 R.add("ready", k, s.ready_s)
                 time.sleep(0.5)
-                if k != "mrsmock-empty":
+                if k != "mrsmock-empty" and n == 0:
                     rss, pss = s.memory()
                     R.add("rss", k, rss)
                     R.add("pss", k, pss)
@@ -872,10 +878,12 @@ def render(rows, info, started, elapsed, load, others):
         "legs on a new connection each, TLS sessions resumed so that the figure is NTLM's. The "
         "Python client is the bottleneck: the row says what such a client gets, not mrsmock's "
         "ceiling.",
-        "- Start → ready: mrsmock's ready line; h2o and nginx: their port accepting. Memory: "
-        "RSS (and PSS, which shares out pages mapped by several processes) summed over the "
+        "- Start → ready: mrsmock's ready line; h2o and nginx: their port accepting; the "
+        "median of %d starts of each (%d a round, the servers in turn, the order rotating "
+        "between rounds: one start in five or so takes 5 to 10 ms longer here, whatever the "
+        "server). Memory: RSS (and PSS, which shares out pages mapped by several processes) summed over the "
         "process tree, 0.5 s after start: h2o's includes its neverbleed key process and its "
-        "crash handler, nginx's its master and workers.",
+        "crash handler, nginx's its master and workers." % (RUNS * START_REPS, START_REPS),
         "- Idle connections: ci/bench/idle_conns.py (two processes), one keep-alive request on "
         "each, RSS 1 s after the last is open and 3 s after they are closed (one run per "
         "server); RLIMIT_NOFILE raised to %d for every process of the run (the hard limit "
