@@ -20,11 +20,15 @@ int httpsys_stage(struct flow *f);
  *   its accept: the connection is closed, and one that carried a request leaves a
  *   Timer_ConnectionIdle line in its server's HTTPERR log (its addresses, nothing of a request);
  * - header-wait-timeout (headerWaitTimeout) from a request's first byte: closed unanswered,
- *   with a Timer_HeaderWait line, however steadily the bytes come.
+ *   with a Timer_HeaderWait line, however steadily the bytes come;
+ * - entity-body-timeout (EntityBody) while a request's body is coming, from its last byte:
+ *   closed unanswered, with a Timer_EntityBody line that names the request and the queue
+ *   ROUTE finds for its path on its server (NULL: none).
  * A connection the client closes first leaves no line. (HTTP/2's idle close is h2o's own
  * GOAWAY: not logged.) */
 struct conn_worker;
-void httpsys_tick(struct conn_worker *w);
+typedef const struct scn_vdir *httpsys_route_fn(const struct scn_server *sv, h2o_iovec_t path);
+void httpsys_tick(struct conn_worker *w, httpsys_route_fn *route);
 /* The logger (struct flow_logger) that tells the timers a request of the connection ended. */
 void httpsys_log(struct flow *f, const struct timeval *now);
 

@@ -438,6 +438,8 @@ struct scn_limits {
     unsigned idle_timeout_ms;      /* IIS connectionTimeout; default 120000 */
     unsigned header_wait_ms;       /* HTTP.sys/IIS headerWaitTimeout: from a request's first
                                       byte to its last header; default 120000 */
+    unsigned entity_body_ms;       /* HTTP.sys EntityBody: how long a request's body may go
+                                      without a byte coming; default 120000 */
     unsigned handshake_timeout_ms; /* TLS handshake; default 10000 */
     size_t max_request_body;       /* maxAllowedContentLength; default 30000000 */
     unsigned backend_connect_ms;   /* how long a 2013+ front end tries to reach a back end whose

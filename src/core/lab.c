@@ -138,7 +138,7 @@ static void config_h2o(const struct scn *s)
     conf.max_request_entity_size = s->limits.max_request_body * 2;
     conf.handshake_timeout = s->limits.handshake_timeout_ms;
     /* each worker's context sets its own from the limits in force (listener.c, apply_limits) */
-    conf.http1.req_timeout = s->limits.idle_timeout_ms + s->limits.header_wait_ms + 1000;
+    conf.http1.req_timeout = 0;      /* unused: each context's is set */
     conf.http1.upgrade_to_http2 = 0; /* IIS does not do h2c */
     conf.http2.idle_timeout = s->limits.idle_timeout_ms;
     h2o_hostconf_t *host =

@@ -161,9 +161,17 @@ const char *pipeline_stage_name(size_t i)
     return i < COUNTOF(stages) ? stages[i].name : NULL;
 }
 
+/* The virtual directory, and so the application pool, that PATH is routed to on SV. */
+static const struct scn_vdir *route_vdir(const struct scn_server *sv, h2o_iovec_t path)
+{
+    const struct flow_route *r = pipeline_route(path);
+
+    return r == NULL ? NULL : r->vdir == FLOW_VDIR_EWS ? &sv->ews : &sv->autodiscover;
+}
+
 void pipeline_tick(struct conn_worker *w)
 {
-    httpsys_tick(w);
+    httpsys_tick(w, route_vdir);
 }
 
 void pipeline_reset(void)

@@ -477,6 +477,8 @@ static void build_organization(struct scn *s, struct scn_draft *d, struct scn_er
         l->idle_timeout_ms = 120000;
     if (unset(&d->limits, SCN_A_LIMITS_HEADER_WAIT))
         l->header_wait_ms = 120000;
+    if (unset(&d->limits, SCN_A_LIMITS_ENTITY_BODY))
+        l->entity_body_ms = 120000;
     if (unset(&d->limits, SCN_A_LIMITS_HANDSHAKE))
         l->handshake_timeout_ms = 10000;
     if (unset(&d->limits, SCN_A_LIMITS_BODY))

@@ -46,6 +46,8 @@ static const struct scn_attr limits_attrs[] = {
                                    limits_v.backend_connect_ms, 0, 600000),
     [SCN_A_LIMITS_HEADER_WAIT] = RANGE("header-wait-timeout", SCN_T_TIMEOUT, struct scn_draft,
                                        limits_v.header_wait_ms, 1, 86400000),
+    [SCN_A_LIMITS_ENTITY_BODY] = RANGE("entity-body-timeout", SCN_T_TIMEOUT, struct scn_draft,
+                                       limits_v.entity_body_ms, 1, 86400000),
 };
 
 static const struct scn_attr organization_attrs[] = {

@@ -401,14 +401,18 @@ static void sync_sockets(struct lsn_thread *t)
 }
 
 /* The timers libh2o keeps per context, from the limits of the worker's generation (a reload
- * moves them): HTTP/2's idle timer, and HTTP/1's one request timer, set as a backstop past
- * HTTP.sys's two (httpsys_tick closes such a connection first, and logs it); it still cuts,
- * unlogged, a request body that stops coming. */
+ * moves them): HTTP/2's idle timer, and HTTP/1's one request timer, which runs from the end of
+ * the previous request to the end of the next one's body. HTTP.sys's timers (httpsys_tick)
+ * close such a connection first, and log it; a body that keeps coming is never cut there, so
+ * libh2o's is only a backstop, a day past them. */
+#define REQ_BACKSTOP_MS(l)                                                                         \
+    ((uint64_t)(l)->idle_timeout_ms + (l)->header_wait_ms + (l)->entity_body_ms + 86400000)
+
 static void apply_limits(struct lsn_thread *t)
 {
     const struct scn_limits *l = &t->worker.gen->scn->limits;
 
-    t->ctx.http1.req_timeout.timeout = (uint64_t)l->idle_timeout_ms + l->header_wait_ms + 1000;
+    t->ctx.http1.req_timeout.timeout = REQ_BACKSTOP_MS(l);
     t->ctx.http2.idle_timeout.timeout = l->idle_timeout_ms;
 }
 

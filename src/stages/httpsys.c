@@ -58,9 +58,10 @@ int httpsys_stage(struct flow *f)
  *
  * HTTP.sys times an HTTP/1.1 connection itself: connectionTimeout while it waits for a request
  * (idle-timeout), headerWaitTimeout from a request's first byte to the end of its headers
- * (header-wait-timeout). libh2o 2.2.5 has one timer for both phases, started when the previous
- * request ends, so the workers' tick runs these two instead (lab.c sets libh2o's own as a
- * backstop past both; it still bounds a request body that stops coming, without a line). */
+ * (header-wait-timeout), EntityBody while a request's body is coming, restarted by every byte
+ * of it (entity-body-timeout). libh2o 2.2.5 has one timer for all three phases, started when
+ * the previous request ends, so the workers' tick runs these instead (listener.c sets libh2o's
+ * own as a backstop a day past them: a body that keeps coming is never cut). */
 
 /* What the timers know of a connection: hung on it by its first request, or by the tick that
  * first sees a request arriving on it, or that closes it. */
@@ -68,6 +69,9 @@ struct timers {
     struct timespec last_done;  /* its last request ended; 0 none yet (since its accept) */
     struct timespec headers_at; /* the tick that first saw bytes of a request whose headers are
                                    not all in; 0 none */
+    struct timespec body_at;    /* the tick that last saw the body of a request whose headers
+                                   are in grow; 0 none */
+    size_t body_seen;           /* what libh2o held of that request then */
     int fired;                  /* a timer closed it: the tick leaves it */
 };
 
@@ -90,10 +94,11 @@ static int64_t ms_since(const struct timespec *then, const struct timespec *now)
     return (now->tv_sec - then->tv_sec) * 1000 + (now->tv_nsec - then->tv_nsec) / 1000000;
 }
 
-/* The connection-level HTTPERR line of REASON for C, in the log of the server that holds it:
- * its addresses and nothing of a request. */
+/* The HTTPERR line of REASON for C, in the log of the server that holds it: its addresses, and
+ * for a request whose body stopped coming (REQ) that request, routed by ROUTE to its site and
+ * its application pool's queue, as HTTP.sys had routed it before it waited for the body. */
 static void log_timer(struct gen *g, size_t li, const struct conn *c, enum httperr_reason reason,
-                      const struct timespec *now)
+                      h2o_req_t *req, httpsys_route_fn *route, const struct timespec *now)
 {
     const struct scn_listener *l = &g->scn->listeners[li];
     struct scn_server *sv = c->member[0] != '\0' ? scn_server_by_name(g->scn, c->member) : NULL;
@@ -110,35 +115,64 @@ static void log_timer(struct gen *g, size_t li, const struct conn *c, enum httpe
         .s_port = g->listeners[li].port,
         .reason = reason,
     };
-    char line[HTTPERR_LINE_MAX];
+    char line[HTTPERR_LINE_MAX], version[16];
+    if (req != NULL) {
+        h2o_iovec_t path = req->input.path;
+        const char *q = memchr(path.base, '?', path.len);
+        const struct scn_vdir *v =
+            route(sv, h2o_iovec_init(path.base, q != NULL ? (size_t)(q - path.base) : path.len));
+        snprintf(version, sizeof(version), "HTTP/%d.%d", (req->version >> 8) & 0xff,
+                 req->version & 0xff);
+        e.version = (struct httperr_str){version, strlen(version)};
+        e.method = (struct httperr_str){req->input.method.base, req->input.method.len};
+        e.uri = (struct httperr_str){path.base, path.len};
+        /* likely as for a stopped pool's 503 (reqlog_httperr.c): the Default Web Site, and the
+         * queue it was in [unconfirmed: no Timer_EntityBody line from Exchange at hand] */
+        e.site_id = 1;
+        if (v != NULL)
+            e.queue_name = (struct httperr_str){v->app_pool_name, strlen(v->app_pool_name)};
+    }
     size_t n = log != NULL ? httperr_format(line, sizeof(line), &e) : 0;
     if (n != 0)
         logf_write(log, line, n, now->tv_sec);
 }
 
+/* What the tick walks the requests with: its time, the router, the request a timer fired on. */
+struct tick {
+    struct timespec now;
+    httpsys_route_fn *route;
+    h2o_req_t *req;
+};
+
 /* Closes C as HTTP.sys does when a timer fires: no answer, the connection-level line of REASON
  * when LINE, and the journal told why. Half-closed, so that h2o reads the end and closes it
  * itself (reference/libh2o-2.2.5.md, 1.9). */
 static void fire(struct conn *c, h2o_socket_t *sock, enum httperr_reason reason, int line,
-                 unsigned limit_ms, const struct timespec *now)
+                 unsigned limit_ms, const struct tick *t)
 {
     size_t li;
     struct gen *g = conn_current(c, &li); /* NULL: a reload removed its listener */
     const char *what = reason == HTTPERR_REASON_TIMER_HEADER_WAIT
                            ? "the request's headers took longer than header-wait-timeout"
+                       : reason == HTTPERR_REASON_TIMER_ENTITY_BODY
+                           ? "the request's body stopped coming for entity-body-timeout"
                            : "no request within idle-timeout";
 
     timers_of(c)->fired = 1;
     if (g != NULL && line)
-        log_timer(g, li, c, reason, now);
+        log_timer(g, li, c, reason, reason == HTTPERR_REASON_TIMER_ENTITY_BODY ? t->req : NULL,
+                  t->route, &t->now);
     conn_why(c, "httpsys: %s (%u ms): closed%s", what, limit_ms,
-             line ? ", a connection line in HTTPERR" : "");
+             !line                                        ? ""
+             : reason == HTTPERR_REASON_TIMER_ENTITY_BODY ? ", the request's line in HTTPERR"
+                                                          : ", a connection line in HTTPERR");
     shutdown(h2o_socket_get_fd(sock), SHUT_RD);
 }
 
 static int on_tick_request(h2o_req_t *req, void *data)
 {
-    const struct timespec *now = data;
+    struct tick *t = data;
+    const struct timespec *now = &t->now;
     struct conn *c = conn_of(req);
     struct timers *tm = c != NULL ? conn_data(c, &timers_key) : NULL;
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
@@ -149,11 +183,25 @@ static int on_tick_request(h2o_req_t *req, void *data)
      * removed (no line is written for such a one) */
     const struct scn_limits *lim = &c->worker->gen->scn->limits;
     /* a request whose headers are in: libh2o 2.2.5 sets its version when it has parsed them,
-     * and its method only once the whole body is in (its body may still be coming: libh2o's
-     * timer) */
+     * and its method and handler only once the whole body is in. Until then its body is
+     * coming: into the socket's input, where a chunked one is decoded in place */
     if (req->version != 0) {
         if (tm != NULL)
             tm->headers_at = (struct timespec){0};
+        if (req->pathconf != NULL || req->_generator != NULL) {
+            if (tm != NULL)
+                tm->body_at = (struct timespec){0};
+            return 0;
+        }
+        size_t have = sock->input != NULL ? sock->input->size : 0;
+        tm = timers_of(c);
+        if (tm->body_at.tv_sec == 0 || have != tm->body_seen) {
+            tm->body_at = *now;
+            tm->body_seen = have;
+        } else if (ms_since(&tm->body_at, now) >= lim->entity_body_ms) {
+            t->req = req;
+            fire(c, sock, HTTPERR_REASON_TIMER_ENTITY_BODY, 1, lim->entity_body_ms, t);
+        }
         return 0;
     }
     if (sock->input != NULL && sock->input->size > 0) { /* the headers are arriving */
@@ -161,23 +209,23 @@ static int on_tick_request(h2o_req_t *req, void *data)
         if (tm->headers_at.tv_sec == 0)
             tm->headers_at = *now;
         else if (ms_since(&tm->headers_at, now) >= lim->header_wait_ms)
-            fire(c, sock, HTTPERR_REASON_TIMER_HEADER_WAIT, 1, lim->header_wait_ms, now);
+            fire(c, sock, HTTPERR_REASON_TIMER_HEADER_WAIT, 1, lim->header_wait_ms, t);
         return 0;
     }
     /* idle: since its last request, or since its accept. A connection that never carried a
      * request is closed without a line (likely HTTP.sys: it logs idle connections it served). */
     int served = tm != NULL && tm->last_done.tv_sec != 0;
     if (ms_since(served ? &tm->last_done : &c->accepted_at, now) >= lim->idle_timeout_ms)
-        fire(c, sock, HTTPERR_REASON_TIMER_CONNECTION_IDLE, served, lim->idle_timeout_ms, now);
+        fire(c, sock, HTTPERR_REASON_TIMER_CONNECTION_IDLE, served, lim->idle_timeout_ms, t);
     return 0;
 }
 
-void httpsys_tick(struct conn_worker *w)
+void httpsys_tick(struct conn_worker *w, httpsys_route_fn *route)
 {
-    struct timespec now;
+    struct tick t = {.route = route};
 
-    clock_gettime(CLOCK_REALTIME, &now);
-    w->ctx->globalconf->http1.callbacks.foreach_request(w->ctx, on_tick_request, &now);
+    clock_gettime(CLOCK_REALTIME, &t.now);
+    w->ctx->globalconf->http1.callbacks.foreach_request(w->ctx, on_tick_request, &t);
 }
 
 void httpsys_log(struct flow *f, const struct timeval *now)
@@ -190,5 +238,5 @@ void httpsys_log(struct flow *f, const struct timeval *now)
         return;
     tm = timers_of(f->conn);
     tm->last_done = (struct timespec){now->tv_sec, now->tv_usec * 1000};
-    tm->headers_at = (struct timespec){0};
+    tm->headers_at = tm->body_at = (struct timespec){0};
 }

@@ -245,7 +245,7 @@ class HeaderWait(unittest.TestCase):
 
     def test_slow_body_is_not_a_header_wait(self):
         # the headers are in at once; the body takes longer than header-wait-timeout: that is
-        # not a header wait (IIS's own entity body timer is not emulated), and it is answered
+        # not a header wait, and it is answered
         import time
         with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
             f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="hw" extends="healthy">'
@@ -270,3 +270,92 @@ class HeaderWait(unittest.TestCase):
                 self.assertEqual(s.httperr_lines()[1], [])
         finally:
             os.unlink(f.name)
+
+
+def limits_scenario(limits):
+    """A scenario file of the healthy one's with LIMITS: its path, to unlink."""
+    with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+        f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="eb" extends="healthy">'
+                '<limits %s/></scenario>' % limits)
+    return f.name
+
+
+def tls_to(s, host="mail.contoso.com"):
+    ctx = ssl.create_default_context(cafile=s.ca)
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port), 10),
+                           server_hostname=host)
+
+
+class EntityBody(unittest.TestCase):
+    """HTTP.sys's EntityBody timer: a request body that stops coming is cut
+    entity-body-timeout after its last byte, unanswered, with a Timer_EntityBody line that
+    names the request and its application pool's queue; one that keeps coming, however long
+    it takes, is answered."""
+
+    def test_body_that_stops_is_cut(self):
+        import time
+        path = limits_scenario('idle-timeout="30s" header-wait-timeout="30s" '
+                               'entity-body-timeout="2s"')
+        try:
+            with Server(path, "--admin", "127.0.0.1:0") as s:
+                conns = []
+                for host, uri in (("mail.contoso.com", MRS),
+                                  ("autodiscover.contoso.com",
+                                   "/autodiscover/autodiscover.xml?Email=a@contoso.com")):
+                    t = tls_to(s, host)
+                    t.sendall(b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/xml\r\n"
+                              b"Content-Length: 100\r\n\r\n<x>aaaaaaa"
+                              % (uri.encode(), host.encode()))
+                    conns.append((t, t.getsockname()[1], uri))
+                start = time.monotonic()
+                for t, _, _ in conns:
+                    t.settimeout(10)
+                    self.assertEqual(t.recv(4096), b"")  # closed, nothing said
+                cut = time.monotonic() - start
+                self.assertGreaterEqual(cut, 1.9)
+                self.assertLess(cut, 6.0)
+                _, lines = s.httperr_wait(2)
+                got = sorted(l[2:] for l in lines)
+                want = sorted(["127.0.0.1", str(port), "127.0.0.1", str(s.port), "HTTP/1.1",
+                               "POST", uri, "-", "1", "Timer_EntityBody", pool]
+                              for (_, port, uri), pool in zip(
+                                  conns, ("MSExchangeServicesAppPool",
+                                          "MSExchangeAutodiscoverAppPool")))
+                self.assertEqual(got, want)
+                self.assertEqual(s.w3c_lines()[1], [])  # IIS never answered
+                p = subprocess.run(["curl", "-sS", s.ready["admin"] + "/requests/wait?count=2"
+                                    "&timeout=5000"], capture_output=True, text=True, timeout=30,
+                                   check=True)
+                whys = [e["why"] for e in json.loads(p.stdout)["requests"]]
+                self.assertEqual(whys, [["httpsys: the request's body stopped coming for "
+                                         "entity-body-timeout (2000 ms): closed, the request's "
+                                         "line in HTTPERR"]] * 2)
+                for t, _, _ in conns:
+                    t.close()
+        finally:
+            os.unlink(path)
+
+    def test_body_that_keeps_coming_is_answered(self):
+        # every timer at 1 s; the body takes over 5 s, a byte every 0.2 s: each byte restarts
+        # the EntityBody timer, and no other timer (nor libh2o's own) cuts it
+        import time
+        path = limits_scenario('idle-timeout="1s" header-wait-timeout="1s" '
+                               'entity-body-timeout="1s"')
+        try:
+            with Server(path) as s:
+                t = tls_to(s)
+                t.sendall(b"POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.contoso.com\r\n"
+                          b"Content-Type: text/xml\r\nContent-Length: 26\r\n\r\n")
+                start = time.monotonic()
+                for ch in b"<x>" + b"a" * 19 + b"</x>":
+                    t.sendall(bytes([ch]))
+                    time.sleep(0.2)
+                self.assertGreater(time.monotonic() - start, 5.0)
+                t.settimeout(10)
+                answer = t.recv(4096)
+                t.close()
+                self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), answer[:60])
+                self.assertEqual(len(s.w3c_wait(1)[1]), 1)
+                self.assertEqual(s.httperr_lines()[1], [])
+        finally:
+            os.unlink(path)
