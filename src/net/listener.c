@@ -446,7 +446,8 @@ static void on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
  * half close would let it read them and then the end of the stream) nor one whose headers are in
  * and whose body is still coming (h2o 2.2.5 reads the whole body before the handler runs: such a
  * request has no handler nor method yet, but the version its headers gave): those are requests in
- * flight, and they finish. */
+ * flight, and they finish. (Not seen: the start of a TLS record libh2o has read and cannot
+ * decode yet; libh2o 2.2.5 does not show that buffer.) */
 static int on_idle_request(h2o_req_t *req, void *data)
 {
     UNUSED(data);

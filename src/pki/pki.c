@@ -196,6 +196,7 @@ EVP_PKEY *pki_read_key(const char *path, const char *type)
     } else {
         ERR_pop_to_mark();
         EVP_PKEY_free(k);
+        /* a file BIO: BIO_reset() is fseek() to 0, 0 on success */
         k = BIO_reset(b) == 0 ? PEM_read_bio_PrivateKey(b, NULL, on_passphrase, NULL) : NULL;
     }
     OSSL_DECODER_CTX_free(d);

@@ -1,10 +1,13 @@
 /*
  * httpsys — HTTP.sys's own answers.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_received; glibc's lacks it */
 
 #include "gen.h"
 #include "httpsys.h"
@@ -71,7 +74,7 @@ struct timers {
                                    not all in; 0 none */
     struct timespec body_at;    /* the tick that last saw the body of a request whose headers
                                    are in grow; 0 none */
-    size_t body_seen;           /* what libh2o held of that request then */
+    uint64_t body_seen;         /* the bytes the connection had received then (bytes_in) */
     int fired;                  /* a timer closed it: the tick leaves it */
 };
 
@@ -87,6 +90,20 @@ static struct timers *timers_of(struct conn *c)
         conn_attach(c, &timers_key, tm);
     }
     return tm;
+}
+
+/* Every byte the kernel has received on SOCK's connection: TLS records not whole yet, a chunked
+ * body's size lines and bytes no read has fetched yet included, which what libh2o holds
+ * (its decoded input) misses. That input's size where the kernel cannot tell. */
+static uint64_t bytes_in(h2o_socket_t *sock)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    if (getsockopt(h2o_socket_get_fd(sock), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+        len >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+        return ti.tcpi_bytes_received;
+    return sock->input != NULL ? sock->input->size : 0;
 }
 
 static int64_t ms_since(const struct timespec *then, const struct timespec *now)
@@ -184,7 +201,7 @@ static int on_tick_request(h2o_req_t *req, void *data)
     const struct scn_limits *lim = &c->worker->gen->scn->limits;
     /* a request whose headers are in: libh2o 2.2.5 sets its version when it has parsed them,
      * and its method and handler only once the whole body is in. Until then its body is
-     * coming: into the socket's input, where a chunked one is decoded in place */
+     * coming, and each byte of it restarts the timer */
     if (req->version != 0) {
         if (tm != NULL)
             tm->headers_at = (struct timespec){0};
@@ -193,7 +210,7 @@ static int on_tick_request(h2o_req_t *req, void *data)
                 tm->body_at = (struct timespec){0};
             return 0;
         }
-        size_t have = sock->input != NULL ? sock->input->size : 0;
+        uint64_t have = bytes_in(sock);
         tm = timers_of(c);
         if (tm->body_at.tv_sec == 0 || have != tm->body_seen) {
             tm->body_at = *now;

@@ -359,3 +359,66 @@ class EntityBody(unittest.TestCase):
                 self.assertEqual(s.httperr_lines()[1], [])
         finally:
             os.unlink(path)
+
+    def test_every_byte_restarts_the_timer(self):
+        # bytes libh2o cannot use yet still count, as they do for HTTP.sys: one TLS record of
+        # the body sent 4 bytes at a time (nothing decodes until the record is whole), and a
+        # chunked body whose bytes for a while are only a chunk's size line and extension
+        # (decoded in place, they add nothing to the body); each takes over 2 s with
+        # entity-body-timeout at 1 s, and is answered
+        import time
+        path = limits_scenario('idle-timeout="30s" header-wait-timeout="30s" '
+                               'entity-body-timeout="1s"')
+        head = (b"POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.contoso.com\r\n"
+                b"Content-Type: text/xml\r\n")
+        try:
+            with Server(path) as s:
+                ctx = ssl.create_default_context(cafile=s.ca)
+                raw = socket.create_connection(("127.0.0.1", s.port), 10)
+                inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+                tls = ctx.wrap_bio(inc, out, server_hostname="mail.contoso.com")
+                while True:
+                    try:
+                        tls.do_handshake()
+                        break
+                    except ssl.SSLWantReadError:
+                        raw.sendall(out.read())
+                        inc.write(raw.recv(65536))
+                raw.sendall(out.read())
+                body = b"<x>" + b"a" * 40 + b"</x>"
+                tls.write(head + b"Content-Length: %d\r\n\r\n" % len(body))
+                raw.sendall(out.read())
+                tls.write(body)
+                record, start = out.read(), time.monotonic()
+                for i in range(0, len(record), 4):
+                    raw.sendall(record[i:i + 4])
+                    time.sleep(0.2)
+                self.assertGreater(time.monotonic() - start, 2.0)
+                raw.settimeout(10)
+                while True:
+                    try:
+                        answer = tls.read(4096)
+                        break
+                    except ssl.SSLWantReadError:
+                        data = raw.recv(65536)
+                        self.assertTrue(data, "closed unanswered")
+                        inc.write(data)
+                self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), answer[:60])
+                raw.close()
+
+                t = tls_to(s)
+                t.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
+                start = time.monotonic()
+                for ch in b"8;ext=slow-slow\r\n":
+                    t.sendall(bytes([ch]))
+                    time.sleep(0.15)
+                t.sendall(b"<x>a</x>\r\n0\r\n\r\n")
+                self.assertGreater(time.monotonic() - start, 2.0)
+                t.settimeout(10)
+                answer = t.recv(4096)
+                t.close()
+                self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), answer[:60])
+                self.assertEqual(len(s.w3c_wait(2)[1]), 2)
+                self.assertEqual(s.httperr_lines()[1], [])
+        finally:
+            os.unlink(path)
