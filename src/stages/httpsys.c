@@ -70,10 +70,10 @@ int httpsys_stage(struct flow *f)
  * first sees a request arriving on it, or that closes it. */
 struct timers {
     struct timespec last_done;  /* its last request ended; 0 none yet (since its accept) */
-    struct timespec headers_at; /* the tick that first saw bytes of a request whose headers are
-                                   not all in; 0 none */
-    struct timespec body_at;    /* the tick that last saw the body of a request whose headers
-                                   are in grow; 0 none */
+    struct timespec headers_at; /* (monotonic) the tick that first saw bytes of a request whose
+                                   headers are not all in; 0 none */
+    struct timespec body_at;    /* (monotonic) the tick that last saw the body of a request whose
+                                   headers are in grow; 0 none */
     uint64_t body_seen;         /* the bytes the connection had received then (bytes_in) */
     int fired;                  /* a timer closed it: the tick leaves it */
 };
@@ -156,7 +156,9 @@ static void log_timer(struct gen *g, size_t li, const struct conn *c, enum httpe
 
 /* What the tick walks the requests with: its time, the router, the request a timer fired on. */
 struct tick {
-    struct timespec now;
+    struct timespec now;  /* wall clock: the lines' time, and the idle timer's (the accept and
+                             the last request are stamped so) */
+    struct timespec mono; /* the header and body timers': no clock step moves them */
     httpsys_route_fn *route;
     h2o_req_t *req;
 };
@@ -213,9 +215,9 @@ static int on_tick_request(h2o_req_t *req, void *data)
         uint64_t have = bytes_in(sock);
         tm = timers_of(c);
         if (tm->body_at.tv_sec == 0 || have != tm->body_seen) {
-            tm->body_at = *now;
+            tm->body_at = t->mono;
             tm->body_seen = have;
-        } else if (ms_since(&tm->body_at, now) >= lim->entity_body_ms) {
+        } else if (ms_since(&tm->body_at, &t->mono) >= lim->entity_body_ms) {
             t->req = req;
             fire(c, sock, HTTPERR_REASON_TIMER_ENTITY_BODY, 1, lim->entity_body_ms, t);
         }
@@ -224,8 +226,8 @@ static int on_tick_request(h2o_req_t *req, void *data)
     if (sock->input != NULL && sock->input->size > 0) { /* the headers are arriving */
         tm = timers_of(c);
         if (tm->headers_at.tv_sec == 0)
-            tm->headers_at = *now;
-        else if (ms_since(&tm->headers_at, now) >= lim->header_wait_ms)
+            tm->headers_at = t->mono;
+        else if (ms_since(&tm->headers_at, &t->mono) >= lim->header_wait_ms)
             fire(c, sock, HTTPERR_REASON_TIMER_HEADER_WAIT, 1, lim->header_wait_ms, t);
         return 0;
     }
@@ -242,6 +244,7 @@ void httpsys_tick(struct conn_worker *w, httpsys_route_fn *route)
     struct tick t = {.route = route};
 
     clock_gettime(CLOCK_REALTIME, &t.now);
+    clock_gettime(CLOCK_MONOTONIC, &t.mono);
     w->ctx->globalconf->http1.callbacks.foreach_request(w->ctx, on_tick_request, &t);
 }
 
