@@ -187,6 +187,38 @@ class IdleTimer(unittest.TestCase):
                 c.close()
 
 
+def limits_scenario(limits):
+    """A scenario file of the healthy one's with LIMITS: its path, to unlink."""
+    with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+        f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="eb" extends="healthy">'
+                '<limits %s/></scenario>' % limits)
+    return f.name
+
+
+def tls_to(s, host="mail.contoso.com"):
+    ctx = ssl.create_default_context(cafile=s.ca)
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port), 10),
+                           server_hostname=host)
+
+
+
+def post_trickled(s, gap):
+    """A POST to EWS whose headers come at once and whose 26-byte body a byte every GAP
+    seconds: the first bytes of the answer, and how long the body took."""
+    import time
+    t = tls_to(s)
+    t.sendall(b"POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.contoso.com\r\n"
+              b"Content-Type: text/xml\r\nContent-Length: 26\r\n\r\n")
+    start = time.monotonic()
+    for ch in b"<x>" + b"a" * 19 + b"</x>":
+        t.sendall(bytes([ch]))
+        time.sleep(gap)
+    took = time.monotonic() - start
+    t.settimeout(10)
+    answer = t.recv(4096)
+    t.close()
+    return answer, took
+
 class HeaderWait(unittest.TestCase):
     """HTTP.sys's header wait timer, apart from its idle timer: a request whose headers keep
     coming, a byte at a time, outlives idle-timeout and is closed unanswered at
@@ -246,45 +278,16 @@ class HeaderWait(unittest.TestCase):
     def test_slow_body_is_not_a_header_wait(self):
         # the headers are in at once; the body takes longer than header-wait-timeout: that is
         # not a header wait, and it is answered
-        import time
-        with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
-            f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="hw" extends="healthy">'
-                    '<limits idle-timeout="5s" header-wait-timeout="1s"/></scenario>')
+        path = limits_scenario('idle-timeout="5s" header-wait-timeout="1s"')
         try:
-            with Server(f.name) as s:
-                ctx = ssl.create_default_context(cafile=s.ca)
-                raw = socket.create_connection(("127.0.0.1", s.port), 10)
-                t = ctx.wrap_socket(raw, server_hostname="mail.contoso.com")
-                t.sendall(b"POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.contoso.com\r\n"
-                          b"Content-Type: text/xml\r\nContent-Length: 26\r\n\r\n")
-                start = time.monotonic()
-                for ch in b"<x>" + b"a" * 19 + b"</x>":
-                    t.sendall(bytes([ch]))
-                    time.sleep(0.1)
-                self.assertGreater(time.monotonic() - start, 2.0)
-                t.settimeout(10)
-                answer = t.recv(4096)
-                t.close()
+            with Server(path) as s:
+                answer, took = post_trickled(s, 0.1)
+                self.assertGreater(took, 2.0)
                 self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), answer[:60])
                 self.assertEqual(len(s.w3c_wait(1)[1]), 1)
                 self.assertEqual(s.httperr_lines()[1], [])
         finally:
-            os.unlink(f.name)
-
-
-def limits_scenario(limits):
-    """A scenario file of the healthy one's with LIMITS: its path, to unlink."""
-    with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
-        f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="eb" extends="healthy">'
-                '<limits %s/></scenario>' % limits)
-    return f.name
-
-
-def tls_to(s, host="mail.contoso.com"):
-    ctx = ssl.create_default_context(cafile=s.ca)
-    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port), 10),
-                           server_hostname=host)
-
+            os.unlink(path)
 
 class EntityBody(unittest.TestCase):
     """HTTP.sys's EntityBody timer: a request body that stops coming is cut
@@ -338,22 +341,12 @@ class EntityBody(unittest.TestCase):
     def test_body_that_keeps_coming_is_answered(self):
         # every timer at 1 s; the body takes over 5 s, a byte every 0.2 s: each byte restarts
         # the EntityBody timer, and no other timer (nor libh2o's own) cuts it
-        import time
         path = limits_scenario('idle-timeout="1s" header-wait-timeout="1s" '
                                'entity-body-timeout="1s"')
         try:
             with Server(path) as s:
-                t = tls_to(s)
-                t.sendall(b"POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.contoso.com\r\n"
-                          b"Content-Type: text/xml\r\nContent-Length: 26\r\n\r\n")
-                start = time.monotonic()
-                for ch in b"<x>" + b"a" * 19 + b"</x>":
-                    t.sendall(bytes([ch]))
-                    time.sleep(0.2)
-                self.assertGreater(time.monotonic() - start, 5.0)
-                t.settimeout(10)
-                answer = t.recv(4096)
-                t.close()
+                answer, took = post_trickled(s, 0.2)
+                self.assertGreater(took, 5.0)
                 self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), answer[:60])
                 self.assertEqual(len(s.w3c_wait(1)[1]), 1)
                 self.assertEqual(s.httperr_lines()[1], [])
