@@ -163,9 +163,9 @@ struct tick {
     h2o_req_t *req;
 };
 
-/* Closes C as HTTP.sys does when a timer fires: no answer, the connection-level line of REASON
- * when LINE, and the journal told why. Half-closed, so that h2o reads the end and closes it
- * itself (reference/libh2o-2.2.5.md, 1.9). */
+/* Closes C as HTTP.sys does when a timer fires: no answer, the line of REASON when LINE (of the
+ * request T names for an entity body timer, else of the connection), and the journal told why.
+ * Half-closed, so that h2o reads the end and closes it itself (reference/libh2o-2.2.5.md, 1.9). */
 static void fire(struct conn *c, h2o_socket_t *sock, enum httperr_reason reason, int line,
                  unsigned limit_ms, const struct tick *t)
 {
