@@ -263,6 +263,9 @@ struct flow_hname {
  * response (literals, the scenario's text, the flow's own fields, the request's pool). */
 void flow_header_ref(struct flow *f, const struct flow_hname *h, const char *value, size_t len);
 
+/* The whole milliseconds from the request's first byte until NOW (wall clock), rounded down. */
+uint64_t flow_taken_ms(const struct flow *f, const struct timeval *now);
+
 /* The Host header (HTTP/1.1) or :authority (HTTP/2); empty if none. */
 h2o_iovec_t flow_host(struct flow *f);
 

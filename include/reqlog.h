@@ -17,7 +17,4 @@ void reqlog_httperr(struct flow *f, const struct timeval *now);
 /* The HttpProxy line (FLOW_LOG_HPLOG). */
 void reqlog_hplog(struct flow *f, const struct timeval *now);
 
-/* The request's time taken in milliseconds, until NOW. */
-uint64_t reqlog_taken_ms(const h2o_req_t *req, const struct timeval *now);
-
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "flow.h"
 #include "gen.h"
@@ -17,6 +18,7 @@
 struct flow_timer {
     h2o_timeout_entry_t entry;
     struct flow *f;
+    uint64_t due_us; /* CLOCK_MONOTONIC; the wait is over once it is reached */
 };
 
 /* What the pool's destructor needs besides the flow: kept beside it, not in the request API. */
@@ -177,13 +179,32 @@ static h2o_timeout_t *delay_of(struct conn_worker *w, uint64_t ms)
     return &d->rows[d->n++].to;
 }
 
+static uint64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * A timeout fires once the loop's cached millisecond clock has moved on by its duration, and
+ * that clock can lag the real time by up to a millisecond when the wait begins: a wait would
+ * then be a little shorter than asked, and a 2 s connect timeout logged as 1999 ms. What is
+ * left is waited for again, on the delay nearest to it.
+ */
 static void on_flow_timer(h2o_timeout_entry_t *entry)
 {
     struct flow_timer *t = H2O_STRUCT_FROM_MEMBER(struct flow_timer, entry, entry);
     struct flow *f = t->f;
     int (*cb)(struct flow *) = f->on_timer;
+    uint64_t now = monotonic_us();
     int r;
 
+    if (now < t->due_us) {
+        uint64_t left_ms = (t->due_us - now + 999) / 1000;
+        h2o_timeout_link(f->conn->worker->ctx->loop, delay_of(f->conn->worker, left_ms), entry);
+        return;
+    }
     f->timer = NULL;
     f->on_timer = NULL;
     r = cb(f);
@@ -201,6 +222,7 @@ int flow_wait(struct flow *f, uint64_t ms, int (*on_timer)(struct flow *f))
     memset(t, 0, sizeof(*t));
     t->entry.cb = on_flow_timer;
     t->f = f;
+    t->due_us = monotonic_us() + ms * 1000;
     f->timer = t;
     f->on_timer = on_timer;
     h2o_timeout_link(w->ctx->loop, delay_of(w, ms), &t->entry);
@@ -273,6 +295,14 @@ void flow_header_ref(struct flow *f, const struct flow_hname *h, const char *val
     else
         h2o_add_header_by_str(&req->pool, &req->res.headers, h->lc, h->lc_len, 0, h->name, value,
                               len);
+}
+
+uint64_t flow_taken_ms(const struct flow *f, const struct timeval *now)
+{
+    const struct timeval *at = &f->req->timestamps.request_begin_at;
+    /* in microseconds first: a usec difference below zero must borrow a whole second */
+    int64_t us = (int64_t)(now->tv_sec - at->tv_sec) * 1000000 + (now->tv_usec - at->tv_usec);
+    return us < 0 ? 0 : (uint64_t)us / 1000;
 }
 
 h2o_iovec_t flow_host(struct flow *f)

@@ -79,12 +79,10 @@ static void fill(struct journal_entry *e, struct flow *f, const struct timeval *
 {
     h2o_req_t *req = f->req;
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-    int64_t ms = (now->tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000 +
-                 (now->tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000;
 
     e->at = (struct timespec){req->timestamps.request_begin_at.tv_sec,
                               req->timestamps.request_begin_at.tv_usec * 1000};
-    e->duration_ms = ms < 0 ? 0 : (uint64_t)ms;
+    e->duration_ms = flow_taken_ms(f, now);
     COPYZ(listener, f->listener->name);
     COPYZ(server, f->server->name);
     COPYZ(backend, f->backend != NULL ? f->backend->name : "");

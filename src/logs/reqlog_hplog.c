@@ -197,7 +197,7 @@ void reqlog_hplog(struct flow *f, const struct timeval *now)
         .target_attempted = f->backend != NULL,
         .request_bytes = req->entity.len,
         .response_bytes = req->bytes_sent,
-        .total_ms = reqlog_taken_ms(req, now),
+        .total_ms = flow_taken_ms(f, now),
         .generic_errors = {errors, strlen(errors)},
     };
     memcpy(e.build, f->server->build, sizeof(e.build));

@@ -21,13 +21,6 @@ static struct w3c_str header_value(h2o_req_t *req, const h2o_token_t *token)
     return i < 0 ? (struct w3c_str){NULL, 0} : str_of(req->headers.entries[i].value);
 }
 
-uint64_t reqlog_taken_ms(const h2o_req_t *req, const struct timeval *now)
-{
-    int64_t taken = (now->tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000 +
-                    (now->tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000;
-    return taken < 0 ? 0 : (uint64_t)taken;
-}
-
 void reqlog_w3c(struct flow *f, const struct timeval *now)
 {
     h2o_req_t *req = f->req;
@@ -70,7 +63,7 @@ void reqlog_w3c(struct flow *f, const struct timeval *now)
         .status = f->st.status,
         .substatus = f->st.substatus,
         .win32_status = f->st.win32,
-        .time_taken_ms = reqlog_taken_ms(req, now),
+        .time_taken_ms = flow_taken_ms(f, now),
     };
     size_t n = w3c_format(line, sizeof(line), &e);
     logf_write(f->gen->servers[f->server_index].logs->w3c, line, n, now->tv_sec);

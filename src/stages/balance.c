@@ -97,8 +97,7 @@ void balance_log(struct flow *f, const struct timeval *now)
     if (!f->lb_chosen || (b = f->gen->listeners[f->listener_index].lb) == NULL)
         return;
     const struct scn_balancer *m = lb_model(b);
-    int64_t tt = (int64_t)(now->tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000 +
-                 (now->tv_usec - req->timestamps.request_begin_at.tv_usec) / 1000;
+    int64_t tt = (int64_t)flow_taken_ms(f, now);
     char uri[2048], ver[32];
     snprintf(uri, sizeof(uri), "%.*s", (int)req->path.len, req->path.base);
     snprintf(ver, sizeof(ver), "HTTP/%d.%d", req->version >> 8, req->version & 0xff);

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -239,6 +241,46 @@ static void test_a_stage_waits_and_is_resumed(void **state)
     assert_int_equal(fx->logged, 1);
 }
 
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A stage that starts waiting late in a turn of the loop, whose clock was read at the turn's
+ * start, still waits as long as it asked, in real time. */
+static void test_a_wait_is_never_shorter_than_asked(void **state)
+{
+    struct fixture *fx = *state;
+    static const struct flow_stage stages[] = {{"wait", s_wait}, {"answer", s_answer}};
+    struct flow *f = request(fx, "/x", stages, 2);
+
+    h2o_evloop_run(fx->ctx.loop, 0); /* the loop reads its clock */
+    usleep(15 * 1000);               /* a busy turn: the loop's clock is now 15 ms behind */
+    uint64_t began = monotonic_ms();
+    flow_run(f);
+    run_loop(fx, 2000);
+    assert_int_equal(fx->timers, 1);
+    assert_true(monotonic_ms() - began >= 20); /* s_wait's 20 ms */
+    dispose_req(fx);
+}
+
+static void test_time_taken_rounds_down(void **state)
+{
+    struct fixture *fx = *state;
+    static const struct flow_stage stages[] = {{"answer", s_answer}};
+    struct flow *f = request(fx, "/x", stages, 1);
+
+    fx->req.timestamps.request_begin_at = (struct timeval){10, 900500};
+    assert_int_equal(flow_taken_ms(f, &(struct timeval){12, 900000}), 1999);
+    assert_int_equal(flow_taken_ms(f, &(struct timeval){12, 900500}), 2000);
+    assert_int_equal(flow_taken_ms(f, &(struct timeval){11, 0}), 99);
+    assert_int_equal(flow_taken_ms(f, &(struct timeval){9, 0}), 0); /* the clock went back */
+    flow_run(f);
+    dispose_req(fx);
+}
+
 static void test_a_client_that_leaves_while_a_stage_waits(void **state)
 {
     struct fixture *fx = *state;
@@ -439,6 +481,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_a_stage_passes_and_one_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_stage_waits_and_is_resumed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_wait_is_never_shorter_than_asked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_taken_rounds_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_client_that_leaves_while_a_stage_waits, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_who_answers_decides_headers_and_logs, setup, teardown),
