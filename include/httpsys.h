@@ -23,13 +23,17 @@ int httpsys_stage(struct flow *f);
  *   with a Timer_HeaderWait line, however steadily the bytes come;
  * - entity-body-timeout (EntityBody) while a request's body is coming, from its last byte:
  *   closed unanswered, with a Timer_EntityBody line that names the request and the queue
- *   ROUTE finds for its path on its server (NULL: none).
+ *   ROUTE finds for its path on its server (NULL: none);
+ * - min-bytes-per-second (minBytesPerSecond) while libh2o waits for the client to take an
+ *   answer: reset once the client is 64 KiB behind that rate, with a Timer_MinBytesPerSecond
+ *   line of the request, routed the same way.
  * A connection the client closes first leaves no line. (HTTP/2's idle close is h2o's own
  * GOAWAY: not logged.) */
 struct conn_worker;
 typedef const struct scn_vdir *httpsys_route_fn(const struct scn_server *sv, h2o_iovec_t path);
 void httpsys_tick(struct conn_worker *w, httpsys_route_fn *route);
-/* The logger (struct flow_logger) that tells the timers a request of the connection ended. */
+/* The logger (struct flow_logger) that tells the timers a request of the connection ended, and
+ * marks one whose answer the send timer cut (run before the lines are written). */
 void httpsys_log(struct flow *f, const struct timeval *now);
 
 #endif

@@ -27,6 +27,7 @@ struct iis_status {
 #define IIS_WIN32_PASSWORD_EXPIRED 1330u       /* ERROR_PASSWORD_EXPIRED */
 #define IIS_WIN32_ACCOUNT_DISABLED 1331u       /* ERROR_ACCOUNT_DISABLED */
 #define IIS_WIN32_ACCOUNT_LOCKED 1909u         /* ERROR_ACCOUNT_LOCKED_OUT */
+#define IIS_WIN32_CONNECTION_ABORTED 1236u     /* ERROR_CONNECTION_ABORTED: by the local system */
 #define IIS_SEC_E_INVALID_TOKEN 0x80090308u    /* 2148074248: garbled or out of context */
 #define IIS_SEC_E_LOGON_DENIED 0x8009030Cu     /* 2148074252: NTLM logon failure */
 #define IIS_SEC_E_NO_CREDENTIALS 0x8009030Eu   /* 2148074254: "continue needed" */

@@ -440,6 +440,8 @@ struct scn_limits {
                                       byte to its last header; default 120000 */
     unsigned entity_body_ms;       /* HTTP.sys EntityBody: how long a request's body may go
                                       without a byte coming; default 120000 */
+    unsigned min_bytes_per_second; /* IIS minBytesPerSecond (HTTP.sys MinSendRate): how slowly a
+                                      client may take a response; 0 never; default 240 */
     unsigned handshake_timeout_ms; /* TLS handshake; default 10000 */
     size_t max_request_body;       /* maxAllowedContentLength; default 30000000 */
     unsigned backend_connect_ms;   /* how long a 2013+ front end tries to reach a back end whose

@@ -128,9 +128,10 @@ static const struct flow_stage stages[] = {
 
 /* What sees every answered request when its pool is released, in order. */
 static const struct flow_logger loggers[] = {
-    {"w3c", reqlog_w3c},           {"httperr", reqlog_httperr}, {"hplog", reqlog_hplog},
-    {"journal", journal_log},      {"metrics", metrics_log},    {"balancer", balance_log},
-    {"httpsys-idle", httpsys_log},
+    /* first: what HTTP.sys's timers did to the request is in the lines after it */
+    {"httpsys", httpsys_log},  {"w3c", reqlog_w3c},      {"httperr", reqlog_httperr},
+    {"hplog", reqlog_hplog},   {"journal", journal_log}, {"metrics", metrics_log},
+    {"balancer", balance_log},
 };
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)

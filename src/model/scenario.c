@@ -479,6 +479,8 @@ static void build_organization(struct scn *s, struct scn_draft *d, struct scn_er
         l->header_wait_ms = 120000;
     if (unset(&d->limits, SCN_A_LIMITS_ENTITY_BODY))
         l->entity_body_ms = 120000;
+    if (unset(&d->limits, SCN_A_LIMITS_MIN_SEND_RATE))
+        l->min_bytes_per_second = 240;
     if (unset(&d->limits, SCN_A_LIMITS_HANDSHAKE))
         l->handshake_timeout_ms = 10000;
     if (unset(&d->limits, SCN_A_LIMITS_BODY))

@@ -48,6 +48,8 @@ static const struct scn_attr limits_attrs[] = {
                                        limits_v.header_wait_ms, 1, 86400000),
     [SCN_A_LIMITS_ENTITY_BODY] = RANGE("entity-body-timeout", SCN_T_TIMEOUT, struct scn_draft,
                                        limits_v.entity_body_ms, 1, 86400000),
+    [SCN_A_LIMITS_MIN_SEND_RATE] = RANGE("min-bytes-per-second", SCN_T_UINT, struct scn_draft,
+                                         limits_v.min_bytes_per_second, 0, 1000000000),
 };
 
 static const struct scn_attr organization_attrs[] = {

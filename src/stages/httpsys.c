@@ -75,7 +75,11 @@ struct timers {
     struct timespec body_at;    /* (monotonic) the tick that last saw the body of a request whose
                                    headers are in grow; 0 none */
     uint64_t body_seen;         /* the bytes the connection had received then (bytes_in) */
+    struct timespec send_at;    /* (monotonic) the tick that first saw an answer wait for the
+                                   client to take it; 0 none */
+    uint64_t send_taken;        /* the bytes the client had acknowledged then (bytes_out) */
     int fired;                  /* a timer closed it: the tick leaves it */
+    unsigned send_cut;          /* the send timer cut it, at this many bytes/s; 0 not */
 };
 
 static const struct conn_key timers_key = {"httpsys-timers", free};
@@ -106,14 +110,26 @@ static uint64_t bytes_in(h2o_socket_t *sock)
     return sock->input != NULL ? sock->input->size : 0;
 }
 
+/* Every byte of the connection the client has acknowledged, TLS records and all. */
+static uint64_t bytes_out(h2o_socket_t *sock)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    if (getsockopt(h2o_socket_get_fd(sock), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+        len >= offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+        return ti.tcpi_bytes_acked;
+    return sock->bytes_written;
+}
+
 static int64_t ms_since(const struct timespec *then, const struct timespec *now)
 {
     return (now->tv_sec - then->tv_sec) * 1000 + (now->tv_nsec - then->tv_nsec) / 1000000;
 }
 
 /* The HTTPERR line of REASON for C, in the log of the server that holds it: its addresses, and
- * for a request whose body stopped coming (REQ) that request, routed by ROUTE to its site and
- * its application pool's queue, as HTTP.sys had routed it before it waited for the body. */
+ * for a request whose body stopped coming or whose answer is not taken (REQ) that request,
+ * routed by ROUTE to its site and its application pool's queue, as HTTP.sys had routed it. */
 static void log_timer(struct gen *g, size_t li, const struct conn *c, enum httperr_reason reason,
                       h2o_req_t *req, httpsys_route_fn *route, const struct timespec *now)
 {
@@ -144,7 +160,8 @@ static void log_timer(struct gen *g, size_t li, const struct conn *c, enum httpe
         e.method = (struct httperr_str){req->input.method.base, req->input.method.len};
         e.uri = (struct httperr_str){path.base, path.len};
         /* likely as for a stopped pool's 503 (reqlog_httperr.c): the Default Web Site, and the
-         * queue it was in [unconfirmed: no Timer_EntityBody line from Exchange at hand] */
+         * queue it was in [unconfirmed: no Timer_EntityBody or Timer_MinBytesPerSecond line
+         * from Exchange at hand] */
         e.site_id = 1;
         if (v != NULL)
             e.queue_name = (struct httperr_str){v->app_pool_name, strlen(v->app_pool_name)};
@@ -163,11 +180,12 @@ struct tick {
     h2o_req_t *req;
 };
 
-/* Closes C as HTTP.sys does when a timer fires: no answer, the line of REASON when LINE (of the
- * request T names for an entity body timer, else of the connection), and the journal told why.
- * Half-closed, so that h2o reads the end and closes it itself (reference/libh2o-2.2.5.md, 1.9). */
+/* Closes C as HTTP.sys does when a timer of LIMIT (ms, or bytes/s) fires: no answer, the line
+ * of REASON when LINE (of the request T names for the body and send timers, else of the
+ * connection), and the journal told why. Half-closed, so that h2o reads the end and closes it
+ * itself (reference/libh2o-2.2.5.md, 1.9). */
 static void fire(struct conn *c, h2o_socket_t *sock, enum httperr_reason reason, int line,
-                 unsigned limit_ms, const struct tick *t)
+                 unsigned limit, const struct tick *t)
 {
     size_t li;
     struct gen *g = conn_current(c, &li); /* NULL: a reload removed its listener */
@@ -175,17 +193,64 @@ static void fire(struct conn *c, h2o_socket_t *sock, enum httperr_reason reason,
                            ? "the request's headers took longer than header-wait-timeout"
                        : reason == HTTPERR_REASON_TIMER_ENTITY_BODY
                            ? "the request's body stopped coming for entity-body-timeout"
+                       : reason == HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND
+                           ? "the client took the answer slower than min-bytes-per-second"
                            : "no request within idle-timeout";
 
     timers_of(c)->fired = 1;
     if (g != NULL && line)
-        log_timer(g, li, c, reason, reason == HTTPERR_REASON_TIMER_ENTITY_BODY ? t->req : NULL,
-                  t->route, &t->now);
-    conn_why(c, "httpsys: %s (%u ms): closed%s", what, limit_ms,
-             !line                                        ? ""
-             : reason == HTTPERR_REASON_TIMER_ENTITY_BODY ? ", the request's line in HTTPERR"
-                                                          : ", a connection line in HTTPERR");
+        log_timer(g, li, c, reason, t->req, t->route, &t->now);
+    conn_why(c, "httpsys: %s (%u%s): closed%s", what, limit,
+             reason == HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND ? " bytes/s" : " ms",
+             !line            ? ""
+             : t->req != NULL ? ", the request's line in HTTPERR"
+                              : ", a connection line in HTTPERR");
+    if (reason == HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND) {
+        timers_of(c)->send_cut = limit; /* for the request's own lines (httpsys_log) */
+        /* libh2o waits to write: it reads no end. Both ways shut, its write fails and it closes
+         * the socket, reset as HTTP.sys aborts a connection [derived], the unsent answer gone.
+         * libh2o 2.2.5 ignores a failed write and goes on to the requests pipelined behind
+         * (on_send_complete): not once the one in hand is its connection's last */
+        t->req->http1_is_persistent = 0;
+        struct linger lg = {1, 0};
+        setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        shutdown(h2o_socket_get_fd(sock), SHUT_RDWR);
+        return;
+    }
     shutdown(h2o_socket_get_fd(sock), SHUT_RD);
+}
+
+/*
+ * MinSendRate: HTTP.sys gives each send of an answer as long as its size takes at
+ * minBytesPerSecond. The sends IIS makes are not seen here, only that libh2o waits for the
+ * client to take what it has: from the tick that first sees it wait, the client may fall one
+ * send behind min-bytes-per-second, taken as IIS's 64 KiB [unconfirmed], before the connection
+ * is cut. A client that takes nothing is cut after 64 KiB / rate (273 s at the default 240).
+ */
+#define SEND_SLACK 65536
+
+static void time_send(struct conn *c, h2o_socket_t *sock, const struct scn_limits *lim,
+                      struct tick *t, h2o_req_t *req)
+{
+    struct timers *tm = conn_data(c, &timers_key);
+
+    if (lim->min_bytes_per_second == 0 || !h2o_socket_is_writing(sock)) {
+        if (tm != NULL)
+            tm->send_at = (struct timespec){0};
+        return;
+    }
+    tm = timers_of(c);
+    uint64_t taken = bytes_out(sock);
+    if (tm->send_at.tv_sec == 0) {
+        tm->send_at = t->mono;
+        tm->send_taken = taken;
+        return;
+    }
+    uint64_t owed = (uint64_t)ms_since(&tm->send_at, &t->mono) * lim->min_bytes_per_second / 1000;
+    if (owed > taken - tm->send_taken + SEND_SLACK) {
+        t->req = req;
+        fire(c, sock, HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND, 1, lim->min_bytes_per_second, t);
+    }
 }
 
 static int on_tick_request(h2o_req_t *req, void *data)
@@ -196,6 +261,7 @@ static int on_tick_request(h2o_req_t *req, void *data)
     struct timers *tm = c != NULL ? conn_data(c, &timers_key) : NULL;
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
 
+    t->req = NULL;
     if (c == NULL || sock == NULL || (tm != NULL && tm->fired))
         return 0;
     /* the limits are server-wide: those in force, even for a connection whose listener a reload
@@ -210,6 +276,7 @@ static int on_tick_request(h2o_req_t *req, void *data)
         if (req->pathconf != NULL || req->_generator != NULL) {
             if (tm != NULL)
                 tm->body_at = (struct timespec){0};
+            time_send(c, sock, lim, t, req);
             return 0;
         }
         uint64_t have = bytes_in(sock);
@@ -257,6 +324,15 @@ void httpsys_log(struct flow *f, const struct timeval *now)
     if (f->conn == NULL || f->req->version >= 0x200)
         return;
     tm = timers_of(f->conn);
+    if (tm->send_cut != 0 && f->by != FLOW_BY_NONE) {
+        /* IIS's last send of the answer failed: it logs the request with the error of that
+         * send, ERROR_CONNECTION_ABORTED ("aborted by the local system") [derived] */
+        f->st.win32 = IIS_WIN32_CONNECTION_ABORTED;
+        flow_why(f, "httpsys",
+                 "the client took the answer slower than min-bytes-per-second (%u bytes/s): "
+                 "reset, the request's line in HTTPERR",
+                 tm->send_cut);
+    }
     tm->last_done = (struct timespec){now->tv_sec, now->tv_usec * 1000};
-    tm->headers_at = tm->body_at = (struct timespec){0};
+    tm->headers_at = tm->body_at = tm->send_at = (struct timespec){0};
 }

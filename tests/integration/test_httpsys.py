@@ -415,3 +415,149 @@ class EntityBody(unittest.TestCase):
                 self.assertEqual(s.httperr_lines()[1], [])
         finally:
             os.unlink(path)
+
+
+class Pipelined:
+    """One TLS connection to EWS that pipelines N anonymous GETs (each answered with a 401 of
+    about 420 bytes) and reads the answers at most BPS bytes a second (0: never), its receive
+    buffer small: enough answers fill the kernel's buffers both ways, and libh2o then waits
+    for the client to take them."""
+
+    REQ = b"GET /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.contoso.com\r\n\r\n"
+
+    def __init__(self, s, n, bps):
+        import time
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        raw.settimeout(10)
+        raw.connect(("127.0.0.1", s.port))
+        self.t = ssl.create_default_context(cafile=s.ca).wrap_socket(
+            raw, server_hostname="mail.contoso.com")
+        self.port = self.t.getsockname()[1]
+        self.t.setblocking(False)
+        self.out, self.sent, self.got, self.bps = self.REQ * n, 0, 0, bps
+        self.ended, self.start, self.time = None, time.monotonic(), time.monotonic
+
+    def run(self, until, limit):
+        """Sends and reads until UNTIL() holds, the connection ends (self.ended: "EOF" or the
+        error) or LIMIT seconds have passed since it began."""
+        import time
+        while not until() and self.ended is None and self.time() - self.start < limit:
+            busy = False
+            if self.sent < len(self.out):
+                try:
+                    self.sent += self.t.send(self.out[self.sent:self.sent + 16384])
+                    busy = True
+                except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+                    pass
+                except OSError as e:
+                    self.ended = repr(e)
+            if self.ended is None and self.got < self.bps * (self.time() - self.start):
+                try:
+                    data = self.t.recv(65536)
+                    self.got += len(data)
+                    self.ended = None if data else "EOF"
+                    busy = True
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                    pass
+                except OSError as e:  # ssl.SSLError included
+                    self.ended = repr(e)
+            if not busy:
+                time.sleep(0.005)
+        return self
+
+    def drain(self):
+        """Reads what is left until the connection ends or 10 s pass."""
+        self.bps = float("inf")
+        return self.run(lambda: False, self.time() - self.start + 10)
+
+
+class MinBytesPerSecond(unittest.TestCase):
+    """HTTP.sys's MinSendRate (IIS minBytesPerSecond): a client that takes an answer slower
+    than min-bytes-per-second once libh2o waits on it is reset, with a Timer_MinBytesPerSecond
+    line naming the request and its queue, and the request's IIS line ends in 1236; one that
+    keeps up is served to the end; 0 turns the timer off."""
+
+    def test_client_that_takes_nothing_is_cut(self):
+        path = limits_scenario('min-bytes-per-second="200000"')
+        try:
+            with Server(path, "--admin", "127.0.0.1:0") as s:
+                p = Pipelined(s, 30000, 0).run(lambda: s.httperr_lines()[1], 30)
+                self.assertIsNone(p.ended)  # the client saw nothing yet: it reads nothing
+                _, lines = s.httperr_wait(1)
+                self.assertEqual(lines[0][2:], ["127.0.0.1", str(p.port), "127.0.0.1",
+                                                str(s.port), "HTTP/1.1", "GET",
+                                                "/EWS/Exchange.asmx", "-", "1",
+                                                "Timer_MinBytesPerSecond",
+                                                "MSExchangeServicesAppPool"])
+                # another client meanwhile is served at once
+                st, _, _, rc, err = s.curl("mail.contoso.com", "/EWS/Exchange.asmx")
+                self.assertEqual((st, rc), (401, 0), err)
+                p.drain()
+                self.assertIsNotNone(p.ended)  # what the kernel held, then the end
+                self.assertLess(p.got, len(p.out) // len(Pipelined.REQ) * 400)
+                # every answer the client was given logged as usual, the one cut with 1236
+                _, w3c = s.w3c_wait(2)
+                ews = [l[11:14] for l in w3c if l[8] == "127.0.0.1" and l[6] == str(s.port)]
+                # (the other client's line is before or after them)
+                self.assertEqual([e for e in ews if e[2] == "1236"], [["401", "2", "1236"]])
+                self.assertIn(ews.index(["401", "2", "1236"]), (len(ews) - 1, len(ews) - 2))
+                self.assertGreater(len(ews), 1000)  # the answers the kernel's buffers took
+                def journal(query):
+                    got = subprocess.run(["curl", "-sS", s.ready["admin"] + "/requests" + query],
+                                         capture_output=True, text=True, timeout=30, check=True)
+                    return json.loads(got.stdout)
+                head = journal("?limit=1")  # ids run from 1: the newest is total + dropped
+                last = [e for e in journal("?since=%d" % (head["total"] + head["dropped"] - 20))
+                        ["requests"]
+                        if e["client"]["port"] == p.port]
+                self.assertEqual([e["why"][-1] for e in last[-2:]], [
+                    "auth: anonymous: challenged",
+                    "httpsys: the client took the answer slower than min-bytes-per-second "
+                    "(200000 bytes/s): reset, the request's line in HTTPERR"])
+        finally:
+            os.unlink(path)
+
+    def test_client_that_keeps_up_is_served(self):
+        # 16,000 answers, about 6.7 MB: more than the kernel's buffers hold, taken at 1 MB/s,
+        # five times min-bytes-per-second
+        path = limits_scenario('min-bytes-per-second="200000"')
+        try:
+            with Server(path) as s:
+                n = 16000
+                p = Pipelined(s, n, 1000000)
+                p.run(lambda: p.got >= n * 400 and len(s.w3c_lines()[1]) >= n, 60)
+                self.assertIsNone(p.ended)
+                self.assertEqual(s.httperr_lines()[1], [])
+                self.assertEqual({l[13] for l in s.w3c_lines()[1]}, {"5"})
+        finally:
+            os.unlink(path)
+
+    def test_zero_turns_it_off(self):
+        path = limits_scenario('min-bytes-per-second="0"')
+        try:
+            with Server(path) as s:
+                p = Pipelined(s, 30000, 0)
+                # until the server has answered nothing for 3 s: libh2o waits on the client
+                last = [0, p.time()]
+
+                def stalled():
+                    n = len(s.w3c_lines()[1])
+                    if n != last[0]:
+                        last[:] = [n, p.time()]
+                    return p.time() - last[1] > 3
+                p.run(stalled, 30)
+                self.assertIsNone(p.ended)
+                self.assertGreater(last[0], 1000)
+                self.assertLess(last[0], 30000)
+                self.assertEqual(s.httperr_lines()[1], [])
+                # still served: the client takes more than the kernel's buffers held then,
+                # and more answers are written
+                p.bps = 10000000
+                p.run(lambda: p.got >= 8000000, p.time() - p.start + 30)
+                self.assertIsNone(p.ended)
+                self.assertGreaterEqual(p.got, 8000000)
+                self.assertGreater(len(s.w3c_lines()[1]), last[0] + 1000)
+                p.t.close()
+        finally:
+            os.unlink(path)

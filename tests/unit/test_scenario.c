@@ -117,6 +117,7 @@ static void test_healthy(void **state)
     assert_int_equal(s->limits.idle_timeout_ms, 120000);
     assert_int_equal(s->limits.header_wait_ms, 120000);
     assert_int_equal(s->limits.entity_body_ms, 120000);
+    assert_int_equal(s->limits.min_bytes_per_second, 240);
     assert_int_equal(s->limits.handshake_timeout_ms, 10000);
     assert_int_equal(s->limits.max_request_body, 30000000);
 
@@ -209,6 +210,7 @@ static void test_all_values(void **state)
     assert_int_equal(s->limits.idle_timeout_ms, 180000);
     assert_int_equal(s->limits.header_wait_ms, 7500);
     assert_int_equal(s->limits.entity_body_ms, 45000);
+    assert_int_equal(s->limits.min_bytes_per_second, 500);
     assert_int_equal(s->limits.handshake_timeout_ms, 1500);
     assert_int_equal(s->limits.max_request_body, 2147483648u);
     assert_string_equal(s->netbios, "FAB");
