@@ -96,30 +96,37 @@ static struct timers *timers_of(struct conn *c)
     return tm;
 }
 
+/* The kernel's TCP_INFO of SOCK's connection, if it holds FIELD (older kernels have less). */
+#define TCP_INFO_HAS(ti, len, field)                                                               \
+    ((len) >= offsetof(struct tcp_info, field) + sizeof((ti).field))
+
+static socklen_t tcp_info_of(h2o_socket_t *sock, struct tcp_info *ti)
+{
+    socklen_t len = sizeof(*ti);
+    return getsockopt(h2o_socket_get_fd(sock), IPPROTO_TCP, TCP_INFO, ti, &len) == 0 ? len : 0;
+}
+
 /* Every byte the kernel has received on SOCK's connection: TLS records not whole yet, a chunked
  * body's size lines and bytes no read has fetched yet included, which what libh2o holds
  * (its decoded input) misses. That input's size where the kernel cannot tell. */
 static uint64_t bytes_in(h2o_socket_t *sock)
 {
     struct tcp_info ti;
-    socklen_t len = sizeof(ti);
+    socklen_t len = tcp_info_of(sock, &ti);
 
-    if (getsockopt(h2o_socket_get_fd(sock), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
-        len >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+    if (TCP_INFO_HAS(ti, len, tcpi_bytes_received))
         return ti.tcpi_bytes_received;
     return sock->input != NULL ? sock->input->size : 0;
 }
 
-/* Every byte of the connection the client has acknowledged, TLS records and all. */
+/* Every byte of SOCK's connection the client has acknowledged, TLS records and all; what
+ * libh2o has handed over to be written where the kernel cannot tell. */
 static uint64_t bytes_out(h2o_socket_t *sock)
 {
     struct tcp_info ti;
-    socklen_t len = sizeof(ti);
+    socklen_t len = tcp_info_of(sock, &ti);
 
-    if (getsockopt(h2o_socket_get_fd(sock), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
-        len >= offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
-        return ti.tcpi_bytes_acked;
-    return sock->bytes_written;
+    return TCP_INFO_HAS(ti, len, tcpi_bytes_acked) ? ti.tcpi_bytes_acked : sock->bytes_written;
 }
 
 static int64_t ms_since(const struct timespec *then, const struct timespec *now)
