@@ -25,8 +25,8 @@ int httpsys_stage(struct flow *f);
  *   closed unanswered, with a Timer_EntityBody line that names the request and the queue
  *   ROUTE finds for its path on its server (NULL: none);
  * - min-bytes-per-second (minBytesPerSecond) while libh2o waits for the client to take an
- *   answer: reset once the client is 64 KiB behind that rate, with a Timer_MinBytesPerSecond
- *   line of the request, routed the same way.
+ *   answer: reset once the client is more than the answer's size behind that rate, with a
+ *   Timer_MinBytesPerSecond line of the connection, and 1236 in the request's IIS line.
  * A connection the client closes first leaves no line. (HTTP/2's idle close is h2o's own
  * GOAWAY: not logged.) */
 struct conn_worker;

@@ -18,6 +18,7 @@
 struct flow_timer {
     h2o_timeout_entry_t entry;
     struct flow *f;
+    struct conn_worker *worker;
     uint64_t due_us; /* CLOCK_MONOTONIC; the wait is over once it is reached */
 };
 
@@ -179,6 +180,21 @@ static h2o_timeout_t *delay_of(struct conn_worker *w, uint64_t ms)
     return &d->rows[d->n++].to;
 }
 
+/* The longest delay W has that is no longer than MS, or a 1 ms one. */
+static h2o_timeout_t *delay_at_most(struct conn_worker *w, uint64_t ms)
+{
+    struct delays *d = conn_worker_data(w, &delays_key); /* there: a wait made it */
+    h2o_timeout_t *best = NULL;
+    uint64_t best_ms = 0;
+
+    for (size_t i = 0; d != NULL && i < d->n; i++)
+        if (d->rows[i].ms <= ms && d->rows[i].ms > best_ms) {
+            best = &d->rows[i].to;
+            best_ms = d->rows[i].ms;
+        }
+    return best != NULL ? best : delay_of(w, 1);
+}
+
 static uint64_t monotonic_us(void)
 {
     struct timespec ts;
@@ -187,10 +203,12 @@ static uint64_t monotonic_us(void)
 }
 
 /*
- * A timeout fires once the loop's cached millisecond clock has moved on by its duration, and
- * that clock can lag the real time by up to a millisecond when the wait begins: a wait would
- * then be a little shorter than asked, and a 2 s connect timeout logged as 1999 ms. What is
- * left is waited for again, on the delay nearest to it.
+ * A timeout fires once the loop's cached clock (whole milliseconds of the wall clock) has moved
+ * on by its duration, and that clock lags the real time by all the work done since the loop
+ * last read it, tens of milliseconds under load: a wait would then be shorter than asked, and
+ * a 2 s connect timeout logged as 1999 ms. What is left is waited for again, on the longest
+ * delay already there that is no longer than it (a 1 ms one if none), so that leftovers of
+ * every size do not take up the worker's delays.
  */
 static void on_flow_timer(h2o_timeout_entry_t *entry)
 {
@@ -202,7 +220,7 @@ static void on_flow_timer(h2o_timeout_entry_t *entry)
 
     if (now < t->due_us) {
         uint64_t left_ms = (t->due_us - now + 999) / 1000;
-        h2o_timeout_link(f->conn->worker->ctx->loop, delay_of(f->conn->worker, left_ms), entry);
+        h2o_timeout_link(t->worker->ctx->loop, delay_at_most(t->worker, left_ms), entry);
         return;
     }
     f->timer = NULL;
@@ -222,6 +240,7 @@ int flow_wait(struct flow *f, uint64_t ms, int (*on_timer)(struct flow *f))
     memset(t, 0, sizeof(*t));
     t->entry.cb = on_flow_timer;
     t->f = f;
+    t->worker = w;
     t->due_us = monotonic_us() + ms * 1000;
     f->timer = t;
     f->on_timer = on_timer;
@@ -300,7 +319,7 @@ void flow_header_ref(struct flow *f, const struct flow_hname *h, const char *val
 uint64_t flow_taken_ms(const struct flow *f, const struct timeval *now)
 {
     const struct timeval *at = &f->req->timestamps.request_begin_at;
-    /* in microseconds first: a usec difference below zero must borrow a whole second */
+    /* in microseconds first: dividing each part alone truncated a negative one toward zero */
     int64_t us = (int64_t)(now->tv_sec - at->tv_sec) * 1000000 + (now->tv_usec - at->tv_usec);
     return us < 0 ? 0 : (uint64_t)us / 1000;
 }

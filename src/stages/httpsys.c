@@ -75,11 +75,15 @@ struct timers {
     struct timespec body_at;    /* (monotonic) the tick that last saw the body of a request whose
                                    headers are in grow; 0 none */
     uint64_t body_seen;         /* the bytes the connection had received then (bytes_in) */
-    struct timespec send_at;    /* (monotonic) the tick that first saw an answer wait for the
-                                   client to take it; 0 none */
-    uint64_t send_taken;        /* the bytes the client had acknowledged then (bytes_out) */
     int fired;                  /* a timer closed it: the tick leaves it */
+    const h2o_req_t *send_req;  /* the request whose answer the tick saw wait for the client to
+                                   take it, from send_at on; NULL none */
+    struct timeval send_begun;  /* its response_start_at: another request in the same place
+                                   (libh2o reuses an HTTP/1.1 connection's) is not it */
+    struct timespec send_at;    /* (monotonic) when the tick first saw it wait */
+    uint64_t send_taken;        /* the bytes the client had acknowledged then (bytes_out) */
     unsigned send_cut;          /* the send timer cut it, at this many bytes/s; 0 not */
+    int send_line;              /* and wrote its line in HTTPERR */
 };
 
 static const struct conn_key timers_key = {"httpsys-timers", free};
@@ -131,12 +135,15 @@ static uint64_t bytes_out(h2o_socket_t *sock)
 
 static int64_t ms_since(const struct timespec *then, const struct timespec *now)
 {
-    return (now->tv_sec - then->tv_sec) * 1000 + (now->tv_nsec - then->tv_nsec) / 1000000;
+    /* in nanoseconds first: never a millisecond early */
+    return ((now->tv_sec - then->tv_sec) * 1000000000 + (now->tv_nsec - then->tv_nsec)) / 1000000;
 }
 
 /* The HTTPERR line of REASON for C, in the log of the server that holds it: its addresses, and
- * for a request whose body stopped coming or whose answer is not taken (REQ) that request,
- * routed by ROUTE to its site and its application pool's queue, as HTTP.sys had routed it. */
+ * for a request whose body stopped coming (REQ) that request, routed by ROUTE to its site and
+ * its application pool's queue, as HTTP.sys had routed it. (Timer_MinBytesPerSecond lines, like
+ * Timer_ConnectionIdle ones, are of the connection alone: "- - - - -" in IIS support's samples
+ * and Microsoft's list of the errors no request is named in.) */
 static void log_timer(struct gen *g, size_t li, const struct conn *c, enum httperr_reason reason,
                       h2o_req_t *req, httpsys_route_fn *route, const struct timespec *now)
 {
@@ -167,8 +174,7 @@ static void log_timer(struct gen *g, size_t li, const struct conn *c, enum httpe
         e.method = (struct httperr_str){req->input.method.base, req->input.method.len};
         e.uri = (struct httperr_str){path.base, path.len};
         /* likely as for a stopped pool's 503 (reqlog_httperr.c): the Default Web Site, and the
-         * queue it was in [unconfirmed: no Timer_EntityBody or Timer_MinBytesPerSecond line
-         * from Exchange at hand] */
+         * queue it was in [unconfirmed: no Timer_EntityBody line from Exchange at hand] */
         e.site_id = 1;
         if (v != NULL)
             e.queue_name = (struct httperr_str){v->app_pool_name, strlen(v->app_pool_name)};
@@ -178,42 +184,52 @@ static void log_timer(struct gen *g, size_t li, const struct conn *c, enum httpe
         logf_write(log, line, n, now->tv_sec);
 }
 
-/* What the tick walks the requests with: its time, the router, the request a timer fired on. */
+/* What the tick walks the requests with: its time, the router, the request in hand. */
 struct tick {
-    struct timespec now;  /* wall clock: the lines' time, and the idle timer's (the accept and
-                             the last request are stamped so) */
+    struct timespec now;  /* wall clock: the lines' time, and the idle and send timers' (the
+                             accept, the last request and an answer's start are stamped so) */
     struct timespec mono; /* the header and body timers': no clock step moves them */
     httpsys_route_fn *route;
     h2o_req_t *req;
 };
 
-/* Closes C as HTTP.sys does when a timer of LIMIT (ms, or bytes/s) fires: no answer, the line
- * of REASON when LINE (of the request T names for the body and send timers, else of the
- * connection), and the journal told why. Half-closed, so that h2o reads the end and closes it
- * itself (reference/libh2o-2.2.5.md, 1.9). */
-static void fire(struct conn *c, h2o_socket_t *sock, enum httperr_reason reason, int line,
+/* Which line a timer that fires leaves in HTTPERR. */
+enum line {
+    LINE_NONE, /* none: a connection that never carried a request */
+    LINE_CONN, /* the connection's: its addresses, nothing of a request */
+    LINE_REQ,  /* the request's: T's request, routed to its site and queue */
+};
+
+/* Closes C as HTTP.sys does when a timer of LIMIT (ms, or bytes/s) fires: no answer, LINE in
+ * HTTPERR, and the journal told why. Half-closed, so that h2o reads the end and closes it
+ * itself (reference/libh2o-2.2.5.md, 1.9); reset when libh2o is writing, which reads no end. */
+static void fire(struct conn *c, h2o_socket_t *sock, enum httperr_reason reason, enum line line,
                  unsigned limit, const struct tick *t)
 {
     size_t li;
     struct gen *g = conn_current(c, &li); /* NULL: a reload removed its listener */
+    int send = reason == HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND;
     const char *what = reason == HTTPERR_REASON_TIMER_HEADER_WAIT
                            ? "the request's headers took longer than header-wait-timeout"
                        : reason == HTTPERR_REASON_TIMER_ENTITY_BODY
                            ? "the request's body stopped coming for entity-body-timeout"
-                       : reason == HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND
-                           ? "the client took the answer slower than min-bytes-per-second"
-                           : "no request within idle-timeout";
+                       : send ? "the client took the answer slower than min-bytes-per-second"
+                              : "no request within idle-timeout";
 
+    if (g == NULL)
+        line = LINE_NONE;
     timers_of(c)->fired = 1;
-    if (g != NULL && line)
-        log_timer(g, li, c, reason, t->req, t->route, &t->now);
-    conn_why(c, "httpsys: %s (%u%s): closed%s", what, limit,
-             reason == HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND ? " bytes/s" : " ms",
-             !line            ? ""
-             : t->req != NULL ? ", the request's line in HTTPERR"
-                              : ", a connection line in HTTPERR");
-    if (reason == HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND) {
-        timers_of(c)->send_cut = limit; /* for the request's own lines (httpsys_log) */
+    if (line != LINE_NONE)
+        log_timer(g, li, c, reason, line == LINE_REQ ? t->req : NULL, t->route, &t->now);
+    conn_why(c, "httpsys: %s (%u%s): %s%s", what, limit, send ? " bytes/s" : " ms",
+             send ? "reset" : "closed",
+             line == LINE_REQ    ? ", the request's line in HTTPERR"
+             : line == LINE_CONN ? ", a connection line in HTTPERR"
+                                 : "");
+    if (send) {
+        struct timers *tm = timers_of(c);
+        tm->send_cut = limit;
+        tm->send_line = line != LINE_NONE; /* both for the request's own lines (httpsys_log) */
         /* libh2o waits to write: it reads no end. Both ways shut, its write fails and it closes
          * the socket, reset as HTTP.sys aborts a connection [derived], the unsent answer gone.
          * libh2o 2.2.5 ignores a failed write and goes on to the requests pipelined behind
@@ -227,36 +243,58 @@ static void fire(struct conn *c, h2o_socket_t *sock, enum httperr_reason reason,
     shutdown(h2o_socket_get_fd(sock), SHUT_RD);
 }
 
-/*
- * MinSendRate: HTTP.sys gives each send of an answer as long as its size takes at
- * minBytesPerSecond. The sends IIS makes are not seen here, only that libh2o waits for the
- * client to take what it has: from the tick that first sees it wait, the client may fall one
- * send behind min-bytes-per-second, taken as IIS's 64 KiB [unconfirmed], before the connection
- * is cut. A client that takes nothing is cut after 64 KiB / rate (273 s at the default 240).
- */
-#define SEND_SLACK 65536
+/* The bytes of REQ's answer as IIS hands it to HTTP.sys: its status line and headers (h2o's own
+ * Date, Server and framing ones taken as 64 bytes), and its body, or what has gone of a body
+ * of no known length. */
+static uint64_t answer_size(const h2o_req_t *req)
+{
+    uint64_t n = sizeof("HTTP/1.1 200 \r\n\r\n") - 1 + 64;
 
+    if (req->res.reason != NULL)
+        n += strlen(req->res.reason);
+    for (size_t i = 0; i < req->res.headers.size; i++)
+        n += req->res.headers.entries[i].name->len + req->res.headers.entries[i].value.len + 4;
+    return n + (req->res.content_length != SIZE_MAX ? req->res.content_length : req->bytes_sent);
+}
+
+/*
+ * MinSendRate: HTTP.sys gives an answer the time streaming all of it at minBytesPerSecond
+ * takes, counted from when IIS began to send it (IIS's documentation of the setting); a
+ * 400-byte 401 gets under 2 s at the default 240. Windows keeps little of a send in its own
+ * buffers, Linux megabytes, so here the clock runs only while libh2o waits for the client to
+ * take the answer, and what is asked of the client is to keep up with the rate from then on:
+ * once it has fallen behind by more than the answer's size, the connection is reset [derived].
+ * A client that takes nothing is cut after the answer's size / rate; one the kernel's buffers
+ * took whole is not timed (a client that then reads nothing meets the idle timer). HTTP/1.1
+ * only, as all these timers.
+ */
 static void time_send(struct conn *c, h2o_socket_t *sock, const struct scn_limits *lim,
                       struct tick *t, h2o_req_t *req)
 {
+    const struct timeval *begun = &req->timestamps.response_start_at;
     struct timers *tm = conn_data(c, &timers_key);
 
-    if (lim->min_bytes_per_second == 0 || !h2o_socket_is_writing(sock)) {
+    if (lim->min_bytes_per_second == 0 || begun->tv_sec == 0 || !h2o_socket_is_writing(sock)) {
         if (tm != NULL)
-            tm->send_at = (struct timespec){0};
+            tm->send_req = NULL;
         return;
     }
     tm = timers_of(c);
     uint64_t taken = bytes_out(sock);
-    if (tm->send_at.tv_sec == 0) {
+    if (tm->send_req != req || tm->send_begun.tv_sec != begun->tv_sec ||
+        tm->send_begun.tv_usec != begun->tv_usec) {
+        tm->send_req = req;
+        tm->send_begun = *begun;
         tm->send_at = t->mono;
         tm->send_taken = taken;
         return;
     }
     uint64_t owed = (uint64_t)ms_since(&tm->send_at, &t->mono) * lim->min_bytes_per_second / 1000;
-    if (owed > taken - tm->send_taken + SEND_SLACK) {
+    uint64_t got = taken > tm->send_taken ? taken - tm->send_taken : 0;
+    if (owed > got && owed - got > answer_size(req)) {
         t->req = req;
-        fire(c, sock, HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND, 1, lim->min_bytes_per_second, t);
+        fire(c, sock, HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND, LINE_CONN,
+             lim->min_bytes_per_second, t);
     }
 }
 
@@ -293,7 +331,7 @@ static int on_tick_request(h2o_req_t *req, void *data)
             tm->body_seen = have;
         } else if (ms_since(&tm->body_at, &t->mono) >= lim->entity_body_ms) {
             t->req = req;
-            fire(c, sock, HTTPERR_REASON_TIMER_ENTITY_BODY, 1, lim->entity_body_ms, t);
+            fire(c, sock, HTTPERR_REASON_TIMER_ENTITY_BODY, LINE_REQ, lim->entity_body_ms, t);
         }
         return 0;
     }
@@ -302,14 +340,15 @@ static int on_tick_request(h2o_req_t *req, void *data)
         if (tm->headers_at.tv_sec == 0)
             tm->headers_at = t->mono;
         else if (ms_since(&tm->headers_at, &t->mono) >= lim->header_wait_ms)
-            fire(c, sock, HTTPERR_REASON_TIMER_HEADER_WAIT, 1, lim->header_wait_ms, t);
+            fire(c, sock, HTTPERR_REASON_TIMER_HEADER_WAIT, LINE_CONN, lim->header_wait_ms, t);
         return 0;
     }
     /* idle: since its last request, or since its accept. A connection that never carried a
      * request is closed without a line (likely HTTP.sys: it logs idle connections it served). */
     int served = tm != NULL && tm->last_done.tv_sec != 0;
     if (ms_since(served ? &tm->last_done : &c->accepted_at, now) >= lim->idle_timeout_ms)
-        fire(c, sock, HTTPERR_REASON_TIMER_CONNECTION_IDLE, served, lim->idle_timeout_ms, t);
+        fire(c, sock, HTTPERR_REASON_TIMER_CONNECTION_IDLE, served ? LINE_CONN : LINE_NONE,
+             lim->idle_timeout_ms, t);
     return 0;
 }
 
@@ -337,9 +376,10 @@ void httpsys_log(struct flow *f, const struct timeval *now)
         f->st.win32 = IIS_WIN32_CONNECTION_ABORTED;
         flow_why(f, "httpsys",
                  "the client took the answer slower than min-bytes-per-second (%u bytes/s): "
-                 "reset, the request's line in HTTPERR",
-                 tm->send_cut);
+                 "reset%s",
+                 tm->send_cut, tm->send_line ? ", a connection line in HTTPERR" : "");
     }
     tm->last_done = (struct timespec){now->tv_sec, now->tv_usec * 1000};
-    tm->headers_at = tm->body_at = tm->send_at = (struct timespec){0};
+    tm->headers_at = tm->body_at = (struct timespec){0};
+    tm->send_req = NULL;
 }
