@@ -186,9 +186,9 @@ static void log_timer(struct gen *g, size_t li, const struct conn *c, enum httpe
 
 /* What the tick walks the requests with: its time, the router, the request in hand. */
 struct tick {
-    struct timespec now;  /* wall clock: the lines' time, and the idle and send timers' (the
-                             accept, the last request and an answer's start are stamped so) */
-    struct timespec mono; /* the header and body timers': no clock step moves them */
+    struct timespec now;  /* wall clock: the lines' time, and the idle timer's (the accept and
+                             the last request are stamped so) */
+    struct timespec mono; /* the header, body and send timers': no clock step moves them */
     httpsys_route_fn *route;
     h2o_req_t *req;
 };
