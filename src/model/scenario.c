@@ -581,6 +581,9 @@ static void build_account_server(struct scn *s, struct scn_d_account *da, struct
                   "account \"%s\": server \"%s\" does not exist", v->sam, da->server);
 }
 
+_Static_assert(sizeof(((struct scn_account *)0)->password_sha256) == UTIL_SHA256_LEN,
+               "an account keeps a SHA-256");
+
 static void build_accounts(struct scn *s, struct scn_draft *d, struct scn_errors *errs)
 {
     s->num_accounts = d->accounts.size;
@@ -594,6 +597,8 @@ static void build_accounts(struct scn *s, struct scn_draft *d, struct scn_errors
         if (missing(m, SCN_A_ACCOUNT_PASSWORD, v->password))
             scn_error(errs, &m->at,
                       "missing required attribute \"password\" on <account sam=\"%s\">", v->sam);
+        else
+            util_sha256(v->password, strlen(v->password), v->password_sha256);
         if (unset(m, SCN_A_ACCOUNT_UPN) && s->domain != NULL) {
             char *u = h2o_mem_alloc_pool(&s->pool, strlen(v->sam) + strlen(s->domain) + 2);
             sprintf(u, "%s@%s", v->sam, s->domain);

@@ -179,18 +179,18 @@ const struct scn_account *auth_logon(const struct scn *s, const char *user, size
 {
     const char *bs = memchr(user, '\\', ulen);
     const struct scn_account *a;
-    uint8_t want[UTIL_SHA256_LEN], got[UTIL_SHA256_LEN];
+    uint8_t got[UTIL_SHA256_LEN];
+    static uint8_t none[UTIL_SHA256_LEN]; /* what an unknown user's digest is compared with */
 
     if (bs != NULL)
         a = scn_account_by_logon(s, user, (size_t)(bs - user), bs + 1,
                                  ulen - (size_t)(bs - user) - 1);
     else
         a = scn_account_by_logon(s, NULL, 0, user, ulen);
-    /* Compare digests so the time taken tells nothing of the password, not even its length;
-     * an unknown user costs the same. */
+    /* Compare digests so the time taken tells nothing of the password, not even its length
+     * (the account's was made when the scenario was read); an unknown user costs the same. */
     util_sha256(password, plen, got);
-    util_sha256(a != NULL ? a->password : "", a != NULL ? strlen(a->password) : 0, want);
-    if (CRYPTO_memcmp(want, got, sizeof(want)) != 0 || a == NULL)
+    if (CRYPTO_memcmp(a != NULL ? a->password_sha256 : none, got, sizeof(got)) != 0 || a == NULL)
         return NULL;
     return a;
 }
