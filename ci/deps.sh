@@ -3,7 +3,7 @@
 # installed with apt-get when run as root, otherwise the exact command is printed and we fail.
 set -eu
 PKGS="make gcc pkg-config libh2o-evloop-dev libssl-dev libxml2-dev libcmocka-dev libjansson-dev libcurl4-openssl-dev \
-openssl curl nghttp2-client python3 python3-exchangelib python3-requests-ntlm python3-pytest python3-dnspython gss-ntlmssp testssl.sh groff-base man-db pandoc systemd \
+openssl curl nghttp2-client python3 python3-exchangelib python3-requests-ntlm python3-pytest python3-dnspython python3-h2 gss-ntlmssp testssl.sh groff-base man-db pandoc systemd \
 dpkg-dev debhelper fakeroot lintian chromium nodejs nginx clang libclang-rt-14-dev"
 
 # The dashboard's browser test drives Debian's chromium with playwright-core, pinned in

@@ -26,7 +26,9 @@ int httpsys_stage(struct flow *f);
  *   ROUTE finds for its path on its server (NULL: none);
  * - min-bytes-per-second (minBytesPerSecond) while libh2o waits for the client to take an
  *   answer: reset once the client is more than the answer's size behind that rate, with a
- *   Timer_MinBytesPerSecond line of the connection, and 1236 in the request's IIS line.
+ *   Timer_MinBytesPerSecond line of the connection, and 1236 in the request's IIS line; over
+ *   HTTP/2 (this timer only) the connection is timed, and may fall behind by the write it
+ *   waits on, at most 65535 bytes.
  * A connection the client closes first leaves no line. (HTTP/2's idle close is h2o's own
  * GOAWAY: not logged.) */
 struct conn_worker;

@@ -15,6 +15,10 @@
 #include "logfile.h"
 #include "srvlog.h"
 
+#include "conn.h"      /* h2o.h, which these two need first; for the HTTP/2 connections */
+#include <h2o/http2.h> /* the send timer walks (h2o_http2_conn_t) */
+#include <h2o/http2_internal.h>
+
 /* HTTP.sys's error page, as Windows sends it for a 503 (reference 7.2). */
 static const char unavailable_page[] =
     "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\"\"http://www.w3.org/TR/html4/strict.dtd\">"
@@ -76,12 +80,13 @@ struct timers {
                                    headers are in grow; 0 none */
     uint64_t body_seen;         /* the bytes the connection had received then (bytes_in) */
     int fired;                  /* a timer closed it: the tick leaves it */
-    const h2o_req_t *send_req;  /* the request whose answer the tick saw wait for the client to
-                                   take it, from send_at on; NULL none */
+    const void *send_req;       /* the request whose answer the tick saw wait for the client to
+                                   take it, from send_at on (HTTP/2: the connection); NULL none */
     struct timeval send_begun;  /* its response_start_at: another request in the same place
                                    (libh2o reuses an HTTP/1.1 connection's) is not it */
     struct timespec send_at;    /* (monotonic) when the tick first saw it wait */
     uint64_t send_taken;        /* the bytes the client had acknowledged then (bytes_out) */
+    uint64_t send_allowed;      /* HTTP/2: how far it may fall behind, the write in flight then */
     unsigned send_cut;          /* the send timer cut it, at this many bytes/s; 0 not */
     int send_line;              /* and wrote its line in HTTPERR */
 };
@@ -232,9 +237,11 @@ static void fire(struct conn *c, h2o_socket_t *sock, enum httperr_reason reason,
         tm->send_line = line != LINE_NONE; /* both for the request's own lines (httpsys_log) */
         /* libh2o waits to write: it reads no end. Both ways shut, its write fails and it closes
          * the socket, reset as HTTP.sys aborts a connection [derived], the unsent answer gone.
-         * libh2o 2.2.5 ignores a failed write and goes on to the requests pipelined behind
-         * (on_send_complete): not once the one in hand is its connection's last */
-        t->req->http1_is_persistent = 0;
+         * libh2o 2.2.5 ignores a failed write on HTTP/1.1 and goes on to the requests pipelined
+         * behind (on_send_complete): not once the one in hand is its connection's last (HTTP/2
+         * closes the connection and its streams on a failed write) */
+        if (t->req != NULL)
+            t->req->http1_is_persistent = 0;
         struct linger lg = {1, 0};
         setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
         shutdown(h2o_socket_get_fd(sock), SHUT_RDWR);
@@ -295,6 +302,54 @@ static void time_send(struct conn *c, h2o_socket_t *sock, const struct scn_limit
         t->req = req;
         fire(c, sock, HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND, LINE_CONN,
              lim->min_bytes_per_second, t);
+    }
+}
+
+/*
+ * The same over HTTP/2, whose answers share their connection's sends: the connection is timed
+ * while libh2o waits for the client to take its frames, and may fall behind the rate by the
+ * write it was waiting on when the clock started (the answers it holds), but by no more than
+ * HTTP/2's initial flow-control window, what a client must be ready to take of a stream unasked
+ * [derived: HTTP.sys times each response, and one stream's bytes cannot be told from another's
+ * here; libh2o 2.2.5 gathers every frame made while a write waits into the next, megabytes for
+ * a client that sends and never reads]. Cut, all its streams go; a client that reads nothing
+ * would otherwise hold the connection for ever, even past its idle timer, whose GOAWAY waits
+ * for the write in flight (libh2o 2.2.5's close_connection).
+ */
+#define H2_SEND_SLACK_MAX 65535
+static void time_h2_sends(const struct scn_limits *lim, struct tick *t, h2o_context_t *ctx)
+{
+    for (h2o_linklist_t *n = ctx->http2._conns.next; n != &ctx->http2._conns; n = n->next) {
+        h2o_http2_conn_t *hc = H2O_STRUCT_FROM_MEMBER(h2o_http2_conn_t, _conns, n);
+        struct conn *c = conn_of_socket(hc->sock);
+        struct timers *tm = c != NULL ? conn_data(c, &timers_key) : NULL;
+
+        if (c == NULL || (tm != NULL && tm->fired))
+            continue;
+        if (!h2o_socket_is_writing(hc->sock) || hc->_write.buf_in_flight == NULL) {
+            if (tm != NULL)
+                tm->send_req = NULL;
+            continue;
+        }
+        tm = timers_of(c);
+        uint64_t taken = bytes_out(hc->sock);
+        if (tm->send_req != hc) {
+            tm->send_req = hc;
+            tm->send_at = t->mono;
+            tm->send_taken = taken;
+            tm->send_allowed = hc->_write.buf_in_flight->size < H2_SEND_SLACK_MAX
+                                   ? hc->_write.buf_in_flight->size
+                                   : H2_SEND_SLACK_MAX;
+            continue;
+        }
+        uint64_t owed =
+            (uint64_t)ms_since(&tm->send_at, &t->mono) * lim->min_bytes_per_second / 1000;
+        uint64_t got = taken > tm->send_taken ? taken - tm->send_taken : 0;
+        if (owed > got && owed - got > tm->send_allowed) {
+            t->req = NULL;
+            fire(c, hc->sock, HTTPERR_REASON_TIMER_MIN_BYTES_PER_SECOND, LINE_CONN,
+                 lim->min_bytes_per_second, t);
+        }
     }
 }
 
@@ -359,6 +414,19 @@ void httpsys_tick(struct conn_worker *w, httpsys_route_fn *route)
     clock_gettime(CLOCK_REALTIME, &t.now);
     clock_gettime(CLOCK_MONOTONIC, &t.mono);
     w->ctx->globalconf->http1.callbacks.foreach_request(w->ctx, on_tick_request, &t);
+    if (w->gen->scn->limits.min_bytes_per_second != 0)
+        time_h2_sends(&w->gen->scn->limits, &t, w->ctx);
+}
+
+/* F's answer was being sent when the send timer cut its connection (TM's). */
+static void cut_answer(struct flow *f, const struct timers *tm)
+{
+    /* IIS's last send of the answer failed: it logs the request with the error of that send,
+     * ERROR_CONNECTION_ABORTED ("aborted by the local system") [derived] */
+    f->st.win32 = IIS_WIN32_CONNECTION_ABORTED;
+    flow_why(f, "httpsys",
+             "the client took the answer slower than min-bytes-per-second (%u bytes/s): reset%s",
+             tm->send_cut, tm->send_line ? ", a connection line in HTTPERR" : "");
 }
 
 void httpsys_log(struct flow *f, const struct timeval *now)
@@ -367,18 +435,19 @@ void httpsys_log(struct flow *f, const struct timeval *now)
 
     /* a request of ours on a connection of ours: h2o releases a connection's requests before
      * the connection itself, so F's connection is still there */
-    if (f->conn == NULL || f->req->version >= 0x200)
+    if (f->conn == NULL)
         return;
-    tm = timers_of(f->conn);
-    if (tm->send_cut != 0 && f->by != FLOW_BY_NONE) {
-        /* IIS's last send of the answer failed: it logs the request with the error of that
-         * send, ERROR_CONNECTION_ABORTED ("aborted by the local system") [derived] */
-        f->st.win32 = IIS_WIN32_CONNECTION_ABORTED;
-        flow_why(f, "httpsys",
-                 "the client took the answer slower than min-bytes-per-second (%u bytes/s): "
-                 "reset%s",
-                 tm->send_cut, tm->send_line ? ", a connection line in HTTPERR" : "");
+    if (f->req->version >= 0x200) {
+        /* the other timers are HTTP/1.1's; a stream still open when the send timer cut its
+         * connection is logged as an HTTP/1.1 request cut so */
+        tm = conn_data(f->conn, &timers_key);
+        if (tm != NULL && tm->send_cut != 0 && f->by != FLOW_BY_NONE)
+            cut_answer(f, tm);
+        return;
     }
+    tm = timers_of(f->conn);
+    if (tm->send_cut != 0 && f->by != FLOW_BY_NONE)
+        cut_answer(f, tm);
     tm->last_done = (struct timespec){now->tv_sec, now->tv_usec * 1000};
     tm->headers_at = tm->body_at = (struct timespec){0};
     tm->send_req = NULL;
