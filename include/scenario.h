@@ -56,16 +56,21 @@ enum scn_account_state {
 
 struct scn_database;
 
+#define SCN_PASSWORD_PAD 64 /* most passwords fit: CRYPTO_memcmp takes 7 instructions a byte */
+
 struct scn_account {
-    const char *sam;             /* sAMAccountName (required), e.g. "admin" */
-    const char *upn;             /* userPrincipalName; default "<sam>@<organization domain>" */
-    const char *password;        /* required; a lab secret by design */
-    uint8_t password_sha256[32]; /* its SHA-256 (util_sha256), made once: a Basic logon compares
-                                    digests (auth_logon) */
-    const char *display_name;    /* default: sam */
-    const char *mailbox;         /* primary SMTP address; NULL when the account has no mailbox */
-    struct scn_server *server;   /* the mailbox's server; NULL exactly when mailbox is NULL */
-    int admin; /* holds the rights to use the MRS Proxy (Organization Management) */
+    const char *sam;      /* sAMAccountName (required), e.g. "admin" */
+    const char *upn;      /* userPrincipalName; default "<sam>@<organization domain>" */
+    const char *password; /* required; a lab secret by design */
+    /* made from it once, for a Basic logon's comparison (auth_logon): the password padded with
+     * zeros to SCN_PASSWORD_PAD bytes (when it fits), its length and its SHA-256 */
+    uint8_t password_pad[SCN_PASSWORD_PAD];
+    size_t password_len;
+    uint8_t password_sha256[32];
+    const char *display_name;  /* default: sam */
+    const char *mailbox;       /* primary SMTP address; NULL when the account has no mailbox */
+    struct scn_server *server; /* the mailbox's server; NULL exactly when mailbox is NULL */
+    int admin;                 /* holds the rights to use the MRS Proxy (Organization Management) */
     enum scn_account_state state; /* default SCN_ACCOUNT_ENABLED */
     const char *redirect_addr;    /* the mailbox moved (to the cloud): Autodiscover answers
                                      redirectAddr to this address; NULL: no redirect */

@@ -215,18 +215,29 @@ static char *put2(char *p, int v)
     return p;
 }
 
+/* The end of put_iso()'s rendering: "130Z", the milliseconds of NSEC, cut. */
+static char *put_iso_ms(char *p, long nsec)
+{
+    int ms = nsec < 0 || nsec > 999999999 ? 0 : (int)(nsec / 1000000);
+
+    *p++ = (char)('0' + ms / 100);
+    p = put2(p, ms % 100);
+    *p++ = 'Z';
+    return p;
+}
+
 /* "2023-01-09T19:00:00.130Z" (.NET's "yyyy-MM-ddTHH:mm:ss.fffZ": milliseconds cut, not
- * rounded); always 24 bytes. */
+ * rounded); always 24 bytes, the first ISO_SECOND those of the second. */
+#define ISO_SECOND 20
 static char *put_iso(char *p, const struct tm *tm, long nsec)
 {
-    int year = tm->tm_year + 1900, ms;
+    int year = tm->tm_year + 1900;
 
     /* a clock outside 0000-9999 is a bug elsewhere; keep the field 24 bytes wide anyway */
     if (year < 0)
         year = 0;
     else if (year > 9999)
         year = 9999;
-    ms = nsec < 0 || nsec > 999999999 ? 0 : (int)(nsec / 1000000);
     p = put2(p, year / 100);
     p = put2(p, year % 100);
     *p++ = '-';
@@ -240,10 +251,7 @@ static char *put_iso(char *p, const struct tm *tm, long nsec)
     *p++ = ':';
     p = put2(p, tm->tm_sec); /* a leap second stays 60 (.NET's DateTime has none) */
     *p++ = '.';
-    *p++ = (char)('0' + ms / 100);
-    p = put2(p, ms % 100);
-    *p++ = 'Z';
-    return p;
+    return put_iso_ms(p, nsec);
 }
 
 /*
@@ -320,8 +328,17 @@ static char *r_empty(char *p, const struct line_ctx *ctx, const struct hplog_fie
 
 static char *r_datetime(char *p, const struct line_ctx *ctx, const struct hplog_field *f)
 {
+    /* the second's part made once a second (ctx->end is the entry's second split) */
+    static __thread time_t at = -1;
+    static __thread char second[24];
+
     UNUSED(f);
-    return put_iso(p, &ctx->end, ctx->e->end.tv_nsec);
+    if (ctx->e->end.tv_sec != at) {
+        put_iso(second, &ctx->end, 0);
+        at = ctx->e->end.tv_sec;
+    }
+    memcpy(p, second, ISO_SECOND);
+    return put_iso_ms(p + ISO_SECOND, ctx->e->end.tv_nsec);
 }
 
 static char *r_request_id(char *p, const struct line_ctx *ctx, const struct hplog_field *f)

@@ -177,6 +177,9 @@ static char *render_u64(char *p, const struct line_ctx *ctx, size_t i)
  * would end the line and let the client forge the next one. Bytes from 0x80 are kept (IIS
  * writes UTF-8). Never more than ctx->cap[i] bytes.
  */
+/* The bytes render_str() writes as '+'. */
+static const unsigned char w3c_plus[256] = {[0 ... 0x20] = 1, [0x7f] = 1};
+
 static char *render_str(char *p, const struct line_ctx *ctx, size_t i)
 {
     const struct w3c_str *s = str_at(ctx->e, fields[i].offset);
@@ -193,8 +196,11 @@ static char *render_str(char *p, const struct line_ctx *ctx, size_t i)
         for (k = 0; k < 3 && n > 1 && (src[n] & 0xc0) == 0x80; k++)
             n--;
     }
-    for (k = 0; k < n; k++)
-        *p++ = (src[k] <= 0x20 || src[k] == 0x7f) ? '+' : (char)src[k];
+    for (k = 0; k < n && !w3c_plus[src[k]]; k++)
+        ;
+    memcpy(p, src, k); /* the usual field is copied whole */
+    for (p += k; k < n; k++)
+        *p++ = w3c_plus[src[k]] ? '+' : (char)src[k];
     return p;
 }
 

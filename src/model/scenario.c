@@ -594,11 +594,16 @@ static void build_accounts(struct scn *s, struct scn_draft *d, struct scn_errors
         struct scn_account *v = &s->accounts[i];
         *v = da->v;
         v->at = m->at;
-        if (missing(m, SCN_A_ACCOUNT_PASSWORD, v->password))
+        if (missing(m, SCN_A_ACCOUNT_PASSWORD, v->password)) {
             scn_error(errs, &m->at,
                       "missing required attribute \"password\" on <account sam=\"%s\">", v->sam);
-        else
-            util_sha256(v->password, strlen(v->password), v->password_sha256);
+        } else {
+            v->password_len = strlen(v->password);
+            memset(v->password_pad, 0, sizeof(v->password_pad));
+            if (v->password_len <= sizeof(v->password_pad))
+                memcpy(v->password_pad, v->password, v->password_len);
+            util_sha256(v->password, v->password_len, v->password_sha256);
+        }
         if (unset(m, SCN_A_ACCOUNT_UPN) && s->domain != NULL) {
             char *u = h2o_mem_alloc_pool(&s->pool, strlen(v->sam) + strlen(s->domain) + 2);
             sprintf(u, "%s@%s", v->sam, s->domain);

@@ -174,25 +174,43 @@ static uint32_t state_status(const struct scn_account *a, int sspi)
     }
 }
 
+/*
+ * Whether PASSWORD (PLEN bytes) is A's, in a time that tells nothing of A's password, not even
+ * its length, and costs the same for an unknown user (A NULL): both padded to the same size and
+ * compared whole, their lengths after. A password longer than the padding is compared as its
+ * SHA-256 (the account's made when the scenario was read): the only thing the time then tells
+ * is that one of them is that long.
+ */
+static int same_password(const struct scn_account *a, const char *password, size_t plen)
+{
+    static const struct scn_account none; /* an empty password, padded */
+    uint8_t got[SCN_PASSWORD_PAD] = {0};
+    int differ;
+
+    if (a == NULL)
+        a = &none;
+    if (plen <= sizeof(got) && a->password_len <= sizeof(got)) {
+        memcpy(got, password, plen);
+        differ = CRYPTO_memcmp(got, a->password_pad, sizeof(got));
+    } else {
+        util_sha256(password, plen, got);
+        differ = CRYPTO_memcmp(got, a->password_sha256, UTIL_SHA256_LEN);
+    }
+    return (differ | (plen != a->password_len)) == 0 && a != &none;
+}
+
 const struct scn_account *auth_logon(const struct scn *s, const char *user, size_t ulen,
                                      const char *password, size_t plen)
 {
     const char *bs = memchr(user, '\\', ulen);
     const struct scn_account *a;
-    uint8_t got[UTIL_SHA256_LEN];
-    static uint8_t none[UTIL_SHA256_LEN]; /* what an unknown user's digest is compared with */
 
     if (bs != NULL)
         a = scn_account_by_logon(s, user, (size_t)(bs - user), bs + 1,
                                  ulen - (size_t)(bs - user) - 1);
     else
         a = scn_account_by_logon(s, NULL, 0, user, ulen);
-    /* Compare digests so the time taken tells nothing of the password, not even its length
-     * (the account's was made when the scenario was read); an unknown user costs the same. */
-    util_sha256(password, plen, got);
-    if (CRYPTO_memcmp(a != NULL ? a->password_sha256 : none, got, sizeof(got)) != 0 || a == NULL)
-        return NULL;
-    return a;
+    return same_password(a, password, plen) ? a : NULL;
 }
 
 /* The logon succeeded: what IIS records, then the virtual directory's authorization rules. */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "auth.h"
@@ -88,12 +89,48 @@ static void test_names_with_nul_or_length_limits(void **state)
     assert_null(auth_logon(s, "admin", 5, "P@ssw0rd!\0", 10));
 }
 
+/* Passwords as long as the comparison's padding (SCN_PASSWORD_PAD) and longer, which are
+ * compared as digests: each is its account's, and a byte more or less, or another byte, is not. */
+static void test_long_passwords(void **state)
+{
+    size_t lens[] = {SCN_PASSWORD_PAD - 1, SCN_PASSWORD_PAD, SCN_PASSWORD_PAD + 1, 1000};
+    char doc[4096], pw[1001];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        struct scn_errors e = {0};
+        size_t n = lens[i];
+        for (size_t k = 0; k < n; k++)
+            pw[k] = (char)('a' + k % 26);
+        pw[n] = '\0';
+        int len = snprintf(doc, sizeof(doc),
+                           "<scenario xmlns=\"urn:mrsmock:scenario:1\" name=\"long\" "
+                           "extends=\"healthy\"><organization netbios=\"CONTOSO\">"
+                           "<account sam=\"long\" password=\"%s\"/></organization></scenario>",
+                           pw);
+        struct scn *s = scn_load_mem("long.xml", doc, (size_t)len, &e);
+        if (s == NULL)
+            fail_msg("%s", e.text);
+        assert_non_null(logon(s, "long", pw));
+        assert_null(auth_logon(s, "long", 4, pw, n - 1));
+        pw[n] = 'x';
+        assert_null(auth_logon(s, "long", 4, pw, n + 1));
+        pw[n - 1] ^= 1;
+        assert_null(auth_logon(s, "long", 4, pw, n));
+        /* and the other accounts' are still theirs */
+        assert_non_null(logon(s, "admin", "P@ssw0rd!"));
+        assert_null(logon(s, "admin", pw));
+        scn_unref(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forms_of_the_user_name),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_names_with_nul_or_length_limits),
+        cmocka_unit_test(test_long_passwords),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
