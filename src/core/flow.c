@@ -82,8 +82,8 @@ struct flow *flow_new(h2o_req_t *req, struct conn *c, const struct flow_stage *s
     f->req = req;
     /* The scenario now in force, even on a connection accepted before a reload (DESIGN: a
      * reload applies to the requests that follow); the connection keeps its own generation
-     * for its TLS context. Copied, not pointed at: the connection may be gone when the pool
-     * is released. */
+     * for its TLS context. (h2o 2.2.5 releases a connection's requests, and so runs the
+     * loggers, before it closes the connection: f->conn is there until the flow is gone.) */
     f->conn = c;
     c->requests++;
     c->worker->requests++;

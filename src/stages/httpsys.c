@@ -311,10 +311,10 @@ static void time_send(struct conn *c, h2o_socket_t *sock, const struct scn_limit
  * write it was waiting on when the clock started (the answers it holds), but by no more than
  * HTTP/2's initial flow-control window, what a client must be ready to take of a stream unasked
  * [derived: HTTP.sys times each response, and one stream's bytes cannot be told from another's
- * here; libh2o 2.2.5 gathers every frame made while a write waits into the next, megabytes for
- * a client that sends and never reads]. Cut, all its streams go; a client that reads nothing
- * would otherwise hold the connection for ever, even past its idle timer, whose GOAWAY waits
- * for the write in flight (libh2o 2.2.5's close_connection).
+ * here; libh2o gathers every frame made while a write waits into the next, up to the 512 KB at
+ * which Debian's build stops reading (H2O_HTTP2_DEFAULT_OUTBUF_SOFT_MAX_SIZE)]. Cut, all its
+ * streams go; a client that reads nothing would otherwise hold the connection for ever, even past
+ * its idle timer, whose GOAWAY waits for the write in flight (libh2o 2.2.5's close_connection).
  */
 #define H2_SEND_SLACK_MAX 65535
 static void time_h2_sends(const struct scn_limits *lim, struct tick *t, h2o_context_t *ctx)
@@ -326,11 +326,15 @@ static void time_h2_sends(const struct scn_limits *lim, struct tick *t, h2o_cont
 
         if (c == NULL || (tm != NULL && tm->fired))
             continue;
-        if (!h2o_socket_is_writing(hc->sock) || hc->_write.buf_in_flight == NULL) {
+        if (!h2o_socket_is_writing(hc->sock)) {
             if (tm != NULL)
                 tm->send_req = NULL;
             continue;
         }
+        /* between two writes libh2o may wait for the socket to take more with none in flight
+         * (on_write_complete's notify_write): still waiting on the client, not a new start */
+        if ((tm == NULL || tm->send_req != hc) && hc->_write.buf_in_flight == NULL)
+            continue;
         tm = timers_of(c);
         uint64_t taken = bytes_out(hc->sock);
         if (tm->send_req != hc) {

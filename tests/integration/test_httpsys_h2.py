@@ -180,14 +180,52 @@ class MinBytesPerSecondH2(unittest.TestCase):
         finally:
             os.unlink(path)
 
-    def test_client_that_keeps_up_is_served(self):
-        # the answers and refusals of N streams, taken at 1 MB/s
+    def stall(self, s, c):
+        """Runs C until the server has answered nothing for 3 s (libh2o waits on the client):
+        the lines written by then."""
+        last = [0, c.time()]
+
+        def stalled():
+            k = len(s.w3c_lines()[1])
+            if k != last[0]:
+                last[:] = [k, c.time()]
+            return c.time() - last[1] > 3
+        c.run(stalled, 30)
+        self.assertIsNone(c.ended)
+        self.assertGreater(last[0], 0)
+        return last[0]
+
+    def test_client_slower_than_the_rate_is_cut(self):
         path = limits_scenario('min-bytes-per-second="20000"')
         try:
             with Server(path) as s:
-                c = H2Client(s, N, 1000000)
+                c = H2Client(s, N, 12000)
                 try:
-                    c.run(lambda: c.finished() >= N, 90)
+                    c.run(lambda: s.httperr_lines()[1], 60)
+                    _, lines = s.httperr_wait(1)
+                    self.assertEqual(lines[0][2:][:2], ["127.0.0.1", str(c.port)])
+                    self.assertEqual(lines[0][11], "Timer_MinBytesPerSecond")
+                    self.assertGreater(c.got, 0)
+                    c.bps = float("inf")
+                    c.run(lambda: False, c.time() - c.start + 10)
+                    self.assertIsNotNone(c.ended)
+                    self.assertLess(c.finished(), N)
+                finally:
+                    c.t.close()
+        finally:
+            os.unlink(path)
+
+    def test_client_that_keeps_up_is_served(self):
+        # it takes nothing until libh2o waits on it (the timer runs: at 1000 bytes/s its slack
+        # lasts more than those 3 s), then takes the rest at 1 MB/s
+        path = limits_scenario('min-bytes-per-second="1000"')
+        try:
+            with Server(path) as s:
+                c = H2Client(s, N, 0)
+                try:
+                    self.stall(s, c)
+                    c.bps = 1000000
+                    c.run(lambda: c.finished() >= N, c.time() - c.start + 90)
                     self.assertIsNone(c.ended)
                     self.assertEqual(c.finished(), N)
                     self.assertGreater(c.answers, 100)
@@ -203,17 +241,7 @@ class MinBytesPerSecondH2(unittest.TestCase):
             with Server(path) as s:
                 c = H2Client(s, N, 0)
                 try:
-                    # until the server has answered nothing for 3 s: libh2o waits on the client
-                    last = [0, c.time()]
-
-                    def stalled():
-                        k = len(s.w3c_lines()[1])
-                        if k != last[0]:
-                            last[:] = [k, c.time()]
-                        return c.time() - last[1] > 3
-                    c.run(stalled, 30)
-                    self.assertIsNone(c.ended)
-                    self.assertGreater(last[0], 0)
+                    self.stall(s, c)
                     self.assertEqual(s.httperr_lines()[1], [])
                     # still there: it reads, and every stream it opened ends, answered or
                     # refused
