@@ -421,22 +421,35 @@ class Pipelined:
     """One TLS connection to EWS that pipelines N anonymous GETs (each answered with a 401 of
     about 420 bytes) and reads the answers at most BPS bytes a second (0: never), its receive
     buffer small: enough answers fill the kernel's buffers both ways, and libh2o then waits
-    for the client to take them."""
+    for the client to take them. (test_httpsys_h2's client is one over HTTP/2: it negotiates
+    ALPN, and overrides what is sent and what is done with what is read.)"""
 
     REQ = b"GET /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.contoso.com\r\n\r\n"
 
-    def __init__(self, s, n, bps):
+    def __init__(self, s, n, bps, alpn=None):
         import time
         raw = socket.socket()
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
         raw.settimeout(10)
         raw.connect(("127.0.0.1", s.port))
-        self.t = ssl.create_default_context(cafile=s.ca).wrap_socket(
-            raw, server_hostname="mail.contoso.com")
+        ctx = ssl.create_default_context(cafile=s.ca)
+        if alpn is not None:
+            ctx.set_alpn_protocols(alpn)
+        self.t = ctx.wrap_socket(raw, server_hostname="mail.contoso.com")
         self.port = self.t.getsockname()[1]
         self.t.setblocking(False)
         self.out, self.sent, self.got, self.bps = self.REQ * n, 0, 0, bps
         self.ended, self.start, self.time = None, time.monotonic(), time.monotonic
+
+    def pending(self):
+        """What is to be sent next (b"": nothing)."""
+        return self.out[self.sent:self.sent + 16384]
+
+    def sent_some(self, n):
+        self.sent += n
+
+    def received(self, data):
+        pass
 
     def run(self, until, limit):
         """Sends and reads until UNTIL() holds, the connection ends (self.ended: "EOF" or the
@@ -444,9 +457,10 @@ class Pipelined:
         import time
         while not until() and self.ended is None and self.time() - self.start < limit:
             busy = False
-            if self.sent < len(self.out):
+            chunk = self.pending()
+            if chunk:
                 try:
-                    self.sent += self.t.send(self.out[self.sent:self.sent + 16384])
+                    self.sent_some(self.t.send(chunk))
                     busy = True
                 except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
                     pass
@@ -457,6 +471,7 @@ class Pipelined:
                     data = self.t.recv(65536)
                     self.got += len(data)
                     self.ended = None if data else "EOF"
+                    self.received(data)
                     busy = True
                 except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
                     pass
@@ -470,6 +485,20 @@ class Pipelined:
         """Reads what is left until the connection ends or 10 s pass."""
         self.bps = float("inf")
         return self.run(lambda: False, self.time() - self.start + 10)
+
+
+def run_until_stalled(s, client, limit=30):
+    """Runs CLIENT until S has written no IIS line for 3 s (libh2o waits on the client), or
+    LIMIT seconds pass: the lines written by then."""
+    last = [0, client.time()]
+
+    def stalled():
+        n = len(s.w3c_lines()[1])
+        if n != last[0]:
+            last[:] = [n, client.time()]
+        return client.time() - last[1] > 3
+    client.run(stalled, limit)
+    return last[0]
 
 
 class MinBytesPerSecond(unittest.TestCase):
@@ -553,18 +582,10 @@ class MinBytesPerSecond(unittest.TestCase):
             with Server(path) as s:
                 p = Pipelined(s, 30000, 0)
                 try:
-                    # until the server has answered nothing for 3 s: libh2o waits on the client
-                    last = [0, p.time()]
-
-                    def stalled():
-                        n = len(s.w3c_lines()[1])
-                        if n != last[0]:
-                            last[:] = [n, p.time()]
-                        return p.time() - last[1] > 3
-                    p.run(stalled, 30)
+                    lines = run_until_stalled(s, p)
                     self.assertIsNone(p.ended)
-                    self.assertGreater(last[0], 100)
-                    self.assertLess(last[0], 30000)
+                    self.assertGreater(lines, 100)
+                    self.assertLess(lines, 30000)
                     self.assertEqual(s.httperr_lines()[1], [])
                     # still served: the client takes more than the kernel's buffers held then,
                     # and more answers are written
@@ -572,7 +593,7 @@ class MinBytesPerSecond(unittest.TestCase):
                     p.run(lambda: p.got >= 8000000, p.time() - p.start + 30)
                     self.assertIsNone(p.ended)
                     self.assertGreaterEqual(p.got, 8000000)
-                    self.assertGreater(len(s.w3c_lines()[1]), last[0] + 1000)
+                    self.assertGreater(len(s.w3c_lines()[1]), lines + 1000)
                 finally:
                     p.t.close()
         finally:

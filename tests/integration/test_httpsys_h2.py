@@ -2,17 +2,13 @@
 connection's frames is reset with a connection line Timer_MinBytesPerSecond in HTTPERR, even
 past its idle timer (whose GOAWAY would wait for the stuck write for ever); one that keeps up
 is served; 0 turns the timer off. The client is a real HTTP/2 stack (python3-h2)."""
-import base64
 import json
 import os
-import socket
-import ssl
 import subprocess
-import tempfile
-import time
 import unittest
 
 from harness import Server
+from test_httpsys import Pipelined, limits_scenario, run_until_stalled
 
 try:
     import h2.config
@@ -24,16 +20,9 @@ except ImportError:  # ci/deps.sh installs python3-h2
 # Streams a client opens: their answers and refusals (about 5 MB) are more than the kernel's
 # buffers hold
 N = 150000
-# A wrong password: the 401 goes over HTTP/2 (anonymous requests are sent back to HTTP/1.1)
-AUTH = "Basic " + base64.b64encode(b"admin:not-the-password").decode()
-
-
-def limits_scenario(limits):
-    """A scenario file of the healthy one's with LIMITS: its path, to unlink."""
-    with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
-        f.write('<scenario xmlns="urn:mrsmock:scenario:1" name="h2limits" extends="healthy">'
-                '<limits %s/></scenario>' % limits)
-    return f.name
+# A wrong password (admin:not-the-password): the 401 goes over HTTP/2 (anonymous requests are
+# sent back to HTTP/1.1)
+AUTH = "Basic YWRtaW46bm90LXRoZS1wYXNzd29yZA=="
 
 
 class Flood(h2.connection.H2Connection if h2 else object):
@@ -47,7 +36,7 @@ class Flood(h2.connection.H2Connection if h2 else object):
         return 0
 
 
-class H2Client:
+class H2Client(Pipelined):
     """One HTTP/2 connection to EWS that sends N GETs as fast as it can, never waiting for the
     server's SETTINGS nor answers (each is answered with a 401 of about 100 bytes of frames, or
     refused past the server's 100 concurrent streams), and reads at most BPS bytes a second (0:
@@ -55,28 +44,17 @@ class H2Client:
     ways, and libh2o then waits for the client to take them."""
 
     def __init__(self, s, n, bps):
-        raw = socket.socket()
-        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
-        raw.settimeout(10)
-        raw.connect(("127.0.0.1", s.port))
-        ctx = ssl.create_default_context(cafile=s.ca)
-        ctx.set_alpn_protocols(["h2"])
-        self.t = ctx.wrap_socket(raw, server_hostname="mail.contoso.com")
+        super().__init__(s, 0, bps, alpn=["h2"])
         if self.t.selected_alpn_protocol() != "h2":
             raise AssertionError("no h2: %r" % self.t.selected_alpn_protocol())
-        self.port = self.t.getsockname()[1]
-        self.t.setblocking(False)
         self.h2 = Flood(h2.config.H2Configuration(client_side=True))
         self.h2.initiate_connection()
-        self.n, self.opened, self.bps, self.got = n, 0, bps, 0
+        self.n, self.opened = n, 0
         self.answers = self.refused = 0  # streams ended with a 401; refused streams
         self.statuses = {}  # stream: the status of its answer, until the stream ends
-        self.out, self.ended, self.start = self.h2.data_to_send(), None, time.monotonic()
+        self.out = self.h2.data_to_send()
 
-    def time(self):
-        return time.monotonic()
-
-    def _open_streams(self):
+    def pending(self):
         while self.opened < self.n and len(self.out) < 65536:
             self.h2.send_headers(self.h2.get_next_available_stream_id(),
                                  [(":method", "GET"), (":scheme", "https"),
@@ -85,8 +63,12 @@ class H2Client:
                                  end_stream=True)
             self.opened += 1
             self.out += self.h2.data_to_send()
+        return self.out[:16384]
 
-    def _read(self, data):
+    def sent_some(self, n):
+        self.out = self.out[n:]
+
+    def received(self, data):
         for ev in self.h2.receive_data(data):
             if isinstance(ev, h2.events.ResponseReceived):
                 self.statuses[ev.stream_id] = dict(ev.headers).get(b":status")
@@ -98,37 +80,6 @@ class H2Client:
 
     def finished(self):
         return self.answers + self.refused
-
-    def run(self, until, limit):
-        """Sends and reads until UNTIL() holds, the connection ends (self.ended: "EOF" or the
-        error) or LIMIT seconds have passed since it began."""
-        while not until() and self.ended is None and self.time() - self.start < limit:
-            busy = False
-            self._open_streams()
-            if self.out:
-                try:
-                    sent = self.t.send(self.out[:16384])
-                    self.out = self.out[sent:]
-                    busy = True
-                except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
-                    pass
-                except OSError as e:
-                    self.ended = repr(e)
-            if self.ended is None and self.got < self.bps * (self.time() - self.start):
-                try:
-                    data = self.t.recv(65536)
-                    self.got += len(data)
-                    if not data:
-                        self.ended = "EOF"
-                    self._read(data)
-                    busy = True
-                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
-                    pass
-                except OSError as e:  # ssl.SSLError included
-                    self.ended = repr(e)
-            if not busy:
-                time.sleep(0.005)
-        return self
 
 
 @unittest.skipIf(h2 is None, "python3-h2 is not installed (ci/deps.sh installs it)")
@@ -150,8 +101,7 @@ class MinBytesPerSecondH2(unittest.TestCase):
                     self.assertEqual((st, rc), (401, 0), err)
                     # the client reads again: the connection is gone, long before every stream
                     # it opened has ended
-                    c.bps = float("inf")
-                    c.run(lambda: False, c.time() - c.start + 10)
+                    c.drain()
                     self.assertIsNotNone(c.ended)
                     self.assertLess(c.finished(), N)
                 finally:
@@ -181,19 +131,9 @@ class MinBytesPerSecondH2(unittest.TestCase):
             os.unlink(path)
 
     def stall(self, s, c):
-        """Runs C until the server has answered nothing for 3 s (libh2o waits on the client):
-        the lines written by then."""
-        last = [0, c.time()]
-
-        def stalled():
-            k = len(s.w3c_lines()[1])
-            if k != last[0]:
-                last[:] = [k, c.time()]
-            return c.time() - last[1] > 3
-        c.run(stalled, 30)
+        """Runs C until libh2o waits on it (no IIS line for 3 s)."""
+        self.assertGreater(run_until_stalled(s, c), 0)
         self.assertIsNone(c.ended)
-        self.assertGreater(last[0], 0)
-        return last[0]
 
     def test_client_slower_than_the_rate_is_cut(self):
         path = limits_scenario('min-bytes-per-second="20000"')
@@ -206,8 +146,7 @@ class MinBytesPerSecondH2(unittest.TestCase):
                     self.assertEqual(lines[0][2:][:2], ["127.0.0.1", str(c.port)])
                     self.assertEqual(lines[0][11], "Timer_MinBytesPerSecond")
                     self.assertGreater(c.got, 0)
-                    c.bps = float("inf")
-                    c.run(lambda: False, c.time() - c.start + 10)
+                    c.drain()
                     self.assertIsNotNone(c.ended)
                     self.assertLess(c.finished(), N)
                 finally:
