@@ -181,6 +181,8 @@ static uint32_t state_status(const struct scn_account *a, int sspi)
  * SHA-256 (the account's made when the scenario was read): the only thing the time then tells
  * is that one of them is that long.
  */
+_Static_assert(SCN_PASSWORD_PAD >= UTIL_SHA256_LEN, "a digest fits where a padded password does");
+
 static int same_password(const struct scn_account *a, const char *password, size_t plen)
 {
     static const struct scn_account none; /* an empty password, padded */
