@@ -1,6 +1,7 @@
 """HTTP.sys's own answers: a stopped application pool (the bundled app-pool-stopped, and a
 rapid-fail stop of one's own) gets HTTP.sys's 503, a line in the server's HTTPERR log and none
 in its IIS log, while a directory in another pool keeps working."""
+import contextlib
 import http.client
 import json
 import os
@@ -195,6 +196,28 @@ def limits_scenario(limits):
     return f.name
 
 
+@contextlib.contextmanager
+def limits_server(limits, *args):
+    """mrsmock running a scenario of the healthy one's with LIMITS (and ARGS): the Server."""
+    path = limits_scenario(limits)
+    try:
+        with Server(path, *args) as s:
+            yield s
+    finally:
+        os.unlink(path)
+
+
+def newest_requests(s, n):
+    """The journal's newest N entries or so (--admin): its ids run from 1, the newest is
+    total + dropped."""
+    def journal(query):
+        got = subprocess.run(["curl", "-sS", s.ready["admin"] + "/requests" + query],
+                             capture_output=True, text=True, timeout=30, check=True)
+        return json.loads(got.stdout)
+    head = journal("?limit=1")
+    return journal("?since=%d" % (head["total"] + head["dropped"] - n))["requests"]
+
+
 def tls_to(s, host="mail.contoso.com"):
     ctx = ssl.create_default_context(cafile=s.ca)
     return ctx.wrap_socket(socket.create_connection(("127.0.0.1", s.port), 10),
@@ -278,16 +301,12 @@ class HeaderWait(unittest.TestCase):
     def test_slow_body_is_not_a_header_wait(self):
         # the headers are in at once; the body takes longer than header-wait-timeout: that is
         # not a header wait, and it is answered
-        path = limits_scenario('idle-timeout="5s" header-wait-timeout="1s"')
-        try:
-            with Server(path) as s:
-                answer, took = post_trickled(s, 0.1)
-                self.assertGreater(took, 2.0)
-                self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), answer[:60])
-                self.assertEqual(len(s.w3c_wait(1)[1]), 1)
-                self.assertEqual(s.httperr_lines()[1], [])
-        finally:
-            os.unlink(path)
+        with limits_server('idle-timeout="5s" header-wait-timeout="1s"') as s:
+            answer, took = post_trickled(s, 0.1)
+            self.assertGreater(took, 2.0)
+            self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), answer[:60])
+            self.assertEqual(len(s.w3c_wait(1)[1]), 1)
+            self.assertEqual(s.httperr_lines()[1], [])
 
 class EntityBody(unittest.TestCase):
     """HTTP.sys's EntityBody timer: a request body that stops coming is cut
@@ -513,44 +532,34 @@ class MinBytesPerSecond(unittest.TestCase):
 
     def cut(self, bps):
         """A client reading BPS bytes a second, cut: checks its lines and journal entry."""
-        path = limits_scenario('min-bytes-per-second="2000"')
-        try:
-            with Server(path, "--admin", "127.0.0.1:0") as s:
-                p = Pipelined(s, 30000, bps)
-                try:
-                    p.run(lambda: s.httperr_lines()[1], 30)
-                    _, lines = s.httperr_wait(1)
-                    self.assertEqual(lines[0][2:], ["127.0.0.1", str(p.port), "127.0.0.1",
-                                                    str(s.port), "-", "-", "-", "-", "-",
-                                                    "Timer_MinBytesPerSecond", "-"])
-                    # another client meanwhile is served at once
-                    st, _, _, rc, err = s.curl("mail.contoso.com", "/EWS/Exchange.asmx")
-                    self.assertEqual((st, rc), (401, 0), err)
-                    p.drain()
-                    self.assertIsNotNone(p.ended)  # what the kernel held, then the end
-                    self.assertLess(p.got, 30000 * 400)
-                finally:
-                    p.t.close()
-                # every answer the client was given logged as usual, the one cut with 1236
-                # (the other client's line is before or after them)
-                _, w3c = s.w3c_wait(2)
-                ews = [l[11:14] for l in w3c if l[8] == "127.0.0.1" and l[6] == str(s.port)]
-                self.assertEqual([e for e in ews if e[2] == "1236"], [["401", "2", "1236"]])
-                self.assertIn(ews.index(["401", "2", "1236"]), (len(ews) - 1, len(ews) - 2))
-                self.assertGreater(len(ews), 100)  # the answers the kernel's buffers took
+        with limits_server('min-bytes-per-second="2000"', "--admin", "127.0.0.1:0") as s:
+            p = Pipelined(s, 30000, bps)
+            try:
+                p.run(lambda: s.httperr_lines()[1], 30)
+                _, lines = s.httperr_wait(1)
+                self.assertEqual(lines[0][2:], ["127.0.0.1", str(p.port), "127.0.0.1",
+                                                str(s.port), "-", "-", "-", "-", "-",
+                                                "Timer_MinBytesPerSecond", "-"])
+                # another client meanwhile is served at once
+                st, _, _, rc, err = s.curl("mail.contoso.com", "/EWS/Exchange.asmx")
+                self.assertEqual((st, rc), (401, 0), err)
+                p.drain()
+                self.assertIsNotNone(p.ended)  # what the kernel held, then the end
+                self.assertLess(p.got, 30000 * 400)
+            finally:
+                p.t.close()
+            # every answer the client was given logged as usual, the one cut with 1236
+            # (the other client's line is before or after them)
+            _, w3c = s.w3c_wait(2)
+            ews = [l[11:14] for l in w3c if l[8] == "127.0.0.1" and l[6] == str(s.port)]
+            self.assertEqual([e for e in ews if e[2] == "1236"], [["401", "2", "1236"]])
+            self.assertIn(ews.index(["401", "2", "1236"]), (len(ews) - 1, len(ews) - 2))
+            self.assertGreater(len(ews), 100)  # the answers the kernel's buffers took
 
-                def journal(query):
-                    got = subprocess.run(["curl", "-sS", s.ready["admin"] + "/requests" + query],
-                                         capture_output=True, text=True, timeout=30, check=True)
-                    return json.loads(got.stdout)
-                head = journal("?limit=1")  # ids run from 1: the newest is total + dropped
-                last = [e for e in journal("?since=%d" % (head["total"] + head["dropped"] - 20))
-                        ["requests"] if e["client"]["port"] == p.port]
-                self.assertEqual([e["why"][-1] for e in last[-2:]],
-                                 ["auth: anonymous: challenged", self.WHY])
-                self.assertEqual(last[-1]["win32_status"], 1236)
-        finally:
-            os.unlink(path)
+            last = [e for e in newest_requests(s, 20) if e["client"]["port"] == p.port]
+            self.assertEqual([e["why"][-1] for e in last[-2:]],
+                             ["auth: anonymous: challenged", self.WHY])
+            self.assertEqual(last[-1]["win32_status"], 1236)
 
     def test_client_that_takes_nothing_is_cut(self):
         self.cut(0)
@@ -560,41 +569,33 @@ class MinBytesPerSecond(unittest.TestCase):
 
     def test_client_that_keeps_up_is_served(self):
         # 16,000 answers, about 6.7 MB: more than the kernel's buffers hold, taken at 1 MB/s
-        path = limits_scenario('min-bytes-per-second="2000"')
-        try:
-            with Server(path) as s:
-                n = 16000
-                p = Pipelined(s, n, 1000000)
-                try:
-                    p.run(lambda: p.got >= n * 400 and len(s.w3c_lines()[1]) >= n, 60)
-                    self.assertIsNone(p.ended)
-                    self.assertGreaterEqual(p.got, n * 400)
-                finally:
-                    p.t.close()
-                self.assertEqual(s.httperr_lines()[1], [])
-                self.assertEqual({l[13] for l in s.w3c_wait(n)[1]}, {"5"})
-        finally:
-            os.unlink(path)
+        with limits_server('min-bytes-per-second="2000"') as s:
+            n = 16000
+            p = Pipelined(s, n, 1000000)
+            try:
+                p.run(lambda: p.got >= n * 400 and len(s.w3c_lines()[1]) >= n, 60)
+                self.assertIsNone(p.ended)
+                self.assertGreaterEqual(p.got, n * 400)
+            finally:
+                p.t.close()
+            self.assertEqual(s.httperr_lines()[1], [])
+            self.assertEqual({l[13] for l in s.w3c_wait(n)[1]}, {"5"})
 
     def test_zero_turns_it_off(self):
-        path = limits_scenario('min-bytes-per-second="0"')
-        try:
-            with Server(path) as s:
-                p = Pipelined(s, 30000, 0)
-                try:
-                    lines = run_until_stalled(s, p)
-                    self.assertIsNone(p.ended)
-                    self.assertGreater(lines, 100)
-                    self.assertLess(lines, 30000)
-                    self.assertEqual(s.httperr_lines()[1], [])
-                    # still served: the client takes more than the kernel's buffers held then,
-                    # and more answers are written
-                    p.bps = 10000000
-                    p.run(lambda: p.got >= 8000000, p.time() - p.start + 30)
-                    self.assertIsNone(p.ended)
-                    self.assertGreaterEqual(p.got, 8000000)
-                    self.assertGreater(len(s.w3c_lines()[1]), lines + 1000)
-                finally:
-                    p.t.close()
-        finally:
-            os.unlink(path)
+        with limits_server('min-bytes-per-second="0"') as s:
+            p = Pipelined(s, 30000, 0)
+            try:
+                lines = run_until_stalled(s, p)
+                self.assertIsNone(p.ended)
+                self.assertGreater(lines, 100)
+                self.assertLess(lines, 30000)
+                self.assertEqual(s.httperr_lines()[1], [])
+                # still served: the client takes more than the kernel's buffers held then,
+                # and more answers are written
+                p.bps = 10000000
+                p.run(lambda: p.got >= 8000000, p.time() - p.start + 30)
+                self.assertIsNone(p.ended)
+                self.assertGreaterEqual(p.got, 8000000)
+                self.assertGreater(len(s.w3c_lines()[1]), lines + 1000)
+            finally:
+                p.t.close()

@@ -2,13 +2,9 @@
 connection's frames is reset with a connection line Timer_MinBytesPerSecond in HTTPERR, even
 past its idle timer (whose GOAWAY would wait for the stuck write for ever); one that keeps up
 is served; 0 turns the timer off. The client is a real HTTP/2 stack (python3-h2)."""
-import json
-import os
-import subprocess
 import unittest
 
-from harness import Server
-from test_httpsys import Pipelined, limits_scenario, run_until_stalled
+from test_httpsys import Pipelined, limits_server, newest_requests, run_until_stalled
 
 try:
     import h2.config
@@ -85,50 +81,42 @@ class H2Client(Pipelined):
 @unittest.skipIf(h2 is None, "python3-h2 is not installed (ci/deps.sh installs it)")
 class MinBytesPerSecondH2(unittest.TestCase):
     def test_client_that_takes_nothing_is_cut_past_its_idle_timer(self):
-        path = limits_scenario('idle-timeout="1s" min-bytes-per-second="20000"')
-        try:
-            with Server(path, "--admin", "127.0.0.1:0") as s:
-                c = H2Client(s, N, 0)
-                try:
-                    c.run(lambda: s.httperr_lines()[1], 30)
-                    _, lines = s.httperr_wait(1)
-                    self.assertEqual(lines[0][2:], ["127.0.0.1", str(c.port), "127.0.0.1",
-                                                    str(s.port), "-", "-", "-", "-", "-",
-                                                    "Timer_MinBytesPerSecond", "-"])
-                    # another client meanwhile is served at once
-                    st, _, _, rc, err = s.curl("mail.contoso.com", "/EWS/Exchange.asmx",
-                                               "--http2")
-                    self.assertEqual((st, rc), (401, 0), err)
-                    # the client reads again: the connection is gone, long before every stream
-                    # it opened has ended
-                    c.drain()
-                    self.assertIsNotNone(c.ended)
-                    self.assertLess(c.finished(), N)
-                finally:
-                    c.t.close()
-                # its requests logged as usual (a wrong password: 401 1 1326), those whose
-                # answers were still being sent with the error of that send (1236), and curl's
-                # anonymous one; one line in HTTPERR
-                _, w3c = s.w3c_wait(c.answers + 2)
-                got = {tuple(l[11:14]) for l in w3c}
-                self.assertEqual(got, {("401", "1", "1326"), ("401", "1", "1236"),
-                                       ("401", "2", "5")})
-                self.assertEqual(len(s.httperr_lines()[1]), 1)
-                # and the journal says why
-                def journal(query):
-                    got = subprocess.run(["curl", "-sS", s.ready["admin"] + "/requests" + query],
-                                         capture_output=True, text=True, timeout=30, check=True)
-                    return json.loads(got.stdout)
-                head = journal("?limit=1")  # ids run from 1: the newest is total + dropped
-                cut = [e for e in journal("?since=%d" % (head["total"] + head["dropped"] - 1000))
-                       ["requests"] if e["client"]["port"] == c.port and e["win32_status"] == 1236]
-                self.assertTrue(cut)
-                self.assertEqual({e["why"][-1] for e in cut},
-                                 {"httpsys: the client took the answer slower than "
-                                  "min-bytes-per-second (20000 bytes/s): reset, a connection "
-                                  "line in HTTPERR"})
-        finally:
-            os.unlink(path)
+        with limits_server('idle-timeout="1s" min-bytes-per-second="20000"',
+                           "--admin", "127.0.0.1:0") as s:
+            c = H2Client(s, N, 0)
+            try:
+                c.run(lambda: s.httperr_lines()[1], 30)
+                _, lines = s.httperr_wait(1)
+                self.assertEqual(lines[0][2:], ["127.0.0.1", str(c.port), "127.0.0.1",
+                                                str(s.port), "-", "-", "-", "-", "-",
+                                                "Timer_MinBytesPerSecond", "-"])
+                # another client meanwhile is served at once
+                st, _, _, rc, err = s.curl("mail.contoso.com", "/EWS/Exchange.asmx",
+                                           "--http2")
+                self.assertEqual((st, rc), (401, 0), err)
+                # the client reads again: the connection is gone, long before every stream
+                # it opened has ended
+                c.drain()
+                self.assertIsNotNone(c.ended)
+                self.assertLess(c.finished(), N)
+            finally:
+                c.t.close()
+            # its requests logged as usual (a wrong password: 401 1 1326), those whose
+            # answers were still being sent with the error of that send (1236), and curl's
+            # anonymous one; one line in HTTPERR
+            _, w3c = s.w3c_wait(c.answers + 2)
+            got = {tuple(l[11:14]) for l in w3c}
+            self.assertEqual(got, {("401", "1", "1326"), ("401", "1", "1236"),
+                                   ("401", "2", "5")})
+            self.assertEqual(len(s.httperr_lines()[1]), 1)
+            # and the journal says why
+            cut = [e for e in newest_requests(s, 1000)
+                   if e["client"]["port"] == c.port and e["win32_status"] == 1236]
+            self.assertTrue(cut)
+            self.assertEqual({e["why"][-1] for e in cut},
+                             {"httpsys: the client took the answer slower than "
+                              "min-bytes-per-second (20000 bytes/s): reset, a connection "
+                              "line in HTTPERR"})
 
     def stall(self, s, c):
         """Runs C until libh2o waits on it (no IIS line for 3 s)."""
@@ -136,61 +124,49 @@ class MinBytesPerSecondH2(unittest.TestCase):
         self.assertIsNone(c.ended)
 
     def test_client_slower_than_the_rate_is_cut(self):
-        path = limits_scenario('min-bytes-per-second="20000"')
-        try:
-            with Server(path) as s:
-                c = H2Client(s, N, 12000)
-                try:
-                    c.run(lambda: s.httperr_lines()[1], 60)
-                    _, lines = s.httperr_wait(1)
-                    self.assertEqual(lines[0][2:][:2], ["127.0.0.1", str(c.port)])
-                    self.assertEqual(lines[0][11], "Timer_MinBytesPerSecond")
-                    self.assertGreater(c.got, 0)
-                    c.drain()
-                    self.assertIsNotNone(c.ended)
-                    self.assertLess(c.finished(), N)
-                finally:
-                    c.t.close()
-        finally:
-            os.unlink(path)
+        with limits_server('min-bytes-per-second="20000"') as s:
+            c = H2Client(s, N, 12000)
+            try:
+                c.run(lambda: s.httperr_lines()[1], 60)
+                _, lines = s.httperr_wait(1)
+                self.assertEqual(lines[0][2:4], ["127.0.0.1", str(c.port)])
+                self.assertEqual(lines[0][11], "Timer_MinBytesPerSecond")
+                self.assertGreater(c.got, 0)
+                c.drain()
+                self.assertIsNotNone(c.ended)
+                self.assertLess(c.finished(), N)
+            finally:
+                c.t.close()
 
     def test_client_that_keeps_up_is_served(self):
         # it takes nothing until libh2o waits on it (the timer runs: at 1000 bytes/s its slack
         # lasts more than those 3 s), then takes the rest at 1 MB/s
-        path = limits_scenario('min-bytes-per-second="1000"')
-        try:
-            with Server(path) as s:
-                c = H2Client(s, N, 0)
-                try:
-                    self.stall(s, c)
-                    c.bps = 1000000
-                    c.run(lambda: c.finished() >= N, c.time() - c.start + 90)
-                    self.assertIsNone(c.ended)
-                    self.assertEqual(c.finished(), N)
-                    self.assertGreater(c.answers, 100)
-                finally:
-                    c.t.close()
-                self.assertEqual(s.httperr_lines()[1], [])
-        finally:
-            os.unlink(path)
+        with limits_server('min-bytes-per-second="1000"') as s:
+            c = H2Client(s, N, 0)
+            try:
+                self.stall(s, c)
+                c.bps = 1000000
+                c.run(lambda: c.finished() >= N, c.time() - c.start + 90)
+                self.assertIsNone(c.ended)
+                self.assertEqual(c.finished(), N)
+                self.assertGreater(c.answers, 100)
+            finally:
+                c.t.close()
+            self.assertEqual(s.httperr_lines()[1], [])
 
     def test_zero_turns_it_off(self):
-        path = limits_scenario('min-bytes-per-second="0"')
-        try:
-            with Server(path) as s:
-                c = H2Client(s, N, 0)
-                try:
-                    self.stall(s, c)
-                    self.assertEqual(s.httperr_lines()[1], [])
-                    # still there: it reads, and every stream it opened ends, answered or
-                    # refused
-                    c.bps = 10000000
-                    c.run(lambda: c.finished() >= N, c.time() - c.start + 60)
-                    self.assertEqual(c.finished(), N)
-                finally:
-                    c.t.close()
-        finally:
-            os.unlink(path)
+        with limits_server('min-bytes-per-second="0"') as s:
+            c = H2Client(s, N, 0)
+            try:
+                self.stall(s, c)
+                self.assertEqual(s.httperr_lines()[1], [])
+                # still there: it reads, and every stream it opened ends, answered or
+                # refused
+                c.bps = 10000000
+                c.run(lambda: c.finished() >= N, c.time() - c.start + 60)
+                self.assertEqual(c.finished(), N)
+            finally:
+                c.t.close()
 
 
 if __name__ == "__main__":
